@@ -1,0 +1,43 @@
+"""Every rule onnxlint ships, registered in one explicit tuple (no import side effects, no magic)."""
+
+from onnxlint.checks.ex001_export_training_mode import ExportTrainingMode
+from onnxlint.checks.ex002_constant_folding_disabled import ConstantFoldingDisabled
+from onnxlint.checks.ex003_exporter_opset_override import ExporterOpsetOverride
+from onnxlint.checks.io001_dynamic_dim_name_mismatch import DynamicDimNameMismatch
+from onnxlint.checks.io002_static_dim_lost import StaticDimLost
+from onnxlint.checks.io003_negative_dim import NegativeDim
+from onnxlint.checks.io004_unnamed_outputs import UnnamedOutputs
+from onnxlint.checks.io005_dynamic_axes_key_mismatch import DynamicAxesKeyMismatch
+from onnxlint.checks.io006_dynamic_axes_not_applied import DynamicAxesNotApplied
+from onnxlint.checks.ly001_nhwc_input import NhwcInput
+from onnxlint.checks.ly002_normalization_in_graph import NormalizationInGraph
+from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
+from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
+from onnxlint.checks.nm003_bn_not_folded import BnNotFolded
+from onnxlint.checks.nm004_bn_default_stats import BnDefaultStats
+from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
+from onnxlint.checks.op002_deprecated_op import DeprecatedOp
+from onnxlint.checks.op003_model_invalid import ModelInvalid
+from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
+
+ALL_RULES = (
+    OpNotInOpset(),
+    DeprecatedOp(),
+    ModelInvalid(),
+    ShapeInferenceError(),
+    DynamicDimNameMismatch(),
+    StaticDimLost(),
+    NegativeDim(),
+    UnnamedOutputs(),
+    DynamicAxesKeyMismatch(),
+    DynamicAxesNotApplied(),
+    BnTrainingMode(),
+    DropoutTrainingMode(),
+    BnNotFolded(),
+    BnDefaultStats(),
+    NhwcInput(),
+    NormalizationInGraph(),
+    ExportTrainingMode(),
+    ConstantFoldingDisabled(),
+    ExporterOpsetOverride(),
+)

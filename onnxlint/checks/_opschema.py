@@ -1,0 +1,31 @@
+"""Lookups in onnx's operator schema registry shared by the opset rules."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import onnx
+
+# Operator domains whose schemas ship with the onnx package; other domains are not judged.
+KNOWN_DOMAINS = ("", "ai.onnx.ml")
+
+
+@lru_cache(maxsize=None)
+def _first_versions() -> dict[tuple[str, str], int]:
+    first: dict[tuple[str, str], int] = {}
+    for schema in onnx.defs.get_all_schemas_with_history():
+        key = (schema.domain, schema.name)
+        first[key] = min(first.get(key, schema.since_version), schema.since_version)
+    return first
+
+
+def first_opset(op_type: str, domain: str = "") -> int | None:
+    """The opset in which `op_type` first appeared, or None if onnx has never defined it."""
+    return _first_versions().get((domain, op_type))
+
+
+def schema_at(op_type: str, opset: int, domain: str = "") -> onnx.defs.OpSchema | None:
+    """The schema a model importing `opset` gets for `op_type`, or None if there is none."""
+    if not onnx.defs.has(op_type, opset, domain):
+        return None
+    return onnx.defs.get_schema(op_type, opset, domain)

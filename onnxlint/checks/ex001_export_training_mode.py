@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.exportscript import Symbol
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ExportScriptRule, ScriptContext
+
+
+class ExportTrainingMode(ExportScriptRule):
+    code = "EX001"
+    name = "export-training-mode"
+    summary = "torch.onnx.export is asked to export in training mode"
+    severity = Severity.ERROR
+
+    def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
+        for call in ctx.exports:
+            training = call.literal("training")
+            mode = training.last if isinstance(training, Symbol) else training
+            if mode == "TRAINING" or mode is True:
+                yield self.finding(
+                    "torch.onnx.export(training=TrainingMode.TRAINING) keeps BatchNorm and Dropout in training "
+                    "mode: the model normalises with batch statistics and drops activations at inference",
+                    graph=ctx.path, line=call.line,
+                    fix="Remove the training argument (EVAL is the default) and call model.eval() before exporting",
+                    data={"training": "TRAINING"})
+            elif mode == "PRESERVE":
+                yield self.finding(
+                    "torch.onnx.export(training=TrainingMode.PRESERVE) exports whatever mode the module is in; "
+                    "a module not switched with .eval() exports in training mode",
+                    graph=ctx.path, line=call.line, severity=Severity.WARNING,
+                    fix="Use the default TrainingMode.EVAL and call model.eval() before exporting",
+                    data={"training": "PRESERVE"})

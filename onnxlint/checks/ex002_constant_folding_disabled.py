@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ExportScriptRule, ScriptContext
+
+
+class ConstantFoldingDisabled(ExportScriptRule):
+    code = "EX002"
+    name = "constant-folding-disabled"
+    summary = "torch.onnx.export is called with do_constant_folding=False"
+    severity = Severity.WARNING
+
+    def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
+        for call in ctx.exports:
+            if call.literal("do_constant_folding") is False:
+                yield self.finding(
+                    "torch.onnx.export(do_constant_folding=False) leaves shape arithmetic and unfolded "
+                    "BatchNorm/constant subgraphs in the model, which NPU converters handle poorly",
+                    graph=ctx.path, line=call.line,
+                    fix="Remove do_constant_folding=False (True is the default), or run onnxsim on the result",
+                    data={"do_constant_folding": False})

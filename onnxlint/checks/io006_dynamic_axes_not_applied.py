@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.graph import format_shape
+from onnxlint.registry import ModelContext, Rule
+
+
+class DynamicAxesNotApplied(Rule):
+    code = "IO006"
+    name = "dynamic-axes-not-applied"
+    summary = "An axis the export asked to be dynamic is fixed in the model"
+    severity = Severity.ERROR
+
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given"
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        declared = {v.name: v for v in (*ctx.model.declared_inputs, *ctx.model.declared_outputs)}
+        for tensor, axes in (ctx.settings.dynamic_axes or {}).items():
+            value = declared.get(tensor)
+            if value is None or value.shape is None:
+                continue  # an unknown name is dynamic-axes-key-mismatch's finding
+            for axis, symbol in sorted(axes.items()):
+                wanted = f"'{symbol}'" if symbol else "dynamic"
+                if not -len(value.shape) <= axis < len(value.shape):
+                    yield self.finding(
+                        f"dynamic axis {axis} ({wanted}) of '{tensor}' does not exist: the model declares "
+                        f"{format_shape(value.shape)}",
+                        tensor=tensor, fix=f"Use an axis between 0 and {len(value.shape) - 1}",
+                        data={"axis": axis, "rank": len(value.shape)})
+                    continue
+                dim = value.shape[axis]
+                if isinstance(dim, int):
+                    yield self.finding(
+                        f"axis {axis} of '{tensor}' was asked to be {wanted} but the model fixes it at {dim} "
+                        f"(declared {format_shape(value.shape)})",
+                        tensor=tensor,
+                        fix="Re-export with dynamic_axes keys that match input_names/output_names exactly; torch "
+                            "only warns about unknown keys and exports static dims",
+                        data={"axis": axis, "requested": symbol, "declared": list(value.shape)})

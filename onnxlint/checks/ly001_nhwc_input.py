@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.checks._layout import ELEMENTWISE, IMAGE_CHANNELS, single_chain
+from onnxlint.finding import Finding, Severity
+from onnxlint.graph import format_shape
+from onnxlint.registry import ModelContext, Rule
+
+NHWC_TO_NCHW = [0, 3, 1, 2]
+
+
+class NhwcInput(Rule):
+    code = "LY001"
+    name = "nhwc-input"
+    summary = "An image input is channels-last (NHWC) and converted to NCHW inside the graph"
+    severity = Severity.INFO
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        for value in ctx.model.declared_inputs:
+            shape = value.shape
+            if shape is None or len(shape) != 4 or shape[3] not in IMAGE_CHANNELS:
+                continue
+            for node in single_chain(ctx.main, value.name, ELEMENTWISE | {"Transpose", "Reshape"}):
+                if node.op_type == "Transpose":
+                    if list(node.attr("perm", [])) == NHWC_TO_NCHW:
+                        yield self._finding(value.name, shape, node)
+                    break
+                if node.op_type == "Reshape":
+                    moved = ctx.main.shape(node.outputs[0])
+                    if shape[3] == 1 and moved is not None and len(moved) == 4 and moved[1] == 1 \
+                            and moved[2:] == shape[1:3]:
+                        yield self._finding(value.name, shape, node)
+                    break
+
+    def _finding(self, name: str, shape, node) -> Finding:
+        return self.finding(
+            f"input '{name}' is channels-last {format_shape(shape)} and {node.op_type} {node.name} turns it into "
+            f"NCHW inside the graph",
+            node=node, tensor=name,
+            fix="Feed NHWC data and configure the runtime for it (rknn inference(data_format='nhwc'), Horizon "
+                "input_layout_rt: NHWC), with mean/std given per channel in that order; or re-export with an NCHW "
+                "input and no Transpose",
+            data={"shape": list(shape), "channels": shape[3], "converted_by": node.name})

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.checks._opschema import KNOWN_DOMAINS, schema_at
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, Rule
+
+# What the ONNX changelog names as the successor of each deprecated operator version.
+REPLACEMENTS = {
+    ("", "Upsample"): "Resize",
+    ("", "Scatter"): "ScatterElements",
+    ("", "GroupNormalization"): "GroupNormalization from opset 21 (opset 18's version normalises per group, "
+                                "not per channel, and is deprecated)",
+    ("ai.onnx.ml", "TreeEnsembleClassifier"): "TreeEnsemble (ai.onnx.ml opset 5)",
+    ("ai.onnx.ml", "TreeEnsembleRegressor"): "TreeEnsemble (ai.onnx.ml opset 5)",
+}
+
+
+class DeprecatedOp(Rule):
+    code = "OP002"
+    name = "deprecated-op"
+    summary = "Operator is deprecated at the model's opset"
+    severity = Severity.WARNING
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        for graph in ctx.graphs:
+            for node in graph.nodes:
+                if node.domain not in KNOWN_DOMAINS:
+                    continue
+                opset = graph.opset(node.domain)
+                schema = schema_at(node.op_type, opset, node.domain) if opset is not None else None
+                if schema is None or not schema.deprecated:
+                    continue
+                replacement = REPLACEMENTS.get((node.domain, node.op_type), "its successor in the ONNX changelog")
+                yield self.finding(
+                    f"{node.op_type} is deprecated since opset {schema.since_version} and the model imports "
+                    f"opset {opset}",
+                    graph=graph, node=node,
+                    fix=f"Re-export so the graph uses {replacement}",
+                    data={"deprecated_since": schema.since_version, "model_opset": opset, "replacement": replacement})

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, Rule
+
+# onnx prefixes node-level inference errors with "(op_type:Reshape, node name: /model/Reshape)".
+_NODE = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\)")
+
+
+class ShapeInferenceError(Rule):
+    code = "OP004"
+    name = "shape-inference-error"
+    summary = "onnx shape inference finds shapes or types that contradict each other"
+    severity = Severity.WARNING
+
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        if ctx.model.checker_error:
+            return "the model fails onnx.checker (OP003), so shape inference would only repeat it"
+        return None
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        error = ctx.model.inference.strict_error
+        if error is None:
+            return
+        first_line = error.splitlines()[0].strip()
+        match = _NODE.search(error)
+        graph, node = (ctx.find_node(match.group(2).strip(), match.group(1)) if match else None) or (None, None)
+        yield self.finding(
+            f"strict shape inference fails: {first_line}",
+            graph=graph, node=node,
+            fix="Make the declared shapes agree with what the graph computes (re-export, or run onnxsim); "
+                "converters that rely on shape inference, rknn-toolkit2 among them, fail or guess here",
+            data={"inference_message": error})

@@ -1,0 +1,174 @@
+"""Command line: arguments -> settings -> engine -> formatter -> exit code.
+
+The only module that prints or exits. Heavy modules (onnx, rich, networkx) are imported inside the
+commands so that `onnxlint --version` starts as fast as Python itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from onnxlint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+SEVERITIES = ("error", "warning", "info")
+FORMAT_NAMES = ("text", "json")
+SUBCOMMANDS = ("rules", "explain", "inspect")
+# rknn-toolkit2 target platforms; validated here so a typo fails fast.
+TARGETS = ("rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other usage error
+        raise UsageError(message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+            return {"rules": _rules, "explain": _explain, "inspect": _inspect}[argv[0]](argv[1:])
+        return _lint(argv)
+    except UsageError as exc:
+        print(f"onnxlint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("onnxlint: interrupted", file=sys.stderr)
+        return 130
+
+
+def _lint_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="onnxlint",
+        description="Lint ONNX models (and torch.onnx.export scripts) before they go to an edge NPU. "
+                    "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.")
+    parser.add_argument("paths", nargs="+", metavar="MODEL", help=".onnx models or Python export scripts")
+    parser.add_argument("--target", choices=TARGETS, metavar="NAME",
+                        help=f"deployment chip, recorded in the report ({', '.join(TARGETS)})")
+    parser.add_argument("--select", action="append", metavar="RULES",
+                        help="comma-separated codes, family prefixes or slugs to run (default: ALL)")
+    parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or slugs to skip")
+    _format_option(parser)
+    parser.add_argument("--fail-on", choices=SEVERITIES, default="warning",
+                        help="lowest severity that makes the exit code 1 (default: warning)")
+    parser.add_argument("--dynamic-axes", metavar="JSON|FILE",
+                        help="the dynamic_axes dict given to torch.onnx.export, as JSON or a JSON file, "
+                             "to check against an .onnx")
+    parser.add_argument("--version", action="version", version=f"onnxlint {__version__}")
+    return parser
+
+
+def _lint(argv: list[str]) -> int:
+    if argv == ["--version"]:  # fast path: no heavy imports
+        print(f"onnxlint {__version__}")
+        return EXIT_CLEAN
+    args = _lint_parser().parse_args(argv)
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.engine import lint_file
+    from onnxlint.finding import Severity
+    from onnxlint.output import FORMATS
+    from onnxlint.registry import LintSettings, SelectorError, resolve_selection
+
+    try:
+        rules = resolve_selection(ALL_RULES, _split(args.select), _split(args.ignore))
+    except SelectorError as exc:
+        raise UsageError(str(exc)) from None
+    settings = LintSettings(target=args.target, dynamic_axes=_dynamic_axes(args.dynamic_axes))
+    reports = [lint_file(path, rules, settings) for path in args.paths]
+    for report in reports:
+        if report.error:
+            print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
+    FORMATS[args.format].lint(reports, sys.stdout)
+    if any(r.error for r in reports):
+        return EXIT_ERROR
+    threshold = Severity(args.fail_on).rank
+    failing = any(f.severity.rank >= threshold for r in reports for f in r.findings)
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [item for value in values for item in value.split(",") if item.strip()]
+
+
+def _dynamic_axes(value: str | None):
+    if value is None:
+        return None
+    from onnxlint.registry import normalize_dynamic_axes
+
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--dynamic-axes: cannot read '{value}' ({exc.strerror or exc})") from None
+    try:
+        return normalize_dynamic_axes(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--dynamic-axes: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") \
+            from None
+    except ValueError as exc:
+        raise UsageError(f"--dynamic-axes: {exc}") from None
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMAT_NAMES, default="text")
+
+
+def _rules(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint rules", description="List every rule.")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.output import FORMATS
+
+    FORMATS[args.format].rules(ALL_RULES, sys.stdout)
+    return EXIT_CLEAN
+
+
+def _explain(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint explain", description="Show a rule's documentation.")
+    parser.add_argument("rule", metavar="CODE|SLUG")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.output import FORMATS
+    from onnxlint.registry import find_rule
+
+    rule = find_rule(ALL_RULES, args.rule)
+    if rule is None:
+        raise UsageError(f"unknown rule '{args.rule}'; 'onnxlint rules' lists them")
+    FORMATS[args.format].explain(rule, sys.stdout)
+    return EXIT_CLEAN
+
+
+def _inspect(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint inspect", description="Summarise models: IR, opsets, I/O, operators, size.")
+    parser.add_argument("paths", nargs="+", metavar="MODEL")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.graph import build_graphs
+    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.output import FORMATS
+    from onnxlint.summary import summarize
+
+    summaries, failed = [], False
+    for path in args.paths:
+        try:
+            model = load_model(path)
+            summaries.append(summarize(model, build_graphs(model)))
+        except ModelLoadError as exc:
+            print(f"onnxlint: error: {exc.path}: {exc.reason}", file=sys.stderr)
+            summaries.append({"path": str(path), "error": exc.reason})
+            failed = True
+    FORMATS[args.format].inspect([s for s in summaries if args.format == "json" or "error" not in s], sys.stdout)
+    return EXIT_ERROR if failed else EXIT_CLEAN

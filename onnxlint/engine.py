@@ -1,0 +1,54 @@
+"""The engine: one file in, one Report out. Pure and deterministic; knows nothing about output formats."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from onnxlint.exportscript import ScriptError, parse_export_script
+from onnxlint.finding import Finding, Report, SkippedRule
+from onnxlint.graph import build_graphs
+from onnxlint.model import ModelLoadError, load_model
+from onnxlint.registry import LintSettings, ModelContext, Rule, ScriptContext
+
+SCRIPT_SUFFIXES = (".py",)
+
+
+def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings()) -> Report:
+    """Lint an .onnx model or a Python export script; a file that cannot be read gives Report.error."""
+    display = str(path)
+    try:
+        if Path(path).suffix.lower() in SCRIPT_SUFFIXES:
+            ctx = ScriptContext(display, parse_export_script(path), settings)
+            kind = "script"
+        else:
+            model = load_model(path)
+            ctx = ModelContext(model, build_graphs(model), settings)
+            kind = "model"
+    except (ModelLoadError, ScriptError) as exc:
+        return Report(path=display, target=settings.target, error=exc.reason)
+    return _run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings)
+
+
+def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule],
+               settings: LintSettings) -> Report:
+    findings: list[Finding] = []
+    skipped: list[SkippedRule] = []
+    ran = 0
+    for rule in rules:
+        reason = rule.skip_reason(ctx)
+        if reason:
+            skipped.append(SkippedRule(rule.code, reason))
+            continue
+        ran += 1
+        findings.extend(rule.check_model(ctx) if kind == "model" else rule.check_script(ctx))
+    order = ctx.node_order if isinstance(ctx, ModelContext) else {}
+
+    def sort_key(finding: Finding):
+        where = finding.location
+        rank = order.get((where.graph, where.node or ""), (-1, -1))
+        return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
+
+    return Report(path=display, target=settings.target, findings=tuple(sorted(findings, key=sort_key)),
+                  rules_run=ran, rules_skipped=tuple(skipped))

@@ -1,0 +1,125 @@
+"""The finding data model: frozen records a rule yields and a formatter renders."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe; `--fail-on` compares ranks."""
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points. An .onnx has no lines, so it is located by graph object.
+
+    `line` is only set for findings in Python export scripts.
+    """
+
+    graph: str = "main"
+    node: str | None = None
+    op_type: str | None = None
+    tensor: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"graph": self.graph, "line": self.line, "node": self.node,
+                "op_type": self.op_type, "tensor": self.tensor}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a numeric confirmation measured (filled in by --confirm, not by static rules)."""
+
+    backend: str
+    verdict: Literal["confirmed", "refuted", "inconclusive", "skipped"]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"backend": self.backend, "detail": self.detail,
+                "metrics": dict(sorted(self.metrics.items())), "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    rule: str
+    severity: Severity
+    message: str
+    location: Location
+    fix: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    # Further places with the same problem, when one finding stands for many (SARIF relatedLocations).
+    related: tuple[Location, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "data": _sorted_mapping(self.data),
+            "evidence": self.evidence.to_dict() if self.evidence else None,
+            "fix": self.fix,
+            "location": self.location.to_dict(),
+            "message": self.message,
+            "related": [r.to_dict() for r in self.related],
+            "rule": self.rule,
+            "severity": self.severity.value,
+        }
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of linting one file: findings, or the reason it could not be read."""
+
+    path: str
+    target: str | None
+    findings: tuple[Finding, ...] = ()
+    rules_run: int = 0
+    rules_skipped: tuple[SkippedRule, ...] = ()
+    error: str | None = None
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity is severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": self.error,
+            "findings": [f.to_dict() for f in self.findings],
+            "path": self.path,
+            "summary": {
+                "error": self.count(Severity.ERROR),
+                "info": self.count(Severity.INFO),
+                "rules_run": self.rules_run,
+                "rules_skipped": [{"code": s.code, "reason": s.reason} for s in self.rules_skipped],
+                "warning": self.count(Severity.WARNING),
+            },
+            "target": self.target,
+        }
+
+
+def _sorted_mapping(value: Any) -> Any:
+    """Recursively sort mapping keys so JSON output never depends on insertion order."""
+    if isinstance(value, Mapping):
+        return {str(k): _sorted_mapping(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [_sorted_mapping(v) for v in value]
+    return value

@@ -1,0 +1,278 @@
+"""GraphView: a read-only networkx view of one ONNX graph (main graph, subgraph or function body).
+
+networkx nodes are ONNX nodes (keyed by topological index); edges are tensors, keyed by tensor name
+and carrying its dtype and shape. Shapes come from onnx shape inference with data propagation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Iterator
+
+import networkx as nx
+import numpy as np
+import onnx
+from onnx import helper
+
+from onnxlint.model import LoadedModel, ModelLoadError, type_and_shape
+
+DEFAULT_DOMAINS = ("", "ai.onnx")
+Shape = tuple[int | str | None, ...]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One ONNX node with its stable display name and topological index."""
+
+    name: str  # the node's own name, or "<op_type>_<index>" when the file gives none
+    index: int
+    proto: onnx.NodeProto
+
+    @property
+    def op_type(self) -> str:
+        return self.proto.op_type
+
+    @property
+    def domain(self) -> str:
+        return "" if self.proto.domain in DEFAULT_DOMAINS else self.proto.domain
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(self.proto.input)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.proto.output)
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        for attribute in self.proto.attribute:
+            if attribute.name == name:
+                return helper.get_attribute_value(attribute)
+        return default
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    elem_type: int | None
+    shape: Shape | None
+
+
+class GraphView:
+    """Navigation over one graph: producer/consumers, initializers, shapes, opsets, subgraphs."""
+
+    def __init__(self, model: LoadedModel, graph: onnx.GraphProto | onnx.FunctionProto, path: str,
+                 opsets: dict[str, int], value_types: dict[str, TensorInfo]):
+        self.model = model
+        self.path = path
+        self.opsets = opsets
+        self.is_function = isinstance(graph, onnx.FunctionProto)
+        self._value_types = value_types
+        if self.is_function:
+            self.initializers: dict[str, onnx.TensorProto] = {}
+            self.input_names = tuple(graph.input)
+            self.output_names = tuple(graph.output)
+        else:
+            self.initializers = {t.name: t for t in graph.initializer}
+            self.input_names = tuple(v.name for v in graph.input if v.name not in self.initializers)
+            self.output_names = tuple(v.name for v in graph.output)
+        self.nodes = _topological_nodes(model, graph.node, path)
+        self._producer: dict[str, Node] = {}
+        self._consumers: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            for output in node.outputs:
+                if output:
+                    self._producer[output] = node
+            for name in _all_inputs(node.proto):
+                self._consumers.setdefault(name, []).append(node)
+        self.subgraphs: tuple[GraphView, ...] = ()
+
+    @cached_property
+    def nx(self) -> nx.MultiDiGraph:
+        """The graph as networkx: node key = topological index, one edge per (tensor, consumer)."""
+        graph = nx.MultiDiGraph(name=self.path)
+        graph.add_nodes_from((n.index, {"name": n.name, "op_type": n.op_type}) for n in self.nodes)
+        for tensor, consumers in self._consumers.items():
+            producer = self._producer.get(tensor)
+            if producer is None:
+                continue
+            info = self.tensor(tensor)
+            for consumer in consumers:
+                graph.add_edge(producer.index, consumer.index, key=tensor,
+                               elem_type=info.elem_type if info else None, shape=info.shape if info else None)
+        return graph
+
+    def opset(self, domain: str = "") -> int | None:
+        return self.opsets.get("" if domain in DEFAULT_DOMAINS else domain)
+
+    def producer(self, tensor: str) -> Node | None:
+        return self._producer.get(tensor)
+
+    def consumers(self, tensor: str) -> tuple[Node, ...]:
+        return tuple(self._consumers.get(tensor, ()))
+
+    def tensor(self, name: str) -> TensorInfo | None:
+        """dtype and inferred shape of a tensor, when known."""
+        if name in self.initializers:
+            init = self.initializers[name]
+            return TensorInfo(name, init.data_type, tuple(init.dims))
+        return self._value_types.get(name)
+
+    def shape(self, name: str) -> Shape | None:
+        info = self.tensor(name)
+        return info.shape if info else None
+
+    def nodes_of(self, *op_types: str, domain: str = "") -> Iterator[Node]:
+        for node in self.nodes:
+            if node.op_type in op_types and node.domain == domain:
+                yield node
+
+    def constant(self, name: str, max_elements: int = 1 << 16) -> np.ndarray | None:
+        """Values of a constant tensor (initializer or Constant node) if small enough to be a parameter
+        a rule may read, else None. Large weights are never read."""
+        if name in self.initializers:
+            tensor = self.initializers[name]
+            if int(np.prod(tensor.dims)) > max_elements:
+                return None
+            return self.model.read_tensor(tensor)
+        node = self.producer(name)
+        if node is None or node.op_type != "Constant" or node.domain != "":
+            return None
+        return _constant_node_value(node, self.model, max_elements)
+
+    def walk(self) -> Iterator["GraphView"]:
+        """This graph and every graph nested in it, depth first."""
+        yield self
+        for sub in self.subgraphs:
+            yield from sub.walk()
+
+
+def build_graphs(model: LoadedModel) -> tuple[GraphView, ...]:
+    """GraphViews for the main graph, its nested subgraphs and the model-local functions.
+
+    Raises ModelLoadError for a graph that cannot be ordered (a cycle).
+    """
+    inferred = model.inference.model
+    opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version for o in inferred.opset_import}
+    value_types = _value_types(inferred.graph)
+    main = _build_tree(model, inferred.graph, "main", opsets, value_types)
+    views = [*main.walk()]
+    for function in inferred.functions:
+        function_opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version
+                           for o in function.opset_import} or opsets
+        function_view = _build_tree(model, function, f"function:{function.domain}.{function.name}",
+                                    function_opsets, {})
+        views.extend(function_view.walk())
+    return tuple(views)
+
+
+def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
+                value_types: dict[str, TensorInfo]) -> GraphView:
+    view = GraphView(model, graph, path, opsets, value_types)
+    children = []
+    for node in view.nodes:
+        for attribute in node.proto.attribute:
+            bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
+            for position, body in enumerate(bodies):
+                suffix = f"[{position}]" if len(bodies) > 1 else ""
+                sub_types = {**value_types, **_value_types(body)}
+                children.append(_build_tree(model, body, f"{path}/{node.name}.{attribute.name}{suffix}",
+                                            opsets, sub_types))
+    view.subgraphs = tuple(children)
+    return view
+
+
+def _value_types(graph: onnx.GraphProto) -> dict[str, TensorInfo]:
+    types = {}
+    for value in [*graph.input, *graph.value_info, *graph.output]:
+        elem_type, shape = type_and_shape(value.type)
+        types[value.name] = TensorInfo(value.name, elem_type, shape)
+    return types
+
+
+def _all_inputs(node: onnx.NodeProto) -> list[str]:
+    """A node's inputs plus the outer-scope tensors its subgraphs read (implicit inputs)."""
+    names = [name for name in node.input if name]
+    for attribute in node.attribute:
+        bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
+        for body in bodies:
+            names.extend(_outer_references(body))
+    return names
+
+
+def _outer_references(graph: onnx.GraphProto) -> list[str]:
+    local = {v.name for v in graph.input} | {t.name for t in graph.initializer}
+    for node in graph.node:
+        local.update(node.output)
+    return sorted({name for node in graph.node for name in _all_inputs(node) if name not in local})
+
+
+def _topological_nodes(model: LoadedModel, protos, path: str) -> tuple[Node, ...]:
+    """Nodes in topological order (file order when it already is one) with stable display names."""
+    protos = list(protos)
+    produced_at = {}
+    for position, proto in enumerate(protos):
+        for output in proto.output:
+            if output:
+                produced_at.setdefault(output, position)
+    order: list[int] = list(range(len(protos)))
+    if not _is_ordered(protos, produced_at):
+        dependencies = nx.DiGraph()
+        dependencies.add_nodes_from(order)
+        for position, proto in enumerate(protos):
+            for name in _all_inputs(proto):
+                source = produced_at.get(name)
+                if source is not None and source != position:
+                    dependencies.add_edge(source, position)
+                elif source == position:
+                    raise ModelLoadError(model.path, f"graph '{path}' has a cycle: node "
+                                                     f"'{_raw_name(proto, position)}' consumes its own output")
+        try:
+            order = list(nx.lexicographical_topological_sort(dependencies))
+        except nx.NetworkXUnfeasible:
+            cycle = nx.find_cycle(dependencies)
+            names = " -> ".join(_raw_name(protos[a], a) for a, _ in cycle)
+            raise ModelLoadError(model.path, f"graph '{path}' has a cycle: {names}") from None
+    return tuple(Node(proto.name or f"{proto.op_type}_{index}", index, proto)
+                 for index, proto in enumerate(protos[i] for i in order))
+
+
+def _is_ordered(protos, produced_at: dict[str, int]) -> bool:
+    for position, proto in enumerate(protos):
+        for name in _all_inputs(proto):
+            source = produced_at.get(name)
+            if source is not None and source >= position:
+                return False
+    return True
+
+
+def _raw_name(proto: onnx.NodeProto, position: int) -> str:
+    return proto.name or f"{proto.op_type}@{position}"
+
+
+_CONSTANT_ATTRS: dict[str, Callable[[Any], np.ndarray]] = {
+    "value_float": lambda v: np.asarray(v, dtype=np.float32),
+    "value_floats": lambda v: np.asarray(v, dtype=np.float32),
+    "value_int": lambda v: np.asarray(v, dtype=np.int64),
+    "value_ints": lambda v: np.asarray(v, dtype=np.int64),
+}
+
+
+def _constant_node_value(node: Node, model: LoadedModel, max_elements: int) -> np.ndarray | None:
+    for attribute in node.proto.attribute:
+        if attribute.name == "value" and attribute.HasField("t"):
+            if int(np.prod(attribute.t.dims)) > max_elements:
+                return None
+            return model.read_tensor(attribute.t)
+        if attribute.name in _CONSTANT_ATTRS:
+            return _CONSTANT_ATTRS[attribute.name](helper.get_attribute_value(attribute))
+    return None
+
+
+
+def format_shape(shape: Shape | None) -> str:
+    """[batch, 3, 640, 640] style, '?' for an unnamed dim; 'unknown' when there is no shape."""
+    if shape is None:
+        return "unknown"
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"

@@ -1,0 +1,247 @@
+"""Safe model loading: parse the protobuf without weights, vet external data, run onnx's checks.
+
+Nothing here reads weight bytes up front: models are parsed with `load_external_data=False` and a
+rule that needs a tensor's values asks for that one tensor (`LoadedModel.read_tensor`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import numpy_helper
+
+# An initializer larger than this many elements is not a weight any real model carries
+# (4 Ti elements); treating it as data would only feed overflow into size arithmetic.
+MAX_TENSOR_ELEMENTS = 1 << 42
+
+
+class ModelLoadError(Exception):
+    """The file cannot be linted at all. `str()` is the one-line problem, without the path."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        super().__init__(reason)
+        self.path = str(path)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DeclaredValue:
+    """A graph input or output exactly as the file declares it (before shape inference)."""
+
+    name: str
+    elem_type: int | None
+    shape: tuple[int | str | None, ...] | None  # int: fixed, str: symbol, None: unnamed/unknown
+
+
+@dataclass
+class LoadedModel:
+    path: Path
+    proto: onnx.ModelProto
+    file_size: int
+    external_data_size: int
+    declared_inputs: tuple[DeclaredValue, ...]
+    declared_outputs: tuple[DeclaredValue, ...]
+    has_external_data: bool
+    inference: "ShapeInference" = field(init=False)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    @cached_property
+    def checker_error(self) -> str | None:
+        """onnx.checker's complaint about the file, or None when it passes."""
+        # With external data the checker must see the path, so that it resolves data files
+        # against the model's folder instead of the working directory.
+        target = str(self.path) if self.has_external_data else self.proto
+        try:
+            onnx.checker.check_model(target)
+        except onnx.checker.ValidationError as exc:
+            return str(exc).strip()
+        except Exception as exc:  # the checker's C++ layer raises other types on odd input
+            return f"{type(exc).__name__}: {exc}".strip()
+        return None
+
+    def read_tensor(self, tensor: onnx.TensorProto) -> np.ndarray:
+        """Values of one tensor, reading its external data (already vetted) if it has any."""
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            detached = onnx.TensorProto()
+            detached.CopyFrom(tensor)  # loading external data mutates the proto; keep ours light
+            return numpy_helper.to_array(detached, base_dir=str(self.base_dir))
+        return numpy_helper.to_array(tensor)
+
+
+@dataclass(frozen=True)
+class ShapeInference:
+    """The shape-inferred model and, if strict inference failed, onnx's reason."""
+
+    model: onnx.ModelProto
+    strict_error: str | None
+
+
+def load_model(path: str | os.PathLike) -> LoadedModel:
+    """Parse and vet a model file; raise ModelLoadError with a one-line reason on bad input."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(path, "no such file")
+    if path.is_dir():
+        raise ModelLoadError(path, "is a directory, not an ONNX model file")
+    file_size = path.stat().st_size
+    if file_size == 0:
+        raise ModelLoadError(path, "empty file")
+    proto = _parse(path)
+    external_size = _vet_external_data(path, proto)
+    _vet_initializer_sizes(path, proto)
+    graph = proto.graph
+    declared_inputs = tuple(_declared(v) for v in graph.input)
+    declared_outputs = tuple(_declared(v) for v in graph.output)
+    loaded = LoadedModel(
+        path=path,
+        proto=proto,
+        file_size=file_size,
+        external_data_size=external_size,
+        declared_inputs=declared_inputs,
+        declared_outputs=declared_outputs,
+        has_external_data=external_size > 0 or _any_external(proto),
+    )
+    # The checker must see the file as written, so run it before inference rewrites anything.
+    _ = loaded.checker_error
+    loaded.inference = _infer_shapes(proto)
+    return loaded
+
+
+def _parse(path: Path) -> onnx.ModelProto:
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except DecodeError as exc:
+        raise ModelLoadError(path, f"not a valid ONNX protobuf ({exc or 'truncated or corrupted'})") from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(path, f"cannot read ONNX model ({exc})") from None
+    except Exception as exc:  # protobuf's C parser raises bare Exceptions on some inputs
+        raise ModelLoadError(path, f"not a valid ONNX protobuf ({type(exc).__name__}: {exc})") from None
+    # Arbitrary bytes often parse as a protobuf with only unknown fields.
+    if not proto.HasField("graph") or proto.ir_version <= 0:
+        raise ModelLoadError(path, "not an ONNX model (no graph or IR version in the file)")
+    return proto
+
+
+def all_tensors(proto: onnx.ModelProto):
+    """Every TensorProto in the model: initializers and tensor attributes, in subgraphs and functions."""
+    def from_graph(graph: onnx.GraphProto):
+        yield from graph.initializer
+        for node in graph.node:
+            yield from from_node(node)
+
+    def from_node(node: onnx.NodeProto):
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            if attr.HasField("g"):
+                yield from from_graph(attr.g)
+            for sub in attr.graphs:
+                yield from from_graph(sub)
+
+    yield from from_graph(proto.graph)
+    for function in proto.functions:
+        for node in function.node:
+            yield from from_node(node)
+
+
+def _any_external(proto: onnx.ModelProto) -> bool:
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in all_tensors(proto))
+
+
+def _vet_external_data(path: Path, proto: onnx.ModelProto) -> int:
+    """Refuse external data outside the model folder, missing or too short; return its total size."""
+    base = path.parent.resolve()
+    sizes: dict[Path, int] = {}
+    total = 0
+    for tensor in all_tensors(proto):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {entry.key: entry.value for entry in tensor.external_data}
+        location = info.get("location", "")
+        if not location:
+            raise ModelLoadError(path, f"tensor '{tensor.name}' is stored externally but names no location")
+        if os.path.isabs(location) or Path(location).drive:
+            raise ModelLoadError(
+                path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused")
+        data_file = (base / location).resolve()
+        if data_file != base and base not in data_file.parents:
+            raise ModelLoadError(
+                path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused")
+        if data_file not in sizes:
+            if not data_file.is_file():
+                raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
+            sizes[data_file] = data_file.stat().st_size
+        try:
+            offset = int(info.get("offset", 0))
+            length = int(info["length"]) if "length" in info else sizes[data_file] - offset
+        except ValueError:
+            raise ModelLoadError(path, f"external data of tensor '{tensor.name}' has a non-integer offset or length") from None
+        if offset < 0 or length < 0 or offset + length > sizes[data_file]:
+            raise ModelLoadError(
+                path, f"external data file '{location}' is too short for tensor '{tensor.name}' "
+                      f"(needs bytes {offset}..{offset + length}, file has {sizes[data_file]})")
+        total += length
+    return total
+
+
+def _vet_initializer_sizes(path: Path, proto: onnx.ModelProto) -> None:
+    for tensor in all_tensors(proto):
+        if any(d < 0 for d in tensor.dims):
+            raise ModelLoadError(path, f"tensor '{tensor.name}' has negative dims {list(tensor.dims)}")
+        count = int(np.prod(np.asarray(tensor.dims, dtype=np.float64)))
+        if count > MAX_TENSOR_ELEMENTS:
+            raise ModelLoadError(path, f"tensor '{tensor.name}' declares absurd dims {list(tensor.dims)}")
+
+
+def _declared(value: onnx.ValueInfoProto) -> DeclaredValue:
+    elem_type, shape = type_and_shape(value.type)
+    return DeclaredValue(value.name, elem_type, shape)
+
+
+def type_and_shape(type_proto: onnx.TypeProto) -> tuple[int | None, tuple[int | str | None, ...] | None]:
+    """(element type, dims) of a tensor type; dims are int, symbol string, or None when unnamed."""
+    if not type_proto.HasField("tensor_type"):
+        return None, None
+    tensor_type = type_proto.tensor_type
+    elem_type = tensor_type.elem_type or None
+    if not tensor_type.HasField("shape"):
+        return elem_type, None
+    dims: list[int | str | None] = []
+    for dim in tensor_type.shape.dim:
+        if dim.HasField("dim_value"):
+            dims.append(dim.dim_value)
+        elif dim.HasField("dim_param") and dim.dim_param:
+            dims.append(dim.dim_param)
+        else:
+            dims.append(None)
+    return elem_type, tuple(dims)
+
+
+def _infer_shapes(proto: onnx.ModelProto) -> ShapeInference:
+    """Run onnx shape inference with data propagation on the model, in place of the model.
+
+    Graph output shapes are cleared first so the result shows what the graph computes, not what
+    the file declares (the declarations are kept in LoadedModel.declared_outputs). Never raises.
+    """
+    for output in proto.graph.output:
+        if output.type.HasField("tensor_type"):
+            output.type.tensor_type.ClearField("shape")
+    strict_error = None
+    try:
+        return ShapeInference(onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True), None)
+    except Exception as exc:
+        strict_error = str(exc).strip() or type(exc).__name__
+    try:
+        return ShapeInference(onnx.shape_inference.infer_shapes(proto, data_prop=True), strict_error)
+    except Exception:
+        return ShapeInference(proto, strict_error)

@@ -1,0 +1,43 @@
+"""Machine-readable output (schema_version 1): sorted keys, no timestamps, written with json.dump."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, TextIO
+
+from onnxlint import __version__
+from onnxlint.finding import Report
+from onnxlint.registry import Rule
+from onnxlint.ruledocs import read_page
+
+SCHEMA_VERSION = 1
+
+
+def _dump(document: Any, stream: TextIO) -> None:
+    json.dump(document, stream, indent=2, sort_keys=True, ensure_ascii=False)
+    stream.write("\n")
+
+
+def _envelope(**body: Any) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "tool": {"name": "onnxlint", "version": __version__}, **body}
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    return {"code": rule.code, "rule": rule.name, "family": rule.family, "severity": rule.severity.value,
+            "summary": rule.summary, "inputs": sorted(rule.inputs)}
+
+
+def lint(reports: Iterable[Report], stream: TextIO) -> None:
+    _dump(_envelope(results=[r.to_dict() for r in reports]), stream)
+
+
+def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
+    _dump(_envelope(models=list(summaries)), stream)
+
+
+def rules(all_rules: Iterable[Rule], stream: TextIO) -> None:
+    _dump(_envelope(rules=[rule_record(r) for r in all_rules]), stream)
+
+
+def explain(rule: Rule, stream: TextIO) -> None:
+    _dump(_envelope(rule={**rule_record(rule), "doc": read_page(rule)}), stream)

@@ -1,0 +1,126 @@
+"""Human output with rich. Every name from a model goes in as plain Text, never parsed as markup."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, TextIO
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from onnxlint.finding import Finding, Report, Severity
+from onnxlint.registry import FAMILIES, Rule
+from onnxlint.ruledocs import read_page
+
+STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def _console(stream: TextIO) -> Console:
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
+
+
+def lint(reports: Iterable[Report], stream: TextIO) -> None:
+    console = _console(stream)
+    reports = list(reports)
+    for report in reports:
+        if report.error or not report.findings:
+            continue
+        console.print(Text(report.path, style="bold underline"))
+        for finding in report.findings:
+            console.print(_finding_line(finding))
+            if finding.fix:
+                console.print(Text.assemble("        fix: ", (finding.fix, "dim")))
+        console.print()
+    console.print(_summary(reports))
+
+
+def _finding_line(finding: Finding) -> Text:
+    where = finding.location
+    place = []
+    if where.graph != "main":
+        place.append(where.graph + (f":{where.line}" if where.line else ""))
+    if where.node:
+        place.append(f"{where.node} ({where.op_type})")
+    elif where.tensor:
+        place.append(f"'{where.tensor}'")
+    line = Text.assemble(
+        (f"  {finding.severity.value:<8}", STYLES[finding.severity]),
+        (f"{finding.code} ", "bold"),
+        (f"{' '.join(place)}: " if place else ""),
+        finding.message,
+        (f"  [{finding.rule}]", "dim"),
+    )
+    return line
+
+
+def _summary(reports: list[Report]) -> Text:
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}" + ("" if n == 1 or word == "info" else "s")
+
+    errors = sum(r.count(Severity.ERROR) for r in reports)
+    warnings = sum(r.count(Severity.WARNING) for r in reports)
+    infos = sum(r.count(Severity.INFO) for r in reports)
+    unreadable = sum(1 for r in reports if r.error)
+    ran = max((r.rules_run for r in reports), default=0)
+    skipped = max((len(r.rules_skipped) for r in reports), default=0)
+    text = (f"Found {plural(errors, 'error')}, {plural(warnings, 'warning')}, {plural(infos, 'info')} "
+            f"in {plural(len(reports), 'file')} ({ran} rules ran, {skipped} skipped)")
+    if unreadable:
+        text += f"; {plural(unreadable, 'file')} could not be read"
+    return Text(text + ".")
+
+
+def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
+    console = _console(stream)
+    for summary in summaries:
+        overview = Table(title=Text(summary["path"]), show_header=False, title_justify="left")
+        overview.add_column("field", style="bold")
+        overview.add_column("value")
+        sizes = summary["size_bytes"]
+        for field, value in (
+            ("IR version", str(summary["ir_version"])),
+            ("opsets", ", ".join(f"{d} {v}" for d, v in summary["opsets"].items())),
+            ("producer", summary["producer"] or "unknown"),
+            ("nodes", f"{summary['node_count']} ({summary['subgraph_count']} subgraphs, "
+                      f"{summary['function_count']} functions)"),
+            ("parameters", f"{summary['parameter_count']:,}"),
+            ("size", f"{_mib(sizes['total'])} (file {_mib(sizes['file'])}, external data "
+                     f"{_mib(sizes['external_data'])})"),
+        ):
+            overview.add_row(field, Text(value))
+        console.print(overview)
+        io_table = Table(title="inputs and outputs", title_justify="left")
+        for column in ("kind", "name", "dtype", "shape"):
+            io_table.add_column(column)
+        for kind in ("inputs", "outputs"):
+            for value in summary[kind]:
+                io_table.add_row(kind[:-1], Text(value["name"]), value["dtype"], Text(value["shape_text"]))
+        console.print(io_table)
+        ops = Table(title="operators", title_justify="left")
+        ops.add_column("op_type")
+        ops.add_column("count", justify="right")
+        for op_type, count in summary["op_histogram"].items():
+            ops.add_row(Text(op_type), str(count))
+        console.print(ops)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.2f} MiB"
+
+
+def rules(all_rules: Iterable[Rule], stream: TextIO) -> None:
+    table = Table(title="onnxlint rules", title_justify="left")
+    for column in ("code", "rule", "severity", "summary"):
+        table.add_column(column)
+    for rule in all_rules:
+        table.add_row(rule.code, rule.name, Text(rule.severity.value, style=STYLES[rule.severity]), rule.summary)
+    _console(stream).print(table)
+
+
+def explain(rule: Rule, stream: TextIO) -> None:
+    console = _console(stream)
+    console.print(Text(f"{rule.code} {rule.name}", style="bold"))
+    console.print(f"family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
+                  f"reads {' and '.join(sorted(rule.inputs))} files", markup=False)
+    console.print(Markdown(read_page(rule)))

@@ -1,0 +1,153 @@
+"""Which output dims are really fixed, and which follow an input's dynamic axis?
+
+Symbolic shape inference cannot divide symbols, so an output like YOLO's [batch, 3*(H/8*W/8+...), 85]
+comes out unknown. Instead, give every dynamic input dim a concrete value, infer again, and repeat
+with other values: a dim that keeps one value is fixed; a dim that always equals one input dim's
+value follows that axis. Two probes with distinct multiples of 64 (valid strides for detectors).
+
+onnx's data propagation does not cover every opset (the legacy exporter's opset-12 Unsqueeze is not
+propagated), so under concrete sizes the shape arithmetic (Shape -> Gather -> Concat -> Reshape) is
+also folded here, with onnx's reference evaluator, a few small tensors at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from onnxlint.model import LoadedModel, type_and_shape
+
+# Ops that compute shapes and indices; folded when their inputs are known and small.
+SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
+                       "Mul", "Add", "Sub", "Div", "Floor", "Ceil", "Identity", "Reshape", "Range", "Equal",
+                       "Where", "ReduceProd", "Min", "Max", "Neg", "Abs", "Mod"})
+MAX_FOLDED_ELEMENTS = 1024
+MAX_FOLD_ROUNDS = 8
+
+Shape = tuple[int | str | None, ...]
+
+
+@dataclass(frozen=True)
+class DimProbe:
+    # Per probe: {(input name, axis): value given} and {output name: inferred shape or None}.
+    inputs: tuple[dict[tuple[str, int], int], ...]
+    outputs: tuple[dict[str, Shape | None], ...]
+
+    def fixed_value(self, output: str, axis: int) -> int | None:
+        """The output dim's value when every probe agrees on one int, else None."""
+        values = {_dim(probe.get(output), axis) for probe in self.outputs}
+        if len(values) == 1:
+            (value,) = values
+            return value if isinstance(value, int) else None
+        return None
+
+    def source_axis(self, output: str, axis: int) -> tuple[str, int] | None:
+        """The (input, axis) whose value the output dim equals in every probe, if there is one."""
+        if not self.inputs:
+            return None
+        candidates = None
+        for given, outputs in zip(self.inputs, self.outputs):
+            value = _dim(outputs.get(output), axis)
+            matches = {where for where, v in given.items() if v == value}
+            candidates = matches if candidates is None else candidates & matches
+        return min(candidates) if candidates and len(candidates) == 1 else None
+
+
+def probe_dims(model: LoadedModel) -> DimProbe:
+    dynamic = [(value.name, axis) for value in model.declared_inputs for axis, dim in enumerate(value.shape or ())
+               if not isinstance(dim, int) or dim <= 0]
+    if not dynamic:
+        return DimProbe((), (_infer_outputs(model, {}),))
+    symbols = sorted({_symbol(model, where) for where in dynamic})
+    givens = []
+    for offset in (2, 3):  # 128, 256, ... and 192, 320, ...: distinct within and across probes
+        by_symbol = {symbol: 64 * (2 * i + offset) for i, symbol in enumerate(symbols)}
+        givens.append({where: by_symbol[_symbol(model, where)] for where in dynamic})
+    return DimProbe(tuple(givens), tuple(_infer_outputs(model, given) for given in givens))
+
+
+def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
+    """A named dim shares its value with every dim of the same name; an unnamed dim stands alone."""
+    name, axis = where
+    dim = next(v.shape[axis] for v in model.declared_inputs if v.name == name)
+    return dim if isinstance(dim, str) else f"\0{name}:{axis}"
+
+
+def _infer_outputs(model: LoadedModel, given: dict[tuple[str, int], int]) -> dict[str, Shape | None]:
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model.inference.model)
+    graph = probe.graph
+    del graph.value_info[:]  # inferred under symbolic dims: would conflict with the concrete ones
+    for value in graph.input:
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if (value.name, axis) in given:
+                dim.Clear()
+                dim.dim_value = given[(value.name, axis)]
+    for value in graph.output:
+        value.type.tensor_type.ClearField("shape")
+    try:
+        inferred = _fold_shape_arithmetic(model, probe)
+    except Exception:  # a probe that cannot be evaluated proves nothing either way
+        return {}
+    return {value.name: type_and_shape(value.type)[1] for value in inferred.graph.output}
+
+
+def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto) -> onnx.ModelProto:
+    """Infer shapes, fold the shape computations that became constant, and repeat until nothing folds."""
+    opset = next((o.version for o in probe.opset_import if o.domain in ("", "ai.onnx")), None)
+    known = {t.name: model.read_tensor(t) for t in probe.graph.initializer if _small(t.dims)}
+    for _ in range(MAX_FOLD_ROUNDS):
+        inferred = onnx.shape_inference.infer_shapes(probe, data_prop=True)
+        if opset is None:
+            return inferred
+        shapes = {v.name: type_and_shape(v.type)[1] for v in [*inferred.graph.input, *inferred.graph.value_info]}
+        shapes.update((t.name, tuple(t.dims)) for t in inferred.graph.initializer)
+        folded_nodes = []
+        for node in probe.graph.node:
+            if node.op_type not in SHAPE_OPS or node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+                continue
+            value = _evaluate(node, opset, known, shapes)
+            if value is not None and value.size <= MAX_FOLDED_ELEMENTS:
+                known[node.output[0]] = value
+                folded_nodes.append(node)
+        if not folded_nodes:
+            return inferred
+        for node in folded_nodes:
+            probe.graph.node.remove(node)
+            probe.graph.initializer.append(numpy_helper.from_array(known[node.output[0]], node.output[0]))
+    return onnx.shape_inference.infer_shapes(probe, data_prop=True)
+
+
+def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: dict) -> np.ndarray | None:
+    if node.op_type in ("Shape", "Size"):
+        shape = shapes.get(node.input[0])
+        if shape is None or not all(isinstance(d, int) for d in shape):
+            return None
+        if node.op_type == "Size":
+            return np.asarray(int(np.prod(shape)), dtype=np.int64)
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        return np.asarray(shape[attrs.get("start", 0):attrs.get("end", None)], dtype=np.int64)
+    inputs = [name for name in node.input if name]
+    if not all(name in known for name in inputs):
+        return None
+    graph = helper.make_graph(
+        [node], "fold", [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in inputs],
+        [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.UNDEFINED, None)])
+    single = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    from onnx.reference import ReferenceEvaluator  # heavy: only on this path
+
+    (result,) = ReferenceEvaluator(single).run(None, {n: known[n] for n in inputs})
+    return np.asarray(result)
+
+
+def _small(dims) -> bool:
+    return int(np.prod(dims, dtype=np.int64)) <= MAX_FOLDED_ELEMENTS
+
+
+def _dim(shape: Shape | None, axis: int):
+    if shape is None or axis >= len(shape):
+        return None
+    return shape[axis]

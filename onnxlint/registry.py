@@ -1,0 +1,192 @@
+"""The Rule base class, the contexts rules read, and rule selection.
+
+A rule is a small class with declared metadata (code, slug, summary, default severity, which inputs
+it reads) and a `check_model` and/or `check_script` generator. Rules never print, never mutate the
+model and never import onnxruntime.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
+
+from onnxlint.finding import Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from onnxlint.exportscript import ExportCall
+    from onnxlint.graph import GraphView, Node
+    from onnxlint.model import LoadedModel
+    from onnxlint.probe import DimProbe
+
+CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+FAMILIES = {
+    "OP": "opset and operator validity",
+    "IO": "inputs, outputs and dynamic axes",
+    "NM": "numerics: training-mode leftovers and BatchNorm state",
+    "LY": "input layout and normalization",
+    "EX": "torch.onnx.export scripts",
+}
+
+# Codes that once existed and must never be reused for another rule.
+RETIRED: Mapping[str, str] = {}
+
+
+@dataclass(frozen=True)
+class LintSettings:
+    """What the user told us about the deployment that rules may read."""
+
+    target: str | None = None
+    # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
+    dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
+
+
+def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
+    """torch.onnx.export's dynamic_axes ({name: {axis: symbol}} or {name: [axes]}) with int axes.
+
+    Raises ValueError naming what is malformed.
+    """
+    if not isinstance(spec, Mapping):
+        raise ValueError("dynamic axes must map tensor names to {axis: name} or [axes]")
+    normalized: dict[str, dict[int, str | None]] = {}
+    for tensor, axes in spec.items():
+        if isinstance(axes, Mapping):
+            items = list(axes.items())
+        elif isinstance(axes, (list, tuple)):
+            items = [(axis, None) for axis in axes]
+        else:
+            raise ValueError(f"dynamic axes of '{tensor}' must be {{axis: name}} or [axes]")
+        try:
+            normalized[str(tensor)] = {int(axis): (None if symbol is None else str(symbol)) for axis, symbol in items}
+        except (TypeError, ValueError):
+            raise ValueError(f"dynamic axes of '{tensor}' must use integer axes") from None
+    return normalized
+
+
+@dataclass
+class ModelContext:
+    model: "LoadedModel"
+    graphs: tuple["GraphView", ...]
+    settings: LintSettings = field(default_factory=LintSettings)
+
+    @property
+    def main(self) -> "GraphView":
+        return self.graphs[0]
+
+    def find_node(self, name: str, op_type: str) -> tuple["GraphView", "Node"] | None:
+        """The graph and node that the file names `name` (as written, not synthesized)."""
+        for graph in self.graphs:
+            for node in graph.nodes:
+                if node.proto.name == name and node.op_type == op_type:
+                    return graph, node
+        return None
+
+    @cached_property
+    def dim_probe(self) -> "DimProbe":
+        """Output dims under concrete input sizes (computed once, on first use)."""
+        from onnxlint.probe import probe_dims
+
+        return probe_dims(self.model)
+
+    @cached_property
+    def node_order(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(graph path, node name) -> (graph rank, topological index), for sorting findings."""
+        return {(g.path, n.name): (rank, n.index) for rank, g in enumerate(self.graphs) for n in g.nodes}
+
+
+@dataclass
+class ScriptContext:
+    path: str
+    exports: tuple["ExportCall", ...]
+    settings: LintSettings = field(default_factory=LintSettings)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    severity: ClassVar[Severity]
+    # Which inputs the rule reads: "model" (.onnx) and/or "script" (a torch.onnx.export script).
+    inputs: ClassVar[frozenset[str]] = frozenset({"model"})
+
+    @property
+    def family(self) -> str:
+        return self.code[:2]
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        """Why the rule cannot run on this input (reported in rules_skipped), or None."""
+        return None
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        return iter(())
+
+    def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finding(self, message: str, *, graph: "GraphView | str | None" = None, node: "Node | None" = None,
+                tensor: str | None = None, line: int | None = None, fix: str | None = None,
+                data: Mapping[str, Any] | None = None, severity: Severity | None = None,
+                related: Iterable[tuple["GraphView", "Node"]] = ()) -> Finding:
+        graph_path = graph if isinstance(graph, str) or graph is None else graph.path
+        location = Location(
+            graph=graph_path or "main",
+            node=node.name if node else None,
+            op_type=node.op_type if node else None,
+            tensor=tensor,
+            line=line,
+        )
+        return Finding(code=self.code, rule=self.name, severity=severity or self.severity, message=message,
+                       location=location, fix=fix, data=dict(data or {}),
+                       related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related))
+
+
+class ExportScriptRule(Rule):
+    """A rule that reads torch.onnx.export calls in Python scripts."""
+
+    inputs = frozenset({"script"})
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        return no_export_call_reason(ctx)
+
+
+def no_export_call_reason(ctx: ScriptContext) -> str | None:
+    return None if ctx.exports else "no torch.onnx.export call found in the script"
+
+
+class SelectorError(ValueError):
+    pass
+
+
+def resolve_selection(rules: Iterable[Rule], select: Iterable[str] | None,
+                      ignore: Iterable[str] | None) -> tuple[Rule, ...]:
+    """Rules chosen by --select (default ALL) minus --ignore; selectors are codes, family prefixes or slugs."""
+    rules = tuple(rules)
+    chosen = _matching(rules, select or ["ALL"])
+    dropped = _matching(rules, ignore or [])
+    return tuple(r for r in rules if r in chosen and r not in dropped)
+
+
+def _matching(rules: tuple[Rule, ...], selectors: Iterable[str]) -> set[Rule]:
+    matched: set[Rule] = set()
+    for selector in selectors:
+        key = selector.strip()
+        if key.upper() == "ALL":
+            hits = set(rules)
+        else:
+            hits = {r for r in rules if r.code == key.upper() or r.name == key.lower()
+                    or (len(key) == 2 and r.family == key.upper())}
+        if not hits:
+            raise SelectorError(f"unknown rule selector '{selector}' (use a code such as OP001, "
+                                f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')")
+        matched |= hits
+    return matched
+
+
+def find_rule(rules: Iterable[Rule], key: str) -> Rule | None:
+    for rule in rules:
+        if rule.code == key.upper() or rule.name == key.lower():
+            return rule
+    return None

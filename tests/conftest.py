@@ -1,0 +1,52 @@
+"""Shared helpers: build models from ONNX text or protos and lint them with chosen rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+from onnxlint.checks import ALL_RULES
+from onnxlint.engine import lint_file
+from onnxlint.finding import Report
+from onnxlint.registry import LintSettings, find_rule
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def rule(key: str):
+    found = find_rule(ALL_RULES, key)
+    assert found is not None, key
+    return found
+
+
+def parse(text: str) -> onnx.ModelProto:
+    return onnx.parser.parse_model(text)
+
+
+def lint_proto(tmp_path: Path, model: onnx.ModelProto, *keys: str, name: str = "model.onnx",
+               settings: LintSettings = LintSettings()) -> Report:
+    path = tmp_path / name
+    onnx.save(model, str(path))
+    rules = [rule(k) for k in keys] if keys else list(ALL_RULES)
+    return lint_file(path, rules, settings)
+
+
+def lint_text(tmp_path: Path, text: str, *keys: str, settings: LintSettings = LintSettings()) -> Report:
+    return lint_proto(tmp_path, parse(text), *keys, settings=settings)
+
+
+def codes(report: Report) -> list[str]:
+    assert report.error is None, report.error
+    return [f.code for f in report.findings]
+
+
+@pytest.fixture
+def fixture_path():
+    def get(name: str) -> Path:
+        path = FIXTURES / name
+        assert path.is_file(), f"missing fixture {name}: run fixtures/build_fixtures.py"
+        return path
+    return get

@@ -1,0 +1,44 @@
+from conftest import codes, lint_proto, lint_text
+
+RELU = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[batch, 4] x) => (float[{out}, 4] y) {{ y = Relu(x) }}"""
+
+
+def test_fail_output_batch_named_differently(tmp_path):
+    [finding] = lint_text(tmp_path, RELU.format(out="batch_size"), "IO001").findings
+    assert (finding.code, finding.location.tensor) == ("IO001", "y")
+    assert finding.data == {"axis": 0, "declared": "batch_size", "computed": "batch", "input": "x", "input_axis": 0}
+
+
+def test_fail_output_batch_unnamed(tmp_path):
+    [finding] = lint_text(tmp_path, RELU.format(out="?"), "IO001").findings
+    assert finding.data["declared"] is None
+
+
+def test_pass_same_name(tmp_path):
+    assert codes(lint_text(tmp_path, RELU.format(out="batch"), "IO001")) == []
+
+
+def test_pass_symbol_the_graph_does_not_tie_to_an_input(tmp_path):
+    # NonZero's output length is data-dependent: a fresh name is right there.
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+    g (float[batch] x) => (int64[1, n] y) { y = NonZero(x) }"""
+    assert codes(lint_text(tmp_path, text, "IO001")) == []
+
+
+def test_fail_real_export_whose_output_batch_was_renamed(tmp_path, fixture_path):
+    import onnx
+
+    model = onnx.load(str(fixture_path("resnet_legacy_op13_dynbatch.onnx")))
+    model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "batch_size"
+    [finding] = lint_proto(tmp_path, model, "IO001").findings
+    assert finding.data == {"axis": 0, "declared": "batch_size", "computed": "batch", "input": "input",
+                            "input_axis": 0}
+
+
+def test_pass_real_exports_with_dynamic_batch(fixture_path):
+    from onnxlint.engine import lint_file
+    from conftest import rule
+
+    for name in ("resnet_legacy_op13_dynbatch.onnx", "resnet_dynamo_op18_dynbatch.onnx", "yolov5n_dynamic_batch.onnx"):
+        assert codes(lint_file(fixture_path(name), [rule("IO001")])) == [], name

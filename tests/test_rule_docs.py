@@ -1,0 +1,68 @@
+"""Every rule has its page with the five headings; every page a rule; doc examples are executed."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from onnxlint.checks import ALL_RULES
+from onnxlint.engine import lint_file
+from onnxlint.registry import LintSettings, normalize_dynamic_axes
+from onnxlint.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
+
+from conftest import parse
+
+import onnx
+
+BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{.*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_every_rule_has_a_page_and_every_page_a_rule():
+    pages = set(doc_files())
+    expected = {page_name(r) for r in ALL_RULES}
+    assert pages == expected
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_page_has_headings_in_order(rule):
+    page = read_page(rule)
+    assert page.startswith(f"# {rule.code} {rule.name}\n")
+    assert list(sections(page)) == list(HEADINGS)
+
+
+def _blocks(rule, heading):
+    return [(m.group(1), json.loads(m.group(2)) if m.group(2) else {}, m.group(3))
+            for m in BLOCK.finditer(sections(read_page(rule))[heading])]
+
+
+def _lint_block(tmp_path, rule, language, options, body):
+    settings = LintSettings(dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"])
+                            if "dynamic_axes" in options else None)
+    if language == "onnx":
+        path = tmp_path / "example.onnx"
+        onnx.save(parse(body), str(path))
+    else:
+        path = tmp_path / "example.py"
+        path.write_text(body)
+    report = lint_file(path, [rule], settings)
+    assert report.error is None, report.error
+    assert not report.rules_skipped, report.rules_skipped
+    return [f.code for f in report.findings]
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_example_blocks_fire(tmp_path, rule):
+    blocks = _blocks(rule, "Example")
+    assert blocks, "the Example section needs an ```onnx or ```python block"
+    for language, options, body in blocks:
+        assert rule.code in _lint_block(tmp_path, rule, language, options, body), body
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_fix_blocks_are_clean(tmp_path, rule):
+    blocks = _blocks(rule, "Fix")
+    assert blocks, "the Fix section needs an ```onnx or ```python block"
+    for language, options, body in blocks:
+        assert _lint_block(tmp_path, rule, language, options, body) == [], body
