@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
             return {"rules": _rules, "explain": _explain, "inspect": _inspect}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:

@@ -21,6 +21,7 @@ LEGACY_POSITIONAL = ("export_params", "verbose", "training", "input_names", "out
 
 class ScriptError(Exception):
     def __init__(self, path: str | os.PathLike, reason: str):
+        reason = " ".join(reason.split())  # always one line on the terminal
         super().__init__(reason)
         self.path = str(path)
         self.reason = reason

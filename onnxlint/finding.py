@@ -25,10 +25,10 @@ class Severity(str, enum.Enum):
 class Location:
     """Where a finding points. An .onnx has no lines, so it is located by graph object.
 
-    `line` is only set for findings in Python export scripts.
+    Findings in Python export scripts have a `line` and no `graph`.
     """
 
-    graph: str = "main"
+    graph: str | None = "main"
     node: str | None = None
     op_type: str | None = None
     tensor: str | None = None

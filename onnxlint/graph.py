@@ -84,7 +84,7 @@ class GraphView:
             for output in node.outputs:
                 if output:
                     self._producer[output] = node
-            for name in _all_inputs(node.proto):
+            for name in dict.fromkeys(_all_inputs(node.proto)):  # a node reading a tensor twice consumes it once
                 self._consumers.setdefault(name, []).append(node)
         self.subgraphs: tuple[GraphView, ...] = ()
 

@@ -25,6 +25,7 @@ class ModelLoadError(Exception):
     """The file cannot be linted at all. `str()` is the one-line problem, without the path."""
 
     def __init__(self, path: str | os.PathLike, reason: str):
+        reason = " ".join(reason.split())  # always one line on the terminal
         super().__init__(reason)
         self.path = str(path)
         self.reason = reason

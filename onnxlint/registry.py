@@ -132,7 +132,8 @@ class Rule:
                 related: Iterable[tuple["GraphView", "Node"]] = ()) -> Finding:
         graph_path = graph if isinstance(graph, str) or graph is None else graph.path
         location = Location(
-            graph=graph_path or "main",
+            # A finding with a line is in a Python script, which has no graph.
+            graph=graph_path or ("main" if line is None else None),
             node=node.name if node else None,
             op_type=node.op_type if node else None,
             tensor=tensor,

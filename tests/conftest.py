@@ -50,3 +50,20 @@ def fixture_path():
         assert path.is_file(), f"missing fixture {name}: run fixtures/build_fixtures.py"
         return path
     return get
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite fixtures/golden/* from current output")
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with fixtures/golden/<name>, or rewrite it under --update-golden."""
+    def check(name: str, text: str) -> None:
+        path = FIXTURES / "golden" / name
+        if request.config.getoption("--update-golden"):
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        assert path.is_file(), f"missing golden {name}: run pytest --update-golden"
+        assert text == path.read_text(encoding="utf-8")
+    return check

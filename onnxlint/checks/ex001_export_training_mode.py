@@ -21,13 +21,13 @@ class ExportTrainingMode(ExportScriptRule):
                 yield self.finding(
                     "torch.onnx.export(training=TrainingMode.TRAINING) keeps BatchNorm and Dropout in training "
                     "mode: the model normalises with batch statistics and drops activations at inference",
-                    graph=ctx.path, line=call.line,
+                    line=call.line,
                     fix="Remove the training argument (EVAL is the default) and call model.eval() before exporting",
                     data={"training": "TRAINING"})
             elif mode == "PRESERVE":
                 yield self.finding(
                     "torch.onnx.export(training=TrainingMode.PRESERVE) exports whatever mode the module is in; "
                     "a module not switched with .eval() exports in training mode",
-                    graph=ctx.path, line=call.line, severity=Severity.WARNING,
+                    line=call.line, severity=Severity.WARNING,
                     fix="Use the default TrainingMode.EVAL and call model.eval() before exporting",
                     data={"training": "PRESERVE"})

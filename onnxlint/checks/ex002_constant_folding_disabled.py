@@ -18,6 +18,6 @@ class ConstantFoldingDisabled(ExportScriptRule):
                 yield self.finding(
                     "torch.onnx.export(do_constant_folding=False) leaves shape arithmetic and unfolded "
                     "BatchNorm/constant subgraphs in the model, which NPU converters handle poorly",
-                    graph=ctx.path, line=call.line,
+                    line=call.line,
                     fix="Remove do_constant_folding=False (True is the default), or run onnxsim on the result",
                     data={"do_constant_folding": False})

@@ -26,7 +26,7 @@ class ExporterOpsetOverride(ExportScriptRule):
                 f"opset_version={opset} without dynamo=False: torch >= 2.9 exports with the dynamo exporter, "
                 f"which builds opset {DYNAMO_MIN_OPSET} and only tries to convert down to {opset}; when that "
                 f"fails the file keeps opset {DYNAMO_MIN_OPSET}",
-                graph=ctx.path, line=call.line,
+                line=call.line,
                 fix=f"Pass dynamo=False to get opset {opset} from the TorchScript exporter, or target "
                     f"opset_version={DYNAMO_MIN_OPSET} and check your runtime accepts it",
                 data={"opset_version": opset, "dynamo": call.literal("dynamo")})

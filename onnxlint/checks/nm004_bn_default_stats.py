@@ -25,9 +25,10 @@ class BnDefaultStats(Rule):
             if mean is None or var is None or np.any(mean != 0) or np.any(var != 1):
                 return  # real statistics somewhere (or not readable): the weights were loaded
         graph, first = batch_norms[0]
+        subject = (f"all {len(batch_norms)} BatchNormalization nodes have" if len(batch_norms) > 1
+                   else "the only BatchNormalization node has")
         yield self.finding(
-            f"all {len(batch_norms)} BatchNormalization nodes have running mean 0 and variance 1, the values of a "
-            f"freshly initialised network",
+            f"{subject} running mean 0 and variance 1, the values of a freshly initialised network",
             graph=graph, node=first,
             fix="Load the trained weights (model.load_state_dict) before exporting; a trained network never has "
                 "exactly these statistics",

@@ -38,8 +38,10 @@ def lint(reports: Iterable[Report], stream: TextIO) -> None:
 def _finding_line(finding: Finding) -> Text:
     where = finding.location
     place = []
-    if where.graph != "main":
-        place.append(where.graph + (f":{where.line}" if where.line else ""))
+    if where.line is not None:
+        place.append(f"line {where.line}")
+    elif where.graph != "main":
+        place.append(where.graph)
     if where.node:
         place.append(f"{where.node} ({where.op_type})")
     elif where.tensor:

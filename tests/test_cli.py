@@ -1,0 +1,140 @@
+"""The command line: formats, exit codes, goldens, subcommands, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from conftest import FIXTURES, ROOT, parse
+from onnxlint import __version__
+from onnxlint.cli import main
+
+GOLDEN_MODELS = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamic_batch.onnx", "yolov5n_training.onnx",
+                 "yolov5n_norm_in_graph.onnx", "resnet_dropout_training.onnx", "resnet_nhwc_input.onnx",
+                 "scripts/export_dynaxes_typo.py"]
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _normalised(text: str) -> str:
+    return text.replace(f'"version": "{__version__}"', '"version": "[VERSION]"')
+
+
+@pytest.mark.parametrize("name", GOLDEN_MODELS)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_golden_output(capsys, monkeypatch, golden, name, fmt):
+    monkeypatch.chdir(ROOT)  # paths in the output are relative, as a user types them
+    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt)
+    assert err == ""
+    stem = name.replace("/", "_").rsplit(".", 1)[0]
+    golden(f"{stem}.{'txt' if fmt == 'text' else 'json'}", _normalised(out))
+
+
+def test_json_document_shape(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = _run(capsys, "fixtures/yolov5n_training.onnx", "fixtures/yolov5n_legacy_op12.onnx",
+                        "--format", "json", "--target", "rk3588")
+    document = json.loads(out)
+    assert document["schema_version"] == 1 and document["tool"] == {"name": "onnxlint", "version": __version__}
+    first, second = document["results"]
+    assert (first["path"], first["target"], first["error"]) == ("fixtures/yolov5n_training.onnx", "rk3588", None)
+    [finding] = first["findings"]
+    assert set(finding) == {"code", "rule", "severity", "message", "location", "fix", "data", "evidence", "related"}
+    assert set(finding["location"]) == {"graph", "node", "op_type", "tensor", "line"}
+    assert finding["evidence"] is None
+    assert first["summary"]["error"] == 1 and second["findings"] == []
+    assert {"code": "IO005", "reason": "no --dynamic-axes given for the .onnx model"} in \
+        second["summary"]["rules_skipped"]
+    assert code == 1
+
+
+def test_json_is_deterministic(capsys):
+    runs = [_run(capsys, FIXTURES / "yolov5n_training.onnx", "--format", "json")[1] for _ in range(2)]
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("fail_on, expected", [("error", 0), ("warning", 0), ("info", 1)])
+def test_fail_on_threshold(capsys, fail_on, expected):
+    # One info finding (normalisation in the graph) and nothing worse.
+    code, _, _ = _run(capsys, FIXTURES / "yolov5n_norm_in_graph.onnx", "--fail-on", fail_on)
+    assert code == expected
+
+
+def test_select_and_ignore(capsys):
+    path = FIXTURES / "resnet_dropout_training.onnx"
+    assert _run(capsys, path, "--select", "NM002", "--format", "json")[0] == 1
+    code, out, _ = _run(capsys, path, "--ignore", "NM", "--format", "json")
+    assert code == 0 and json.loads(out)["results"][0]["findings"] == []
+
+
+def test_text_escapes_rich_markup_in_names(tmp_path, capsys):
+    model = parse("""<ir_version: 8, opset_import: ["" : 11]>
+        g (float[4] x) => (float[4] y) { y = HardSwish(x) }""")
+    model.graph.node[0].name = "[bold red]evil[/bold red]"
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    _, out, _ = _run(capsys, path)
+    assert "[bold red]evil[/bold red] (HardSwish)" in out
+
+
+def test_summary_line(capsys):
+    _, out, _ = _run(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", FIXTURES / "resnet_nhwc_input.onnx")
+    assert out.splitlines()[-1].startswith("Found 0 errors, 0 warnings, 1 info in 2 files (")
+
+
+def test_rules_lists_every_rule(capsys):
+    from onnxlint.checks import ALL_RULES
+
+    code, out, _ = _run(capsys, "rules", "--format", "json")
+    assert code == 0
+    assert [r["code"] for r in json.loads(out)["rules"]] == [r.code for r in ALL_RULES]
+    _, text, _ = _run(capsys, "rules")
+    assert all(r.code in text for r in ALL_RULES)
+
+
+def test_explain_by_code_and_slug(capsys):
+    code, out, _ = _run(capsys, "explain", "op-not-in-opset")
+    assert code == 0 and "OP001 op-not-in-opset" in out and "What it catches" in out
+    _, out, _ = _run(capsys, "explain", "OP001", "--format", "json")
+    rule = json.loads(out)["rule"]
+    assert rule["code"] == "OP001" and rule["doc"].startswith("# OP001 op-not-in-opset")
+
+
+def test_inspect_summary(capsys):
+    code, out, _ = _run(capsys, "inspect", FIXTURES / "yolov5n_legacy_op12.onnx", "--format", "json")
+    [summary] = json.loads(out)["models"]
+    assert code == 0
+    assert summary["inputs"] == [{"name": "images", "dtype": "float32", "shape": [1, 3, 160, 160],
+                                  "shape_text": "[1, 3, 160, 160]"}]
+    assert summary["opsets"] == {"ai.onnx": 12} and summary["ir_version"] == 7
+    assert summary["node_count"] == sum(summary["op_histogram"].values())
+    assert summary["parameter_count"] > 50_000
+    assert summary["size_bytes"]["file"] == (FIXTURES / "yolov5n_legacy_op12.onnx").stat().st_size
+    _, text, _ = _run(capsys, "inspect", FIXTURES / "lstm_if_legacy.onnx")
+    assert "If" in text and "LSTM" in text and "1 subgraphs" not in text and "2 subgraphs" in text
+
+
+def _python(*args, env=None):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+def test_version_and_module_entry_point():
+    result = _python("-m", "onnxlint", "--version")
+    assert (result.returncode, result.stdout.strip()) == (0, f"onnxlint {__version__}")
+
+
+def test_version_and_static_lint_do_not_import_heavy_backends():
+    probe = ("import sys; from onnxlint.cli import main; main(['--version']); "
+             "assert 'onnx' not in sys.modules, 'onnx'; "
+             "main(['fixtures/yolov5n_legacy_op12.onnx']); "
+             "heavy = {'onnxruntime', 'onnxsim', 'torch'} & set(sys.modules); assert not heavy, heavy")
+    result = _python("-c", probe)
+    assert result.returncode == 0, result.stderr
