@@ -6,36 +6,45 @@ and carrying its dtype and shape. Shapes come from onnx shape inference with dat
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
-import networkx as nx
 import numpy as np
 import onnx
 from onnx import helper
 
 from onnxlint.model import LoadedModel, ModelLoadError, type_and_shape
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 DEFAULT_DOMAINS = ("", "ai.onnx")
+# Operators whose attributes hold subgraphs; custom-domain operators may too.
+CONTROL_FLOW = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 Shape = tuple[int | str | None, ...]
 
 
-@dataclass(frozen=True)
 class Node:
-    """One ONNX node with its stable display name and topological index."""
+    """One ONNX node with its stable display name and topological index.
 
-    name: str  # the node's own name, or "<op_type>_<index>" when the file gives none
-    index: int
-    proto: onnx.NodeProto
+    A plain slotted class, compared by identity: models have 10^5 nodes and a frozen dataclass
+    would cost a setattr call per field per node.
+    """
 
-    @property
-    def op_type(self) -> str:
-        return self.proto.op_type
+    __slots__ = ("name", "index", "position", "proto", "op_type", "domain")
 
-    @property
-    def domain(self) -> str:
-        return "" if self.proto.domain in DEFAULT_DOMAINS else self.proto.domain
+    def __init__(self, name: str, index: int, position: int, proto: onnx.NodeProto):
+        self.name = name  # the node's own name, or "<op_type>_<index>" when the file gives none
+        self.index = index  # topological
+        self.position = position  # in the file
+        self.proto = proto
+        self.op_type = proto.op_type
+        self.domain = "" if proto.domain in DEFAULT_DOMAINS else proto.domain  # "" = default ONNX domain
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.op_type})"
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -63,7 +72,7 @@ class GraphView:
     """Navigation over one graph: producer/consumers, initializers, shapes, opsets, subgraphs."""
 
     def __init__(self, model: LoadedModel, graph: onnx.GraphProto | onnx.FunctionProto, path: str,
-                 opsets: dict[str, int], value_types: dict[str, TensorInfo]):
+                 opsets: dict[str, int], value_types: Mapping[str, onnx.ValueInfoProto]):
         self.model = model
         self.path = path
         self.opsets = opsets
@@ -77,20 +86,20 @@ class GraphView:
             self.initializers = {t.name: t for t in graph.initializer}
             self.input_names = tuple(v.name for v in graph.input if v.name not in self.initializers)
             self.output_names = tuple(v.name for v in graph.output)
-        self.nodes = _topological_nodes(model, graph.node, path)
-        self._producer: dict[str, Node] = {}
+        self.nodes, node_inputs, produced_at = _topological_nodes(model, graph.node, path)
+        by_position = {node.position: node for node in self.nodes} if produced_at else {}
+        self._producer: dict[str, Node] = {name: by_position[position] for name, position in produced_at.items()}
         self._consumers: dict[str, list[Node]] = {}
-        for node in self.nodes:
-            for output in node.outputs:
-                if output:
-                    self._producer[output] = node
-            for name in dict.fromkeys(_all_inputs(node.proto)):  # a node reading a tensor twice consumes it once
+        for node, inputs in zip(self.nodes, node_inputs):
+            for name in dict.fromkeys(inputs):  # a node reading a tensor twice consumes it once
                 self._consumers.setdefault(name, []).append(node)
         self.subgraphs: tuple[GraphView, ...] = ()
 
     @cached_property
-    def nx(self) -> nx.MultiDiGraph:
+    def nx(self) -> "nx.MultiDiGraph":
         """The graph as networkx: node key = topological index, one edge per (tensor, consumer)."""
+        import networkx as nx  # built on first use: most rules navigate with producer()/consumers()
+
         graph = nx.MultiDiGraph(name=self.path)
         graph.add_nodes_from((n.index, {"name": n.name, "op_type": n.op_type}) for n in self.nodes)
         for tensor, consumers in self._consumers.items():
@@ -117,13 +126,27 @@ class GraphView:
         if name in self.initializers:
             init = self.initializers[name]
             return TensorInfo(name, init.data_type, tuple(init.dims))
-        return self._value_types.get(name)
+        value = self._value_types.get(name)
+        if value is None:
+            return None
+        return TensorInfo(name, *type_and_shape(value.type))
 
     def shape(self, name: str) -> Shape | None:
         info = self.tensor(name)
         return info.shape if info else None
 
+    @cached_property
+    def by_op(self) -> dict[tuple[str, str], tuple[Node, ...]]:
+        """{(domain, op_type): nodes in topological order}: rules that judge an operator judge it once."""
+        index: dict[tuple[str, str], list[Node]] = {}
+        for node in self.nodes:
+            index.setdefault((node.domain, node.op_type), []).append(node)
+        return {key: tuple(nodes) for key, nodes in index.items()}
+
     def nodes_of(self, *op_types: str, domain: str = "") -> Iterator[Node]:
+        if len(op_types) == 1:
+            yield from self.by_op.get((domain, op_types[0]), ())
+            return
         for node in self.nodes:
             if node.op_type in op_types and node.domain == domain:
                 yield node
@@ -156,19 +179,19 @@ def build_graphs(model: LoadedModel) -> tuple[GraphView, ...]:
     inferred = model.inference.model
     opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version for o in inferred.opset_import}
     value_types = _value_types(inferred.graph)
-    main = _build_tree(model, inferred.graph, "main", opsets, value_types)
+    main = _build_tree(model, inferred.graph, "main", opsets, ChainMap(value_types))
     views = [*main.walk()]
     for function in inferred.functions:
         function_opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version
                            for o in function.opset_import} or opsets
         function_view = _build_tree(model, function, f"function:{function.domain}.{function.name}",
-                                    function_opsets, {})
+                                    function_opsets, ChainMap())
         views.extend(function_view.walk())
     return tuple(views)
 
 
 def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
-                value_types: dict[str, TensorInfo]) -> GraphView:
+                value_types: ChainMap) -> GraphView:
     view = GraphView(model, graph, path, opsets, value_types)
     children = []
     for node in view.nodes:
@@ -176,24 +199,26 @@ def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
             bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
             for position, body in enumerate(bodies):
                 suffix = f"[{position}]" if len(bodies) > 1 else ""
-                sub_types = {**value_types, **_value_types(body)}
+                sub_types = value_types.new_child(_value_types(body))
                 children.append(_build_tree(model, body, f"{path}/{node.name}.{attribute.name}{suffix}",
                                             opsets, sub_types))
     view.subgraphs = tuple(children)
     return view
 
 
-def _value_types(graph: onnx.GraphProto) -> dict[str, TensorInfo]:
-    types = {}
-    for value in [*graph.input, *graph.value_info, *graph.output]:
-        elem_type, shape = type_and_shape(value.type)
-        types[value.name] = TensorInfo(value.name, elem_type, shape)
+def _value_types(graph: onnx.GraphProto) -> dict[str, onnx.ValueInfoProto]:
+    """Declared and inferred types by tensor name; converted to TensorInfo only when asked for."""
+    types = {value.name: value for value in graph.value_info}
+    types.update((value.name, value) for value in graph.input)
+    types.update((value.name, value) for value in graph.output)
     return types
 
 
 def _all_inputs(node: onnx.NodeProto) -> list[str]:
     """A node's inputs plus the outer-scope tensors its subgraphs read (implicit inputs)."""
     names = [name for name in node.input if name]
+    if node.op_type not in CONTROL_FLOW and node.domain in DEFAULT_DOMAINS:
+        return names
     for attribute in node.attribute:
         bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
         for body in bodies:
@@ -208,43 +233,48 @@ def _outer_references(graph: onnx.GraphProto) -> list[str]:
     return sorted({name for node in graph.node for name in _all_inputs(node) if name not in local})
 
 
-def _topological_nodes(model: LoadedModel, protos, path: str) -> tuple[Node, ...]:
-    """Nodes in topological order (file order when it already is one) with stable display names."""
+def _topological_nodes(model: LoadedModel, protos, path: str):
+    """Nodes in topological order (file order when it already is one) with stable display names,
+    each node's inputs (implicit subgraph inputs included) in the same order, and
+    {tensor: file position of the node producing it}."""
     protos = list(protos)
+    inputs = [_all_inputs(proto) for proto in protos]
     produced_at = {}
     for position, proto in enumerate(protos):
         for output in proto.output:
             if output:
                 produced_at.setdefault(output, position)
-    order: list[int] = list(range(len(protos)))
-    if not _is_ordered(protos, produced_at):
-        dependencies = nx.DiGraph()
-        dependencies.add_nodes_from(order)
-        for position, proto in enumerate(protos):
-            for name in _all_inputs(proto):
-                source = produced_at.get(name)
-                if source is not None and source != position:
-                    dependencies.add_edge(source, position)
-                elif source == position:
-                    raise ModelLoadError(model.path, f"graph '{path}' has a cycle: node "
-                                                     f"'{_raw_name(proto, position)}' consumes its own output")
-        try:
-            order = list(nx.lexicographical_topological_sort(dependencies))
-        except nx.NetworkXUnfeasible:
-            cycle = nx.find_cycle(dependencies)
-            names = " -> ".join(_raw_name(protos[a], a) for a, _ in cycle)
-            raise ModelLoadError(model.path, f"graph '{path}' has a cycle: {names}") from None
-    return tuple(Node(proto.name or f"{proto.op_type}_{index}", index, proto)
-                 for index, proto in enumerate(protos[i] for i in order))
+    order = _order(model, protos, inputs, produced_at, path)
+    if order is None:
+        order = list(range(len(protos)))
+    nodes = tuple(Node(protos[i].name or f"{protos[i].op_type}_{index}", index, i, protos[i])
+                  for index, i in enumerate(order))
+    return nodes, [inputs[i] for i in order], produced_at
 
 
-def _is_ordered(protos, produced_at: dict[str, int]) -> bool:
-    for position, proto in enumerate(protos):
-        for name in _all_inputs(proto):
+def _order(model: LoadedModel, protos, inputs: list[list[str]], produced_at: dict[str, int],
+           path: str) -> list[int] | None:
+    """A topological order of node positions, or None when the file order already is one."""
+    if all(produced_at.get(name, -1) < position for position, names in enumerate(inputs) for name in names):
+        return None
+    import networkx as nx
+
+    dependencies = nx.DiGraph()
+    dependencies.add_nodes_from(range(len(protos)))
+    for position, names in enumerate(inputs):
+        for name in names:
             source = produced_at.get(name)
-            if source is not None and source >= position:
-                return False
-    return True
+            if source == position:
+                raise ModelLoadError(model.path, f"graph '{path}' has a cycle: node "
+                                                 f"'{_raw_name(protos[position], position)}' consumes its own output")
+            if source is not None:
+                dependencies.add_edge(source, position)
+    try:
+        return list(nx.lexicographical_topological_sort(dependencies))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(dependencies)
+        names = " -> ".join(_raw_name(protos[a], a) for a, _ in cycle)
+        raise ModelLoadError(model.path, f"graph '{path}' has a cycle: {names}") from None
 
 
 def _raw_name(proto: onnx.NodeProto, position: int) -> str:

@@ -6,6 +6,7 @@ rule that needs a tensor's values asks for that one tensor (`LoadedModel.read_te
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,8 +98,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if file_size == 0:
         raise ModelLoadError(path, "empty file")
     proto = _parse(path)
-    external_size = _vet_external_data(path, proto)
-    _vet_initializer_sizes(path, proto)
+    external_size, has_external = _vet_tensors(path, proto)
     graph = proto.graph
     declared_inputs = tuple(_declared(v) for v in graph.input)
     declared_outputs = tuple(_declared(v) for v in graph.output)
@@ -109,7 +109,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         external_data_size=external_size,
         declared_inputs=declared_inputs,
         declared_outputs=declared_outputs,
-        has_external_data=external_size > 0 or _any_external(proto),
+        has_external_data=has_external,
     )
     # The checker must see the file as written, so run it before inference rewrites anything.
     _ = loaded.checker_error
@@ -155,53 +155,52 @@ def all_tensors(proto: onnx.ModelProto):
             yield from from_node(node)
 
 
-def _any_external(proto: onnx.ModelProto) -> bool:
-    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in all_tensors(proto))
+def _vet_tensors(path: Path, proto: onnx.ModelProto) -> tuple[int, bool]:
+    """Refuse absurd dims, and external data outside the model folder, missing or too short.
 
-
-def _vet_external_data(path: Path, proto: onnx.ModelProto) -> int:
-    """Refuse external data outside the model folder, missing or too short; return its total size."""
+    Returns (total external data bytes, whether any tensor is stored externally). Reads no data.
+    """
     base = path.parent.resolve()
     sizes: dict[Path, int] = {}
-    total = 0
+    total, has_external = 0, False
     for tensor in all_tensors(proto):
-        if tensor.data_location != onnx.TensorProto.EXTERNAL:
-            continue
-        info = {entry.key: entry.value for entry in tensor.external_data}
-        location = info.get("location", "")
-        if not location:
-            raise ModelLoadError(path, f"tensor '{tensor.name}' is stored externally but names no location")
-        if os.path.isabs(location) or Path(location).drive:
-            raise ModelLoadError(
-                path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused")
-        data_file = (base / location).resolve()
-        if data_file != base and base not in data_file.parents:
-            raise ModelLoadError(
-                path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused")
-        if data_file not in sizes:
-            if not data_file.is_file():
-                raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
-            sizes[data_file] = data_file.stat().st_size
-        try:
-            offset = int(info.get("offset", 0))
-            length = int(info["length"]) if "length" in info else sizes[data_file] - offset
-        except ValueError:
-            raise ModelLoadError(path, f"external data of tensor '{tensor.name}' has a non-integer offset or length") from None
-        if offset < 0 or length < 0 or offset + length > sizes[data_file]:
-            raise ModelLoadError(
-                path, f"external data file '{location}' is too short for tensor '{tensor.name}' "
-                      f"(needs bytes {offset}..{offset + length}, file has {sizes[data_file]})")
-        total += length
-    return total
+        dims = tensor.dims
+        if any(d < 0 for d in dims):
+            raise ModelLoadError(path, f"tensor '{tensor.name}' has negative dims {list(dims)}")
+        if math.prod(dims) > MAX_TENSOR_ELEMENTS:
+            raise ModelLoadError(path, f"tensor '{tensor.name}' declares absurd dims {list(dims)}")
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            has_external = True
+            total += _vet_external(path, base, tensor, sizes)
+    return total, has_external
 
 
-def _vet_initializer_sizes(path: Path, proto: onnx.ModelProto) -> None:
-    for tensor in all_tensors(proto):
-        if any(d < 0 for d in tensor.dims):
-            raise ModelLoadError(path, f"tensor '{tensor.name}' has negative dims {list(tensor.dims)}")
-        count = int(np.prod(np.asarray(tensor.dims, dtype=np.float64)))
-        if count > MAX_TENSOR_ELEMENTS:
-            raise ModelLoadError(path, f"tensor '{tensor.name}' declares absurd dims {list(tensor.dims)}")
+def _vet_external(path: Path, base: Path, tensor: onnx.TensorProto, sizes: dict[Path, int]) -> int:
+    info = {entry.key: entry.value for entry in tensor.external_data}
+    location = info.get("location", "")
+    if not location:
+        raise ModelLoadError(path, f"tensor '{tensor.name}' is stored externally but names no location")
+    if os.path.isabs(location) or Path(location).drive:
+        raise ModelLoadError(
+            path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused")
+    data_file = (base / location).resolve()
+    if data_file != base and base not in data_file.parents:
+        raise ModelLoadError(
+            path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused")
+    if data_file not in sizes:
+        if not data_file.is_file():
+            raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
+        sizes[data_file] = data_file.stat().st_size
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else sizes[data_file] - offset
+    except ValueError:
+        raise ModelLoadError(path, f"external data of tensor '{tensor.name}' has a non-integer offset or length") from None
+    if offset < 0 or length < 0 or offset + length > sizes[data_file]:
+        raise ModelLoadError(
+            path, f"external data file '{location}' is too short for tensor '{tensor.name}' "
+                  f"(needs bytes {offset}..{offset + length}, file has {sizes[data_file]})")
+    return length
 
 
 def _declared(value: onnx.ValueInfoProto) -> DeclaredValue:

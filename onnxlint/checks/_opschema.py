@@ -24,6 +24,7 @@ def first_opset(op_type: str, domain: str = "") -> int | None:
     return _first_versions().get((domain, op_type))
 
 
+@lru_cache(maxsize=None)  # rules ask once per node; models repeat a few dozen (op, opset) pairs
 def schema_at(op_type: str, opset: int, domain: str = "") -> onnx.defs.OpSchema | None:
     """The schema a model importing `opset` gets for `op_type`, or None if there is none."""
     if not onnx.defs.has(op_type, opset, domain):

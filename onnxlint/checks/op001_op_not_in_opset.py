@@ -15,25 +15,19 @@ class OpNotInOpset(Rule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:
-            for node in graph.nodes:
-                if node.domain not in KNOWN_DOMAINS:
-                    continue
-                opset = graph.opset(node.domain)
-                if opset is None or schema_at(node.op_type, opset, node.domain) is not None:
+            for (domain, op_type), nodes in graph.by_op.items():
+                opset = graph.opset(domain)
+                if domain not in KNOWN_DOMAINS or opset is None or schema_at(op_type, opset, domain) is not None:
                     continue  # an unimported domain is the checker's finding (OP003)
-                since = first_opset(node.op_type, node.domain)
-                domain_label = node.domain or "ai.onnx"
+                since = first_opset(op_type, domain)
+                label = domain or "ai.onnx"
                 if since is None:
-                    yield self.finding(
-                        f"{node.op_type} is not an operator of domain {domain_label} at any opset",
-                        graph=graph, node=node,
-                        fix=f"Give the node a custom domain and register a kernel for it, or replace it with "
-                            f"standard operators",
-                        data={"domain": domain_label, "model_opset": opset, "since_version": None})
+                    message = f"{op_type} is not an operator of domain {label} at any opset"
+                    fix = "Give the node a custom domain and register a kernel for it, or use standard operators"
                 else:
-                    yield self.finding(
-                        f"{node.op_type} needs {domain_label} opset >= {since} but the model imports opset {opset}",
-                        graph=graph, node=node,
-                        fix=f"Re-export with opset_version >= {since} (or replace {node.op_type} with operators "
-                            f"that exist in opset {opset})",
-                        data={"domain": domain_label, "model_opset": opset, "since_version": since})
+                    message = f"{op_type} needs {label} opset >= {since} but the model imports opset {opset}"
+                    fix = (f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
+                           f"exist in opset {opset})")
+                for node in nodes:
+                    yield self.finding(message, graph=graph, node=node, fix=fix,
+                                       data={"domain": label, "model_opset": opset, "since_version": since})

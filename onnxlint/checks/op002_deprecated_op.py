@@ -25,17 +25,16 @@ class DeprecatedOp(Rule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:
-            for node in graph.nodes:
-                if node.domain not in KNOWN_DOMAINS:
-                    continue
-                opset = graph.opset(node.domain)
-                schema = schema_at(node.op_type, opset, node.domain) if opset is not None else None
+            for (domain, op_type), nodes in graph.by_op.items():
+                opset = graph.opset(domain)
+                schema = schema_at(op_type, opset, domain) if domain in KNOWN_DOMAINS and opset is not None else None
                 if schema is None or not schema.deprecated:
                     continue
-                replacement = REPLACEMENTS.get((node.domain, node.op_type), "its successor in the ONNX changelog")
-                yield self.finding(
-                    f"{node.op_type} is deprecated since opset {schema.since_version} and the model imports "
-                    f"opset {opset}",
-                    graph=graph, node=node,
-                    fix=f"Re-export so the graph uses {replacement}",
-                    data={"deprecated_since": schema.since_version, "model_opset": opset, "replacement": replacement})
+                replacement = REPLACEMENTS.get((domain, op_type), "its successor in the ONNX changelog")
+                for node in nodes:
+                    yield self.finding(
+                        f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
+                        f"opset {opset}",
+                        graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
+                        data={"deprecated_since": schema.since_version, "model_opset": opset,
+                              "replacement": replacement})

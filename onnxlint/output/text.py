@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Iterable, TextIO
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 from rich.text import Text
 
@@ -121,6 +120,8 @@ def rules(all_rules: Iterable[Rule], stream: TextIO) -> None:
 
 
 def explain(rule: Rule, stream: TextIO) -> None:
+    from rich.markdown import Markdown  # markdown-it is slow to import and only explain needs it
+
     console = _console(stream)
     console.print(Text(f"{rule.code} {rule.name}", style="bold"))
     console.print(f"family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
