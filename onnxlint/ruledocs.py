@@ -28,3 +28,12 @@ def sections(page: str) -> dict[str, str]:
     """{'## heading' text: body} of a page, in order."""
     parts = re.split(r"^## +(.+?)\s*$", page, flags=re.MULTILINE)
     return {parts[i].strip(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+
+def readme_table(rules) -> str:
+    """The rule table the README carries between its `rules:begin`/`rules:end` markers."""
+    lines = ["| code | rule | severity | inputs | what it catches |", "|---|---|---|---|---|"]
+    for rule in rules:
+        lines.append(f"| [{rule.code}](rules/docs/{page_name(rule)}) | `{rule.name}` | {rule.severity.value} | "
+                     f"{', '.join(sorted(rule.inputs))} | {rule.summary} |")
+    return "\n".join(lines)

@@ -16,7 +16,8 @@ from conftest import parse
 
 import onnx
 
-BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{.*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+# A fence line: ```onnx or ```python, optionally followed by a one-line JSON object of lint settings.
+BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{[^\n]*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def test_every_rule_has_a_page_and_every_page_a_rule():

@@ -123,7 +123,6 @@ def explain(rule: Rule, stream: TextIO) -> None:
     from rich.markdown import Markdown  # markdown-it is slow to import and only explain needs it
 
     console = _console(stream)
-    console.print(Text(f"{rule.code} {rule.name}", style="bold"))
     console.print(f"family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
                   f"reads {' and '.join(sorted(rule.inputs))} files", markup=False)
     console.print(Markdown(read_page(rule)))

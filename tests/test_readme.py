@@ -1,0 +1,35 @@
+"""The README stays true: its rule table is the registry's, its example output is what the tool prints."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+from onnxlint.checks import ALL_RULES
+from onnxlint.cli import main
+from onnxlint.ruledocs import readme_table
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_rule_table_matches_the_registry():
+    block = re.search(r"<!-- rules:begin.*?-->\n(.*?)\n<!-- rules:end -->", README, re.DOTALL)
+    assert block, "README lost its rules:begin/rules:end markers"
+    assert block.group(1) == readme_table(ALL_RULES), "regenerate with onnxlint.ruledocs.readme_table(ALL_RULES)"
+
+
+def test_quoted_lint_output_is_current(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    quoted = re.search(r"onnxlint fixtures/yolov5n_dynamic_batch.onnx\n```\n.*?```text\n(.*?)```", README, re.DOTALL)
+    assert quoted
+    assert main(["fixtures/yolov5n_dynamic_batch.onnx"]) == 1
+    assert capsys.readouterr().out == quoted.group(1)
+
+
+def test_every_lint_option_is_documented():
+    from onnxlint.cli import _lint_parser
+
+    for action in _lint_parser()._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and flag != "--help":
+                assert f"`{flag}" in README, flag
