@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -43,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("onnxlint: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `onnxlint rules | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the exit flush quiet
+        return EXIT_CLEAN
 
 
 def _lint_parser() -> argparse.ArgumentParser:

@@ -153,6 +153,12 @@ class ExportScriptRule(Rule):
         return no_export_call_reason(ctx)
 
 
+def torchscript_exporter_may_run(call: "ExportCall") -> bool:
+    """Whether the call may use the TorchScript exporter, the only one that reads `training` and
+    `do_constant_folding`: dynamo=False, or no dynamo argument (the default before torch 2.9)."""
+    return call.literal("dynamo") is not True
+
+
 def no_export_call_reason(ctx: ScriptContext) -> str | None:
     return None if ctx.exports else "no torch.onnx.export call found in the script"
 

@@ -34,3 +34,8 @@ def test_pass_eval_export(tmp_path):
 
 def test_pass_other_export_functions(tmp_path):
     assert codes(_lint(tmp_path, "import mylib\nmylib.onnx.export(m, training=mylib.TrainingMode.TRAINING)")) == []
+
+
+def test_pass_dynamo_exporter_ignores_the_argument(tmp_path):
+    source = "import torch\ntorch.onnx.export(m, (x,), 'm.onnx', dynamo=True, training=torch.onnx.TrainingMode.TRAINING)\n"
+    assert codes(_lint(tmp_path, source)) == []

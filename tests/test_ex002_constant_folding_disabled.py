@@ -26,3 +26,8 @@ def test_pass_default_folding(tmp_path):
 def test_pass_value_not_known_statically(tmp_path):
     source = "import torch\ntorch.onnx.export(m, x, 'm.onnx', do_constant_folding=args.fold)\n"
     assert codes(_lint(tmp_path, source)) == []
+
+
+def test_pass_dynamo_exporter_ignores_the_argument(tmp_path):
+    source = "import torch\ntorch.onnx.export(m, (x,), 'm.onnx', dynamo=True, do_constant_folding=False)\n"
+    assert codes(_lint(tmp_path, source)) == []

@@ -33,11 +33,14 @@ def test_pass_script_with_matching_keys(tmp_path):
     assert codes(lint_file(script, [rule("IO005")])) == []
 
 
-def test_script_without_literal_names_is_not_guessed(tmp_path):
+def test_script_without_literal_names_is_not_guessed_and_says_so(tmp_path):
     script = tmp_path / "export.py"
     script.write_text("import torch\ntorch.onnx.export(m, x, 'f.onnx', input_names=names(), "
                       "output_names=['y'], dynamic_axes={'x': {0: 'b'}})\n")
-    assert codes(lint_file(script, [rule("IO005")])) == []
+    report = lint_file(script, [rule("IO005")])
+    assert report.findings == ()
+    [skipped] = report.rules_skipped
+    assert skipped.code == "IO005" and "as literals" in skipped.reason
 
 
 def test_script_without_export_call_is_reported_skipped(tmp_path):

@@ -28,3 +28,13 @@ def test_pass_upsample_before_its_deprecation(tmp_path):
         y = Upsample <mode = "nearest"> (x, s)
     }"""
     assert codes(lint_text(tmp_path, text, "OP002")) == []
+
+
+def test_model_invalid_leaves_the_deprecated_operator_to_this_rule(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 10]>
+    g (float[1, 3, 4, 4] x) => (float[1, 3, 8, 8] y) {
+        s = Constant <value = float[4] {1.0, 1.0, 2.0, 2.0}> ()
+        y = Upsample <mode = "nearest"> (x, s)
+    }"""
+    report = lint_text(tmp_path, text, "OP002", "OP003")
+    assert [(f.code, f.severity.value) for f in report.findings] == [("OP002", "error")]

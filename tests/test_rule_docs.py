@@ -38,19 +38,20 @@ def _blocks(rule, heading):
             for m in BLOCK.finditer(sections(read_page(rule))[heading])]
 
 
-def _lint_block(tmp_path, rule, language, options, body):
+def _lint_block(folder, rule, language, options, body):
+    """Lint one doc block with its rule, as a user would from `folder`."""
     settings = LintSettings(dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"])
                             if "dynamic_axes" in options else None)
+    folder.mkdir(exist_ok=True)
+    path = folder / ("model.onnx" if language == "onnx" else "export.py")
     if language == "onnx":
-        path = tmp_path / "example.onnx"
         onnx.save(parse(body), str(path))
     else:
-        path = tmp_path / "example.py"
         path.write_text(body)
     report = lint_file(path, [rule], settings)
     assert report.error is None, report.error
     assert not report.rules_skipped, report.rules_skipped
-    return [f.code for f in report.findings]
+    return report
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
@@ -58,7 +59,7 @@ def test_example_blocks_fire(tmp_path, rule):
     blocks = _blocks(rule, "Example")
     assert blocks, "the Example section needs an ```onnx or ```python block"
     for language, options, body in blocks:
-        assert rule.code in _lint_block(tmp_path, rule, language, options, body), body
+        assert rule.code in [f.code for f in _lint_block(tmp_path, rule, language, options, body).findings], body
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
@@ -66,4 +67,27 @@ def test_fix_blocks_are_clean(tmp_path, rule):
     blocks = _blocks(rule, "Fix")
     assert blocks, "the Fix section needs an ```onnx or ```python block"
     for language, options, body in blocks:
-        assert _lint_block(tmp_path, rule, language, options, body) == [], body
+        assert _lint_block(tmp_path, rule, language, options, body).findings == (), body
+
+
+def _rendered_lines(report) -> str:
+    """The finding lines of the text output, as a page quotes them."""
+    from io import StringIO
+
+    from onnxlint.output import text
+
+    buffer = StringIO()
+    text.lint([report], buffer)
+    return "".join(line + "\n" for line in buffer.getvalue().splitlines() if line.startswith("  "))
+
+
+QUOTED_OUTPUT = re.compile(r"^```text\n((?:  (?:error|warning|info) .*?))^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_quoted_output_is_what_the_examples_print(tmp_path, rule):
+    example = sections(read_page(rule))["Example"]
+    printed = [_rendered_lines(_lint_block(tmp_path / str(index), rule, *block))
+               for index, block in enumerate(_blocks(rule, "Example"))]
+    for quoted in QUOTED_OUTPUT.findall(example):
+        assert quoted in printed, f"stale output quoted in {page_name(rule)}:\n{quoted}"

@@ -4,7 +4,7 @@ from typing import Iterator
 
 from onnxlint.exportscript import Symbol
 from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ExportScriptRule, ScriptContext
+from onnxlint.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
 
 
 class ExportTrainingMode(ExportScriptRule):
@@ -15,12 +15,15 @@ class ExportTrainingMode(ExportScriptRule):
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         for call in ctx.exports:
+            if not torchscript_exporter_may_run(call):
+                continue  # the dynamo exporter ignores `training`
             training = call.literal("training")
             mode = training.last if isinstance(training, Symbol) else training
             if mode == "TRAINING" or mode is True:
                 yield self.finding(
-                    "torch.onnx.export(training=TrainingMode.TRAINING) keeps BatchNorm and Dropout in training "
-                    "mode: the model normalises with batch statistics and drops activations at inference",
+                    "torch.onnx.export(training=TrainingMode.TRAINING) makes the TorchScript exporter (dynamo=False, "
+                    "the default before torch 2.9) keep BatchNorm and Dropout in training mode: the model normalises "
+                    "with batch statistics and drops activations at inference",
                     line=call.line,
                     fix="Remove the training argument (EVAL is the default) and call model.eval() before exporting",
                     data={"training": "TRAINING"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ExportScriptRule, ScriptContext
+from onnxlint.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
 
 
 class ConstantFoldingDisabled(ExportScriptRule):
@@ -14,10 +14,11 @@ class ConstantFoldingDisabled(ExportScriptRule):
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         for call in ctx.exports:
-            if call.literal("do_constant_folding") is False:
+            if call.literal("do_constant_folding") is False and torchscript_exporter_may_run(call):
                 yield self.finding(
-                    "torch.onnx.export(do_constant_folding=False) leaves shape arithmetic and unfolded "
-                    "BatchNorm/constant subgraphs in the model, which NPU converters handle poorly",
+                    "torch.onnx.export(do_constant_folding=False) makes the TorchScript exporter (dynamo=False, the "
+                    "default before torch 2.9) leave shape arithmetic and unfolded BatchNorm/constant subgraphs in "
+                    "the model, which NPU converters handle poorly",
                     line=call.line,
                     fix="Remove do_constant_folding=False (True is the default), or run onnxsim on the result",
                     data={"do_constant_folding": False})

@@ -17,18 +17,18 @@ class DynamicAxesKeyMismatch(Rule):
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         if isinstance(ctx, ScriptContext):
-            return no_export_call_reason(ctx)
+            if not ctx.exports:
+                return no_export_call_reason(ctx)
+            if not any(_checkable(call) for call in ctx.exports):
+                return ("no torch.onnx.export call gives input_names, output_names and dynamic_axes as literals "
+                        "(names torch picks itself cannot be checked statically)")
+            return None
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given for the .onnx model"
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
-        for call in ctx.exports:
+        for call in filter(_checkable, ctx.exports):
             names = _declared_names(call)
-            try:
-                spec = normalize_dynamic_axes(call.literal("dynamic_axes"))
-            except ValueError:
-                continue  # not given, or not a literal we can read
-            if names is None:
-                continue
+            spec = normalize_dynamic_axes(call.literal("dynamic_axes"))
             for key, suggestion in _unknown_keys(spec, names):
                 yield self._key_finding(key, suggestion, names, line=call.line,
                                         known=f"input_names + output_names {names}")
@@ -47,6 +47,15 @@ class DynamicAxesKeyMismatch(Rule):
             fix=f"Rename the key to '{suggestion}'" if suggestion else
                 "Use exactly the names given in input_names/output_names as dynamic_axes keys",
             data={"key": key, "suggestion": suggestion, "names": names})
+
+
+def _checkable(call: ExportCall) -> bool:
+    """Literal input_names, output_names and a well-formed dynamic_axes: all the rule needs."""
+    try:
+        normalize_dynamic_axes(call.literal("dynamic_axes"))
+    except ValueError:
+        return False
+    return _declared_names(call) is not None
 
 
 def _declared_names(call: ExportCall) -> list[str] | None:

@@ -37,6 +37,8 @@ class DynamicAxesNotApplied(Rule):
                         f"axis {axis} of '{tensor}' was asked to be {wanted} but the model fixes it at {dim} "
                         f"(declared {format_shape(value.shape)})",
                         tensor=tensor,
-                        fix="Re-export with dynamic_axes keys that match input_names/output_names exactly; torch "
-                            "only warns about unknown keys and exports static dims",
+                        fix="Re-export so the axis stays dynamic: with the TorchScript exporter make every "
+                            "dynamic_axes key match input_names/output_names exactly (torch only warns about unknown "
+                            "keys); with either exporter make sure the model code does not bake the size in "
+                            "(x.view(1, ...) instead of x.view(x.shape[0], ...))",
                         data={"axis": axis, "requested": symbol, "declared": list(value.shape)})

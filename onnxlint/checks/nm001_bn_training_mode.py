@@ -19,10 +19,11 @@ class BnTrainingMode(Rule):
         if not offenders:
             return
         graph, first, reason = offenders[0]
-        count = f"{len(offenders)} BatchNormalization nodes are" if len(offenders) > 1 else "BatchNormalization is"
+        subject, verb = ((f"{len(offenders)} BatchNormalization nodes are", "they normalise") if len(offenders) > 1
+                         else ("BatchNormalization is", "it normalises"))
         yield self.finding(
-            f"{count} in training mode ({reason} on {first.name}): they normalise with the statistics of each "
-            f"batch instead of the trained running statistics",
+            f"{subject} in training mode ({reason} on {first.name}): {verb} with the statistics of "
+            f"each batch instead of the trained running statistics",
             graph=graph, node=first, related=[(g, n) for g, n, _ in offenders[1:]],
             fix="Call model.eval() before torch.onnx.export and export with "
                 "training=torch.onnx.TrainingMode.EVAL (the default)",

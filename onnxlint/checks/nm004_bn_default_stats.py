@@ -11,25 +11,34 @@ from onnxlint.registry import ModelContext, Rule
 class BnDefaultStats(Rule):
     code = "NM004"
     name = "bn-default-stats"
-    summary = "Every BatchNormalization has mean 0 and variance 1: statistics never trained or never loaded"
+    summary = "BatchNormalization has running mean 0 and variance 1: statistics never trained or never loaded"
     severity = Severity.WARNING
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         batch_norms = [(graph, node) for graph in ctx.graphs for node in graph.nodes_of("BatchNormalization")]
-        if not batch_norms:
+        defaults = [(graph, node) for graph, node in batch_norms if _has_default_stats(graph, node)]
+        if not defaults:
             return
-        for graph, node in batch_norms:
-            if len(node.inputs) < 5:
-                return
-            mean, var = graph.constant(node.inputs[3]), graph.constant(node.inputs[4])
-            if mean is None or var is None or np.any(mean != 0) or np.any(var != 1):
-                return  # real statistics somewhere (or not readable): the weights were loaded
-        graph, first = batch_norms[0]
-        subject = (f"all {len(batch_norms)} BatchNormalization nodes have" if len(batch_norms) > 1
-                   else "the only BatchNormalization node has")
+        graph, first = defaults[0]
+        names = [node.name for _, node in defaults]
+        if len(defaults) == len(batch_norms):
+            subject = (f"all {len(defaults)} BatchNormalization nodes have" if len(defaults) > 1
+                       else "the only BatchNormalization node has")
+            message = f"{subject} running mean 0 and variance 1, the values of a freshly initialised network"
+        else:
+            # A trained network never lands exactly on 0 and 1, so the rest of the model was loaded and these
+            # layers were not: a layer added after loading, or buffers missing from the checkpoint.
+            message = (f"{len(defaults)} of {len(batch_norms)} BatchNormalization nodes (first {first.name}) have "
+                       f"running mean 0 and variance 1 while the others hold trained statistics")
         yield self.finding(
-            f"{subject} running mean 0 and variance 1, the values of a freshly initialised network",
-            graph=graph, node=first,
-            fix="Load the trained weights (model.load_state_dict) before exporting; a trained network never has "
-                "exactly these statistics",
-            data={"batch_norm_count": len(batch_norms)})
+            message, graph=graph, node=first, related=defaults[1:],
+            fix="Load the trained weights and buffers before exporting (model.load_state_dict(state, strict=True) "
+                "reports missing running_mean/running_var)",
+            data={"batch_norm_count": len(batch_norms), "default_count": len(defaults), "nodes": names})
+
+
+def _has_default_stats(graph, node) -> bool:
+    if len(node.inputs) < 5:
+        return False
+    mean, var = graph.constant(node.inputs[3]), graph.constant(node.inputs[4])
+    return mean is not None and var is not None and bool(np.all(mean == 0)) and bool(np.all(var == 1))

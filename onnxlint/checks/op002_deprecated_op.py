@@ -10,8 +10,8 @@ from onnxlint.registry import ModelContext, Rule
 REPLACEMENTS = {
     ("", "Upsample"): "Resize",
     ("", "Scatter"): "ScatterElements",
-    ("", "GroupNormalization"): "GroupNormalization from opset 21 (opset 18's version normalises per group, "
-                                "not per channel, and is deprecated)",
+    ("", "GroupNormalization"): "GroupNormalization from opset 21 (at opset 18 scale and bias hold one value per "
+                                "group, from 21 one per channel)",
     ("ai.onnx.ml", "TreeEnsembleClassifier"): "TreeEnsemble (ai.onnx.ml opset 5)",
     ("ai.onnx.ml", "TreeEnsembleRegressor"): "TreeEnsemble (ai.onnx.ml opset 5)",
 }
@@ -20,8 +20,8 @@ REPLACEMENTS = {
 class DeprecatedOp(Rule):
     code = "OP002"
     name = "deprecated-op"
-    summary = "Operator is deprecated at the model's opset"
-    severity = Severity.WARNING
+    summary = "Operator is deprecated at the model's opset, so onnx.checker rejects the model"
+    severity = Severity.ERROR
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:
@@ -34,7 +34,7 @@ class DeprecatedOp(Rule):
                 for node in nodes:
                     yield self.finding(
                         f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
-                        f"opset {opset}",
+                        f"opset {opset}: onnx.checker rejects it",
                         graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
                         data={"deprecated_since": schema.since_version, "model_opset": opset,
                               "replacement": replacement})

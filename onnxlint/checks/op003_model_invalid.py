@@ -7,8 +7,10 @@ from onnxlint.checks._opschema import KNOWN_DOMAINS
 from onnxlint.finding import Finding, Severity
 from onnxlint.registry import ModelContext, Rule
 
-# The checker's wording for an operator missing at the imported opset, which OP001 reports in full.
-_MISSING_OP = re.compile(r"No (?:Op|Schema) registered for (\w+) with domain_version of \d+")
+# The checker's wording for an operator missing at the imported opset (OP001 reports it in full)
+# and for a deprecated operator version (OP002 does).
+_OTHER_RULES = re.compile(r"No (?:Op|Schema) registered for (\w+) with domain_version of \d+"
+                          r"|Op registered for (\w+) is deprecated in domain_version of \d+")
 
 
 class ModelInvalid(Rule):
@@ -21,13 +23,13 @@ class ModelInvalid(Rule):
         error = ctx.model.checker_error
         if error is None:
             return
-        missing = _MISSING_OP.search(error)
-        if missing and any(node.op_type == missing.group(1) and node.domain in KNOWN_DOMAINS
-                           for graph in ctx.graphs for node in graph.nodes):
-            return  # op-not-in-opset names this operator, with the opset it needs
-        first_line = error.splitlines()[0].strip()
+        other = _OTHER_RULES.search(error)
+        op_type = other and (other.group(1) or other.group(2))
+        if op_type and any(domain in KNOWN_DOMAINS for graph in ctx.graphs for domain, op in graph.by_op
+                           if op == op_type):
+            return  # op-not-in-opset / deprecated-op name this operator and what to use instead
         yield self.finding(
-            f"onnx.checker rejects the model: {first_line}",
-            fix="Fix what the checker names (often a re-export with a supported opset or IR version); "
-                "onnxruntime and rknn-toolkit2 refuse such models too",
+            f"onnx.checker rejects the model: {' '.join(error.split())}",
+            fix="Fix what the checker names (often a re-export with a supported opset or IR version); most "
+                "runtimes and converters refuse models the checker rejects",
             data={"checker_message": error})

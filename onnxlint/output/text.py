@@ -123,6 +123,10 @@ def explain(rule: Rule, stream: TextIO) -> None:
     from rich.markdown import Markdown  # markdown-it is slow to import and only explain needs it
 
     console = _console(stream)
-    console.print(f"family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
+    console.print(f"{rule.code} {rule.name}: family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
                   f"reads {' and '.join(sorted(rule.inputs))} files", markup=False)
-    console.print(Markdown(read_page(rule)))
+    page = read_page(rule)
+    if console.is_terminal:
+        console.print(Markdown(page))
+    else:  # piped: the markdown itself, unwrapped and uncropped
+        stream.write("\n" + page)
