@@ -12,6 +12,7 @@ also folded here, with onnx's reference evaluator, a few small tensors at a time
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,14 +32,24 @@ Shape = tuple[int | str | None, ...]
 
 
 @dataclass(frozen=True)
+class ProbeRun:
+    """Shape inference with every dynamic input dim set to a concrete size."""
+
+    given: dict[tuple[str, int], int]  # {(input name, axis): size}
+    outputs: dict[str, Shape | None]  # {output name: inferred shape}
+    failure: str | None  # strict inference's complaint at these sizes, if any
+
+
+@dataclass(frozen=True)
 class DimProbe:
-    # Per probe: {(input name, axis): value given} and {output name: inferred shape or None}.
-    inputs: tuple[dict[tuple[str, int], int], ...]
-    outputs: tuple[dict[str, Shape | None], ...]
+    # Two runs with distinct sizes per symbol (tell fixed dims from followed ones) and, when the model has
+    # dynamic dims, one run with every dynamic dim the same size (a model may need H == W, say).
+    distinct: tuple[ProbeRun, ...]
+    uniform: ProbeRun | None
 
     def fixed_value(self, output: str, axis: int) -> int | None:
         """The output dim's value when every probe agrees on one int, else None."""
-        values = {_dim(probe.get(output), axis) for probe in self.outputs}
+        values = {_dim(run.outputs.get(output), axis) for run in self.distinct}
         if len(values) == 1:
             (value,) = values
             return value if isinstance(value, int) else None
@@ -46,27 +57,38 @@ class DimProbe:
 
     def source_axis(self, output: str, axis: int) -> tuple[str, int] | None:
         """The (input, axis) whose value the output dim equals in every probe, if there is one."""
-        if not self.inputs:
+        if self.uniform is None:
             return None
         candidates = None
-        for given, outputs in zip(self.inputs, self.outputs):
-            value = _dim(outputs.get(output), axis)
-            matches = {where for where, v in given.items() if v == value}
+        for run in self.distinct:
+            value = _dim(run.outputs.get(output), axis)
+            matches = {where for where, size in run.given.items() if size == value}
             candidates = matches if candidates is None else candidates & matches
         return min(candidates) if candidates and len(candidates) == 1 else None
+
+    @property
+    def unsupported(self) -> ProbeRun | None:
+        """A run that fails even with every dynamic dim the same size: the model is not dynamic at all."""
+        if self.uniform is not None and self.uniform.failure:
+            return self.uniform
+        return None
+
+
+# The size every dynamic dim gets in the uniform probe: a multiple of 64, valid for detector strides.
+UNIFORM_SIZE = 256
 
 
 def probe_dims(model: LoadedModel) -> DimProbe:
     dynamic = [(value.name, axis) for value in model.declared_inputs for axis, dim in enumerate(value.shape or ())
                if not isinstance(dim, int) or dim <= 0]
     if not dynamic:
-        return DimProbe((), (_infer_outputs(model, {}),))
+        return DimProbe((_run(model, {}),), None)
     symbols = sorted({_symbol(model, where) for where in dynamic})
-    givens = []
+    runs = []
     for offset in (2, 3):  # 128, 256, ... and 192, 320, ...: distinct within and across probes
         by_symbol = {symbol: 64 * (2 * i + offset) for i, symbol in enumerate(symbols)}
-        givens.append({where: by_symbol[_symbol(model, where)] for where in dynamic})
-    return DimProbe(tuple(givens), tuple(_infer_outputs(model, given) for given in givens))
+        runs.append(_run(model, {where: by_symbol[_symbol(model, where)] for where in dynamic}))
+    return DimProbe(tuple(runs), _run(model, {where: UNIFORM_SIZE for where in dynamic}))
 
 
 def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
@@ -76,7 +98,7 @@ def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
     return dim if isinstance(dim, str) else f"\0{name}:{axis}"
 
 
-def _infer_outputs(model: LoadedModel, given: dict[tuple[str, int], int]) -> dict[str, Shape | None]:
+def _run(model: LoadedModel, given: dict[tuple[str, int], int]) -> ProbeRun:
     probe = onnx.ModelProto()
     probe.CopyFrom(model.inference.model)
     graph = probe.graph
@@ -89,20 +111,43 @@ def _infer_outputs(model: LoadedModel, given: dict[tuple[str, int], int]) -> dic
     for value in graph.output:
         value.type.tensor_type.ClearField("shape")
     try:
-        inferred = _fold_shape_arithmetic(model, probe)
+        inferred, known = _fold_shape_arithmetic(model, probe)
     except Exception:  # a probe that cannot be evaluated proves nothing either way
-        return {}
-    return {value.name: type_and_shape(value.type)[1] for value in inferred.graph.output}
+        return ProbeRun(given, {}, None)
+    outputs = {value.name: type_and_shape(value.type)[1] for value in inferred.graph.output}
+    try:
+        onnx.shape_inference.infer_shapes(inferred, strict_mode=True, data_prop=True)
+        failure = _reshape_mismatch(inferred, known)
+    except Exception as exc:
+        failure = " ".join(str(exc).split()) or type(exc).__name__
+    return ProbeRun(given, outputs, failure)
 
 
-def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto) -> onnx.ModelProto:
-    """Infer shapes, fold the shape computations that became constant, and repeat until nothing folds."""
+def _reshape_mismatch(inferred: onnx.ModelProto, known: dict) -> str | None:
+    """A Reshape whose element counts differ: onnx's inference does not check this, onnxruntime fails on it."""
+    shapes = {v.name: type_and_shape(v.type)[1] for v in [*inferred.graph.input, *inferred.graph.value_info]}
+    for node in inferred.graph.node:
+        if node.op_type != "Reshape" or node.domain not in ("", "ai.onnx") or node.input[1] not in known:
+            continue
+        source, target = shapes.get(node.input[0]), [int(d) for d in known[node.input[1]].reshape(-1)]
+        if source is None or not all(isinstance(d, int) for d in source) or any(d <= 0 for d in target):
+            continue  # -1 and 0 are resolved from the input: nothing to contradict
+        if math.prod(source) != math.prod(target):
+            return (f"(op_type:Reshape, node name: {node.name}): [ShapeInferenceError] cannot reshape "
+                    f"{list(source)}, {math.prod(source)} elements, to {target}, {math.prod(target)} elements")
+    return None
+
+
+def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto) -> tuple[onnx.ModelProto, dict]:
+    """Infer shapes, fold the shape computations that became constant, and repeat until nothing folds.
+
+    Returns the inferred model and {tensor: value} of every small constant known along the way."""
     opset = next((o.version for o in probe.opset_import if o.domain in ("", "ai.onnx")), None)
     known = {t.name: model.read_tensor(t) for t in probe.graph.initializer if _small(t.dims)}
     for _ in range(MAX_FOLD_ROUNDS):
         inferred = onnx.shape_inference.infer_shapes(probe, data_prop=True)
         if opset is None:
-            return inferred
+            return inferred, known
         shapes = {v.name: type_and_shape(v.type)[1] for v in [*inferred.graph.input, *inferred.graph.value_info]}
         shapes.update((t.name, tuple(t.dims)) for t in inferred.graph.initializer)
         folded_nodes = []
@@ -114,11 +159,11 @@ def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto) -> onnx.M
                 known[node.output[0]] = value
                 folded_nodes.append(node)
         if not folded_nodes:
-            return inferred
+            return inferred, known
         for node in folded_nodes:
             probe.graph.node.remove(node)
             probe.graph.initializer.append(numpy_helper.from_array(known[node.output[0]], node.output[0]))
-    return onnx.shape_inference.infer_shapes(probe, data_prop=True)
+    return onnx.shape_inference.infer_shapes(probe, data_prop=True), known
 
 
 def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: dict) -> np.ndarray | None:

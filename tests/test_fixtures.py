@@ -21,6 +21,8 @@ HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "resnet_legac
 
 DEFECTIVE = {
     "yolov5n_dynamic_batch.onnx": ["IO002"],
+    "yolov5n_dynamic_hw.onnx": ["IO002"],
+    "yolov5n_dynamic_hw_cached_grid.onnx": ["IO007"],
     "yolov5n_training.onnx": ["NM001"],
     "yolov5n_norm_in_graph.onnx": ["LY002"],
     "yolov5n_unnamed.onnx": ["IO004"],

@@ -9,6 +9,7 @@ from onnxlint.checks.io003_negative_dim import NegativeDim
 from onnxlint.checks.io004_unnamed_outputs import UnnamedOutputs
 from onnxlint.checks.io005_dynamic_axes_key_mismatch import DynamicAxesKeyMismatch
 from onnxlint.checks.io006_dynamic_axes_not_applied import DynamicAxesNotApplied
+from onnxlint.checks.io007_dynamic_dim_unsupported import DynamicDimUnsupported
 from onnxlint.checks.ly001_nhwc_input import NhwcInput
 from onnxlint.checks.ly002_normalization_in_graph import NormalizationInGraph
 from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
@@ -31,6 +32,7 @@ ALL_RULES = (
     UnnamedOutputs(),
     DynamicAxesKeyMismatch(),
     DynamicAxesNotApplied(),
+    DynamicDimUnsupported(),
     BnTrainingMode(),
     DropoutTrainingMode(),
     BnNotFolded(),

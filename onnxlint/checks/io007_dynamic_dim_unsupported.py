@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.probe import UNIFORM_SIZE
+from onnxlint.registry import ModelContext, Rule
+
+# The first node-level complaint in onnx's inference message, e.g.
+# "(op_type:Add, node name: /model.24/Add): [ShapeInferenceError] Incompatible dimensions".
+_FIRST_NODE_ERROR = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\): \[\w+\] ([^(]*)")
+
+
+class DynamicDimUnsupported(Rule):
+    code = "IO007"
+    name = "dynamic-dim-unsupported"
+    summary = "Input dims are declared dynamic but the graph cannot run at any other size"
+    severity = Severity.ERROR
+
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        if ctx.model.inference.strict_error:
+            return "strict shape inference already fails on the model as declared (OP004)"
+        return None
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        run = ctx.dim_probe.unsupported
+        if run is None:
+            return
+        dims = ", ".join(f"{name}[{axis}]" for name, axis in sorted(run.given))
+        match = _FIRST_NODE_ERROR.search(run.failure)
+        graph, node = (ctx.find_node(match.group(2).strip(), match.group(1)) if match else None) or (None, None)
+        reason = match.group(3).strip() if match else run.failure
+        where = f" at {node.op_type} {node.name}" if node else ""
+        verb, each = ("are", "each") if len(run.given) > 1 else ("is", "it")
+        yield self.finding(
+            f"{dims} {verb} declared dynamic, but with {each} set to {UNIFORM_SIZE} shape inference fails{where}: "
+            f"{reason}; the graph only runs at the sizes it was exported with",
+            graph=graph, node=node, tensor=sorted(run.given)[0][0],
+            fix="Export with fixed sizes, or make the model size-independent before exporting: shapes taken from "
+                "x.shape rather than constants (YOLOv5: export --dynamic sets Detect.dynamic so the anchor grids "
+                "are rebuilt per input; a baked grid or x.view(1, ...) pins the size)",
+            data={"dynamic_dims": [f"{name}[{axis}]" for name, axis in sorted(run.given)], "probe_size": UNIFORM_SIZE,
+                  "inference_message": run.failure})
