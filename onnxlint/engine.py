@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from onnxlint.exportscript import ScriptError, parse_export_script
+from onnxlint.errors import UnreadableInput
+from onnxlint.exportscript import parse_export_script
 from onnxlint.finding import Finding, Report, SkippedRule
 from onnxlint.graph import build_graphs
-from onnxlint.model import ModelLoadError, load_model
+from onnxlint.model import load_model
 from onnxlint.registry import LintSettings, ModelContext, Rule, ScriptContext
 
 SCRIPT_SUFFIXES = (".py",)
@@ -26,7 +27,7 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
             model = load_model(path)
             ctx = ModelContext(model, build_graphs(model), settings)
             kind = "model"
-    except (ModelLoadError, ScriptError) as exc:
+    except UnreadableInput as exc:
         return Report(path=display, target=settings.target, error=exc.reason)
     return _run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings)
 

@@ -13,18 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from onnxlint.errors import UnreadableInput
+
 EXPORT_FUNCTION = "torch.onnx.export"
 # Positional parameters after (model, args, f) in torch 1.x, where they were not yet keyword-only.
 LEGACY_POSITIONAL = ("export_params", "verbose", "training", "input_names", "output_names",
                      "operator_export_type", "opset_version", "do_constant_folding", "dynamic_axes")
 
 
-class ScriptError(Exception):
-    def __init__(self, path: str | os.PathLike, reason: str):
-        reason = " ".join(reason.split())  # always one line on the terminal
-        super().__init__(reason)
-        self.path = str(path)
-        self.reason = reason
+class ScriptError(UnreadableInput):
+    """A Python file that cannot be read or parsed."""
 
 
 @dataclass(frozen=True)

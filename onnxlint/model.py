@@ -17,19 +17,15 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
+from onnxlint.errors import UnreadableInput
+
 # An initializer larger than this many elements is not a weight any real model carries
 # (4 Ti elements); treating it as data would only feed overflow into size arithmetic.
 MAX_TENSOR_ELEMENTS = 1 << 42
 
 
-class ModelLoadError(Exception):
-    """The file cannot be linted at all. `str()` is the one-line problem, without the path."""
-
-    def __init__(self, path: str | os.PathLike, reason: str):
-        reason = " ".join(reason.split())  # always one line on the terminal
-        super().__init__(reason)
-        self.path = str(path)
-        self.reason = reason
+class ModelLoadError(UnreadableInput):
+    """An .onnx file that cannot be parsed, or whose external data is refused."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ also folded here, with onnx's reference evaluator, a few small tensors at a time
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,7 +185,9 @@ def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: dict) -> np
     single = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     from onnx.reference import ReferenceEvaluator  # heavy: only on this path
 
-    (result,) = ReferenceEvaluator(single).run(None, {n: known[n] for n in inputs})
+    with warnings.catch_warnings():  # numpy deprecations inside onnx's reference kernels are not ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        (result,) = ReferenceEvaluator(single).run(None, {n: known[n] for n in inputs})
     return np.asarray(result)
 
 

@@ -8,8 +8,8 @@ import sys
 
 import onnx
 import pytest
-
 from conftest import FIXTURES, ROOT, parse
+
 from onnxlint import __version__
 from onnxlint.cli import main
 

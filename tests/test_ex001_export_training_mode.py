@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import codes, rule
+
 from onnxlint.engine import lint_file
 from onnxlint.finding import Severity
 

@@ -1,4 +1,5 @@
 from conftest import codes, rule
+
 from onnxlint.engine import lint_file
 
 

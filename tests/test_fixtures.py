@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES
+
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import TARGETS
 from onnxlint.engine import lint_file

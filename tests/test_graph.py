@@ -5,9 +5,9 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import onnx
+from conftest import parse
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import parse
 from onnxlint.graph import build_graphs
 from onnxlint.model import LoadedModel, load_model
 

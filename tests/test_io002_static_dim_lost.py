@@ -1,4 +1,5 @@
 from conftest import codes, lint_text, rule
+
 from onnxlint.engine import lint_file
 
 RESHAPE = """<ir_version: 8, opset_import: ["" : 17]>

@@ -1,7 +1,5 @@
-import onnx
-from onnx import TensorProto, helper
-
 from conftest import codes, lint_proto
+from onnx import TensorProto, helper
 
 
 def _model(input_dims):

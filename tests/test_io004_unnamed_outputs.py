@@ -1,7 +1,7 @@
 import pytest
+from conftest import codes, lint_proto, rule
 from onnx import TensorProto, helper
 
-from conftest import codes, lint_proto, rule
 from onnxlint.engine import lint_file
 
 

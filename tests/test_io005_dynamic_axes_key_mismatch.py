@@ -1,4 +1,5 @@
 from conftest import codes, lint_text, rule
+
 from onnxlint.engine import lint_file
 from onnxlint.registry import LintSettings, normalize_dynamic_axes
 

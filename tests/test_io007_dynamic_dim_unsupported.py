@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import FIXTURES, codes, lint_text, rule
+
 from onnxlint.engine import lint_file
 
 

@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import codes, lint_text, rule
+
 from onnxlint.engine import lint_file
 
 HEADER = """<ir_version: 8, opset_import: ["" : 17]>

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FIXTURES
 from onnxlint.checks import ALL_RULES
 from onnxlint.engine import lint_file
 

@@ -1,4 +1,5 @@
 from conftest import codes, lint_text, rule
+
 from onnxlint.engine import lint_file
 
 BN = """<ir_version: 8, opset_import: ["" : 15]>

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from conftest import ROOT
+
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
 from onnxlint.ruledocs import readme_table

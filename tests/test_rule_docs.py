@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 
+import onnx
 import pytest
+from conftest import parse
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.engine import lint_file
 from onnxlint.registry import LintSettings, normalize_dynamic_axes
 from onnxlint.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
-
-from conftest import parse
-
-import onnx
 
 # A fence line: ```onnx or ```python, optionally followed by a one-line JSON object of lint settings.
 BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{[^\n]*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)

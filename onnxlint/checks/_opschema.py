@@ -10,6 +10,16 @@ import onnx
 KNOWN_DOMAINS = ("", "ai.onnx.ml")
 
 
+def standard_operators(graphs):
+    """(graph, domain, op_type, imported opset, nodes) for every operator of a domain onnx defines and the
+    graph imports; each operator once per graph (an unimported domain is the checker's finding, OP003)."""
+    for graph in graphs:
+        for (domain, op_type), nodes in graph.by_op.items():
+            opset = graph.opset(domain)
+            if domain in KNOWN_DOMAINS and opset is not None:
+                yield graph, domain, op_type, opset, nodes
+
+
 @lru_cache(maxsize=None)
 def _first_versions() -> dict[tuple[str, str], int]:
     first: dict[tuple[str, str], int] = {}

@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
+from onnxlint.checks._inference import failing_node
 from onnxlint.finding import Finding, Severity
 from onnxlint.probe import UNIFORM_SIZE
 from onnxlint.registry import ModelContext, Rule
-
-# The first node-level complaint in onnx's inference message, e.g.
-# "(op_type:Add, node name: /model.24/Add): [ShapeInferenceError] Incompatible dimensions".
-_FIRST_NODE_ERROR = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\): \[\w+\] ([^(]*)")
 
 
 class DynamicDimUnsupported(Rule):
@@ -28,9 +24,7 @@ class DynamicDimUnsupported(Rule):
         if run is None:
             return
         dims = ", ".join(f"{name}[{axis}]" for name, axis in sorted(run.given))
-        match = _FIRST_NODE_ERROR.search(run.failure)
-        graph, node = (ctx.find_node(match.group(2).strip(), match.group(1)) if match else None) or (None, None)
-        reason = match.group(3).strip() if match else run.failure
+        graph, node, reason = failing_node(ctx, run.failure)
         where = f" at {node.op_type} {node.name}" if node else ""
         verb, each = ("are", "each") if len(run.given) > 1 else ("is", "it")
         yield self.finding(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.checks._opschema import KNOWN_DOMAINS, first_opset, schema_at
+from onnxlint.checks._opschema import first_opset, schema_at, standard_operators
 from onnxlint.finding import Finding, Severity
 from onnxlint.registry import ModelContext, Rule
 
@@ -14,20 +14,18 @@ class OpNotInOpset(Rule):
     severity = Severity.ERROR
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        for graph in ctx.graphs:
-            for (domain, op_type), nodes in graph.by_op.items():
-                opset = graph.opset(domain)
-                if domain not in KNOWN_DOMAINS or opset is None or schema_at(op_type, opset, domain) is not None:
-                    continue  # an unimported domain is the checker's finding (OP003)
-                since = first_opset(op_type, domain)
-                label = domain or "ai.onnx"
-                if since is None:
-                    message = f"{op_type} is not an operator of domain {label} at any opset"
-                    fix = "Give the node a custom domain and register a kernel for it, or use standard operators"
-                else:
-                    message = f"{op_type} needs {label} opset >= {since} but the model imports opset {opset}"
-                    fix = (f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
-                           f"exist in opset {opset})")
-                for node in nodes:
-                    yield self.finding(message, graph=graph, node=node, fix=fix,
-                                       data={"domain": label, "model_opset": opset, "since_version": since})
+        for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):
+            if schema_at(op_type, opset, domain) is not None:
+                continue
+            since = first_opset(op_type, domain)
+            label = domain or "ai.onnx"
+            if since is None:
+                message = f"{op_type} is not an operator of domain {label} at any opset"
+                fix = "Give the node a custom domain and register a kernel for it, or use standard operators"
+            else:
+                message = f"{op_type} needs {label} opset >= {since} but the model imports opset {opset}"
+                fix = (f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
+                       f"exist in opset {opset})")
+            for node in nodes:
+                yield self.finding(message, graph=graph, node=node, fix=fix,
+                                   data={"domain": label, "model_opset": opset, "since_version": since})

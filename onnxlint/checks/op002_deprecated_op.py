@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.checks._opschema import KNOWN_DOMAINS, schema_at
+from onnxlint.checks._opschema import schema_at, standard_operators
 from onnxlint.finding import Finding, Severity
 from onnxlint.registry import ModelContext, Rule
 
@@ -24,17 +24,15 @@ class DeprecatedOp(Rule):
     severity = Severity.ERROR
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        for graph in ctx.graphs:
-            for (domain, op_type), nodes in graph.by_op.items():
-                opset = graph.opset(domain)
-                schema = schema_at(op_type, opset, domain) if domain in KNOWN_DOMAINS and opset is not None else None
-                if schema is None or not schema.deprecated:
-                    continue
-                replacement = REPLACEMENTS.get((domain, op_type), "its successor in the ONNX changelog")
-                for node in nodes:
-                    yield self.finding(
-                        f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
-                        f"opset {opset}: onnx.checker rejects it",
-                        graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
-                        data={"deprecated_since": schema.since_version, "model_opset": opset,
-                              "replacement": replacement})
+        for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):
+            schema = schema_at(op_type, opset, domain)
+            if schema is None or not schema.deprecated:
+                continue
+            replacement = REPLACEMENTS.get((domain, op_type), "its successor in the ONNX changelog")
+            for node in nodes:
+                yield self.finding(
+                    f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
+                    f"opset {opset}: onnx.checker rejects it",
+                    graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
+                    data={"deprecated_since": schema.since_version, "model_opset": opset,
+                          "replacement": replacement})

@@ -3,11 +3,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from onnxlint.checks._inference import failing_node
 from onnxlint.finding import Finding, Severity
 from onnxlint.registry import ModelContext, Rule
 
-# onnx prefixes node-level inference errors with "(op_type:Reshape, node name: /model/Reshape)".
-_NODE = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\)")
 _OP_TYPE = re.compile(r"\(op_type:(\w+)")
 
 
@@ -30,8 +29,7 @@ class ShapeInferenceError(Rule):
         if innermost and not any(n.op_type == innermost[0] for g in ctx.graphs for n in g.nodes):
             return  # the error is inside onnx's own expansion of a function op, not in this model
         first_line = error.splitlines()[0].strip()
-        match = _NODE.search(error)
-        graph, node = (ctx.find_node(match.group(2).strip(), match.group(1)) if match else None) or (None, None)
+        graph, node, _ = failing_node(ctx, error)
         yield self.finding(
             f"strict shape inference fails: {first_line}",
             graph=graph, node=node,
