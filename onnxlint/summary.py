@@ -9,11 +9,15 @@ import numpy as np
 import onnx
 
 from onnxlint.graph import GraphView, format_shape
+from onnxlint.heads import detect_heads
+from onnxlint.layout import channel_axis, image_height
 from onnxlint.model import LoadedModel, all_tensors
 
 # Parameters are the floating-point constants (weights); integer constants are shapes and indices.
 FLOAT_TYPES = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
                          onnx.TensorProto.DOUBLE})
+# Bytes per weight when an NPU toolkit stores the parameters at each precision.
+PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
 
 
 def dtype_name(elem_type: int | None) -> str:
@@ -43,9 +47,18 @@ def summarize(model: LoadedModel, graphs: tuple[GraphView, ...]) -> dict[str, An
         "function_count": len(proto.functions),
         "op_histogram": dict(sorted(histogram.items(), key=lambda kv: (-kv[1], kv[0]))),
         "parameter_count": parameter_count,
+        "weight_memory": {precision: {"bytes": parameter_count * size,
+                                      "mib": round(parameter_count * size / 2**20, 2)}
+                          for precision, size in PRECISION_BYTES.items()},
+        "heads": [head.to_dict() for head in detect_heads(graphs[0], _image_height(model))],
         "size_bytes": {"file": model.file_size, "external_data": model.external_data_size,
                        "total": model.file_size + model.external_data_size},
     }
+
+
+def _image_height(model: LoadedModel) -> int | None:
+    images = [v.shape for v in model.declared_inputs if channel_axis(v.shape) is not None]
+    return image_height(images[0]) if len(images) == 1 else None
 
 
 def _value(value) -> dict[str, Any]:

@@ -118,6 +118,12 @@ def test_inspect_summary(capsys):
     assert summary["node_count"] == sum(summary["op_histogram"].values())
     assert summary["parameter_count"] > 50_000
     assert summary["size_bytes"]["file"] == (FIXTURES / "yolov5n_legacy_op12.onnx").stat().st_size
+    assert summary["weight_memory"]["fp16"]["bytes"] == 2 * summary["parameter_count"]
+    assert summary["heads"][0]["rknn_outputs"] == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0",
+                                                   "/detect/m.2/Conv_output_0"]
+    _, text, _ = _run(capsys, "inspect", FIXTURES / "yolov5n_legacy_op12.onnx")
+    assert (f"rknn.load_onnx(model='{FIXTURES / 'yolov5n_legacy_op12.onnx'}', outputs=['/detect/m.0/Conv_output_0', "
+            "'/detect/m.1/Conv_output_0', '/detect/m.2/Conv_output_0'])") in text
     _, text, _ = _run(capsys, "inspect", FIXTURES / "lstm_if_legacy.onnx")
     assert "If" in text and "LSTM" in text and "1 subgraphs" not in text and "2 subgraphs" in text
 

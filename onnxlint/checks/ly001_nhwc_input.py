@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.checks._layout import ELEMENTWISE, IMAGE_CHANNELS, single_chain
+from onnxlint.layout import ELEMENTWISE, IMAGE_CHANNELS, single_chain
 from onnxlint.finding import Finding, Severity
 from onnxlint.graph import format_shape
 from onnxlint.registry import ModelContext, Rule

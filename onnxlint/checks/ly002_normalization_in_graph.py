@@ -4,7 +4,7 @@ from typing import Iterator
 
 import numpy as np
 
-from onnxlint.checks._layout import ELEMENTWISE, channel_axis, single_chain
+from onnxlint.layout import ELEMENTWISE, channel_axis, single_chain
 from onnxlint.finding import Finding, Severity
 from onnxlint.graph import GraphView, Node
 from onnxlint.registry import ModelContext, Rule

@@ -86,6 +86,8 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
             ("nodes", f"{summary['node_count']} ({summary['subgraph_count']} subgraphs, "
                       f"{summary['function_count']} functions)"),
             ("parameters", f"{summary['parameter_count']:,}"),
+            ("weight memory", ", ".join(f"{precision} {memory['mib']:.2f} MiB"
+                                        for precision, memory in summary["weight_memory"].items())),
             ("size", f"{_mib(sizes['total'])} (file {_mib(sizes['file'])}, external data "
                      f"{_mib(sizes['external_data'])})"),
         ):
@@ -104,6 +106,25 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
         for op_type, count in summary["op_histogram"].items():
             ops.add_row(Text(op_type), str(count))
         console.print(ops)
+        for head in summary["heads"]:
+            _print_head(console, summary["path"], head)
+
+
+def _print_head(console: Console, path: str, head: dict[str, Any]) -> None:
+    decode = "decodes boxes in the graph" if head["decode_in_graph"] else "raw outputs"
+    table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, na={head['na']}, {decode}",
+                  title_justify="left")
+    for column in ("stride", "cut at (rknn output)", "shape", "sigmoid", "anchors (px)"):
+        table.add_column(column, overflow="fold")  # names must never be cropped
+    for level in head["levels"]:
+        anchors = ", ".join(f"{w:g}x{h:g}" for w, h in level["anchors_px"]) if level["anchors_px"] else "-"
+        table.add_row(str(level["stride"] or "?"), Text(level["tensor"]), Text(str(level["shape"])),
+                      "after the cut" if level["sigmoid_in_graph"] else "none", anchors)
+    console.print(table)
+    console.print(Text(f"rknn.load_onnx(model={path!r}, outputs={head['rknn_outputs']!r})"))
+    if any(level["sigmoid_in_graph"] for level in head["levels"]):
+        console.print("The graph applies the Sigmoid after these tensors: a model cut there outputs logits, so "
+                      "post-processing must apply it (scores above 1 on the board are the symptom).", markup=False)
 
 
 def _mib(size: int) -> str:

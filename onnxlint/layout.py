@@ -22,6 +22,15 @@ def channel_axis(shape) -> int | None:
     return None
 
 
+def image_height(shape) -> int | None:
+    """The fixed height of an image-like NCHW or NHWC input, else None."""
+    axis = channel_axis(shape)
+    if axis is None:
+        return None
+    height = shape[2] if axis == 1 else shape[1]
+    return height if isinstance(height, int) and height > 0 else None
+
+
 def single_chain(graph: GraphView, tensor: str, allowed: frozenset[str], limit: int = 8) -> Iterator[Node]:
     """Nodes of `allowed` types reached from `tensor` through single-consumer links, in order."""
     for _ in range(limit):
