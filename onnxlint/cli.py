@@ -66,6 +66,11 @@ def _lint_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dynamic-axes", metavar="JSON|FILE",
                         help="the dynamic_axes dict given to torch.onnx.export, as JSON or a JSON file, "
                              "to check against an .onnx")
+    parser.add_argument("--anchors", metavar="JSON|FILE",
+                        help="anchors the deployment's post-processing uses, in pixels: JSON, a yolov5 model yaml, "
+                             "or an anchors txt")
+    parser.add_argument("--classes", metavar="N|FILE",
+                        help="class count the deployment expects, or a labels file with one name per line")
     parser.add_argument("--version", action="version", version=f"onnxlint {__version__}")
     return parser
 
@@ -76,6 +81,7 @@ def _lint(argv: list[str]) -> int:
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
     from onnxlint.checks import ALL_RULES
+    from onnxlint.deployment import parse_anchors, parse_classes
     from onnxlint.engine import lint_file
     from onnxlint.finding import Severity
     from onnxlint.output import FORMATS
@@ -85,7 +91,9 @@ def _lint(argv: list[str]) -> int:
         rules = resolve_selection(ALL_RULES, _split(args.select), _split(args.ignore))
     except SelectorError as exc:
         raise UsageError(str(exc)) from None
-    settings = LintSettings(target=args.target, dynamic_axes=_dynamic_axes(args.dynamic_axes))
+    settings = LintSettings(target=args.target, dynamic_axes=_dynamic_axes(args.dynamic_axes),
+                            anchors=_deployment_fact(parse_anchors, args.anchors),
+                            classes=_deployment_fact(parse_classes, args.classes))
     reports = [lint_file(path, rules, settings) for path in args.paths]
     for report in reports:
         if report.error:
@@ -102,6 +110,15 @@ def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [item for value in values for item in value.split(",") if item.strip()]
+
+
+def _deployment_fact(parse, value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _dynamic_axes(value: str | None):

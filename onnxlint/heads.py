@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from onnxlint.graph import GraphView, Node
+from onnxlint.layout import channel_axis, image_height
+from onnxlint.model import LoadedModel
 
 DETECT_PERMUTATION = [0, 1, 3, 4, 2]  # [b, na, no, ny, nx] -> [b, na, ny, nx, no]
 # Ops between the head's Sigmoid and the anchor multiplication in the exporters' decode.
@@ -28,6 +30,7 @@ COCO_ANCHORS_PX = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90
 class HeadLevel:
     conv: Node
     tensor: str  # the raw convolution output: what to cut the model at
+    permuted: str  # the [batch, na, ny, nx, 5 + nc] tensor Detect builds from it
     shape: tuple  # [batch, na * (5 + nc), ny, nx]
     stride: int | None
     sigmoid_in_graph: bool
@@ -56,6 +59,10 @@ class DetectionHead:
         return [level.tensor for level in self.levels]
 
     @property
+    def strides_text(self) -> str:
+        return "/".join(str(level.stride or "?") for level in self.levels)
+
+    @property
     def anchors_px(self) -> list[list[float]] | None:
         """yolov5 yaml layout: one row per level, (w, h) pairs flattened."""
         if not all(level.anchors_px for level in self.levels):
@@ -67,6 +74,12 @@ class DetectionHead:
                 "strides": [level.stride for level in self.levels], "anchors_px": self.anchors_px,
                 "decode_in_graph": self.decode_in_graph, "rknn_outputs": self.rknn_outputs,
                 "levels": [level.to_dict() for level in self.levels]}
+
+
+def model_heads(model: LoadedModel, main: GraphView) -> list[DetectionHead]:
+    """Heads of a model's main graph, strides measured against its one image input (if it has one)."""
+    images = [value.shape for value in model.declared_inputs if channel_axis(value.shape) is not None]
+    return detect_heads(main, image_height(images[0]) if len(images) == 1 else None)
 
 
 def detect_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
@@ -102,8 +115,8 @@ def _anchor_based_level(graph: GraphView, conv: Node, image_height: int | None):
         and image_height % ny == 0 else None
     sigmoid = _data_consumer(graph, transpose.outputs[0], "Sigmoid")
     decoded, anchors = _decode(graph, sigmoid, na) if sigmoid else (False, None)
-    return na, no, HeadLevel(conv, conv.outputs[0], tuple(conv_shape), stride, sigmoid is not None, decoded,
-                             anchors)
+    return na, no, HeadLevel(conv, conv.outputs[0], transpose.outputs[0], tuple(conv_shape), stride,
+                             sigmoid is not None, decoded, anchors)
 
 
 def _anchors_and_outputs(graph: GraphView, reshape: Node) -> tuple[int | None, int | None]:

@@ -17,6 +17,7 @@ from onnxlint.finding import Finding, Location, Severity
 if TYPE_CHECKING:
     from onnxlint.exportscript import ExportCall
     from onnxlint.graph import GraphView, Node
+    from onnxlint.heads import DetectionHead
     from onnxlint.model import LoadedModel
     from onnxlint.probe import DimProbe
 
@@ -28,6 +29,7 @@ FAMILIES = {
     "IO": "inputs, outputs and dynamic axes",
     "NM": "numerics: training-mode leftovers and BatchNorm state",
     "LY": "input layout and normalization",
+    "HD": "YOLO detection heads and anchors",
     "EX": "torch.onnx.export scripts",
 }
 
@@ -42,6 +44,10 @@ class LintSettings:
     target: str | None = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
     dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
+    # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
+    anchors: tuple[float, ...] | None = None
+    # Number of classes the deployment's post-processing expects.
+    classes: int | None = None
 
 
 def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
@@ -90,6 +96,13 @@ class ModelContext:
         from onnxlint.probe import probe_dims
 
         return probe_dims(self.model)
+
+    @cached_property
+    def heads(self) -> list["DetectionHead"]:
+        """The YOLO detection heads of the main graph (computed once, on first use)."""
+        from onnxlint.heads import model_heads
+
+        return model_heads(self.model, self.main)
 
     @cached_property
     def node_order(self) -> dict[tuple[str, str], tuple[int, int]]:

@@ -9,8 +9,7 @@ import numpy as np
 import onnx
 
 from onnxlint.graph import GraphView, format_shape
-from onnxlint.heads import detect_heads
-from onnxlint.layout import channel_axis, image_height
+from onnxlint.heads import model_heads
 from onnxlint.model import LoadedModel, all_tensors
 
 # Parameters are the floating-point constants (weights); integer constants are shapes and indices.
@@ -50,15 +49,10 @@ def summarize(model: LoadedModel, graphs: tuple[GraphView, ...]) -> dict[str, An
         "weight_memory": {precision: {"bytes": parameter_count * size,
                                       "mib": round(parameter_count * size / 2**20, 2)}
                           for precision, size in PRECISION_BYTES.items()},
-        "heads": [head.to_dict() for head in detect_heads(graphs[0], _image_height(model))],
+        "heads": [head.to_dict() for head in model_heads(model, graphs[0])],
         "size_bytes": {"file": model.file_size, "external_data": model.external_data_size,
                        "total": model.file_size + model.external_data_size},
     }
-
-
-def _image_height(model: LoadedModel) -> int | None:
-    images = [v.shape for v in model.declared_inputs if channel_axis(v.shape) is not None]
-    return image_height(images[0]) if len(images) == 1 else None
 
 
 def _value(value) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import onnx
@@ -10,6 +11,7 @@ import pytest
 from conftest import parse
 
 from onnxlint.checks import ALL_RULES
+from onnxlint.deployment import parse_anchors
 from onnxlint.engine import lint_file
 from onnxlint.registry import LintSettings, normalize_dynamic_axes
 from onnxlint.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
@@ -36,17 +38,29 @@ def _blocks(rule, heading):
             for m in BLOCK.finditer(sections(read_page(rule))[heading])]
 
 
+def _settings(options: dict) -> LintSettings:
+    """The lint settings a fence line gives: {"target", "dynamic_axes", "anchors", "classes"}, as on the CLI."""
+    return LintSettings(
+        target=options.get("target"),
+        dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"]) if "dynamic_axes" in options else None,
+        anchors=parse_anchors(json.dumps(options["anchors"])) if "anchors" in options else None,
+        classes=options.get("classes"))
+
+
 def _lint_block(folder, rule, language, options, body):
     """Lint one doc block with its rule, as a user would from `folder`."""
-    settings = LintSettings(dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"])
-                            if "dynamic_axes" in options else None)
     folder.mkdir(exist_ok=True)
     path = folder / ("model.onnx" if language == "onnx" else "export.py")
     if language == "onnx":
         onnx.save(parse(body), str(path))
     else:
         path.write_text(body)
-    report = lint_file(path, [rule], settings)
+    previous = os.getcwd()
+    os.chdir(folder)  # lint "model.onnx" as a user in that folder would: paths in fixes read as on the page
+    try:
+        report = lint_file(path.name, [rule], _settings(options))
+    finally:
+        os.chdir(previous)
     assert report.error is None, report.error
     assert not report.rules_skipped, report.rules_skipped
     return report

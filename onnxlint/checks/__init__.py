@@ -3,6 +3,11 @@
 from onnxlint.checks.ex001_export_training_mode import ExportTrainingMode
 from onnxlint.checks.ex002_constant_folding_disabled import ConstantFoldingDisabled
 from onnxlint.checks.ex003_exporter_opset_override import ExporterOpsetOverride
+from onnxlint.checks.hd001_yolo_decode_in_graph import YoloDecodeInGraph
+from onnxlint.checks.hd002_yolo_training_head import YoloTrainingHead
+from onnxlint.checks.hd003_anchors_mismatch import AnchorsMismatch
+from onnxlint.checks.hd004_anchors_default_custom_nc import AnchorsDefaultCustomNc
+from onnxlint.checks.hd005_head_classes_mismatch import HeadClassesMismatch
 from onnxlint.checks.io001_dynamic_dim_name_mismatch import DynamicDimNameMismatch
 from onnxlint.checks.io002_static_dim_lost import StaticDimLost
 from onnxlint.checks.io003_negative_dim import NegativeDim
@@ -39,6 +44,11 @@ ALL_RULES = (
     BnDefaultStats(),
     NhwcInput(),
     NormalizationInGraph(),
+    YoloDecodeInGraph(),
+    YoloTrainingHead(),
+    AnchorsMismatch(),
+    AnchorsDefaultCustomNc(),
+    HeadClassesMismatch(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

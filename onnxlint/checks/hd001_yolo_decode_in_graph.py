@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, Rule
+
+
+class YoloDecodeInGraph(Rule):
+    code = "HD001"
+    name = "yolo-decode-in-graph"
+    summary = "A YOLO head decodes boxes inside the graph; an NPU model should end at the head convolutions"
+    severity = Severity.WARNING
+
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        if ctx.settings.target is None:
+            return "no --target given: decoding inside the graph only matters for NPU deployment"
+        return None
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        for head in ctx.heads:
+            if not head.decode_in_graph:
+                continue
+            first, *others = head.levels
+            sigmoid = "the Sigmoid comes after the cut, so post-processing must apply it" if first.sigmoid_in_graph \
+                else "no Sigmoid in the graph"
+            yield self.finding(
+                f"the {head.family} head (nc={head.nc}, strides {head.strides_text}) decodes boxes inside the graph; "
+                f"for {ctx.settings.target} cut it at {head.rknn_outputs} ({sigmoid})",
+                node=first.conv, tensor=first.tensor, related=[(ctx.main, level.conv) for level in others],
+                fix=f"rknn.load_onnx(model='{ctx.model.path}', outputs={head.rknn_outputs!r}) and decode on the CPU, "
+                    f"as rknn_model_zoo's post-processing does: the decode puts pixel coordinates and 0..1 scores in "
+                    f"one tensor, which quantises badly",
+                data={"rknn_outputs": head.rknn_outputs, "sigmoid_in_graph": first.sigmoid_in_graph,
+                      "nc": head.nc, "strides": [level.stride for level in head.levels]})

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, Rule
+
+# Anchors are pixel sizes; autoanchor's values are printed and stored to a few decimals.
+TOLERANCE_PX = 0.5
+
+
+class AnchorsMismatch(Rule):
+    code = "HD003"
+    name = "anchors-mismatch"
+    summary = "Anchors baked into the graph differ from the ones the deployment's post-processing uses"
+    severity = Severity.ERROR
+
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        if ctx.settings.anchors is None:
+            return "no --anchors given"
+        if not any(head.anchors_px for head in ctx.heads):
+            return "no YOLO head with anchors baked into the graph (anchor-free, or exported without folding)"
+        return None
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        given = list(ctx.settings.anchors)
+        for head in ctx.heads:
+            if head.anchors_px is None:
+                continue
+            baked = [value for row in head.anchors_px for value in row]
+            if len(baked) == len(given) and np.allclose(baked, given, atol=TOLERANCE_PX):
+                continue
+            yield self.finding(
+                f"the {head.family} head was trained with anchors {_pairs(baked)} but the deployment uses "
+                f"{_pairs(given)}",
+                node=head.levels[0].conv, related=[(ctx.main, level.conv) for level in head.levels[1:]],
+                fix="Use the anchors baked into the model in the post-processing (yolov5 autoanchor may have "
+                    "replaced the defaults; airockchip/yolov5's export writes them to RK_anchors.txt)",
+                data={"graph_anchors": baked, "deployment_anchors": given})
+
+
+def _pairs(values: list[float]) -> str:
+    return "[" + ", ".join(f"{w:g}x{h:g}" for w, h in zip(values[::2], values[1::2])) + "]"
