@@ -5,6 +5,10 @@ Anchor-based heads (YOLOv5/v7 `Detect`): per level a Conv with na * (5 + nc) cha
 (sigmoid, grid offsets, anchor scaling) follows. Anchors are stored divided by the stride and scaled
 back by it, so the constant that multiplies the squared wh is the anchor in pixels.
 
+Anchor-free heads (YOLOv8/YOLO11 `Detect`): per level a box Conv with 4 * reg_max channels and a class
+Conv with nc channels, flattened to [batch, C, ny * nx] and concatenated over levels; the box branch
+goes through the DFL (Reshape [batch, 4, reg_max, anchors] -> Softmax), the class branch through a Sigmoid.
+
 The head's raw convolution outputs are what rknn_model_zoo's post-processing expects from the board,
 so they are the tensors to pass to `rknn.load_onnx(outputs=[...])`.
 """
@@ -28,27 +32,37 @@ COCO_ANCHORS_PX = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90
 
 @dataclass(frozen=True)
 class HeadLevel:
-    conv: Node
-    tensor: str  # the raw convolution output: what to cut the model at
-    permuted: str  # the [batch, na, ny, nx, 5 + nc] tensor Detect builds from it
-    shape: tuple  # [batch, na * (5 + nc), ny, nx]
+    convs: tuple[Node, ...]  # the head convolutions of this level: one (anchor-based) or box + class
+    shape: tuple  # of the first convolution's output: [batch, channels, ny, nx]
     stride: int | None
     sigmoid_in_graph: bool
     decode_in_graph: bool
-    anchors_px: tuple[tuple[float, float], ...] | None  # read back from the decode, if the graph has one
+    anchors_px: tuple[tuple[float, float], ...] | None = None  # read back from the decode, if the graph has one
+    permuted: str | None = None  # anchor-based: the [batch, na, ny, nx, 5 + nc] tensor Detect builds
+
+    @property
+    def conv(self) -> Node:
+        return self.convs[0]
+
+    @property
+    def tensors(self) -> list[str]:
+        """The raw convolution outputs: where to cut the model."""
+        return [conv.outputs[0] for conv in self.convs]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tensor": self.tensor, "node": self.conv.name, "shape": list(self.shape), "stride": self.stride,
-                "sigmoid_in_graph": self.sigmoid_in_graph, "decode_in_graph": self.decode_in_graph,
+        return {"tensors": self.tensors, "nodes": [conv.name for conv in self.convs], "shape": list(self.shape),
+                "stride": self.stride, "sigmoid_in_graph": self.sigmoid_in_graph,
+                "decode_in_graph": self.decode_in_graph,
                 "anchors_px": [list(pair) for pair in self.anchors_px] if self.anchors_px else None}
 
 
 @dataclass(frozen=True)
 class DetectionHead:
-    family: str
+    family: str  # "yolov5" (anchor-based: YOLOv5/v7) or "yolov8" (anchor-free: YOLOv8/YOLO11)
     nc: int
-    na: int
+    na: int | None  # anchors per level (anchor-based)
     levels: tuple[HeadLevel, ...]  # in stride order
+    reg_max: int | None = None  # DFL bins per box side (anchor-free)
 
     @property
     def decode_in_graph(self) -> bool:
@@ -56,7 +70,7 @@ class DetectionHead:
 
     @property
     def rknn_outputs(self) -> list[str]:
-        return [level.tensor for level in self.levels]
+        return [tensor for level in self.levels for tensor in level.tensors]
 
     @property
     def strides_text(self) -> str:
@@ -70,7 +84,7 @@ class DetectionHead:
         return [[value for pair in level.anchors_px for value in pair] for level in self.levels]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "nc": self.nc, "na": self.na,
+        return {"family": self.family, "nc": self.nc, "na": self.na, "reg_max": self.reg_max,
                 "strides": [level.stride for level in self.levels], "anchors_px": self.anchors_px,
                 "decode_in_graph": self.decode_in_graph, "rknn_outputs": self.rknn_outputs,
                 "levels": [level.to_dict() for level in self.levels]}
@@ -83,6 +97,16 @@ def model_heads(model: LoadedModel, main: GraphView) -> list[DetectionHead]:
 
 
 def detect_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
+    return _anchor_based_heads(graph, image_height) + _anchor_free_heads(graph, image_height)
+
+
+def _stride(image_height: int | None, ny) -> int | None:
+    if isinstance(image_height, int) and isinstance(ny, int) and ny > 0 and image_height % ny == 0:
+        return image_height // ny
+    return None
+
+
+def _anchor_based_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
     """Anchor-based YOLO heads in a graph; levels that share (na, nc) form one head."""
     levels: dict[tuple[int, int], list[HeadLevel]] = {}
     for conv in graph.nodes_of("Conv"):
@@ -111,29 +135,36 @@ def _anchor_based_level(graph: GraphView, conv: Node, image_height: int | None):
     if na is None or na * no != conv_shape[1] or no < 6:
         return None
     ny = conv_shape[2]
-    stride = image_height // ny if isinstance(image_height, int) and isinstance(ny, int) and ny \
-        and image_height % ny == 0 else None
+    stride = _stride(image_height, ny)
     sigmoid = _data_consumer(graph, transpose.outputs[0], "Sigmoid")
     decoded, anchors = _decode(graph, sigmoid, na) if sigmoid else (False, None)
-    return na, no, HeadLevel(conv, conv.outputs[0], transpose.outputs[0], tuple(conv_shape), stride,
-                             sigmoid is not None, decoded, anchors)
+    return na, no, HeadLevel((conv,), tuple(conv_shape), stride, sigmoid is not None, decoded, anchors,
+                             permuted=transpose.outputs[0])
 
 
 def _anchors_and_outputs(graph: GraphView, reshape: Node) -> tuple[int | None, int | None]:
-    """(na, 5 + nc) from the head's 5-D Reshape: its inferred shape, or with a dynamic input size the
-    constants in the Concat that builds its target shape [batch, na, no, ny, nx]."""
-    five_d = graph.shape(reshape.outputs[0])
-    if five_d is not None and len(five_d) == 5 and all(isinstance(d, int) for d in five_d[1:3]):
-        return five_d[1], five_d[2]
-    target = graph.constant(reshape.inputs[1])
-    concat = graph.producer(reshape.inputs[1])
-    if target is None and concat is not None and concat.op_type == "Concat" and len(concat.inputs) == 5:
-        pieces = [graph.constant(name) for name in concat.inputs[1:3]]
-        if all(piece is not None and piece.size == 1 for piece in pieces):
-            target = np.array([0, *(int(piece.reshape(-1)[0]) for piece in pieces), 0, 0])
-    if target is None or target.size != 5 or min(target[1:3]) <= 0:
+    """(na, 5 + nc) from the head's Reshape to [batch, na, no, ny, nx]."""
+    dims = _reshape_dims(graph, reshape)
+    if dims is None or len(dims) != 5 or not all(isinstance(d, int) and d > 0 for d in dims[1:3]):
         return None, None
-    return int(target[1]), int(target[2])
+    return dims[1], dims[2]
+
+
+def _reshape_dims(graph: GraphView, reshape: Node) -> list[int | None] | None:
+    """A Reshape's output dims: inferred, or, when a dynamic input size hides them, the constants in the
+    Concat that builds its target shape (exporters assemble [batch, na, no, ny, nx] that way)."""
+    inferred = graph.shape(reshape.outputs[0])
+    if inferred is not None and all(isinstance(d, int) for d in inferred[1:3]):
+        return [d if isinstance(d, int) else None for d in inferred]
+    target = graph.constant(reshape.inputs[1])
+    if target is not None:
+        return [int(d) if d > 0 else None for d in target.reshape(-1)]
+    concat = graph.producer(reshape.inputs[1])
+    if concat is None or concat.op_type != "Concat":
+        return None
+    pieces = [graph.constant(name) for name in concat.inputs]
+    return [int(p.reshape(-1)[0]) if p is not None and p.size == 1 and p.reshape(-1)[0] > 0 else None
+            for p in pieces]
 
 
 def _data_consumer(graph: GraphView, tensor: str, op_type: str) -> Node | None:
@@ -181,3 +212,99 @@ def _anchor_operand(graph: GraphView, mul: Node, na: int):
     if not np.allclose(per_anchor, per_anchor[:, :1, :]):
         return None  # not one (w, h) per anchor: not an anchor grid
     return tuple((round(float(w), 3), round(float(h), 3)) for w, h in per_anchor[:, 0, :])
+
+
+def _anchor_free_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
+    """YOLOv8/YOLO11 heads, found from their DFL Softmax back to the per-level convolutions."""
+    heads = []
+    for softmax in graph.nodes_of("Softmax"):
+        dfl = _dfl_input(graph, softmax)
+        if dfl is None:
+            continue
+        flat, reg_max = dfl
+        box_levels, class_levels, nc = _box_and_class_convs(graph, flat, reg_max)
+        if not box_levels or len(box_levels) != len(class_levels) or len(box_levels) < 2:
+            continue
+        sigmoid = any(node.op_type == "Sigmoid" for conv in class_levels
+                      for node in _downstream(graph, conv.outputs[0], 4))
+        levels = []
+        for box, cls in zip(box_levels, class_levels):
+            shape = graph.shape(box.outputs[0])
+            levels.append(HeadLevel((box, cls), tuple(shape), _stride(image_height, shape[2]), sigmoid, True))
+        heads.append(DetectionHead("yolov8", nc, None, tuple(sorted(levels, key=_stride_order)), reg_max))
+    return heads
+
+
+def _dfl_input(graph: GraphView, softmax: Node) -> tuple[str, int] | None:
+    """(the [batch, 4 * reg_max, anchors] box tensor, reg_max) feeding a DFL: Reshape -> (Transpose) -> Softmax."""
+    node = graph.producer(softmax.inputs[0])
+    if node is not None and node.op_type == "Transpose":
+        node = graph.producer(node.inputs[0])
+    if node is None or node.op_type != "Reshape":
+        return None
+    dims = _reshape_dims(graph, node)
+    if dims is None or len(dims) != 4 or dims[1] != 4 or dims[2] is None:
+        return None
+    return node.inputs[0], dims[2]
+
+
+def _box_and_class_convs(graph: GraphView, flat: str, reg_max: int):
+    """Per-level box and class convolutions behind the DFL's input, in either export layout:
+    box and class concatenated separately over levels (recent ultralytics), or concatenated per level
+    and split after the level concat (ultralytics 8.0)."""
+    producer = graph.producer(flat)
+    if producer is not None and producer.op_type == "Concat":
+        boxes = _flattened_convs(graph, producer)
+        if boxes and all(graph.shape(c.outputs[0])[1] == 4 * reg_max for c in boxes):
+            classes, nc = _sibling_class_convs(graph, producer, boxes)
+            return boxes, classes, nc
+    if producer is not None and producer.op_type in ("Split", "Slice"):
+        levels = graph.producer(producer.inputs[0])
+        pairs = [graph.producer(name) for name in levels.inputs] if levels and levels.op_type == "Concat" else []
+        pairs = [_flattened_source(graph, node) for node in pairs]
+        if pairs and all(p is not None and p.op_type == "Concat" and len(p.inputs) == 2 for p in pairs):
+            convs = [[graph.producer(name) for name in p.inputs] for p in pairs]
+            if all(b and c and b.op_type == c.op_type == "Conv" for b, c in convs):
+                nc = graph.shape(convs[0][1].outputs[0])[1]
+                return [b for b, _ in convs], [c for _, c in convs], nc
+    return [], [], None
+
+
+def _flattened_source(graph: GraphView, reshape: Node | None) -> Node | None:
+    """The node whose [batch, C, ny, nx] output a Reshape flattens to [batch, C, ny * nx]."""
+    if reshape is None or reshape.op_type != "Reshape":
+        return None
+    return graph.producer(reshape.inputs[0])
+
+
+def _flattened_convs(graph: GraphView, concat: Node) -> list[Node]:
+    sources = [_flattened_source(graph, graph.producer(name)) for name in concat.inputs]
+    return sources if all(s is not None and s.op_type == "Conv" for s in sources) else []
+
+
+def _sibling_class_convs(graph: GraphView, box_concat: Node, boxes: list[Node]) -> tuple[list[Node], int | None]:
+    """The class branch: another level concat of flattened convolutions, with the box branch's spatial sizes
+    where they are known, that feeds a Sigmoid."""
+    sizes = [graph.shape(c.outputs[0])[2:] for c in boxes]
+    for concat in graph.nodes_of("Concat"):
+        if concat is box_concat or len(concat.inputs) != len(boxes):
+            continue
+        classes = _flattened_convs(graph, concat)
+        if not classes or len({graph.shape(c.outputs[0])[1] for c in classes}) != 1:
+            continue
+        class_sizes = [graph.shape(c.outputs[0])[2:] for c in classes]
+        static = all(isinstance(d, int) for size in sizes + class_sizes for d in size)
+        if (class_sizes == sizes if static else
+                any(node.op_type == "Sigmoid" for node in _downstream(graph, concat.outputs[0], 2))):
+            return classes, graph.shape(classes[0].outputs[0])[1]
+    return [], None
+
+
+def _downstream(graph: GraphView, tensor: str, depth: int) -> list[Node]:
+    """Nodes within `depth` consumer hops of a tensor."""
+    found, frontier = [], [tensor]
+    for _ in range(depth):
+        nodes = [node for name in frontier for node in graph.consumers(name)]
+        found.extend(nodes)
+        frontier = [output for node in nodes for output in node.outputs]
+    return found

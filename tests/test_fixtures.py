@@ -14,7 +14,7 @@ from onnxlint.cli import TARGETS
 from onnxlint.engine import lint_file
 from onnxlint.registry import LintSettings
 
-HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
+HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
            "resnet_dynamo_op18_dynbatch.onnx", "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx",
            # torch drops the typo'd dynamic_axes, so the file alone is a healthy static export
            "yolov5n_dynaxes_typo.onnx"]
@@ -43,7 +43,7 @@ def test_healthy_exports_raise_nothing(name):
 def test_on_an_npu_target_only_the_in_graph_yolo_decode_is_added(name, target):
     # Healthy for onnxruntime; for an NPU a YOLO model should end at its head convolutions (HD001).
     report = lint_file(FIXTURES / name, ALL_RULES, LintSettings(target=target))
-    expected = ["HD001"] if name.startswith("yolov5") else []
+    expected = ["HD001"] if name.startswith("yolov") else []
     assert [f.code for f in report.findings] == expected
 
 

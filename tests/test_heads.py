@@ -40,6 +40,15 @@ def test_dynamic_height_and_width_keep_levels_in_graph_order():
     assert head.rknn_outputs == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0", "/detect/m.2/Conv_output_0"]
 
 
+@pytest.mark.parametrize("name", ["yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx"])
+def test_anchor_free_head_read_back(name):
+    [head] = _heads(name)
+    assert (head.family, head.nc, head.na, head.reg_max) == ("yolov8", 80, None, 16)
+    assert [level.stride for level in head.levels] == [8, 16, 32]
+    assert [[conv.op_type for conv in level.convs] for level in head.levels] == [["Conv", "Conv"]] * 3
+    assert head.decode_in_graph and head.anchors_px is None
+
+
 @pytest.mark.parametrize("name", ["resnet_legacy_op13_dynbatch.onnx", "resnet_nhwc_input.onnx", "lstm_if_legacy.onnx"])
 def test_no_head_in_classifiers(name):
     assert _heads(name) == []
@@ -72,3 +81,36 @@ def test_cut_at_suggested_outputs_reproduces_the_model(tmp_path, name):
     swapped = np.concatenate([_decode(r, level.stride, head.levels[-1 - i].anchors_px, head.na)
                               for i, (r, level) in enumerate(zip(raw, head.levels))], 1)
     assert not np.allclose(swapped, expected, rtol=1e-2, atol=1.0)
+
+
+def _decode_anchor_free(raw: list[np.ndarray], strides: list[int], reg_max: int) -> np.ndarray:
+    """YOLOv8's export-time decode, written from its definition: DFL expectation, distances to boxes."""
+    boxes = np.concatenate([b.reshape(1, 4 * reg_max, -1) for b in raw[0::2]], 2)
+    scores = np.concatenate([c.reshape(1, c.shape[1], -1) for c in raw[1::2]], 2)
+    centres, scales = [], []
+    for box, stride in zip(raw[0::2], strides):
+        height, width = box.shape[2:]
+        yv, xv = np.meshgrid(np.arange(height) + 0.5, np.arange(width) + 0.5, indexing="ij")
+        centres.append(np.stack((xv, yv), -1).reshape(-1, 2))
+        scales.append(np.full((height * width, 1), stride))
+    centre, scale = np.concatenate(centres).T, np.concatenate(scales).T
+    logits = boxes.reshape(1, 4, reg_max, -1)
+    bins = np.exp(logits - logits.max(2, keepdims=True))
+    bins /= bins.sum(2, keepdims=True)
+    distance = (bins * np.arange(reg_max).reshape(1, 1, -1, 1)).sum(2)
+    top_left, bottom_right = centre - distance[:, :2], centre + distance[:, 2:]
+    xywh = np.concatenate(((top_left + bottom_right) / 2, bottom_right - top_left), 1) * scale
+    return np.concatenate((xywh, 1 / (1 + np.exp(-scores))), 1)
+
+
+@pytest.mark.parametrize("name", ["yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx"])
+def test_anchor_free_cut_at_suggested_outputs_reproduces_the_model(tmp_path, name):
+    [head] = _heads(name)
+    cut = tmp_path / "cut.onnx"
+    onnx.utils.extract_model(str(FIXTURES / name), str(cut), ["images"], head.rknn_outputs)
+    images = np.random.default_rng(1).random((1, 3, 160, 160), dtype=np.float32)
+    raw = ort.InferenceSession(str(cut), providers=["CPUExecutionProvider"]).run(None, {"images": images})
+    (expected,) = ort.InferenceSession(str(FIXTURES / name), providers=["CPUExecutionProvider"]).run(
+        None, {"images": images})
+    decoded = _decode_anchor_free(raw, [level.stride for level in head.levels], head.reg_max)
+    np.testing.assert_allclose(decoded, expected, rtol=1e-4, atol=1e-3)

@@ -21,13 +21,14 @@ class YoloDecodeInGraph(Rule):
         for head in ctx.heads:
             if not head.decode_in_graph:
                 continue
-            first, *others = head.levels
+            first = head.levels[0]
             sigmoid = "the Sigmoid comes after the cut, so post-processing must apply it" if first.sigmoid_in_graph \
                 else "no Sigmoid in the graph"
             yield self.finding(
                 f"the {head.family} head (nc={head.nc}, strides {head.strides_text}) decodes boxes inside the graph; "
                 f"for {ctx.settings.target} cut it at {head.rknn_outputs} ({sigmoid})",
-                node=first.conv, tensor=first.tensor, related=[(ctx.main, level.conv) for level in others],
+                node=first.conv, tensor=first.tensors[0],
+                related=[(ctx.main, conv) for level in head.levels for conv in level.convs if conv is not first.conv],
                 fix=f"rknn.load_onnx(model='{ctx.model.path}', outputs={head.rknn_outputs!r}) and decode on the CPU, "
                     f"as rknn_model_zoo's post-processing does: the decode puts pixel coordinates and 0..1 scores in "
                     f"one tensor, which quantises badly",

@@ -112,13 +112,14 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
 
 def _print_head(console: Console, path: str, head: dict[str, Any]) -> None:
     decode = "decodes boxes in the graph" if head["decode_in_graph"] else "raw outputs"
-    table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, na={head['na']}, {decode}",
+    shape = f"na={head['na']}" if head["na"] else f"reg_max={head['reg_max']}"
+    table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, {shape}, {decode}",
                   title_justify="left")
     for column in ("stride", "cut at (rknn output)", "shape", "sigmoid", "anchors (px)"):
         table.add_column(column, overflow="fold")  # names must never be cropped
     for level in head["levels"]:
         anchors = ", ".join(f"{w:g}x{h:g}" for w, h in level["anchors_px"]) if level["anchors_px"] else "-"
-        table.add_row(str(level["stride"] or "?"), Text(level["tensor"]), Text(str(level["shape"])),
+        table.add_row(str(level["stride"] or "?"), Text("\n".join(level["tensors"])), Text(str(level["shape"])),
                       "after the cut" if level["sigmoid_in_graph"] else "none", anchors)
     console.print(table)
     console.print(Text(f"rknn.load_onnx(model={path!r}, outputs={head['rknn_outputs']!r})"))
