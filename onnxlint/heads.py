@@ -124,10 +124,12 @@ def _stride_order(level: HeadLevel) -> tuple:
 
 
 def _anchor_based_level(graph: GraphView, conv: Node, image_height: int | None):
-    conv_shape = graph.shape(conv.outputs[0])
-    reshape = _data_consumer(graph, conv.outputs[0], "Reshape")
+    reshape = _data_consumer(graph, conv.outputs[0], "Reshape")  # cheap structural tests first: most Convs fail
     transpose = reshape and _data_consumer(graph, reshape.outputs[0], "Transpose")
-    if conv_shape is None or len(conv_shape) != 4 or transpose is None:
+    if transpose is None:
+        return None
+    conv_shape = graph.shape(conv.outputs[0])
+    if conv_shape is None or len(conv_shape) != 4:
         return None
     if list(transpose.attr("perm", [])) != DETECT_PERMUTATION:
         return None
