@@ -54,6 +54,16 @@ def test_no_head_in_classifiers(name):
     assert _heads(name) == []
 
 
+def _run_cut_and_model(tmp_path, name: str, outputs: list[str]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Outputs of the model cut at `outputs`, and the full model's output, on the same seeded image."""
+    cut = tmp_path / "cut.onnx"
+    onnx.utils.extract_model(str(FIXTURES / name), str(cut), ["images"], outputs)
+    images = {"images": np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)}
+    raw = ort.InferenceSession(str(cut), providers=["CPUExecutionProvider"]).run(None, images)
+    (expected,) = ort.InferenceSession(str(FIXTURES / name), providers=["CPUExecutionProvider"]).run(None, images)
+    return raw, expected
+
+
 def _decode(raw: np.ndarray, stride: int, anchors: tuple, na: int) -> np.ndarray:
     """yolov5's export-time decode, written from its definition, for one level."""
     batch, _, ny, nx = raw.shape
@@ -68,12 +78,7 @@ def _decode(raw: np.ndarray, stride: int, anchors: tuple, na: int) -> np.ndarray
 @pytest.mark.parametrize("name", ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx"])
 def test_cut_at_suggested_outputs_reproduces_the_model(tmp_path, name):
     [head] = _heads(name)
-    cut = tmp_path / "cut.onnx"
-    onnx.utils.extract_model(str(FIXTURES / name), str(cut), ["images"], head.rknn_outputs)
-    images = np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)
-    raw = ort.InferenceSession(str(cut), providers=["CPUExecutionProvider"]).run(None, {"images": images})
-    (expected,) = ort.InferenceSession(str(FIXTURES / name), providers=["CPUExecutionProvider"]).run(
-        None, {"images": images})
+    raw, expected = _run_cut_and_model(tmp_path, name, head.rknn_outputs)
     decoded = np.concatenate([_decode(r, level.stride, level.anchors_px, head.na)
                               for r, level in zip(raw, head.levels)], 1)
     np.testing.assert_allclose(decoded, expected, rtol=1e-4, atol=1e-3)
@@ -106,11 +111,6 @@ def _decode_anchor_free(raw: list[np.ndarray], strides: list[int], reg_max: int)
 @pytest.mark.parametrize("name", ["yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx"])
 def test_anchor_free_cut_at_suggested_outputs_reproduces_the_model(tmp_path, name):
     [head] = _heads(name)
-    cut = tmp_path / "cut.onnx"
-    onnx.utils.extract_model(str(FIXTURES / name), str(cut), ["images"], head.rknn_outputs)
-    images = np.random.default_rng(1).random((1, 3, 160, 160), dtype=np.float32)
-    raw = ort.InferenceSession(str(cut), providers=["CPUExecutionProvider"]).run(None, {"images": images})
-    (expected,) = ort.InferenceSession(str(FIXTURES / name), providers=["CPUExecutionProvider"]).run(
-        None, {"images": images})
+    raw, expected = _run_cut_and_model(tmp_path, name, head.rknn_outputs)
     decoded = _decode_anchor_free(raw, [level.stride for level in head.levels], head.reg_max)
     np.testing.assert_allclose(decoded, expected, rtol=1e-4, atol=1e-3)
