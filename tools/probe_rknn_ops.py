@@ -41,7 +41,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
-from typing import Callable
 
 import numpy as np
 import onnx
@@ -72,6 +71,8 @@ class In:
 
     shape: tuple
     dtype: str = "float32"
+    # Lower bound of float calibration samples (drawn from [low, low + 1)), for ops with a restricted domain.
+    low: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ SKIP = None
 
 @dataclass
 class Case:
+    """One probe: a model with a single `op` node whose inputs are In/Const/SKIP, in node input order."""
+
     id: str
     op: str
     inputs: list = field(default_factory=list)
@@ -97,6 +100,8 @@ class Case:
     sequence_input: bool = False
     # Add a graph input to the op's output, for source ops that would leave a model without inputs.
     add_input_to_output: bool = False
+    # Reshape the first graph input by the op's output (a shape), so the model keeps a non-constant output.
+    reshape_input_by_output: bool = False
     # A graph input that only subgraphs (If branches) read, as exported models do.
     captured_input: In | None = None
     # Float output shape for ops whose output ONNX shape inference cannot type.
@@ -119,12 +124,12 @@ def weights(*shape) -> Const:
     return Const(np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 0.1)
 
 
-def unary(op: str, opset: int = 13, shape=NCHW, dtype="float32", **attrs) -> Case:
-    return Case(op, op, [In(shape, dtype)], attrs, opset)
+def unary(op: str, opset: int = 13, dtype="float32", **attrs) -> Case:
+    return Case(op, op, [In(NCHW, dtype)], attrs, opset)
 
 
-def binary(op: str, dtype="float32", opset: int = 13, case_id: str | None = None, shape=NCHW) -> Case:
-    return Case(case_id or op, op, [In(shape, dtype), In(shape, dtype)], {}, opset)
+def binary(op: str, dtype="float32", opset: int = 13) -> Case:
+    return Case(op, op, [In(NCHW, dtype), In(NCHW, dtype)], {}, opset)
 
 
 def graph_attr(name: str, node_specs: list, inputs: list, outputs: list) -> onnx.GraphProto:
@@ -148,13 +153,12 @@ def maxunpool_indices() -> Const:
     return Const((c * 32 * 32 + 2 * h * 32 + 2 * w).astype(np.int64)[None])
 
 
-LSTM_HIDDEN = 32
-RNN_SEQ_INPUT = (8, 1, 16)  # seq_length, batch, input_size
+RNN_SEQ_LENGTH, RNN_INPUT_SIZE, RNN_HIDDEN_SIZE = 8, 16, 32
 
 
 def recurrent(op: str, gates: int, directions: int = 1, batch: int = 1, case_id: str | None = None) -> Case:
-    seq, _, input_size = RNN_SEQ_INPUT
-    attrs = {"hidden_size": LSTM_HIDDEN}
+    """LSTM (4 gates), GRU (3) or RNN (1) with constant W, R and B."""
+    attrs = {"hidden_size": RNN_HIDDEN_SIZE}
     if directions == 2:
         attrs["direction"] = "bidirectional"
     outputs = 3 if op == "LSTM" else 2
@@ -162,10 +166,10 @@ def recurrent(op: str, gates: int, directions: int = 1, batch: int = 1, case_id:
         case_id or op,
         op,
         [
-            In((seq, batch, input_size)),
-            weights(directions, gates * LSTM_HIDDEN, input_size),
-            weights(directions, gates * LSTM_HIDDEN, LSTM_HIDDEN),
-            weights(directions, 2 * gates * LSTM_HIDDEN),
+            In((RNN_SEQ_LENGTH, batch, RNN_INPUT_SIZE)),
+            weights(directions, gates * RNN_HIDDEN_SIZE, RNN_INPUT_SIZE),
+            weights(directions, gates * RNN_HIDDEN_SIZE, RNN_HIDDEN_SIZE),
+            weights(directions, 2 * gates * RNN_HIDDEN_SIZE),
         ],
         attrs,
         outputs=outputs,
@@ -184,11 +188,13 @@ def build_cases() -> list[Case]:
     cases = [
         # Element-wise unary ops.
         *[unary(op) for op in (
-            "Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "Cos", "Cosh", "Erf", "Exp",
+            "Abs", "Acos", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "Cos", "Cosh", "Erf", "Exp",
             "Floor", "Identity", "Log", "Neg", "Reciprocal", "Relu", "Round", "Sigmoid", "Sign", "Sin", "Sinh",
             "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "IsNaN", "IsInf", "Dropout", "Elu", "Selu",
             "HardSigmoid", "ThresholdedRelu", "Shrink", "Celu",
         )],
+        # Quantized builds calibrate on the samples; outside [1, inf) Acosh yields NaN and the toolkit fails.
+        Case("Acosh", "Acosh", [In(NCHW, low=1.0)]),
         unary("HardSwish", opset=14),
         unary("Mish", opset=18),
         unary("LeakyRelu", alpha=0.1),
@@ -210,6 +216,7 @@ def build_cases() -> list[Case]:
         Case("Mul.const", "Mul", [In(NCHW), weights(16, 1, 1)]),
         Case("Mod.fmod", "Mod", [In(NCHW), In(NCHW)], {"fmod": 1}),
         Case("Mod.int", "Mod", [int4, int4]),
+        Case("Mod.int_const_divisor", "Mod", [int4, scalar(3, np.int32)]),
         Case("PRelu", "PRelu", [In(NCHW), weights(16, 1, 1)]),
         Case("Pow.tensor", "Pow", [In(NCHW), In(NCHW)]),
         Case("Pow.exp2", "Pow", [In(NCHW), f32(2.0)]),
@@ -297,10 +304,19 @@ def build_cases() -> list[Case]:
         Case("BatchNormalization", "BatchNormalization",
              [In(NCHW), weights(16), weights(16), weights(16), Const(np.ones(16, np.float32))]),
         Case("InstanceNormalization", "InstanceNormalization", [In(NCHW), weights(16), weights(16)]),
+        # Variants with and without the optional epsilon attribute: the toolkit does not always apply its default.
         Case("LayerNormalization", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
              {"axis": -1}, opset=17),
+        Case("LayerNormalization.epsilon", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
+             {"axis": -1, "epsilon": 1e-5}, opset=17),
+        Case("LayerNormalization.3d", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
+             {"axis": -1}, opset=17),
+        Case("LayerNormalization.3d_epsilon", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
+             {"axis": -1, "epsilon": 1e-5}, opset=17),
         Case("GroupNormalization", "GroupNormalization", [In(NCHW), weights(4), weights(4)],
              {"num_groups": 4}, opset=18, output_shape=NCHW),
+        Case("GroupNormalization.epsilon", "GroupNormalization", [In(NCHW), weights(4), weights(4)],
+             {"num_groups": 4, "epsilon": 1e-5}, opset=18, output_shape=NCHW),
         unary("MeanVarianceNormalization", opset=9),  # onnx cannot shape-infer its function body at 13+
         unary("LpNormalization", axis=1, p=2),
         unary("LRN", size=3),
@@ -343,8 +359,9 @@ def build_cases() -> list[Case]:
         Case("CenterCropPad", "CenterCropPad", [In(NCHW), i64(24, 24)], {"axes": [2, 3]}, opset=18),
         Case("DepthToSpace", "DepthToSpace", [In(NCHW)], {"blocksize": 2}),
         Case("SpaceToDepth", "SpaceToDepth", [In(NCHW)], {"blocksize": 2}),
-        # Static shapes make these constant; a model whose outputs are all constant is rejected as invalid.
-        Case("Shape", "Shape", [In(NCHW)], add_input_to_output=True),
+        # Static shapes make these constant, and a model whose outputs are all constant is rejected as invalid.
+        # Shape feeds a Reshape of its own input, as exported models do, so that input stays in use.
+        Case("Shape", "Shape", [In(NCHW)], reshape_input_by_output=True),
         Case("Size", "Size", [In(NCHW)], add_input_to_output=True),
         Case("Trilu", "Trilu", [In(NCHW)], opset=14),
         Case("ReverseSequence", "ReverseSequence", [In(NCHW), i64(16)], {"batch_axis": 0, "time_axis": 1}),
@@ -424,6 +441,8 @@ def build_cases() -> list[Case]:
         Case("Constant", "Constant", [], {"value": numpy_helper.from_array(np.ones(NCHW, np.float32))},
              add_input_to_output=True),
         Case("ConstantOfShape", "ConstantOfShape", [i64(*NCHW)], add_input_to_output=True),
+        Case("ConstantOfShape.value", "ConstantOfShape", [i64(*NCHW)],
+             {"value": numpy_helper.from_array(np.array([1.0], np.float32))}, add_input_to_output=True),
         Case("EyeLike.const_input", "EyeLike", [Const(np.zeros((32, 32), np.float32))], add_input_to_output=True),
         Case("EyeLike.graph_input", "EyeLike", [In((32, 32))]),
         Case("Range", "Range", [scalar(0.0, np.float32), scalar(32.0, np.float32), scalar(1.0, np.float32)],
@@ -481,7 +500,7 @@ def sample_input(spec: In) -> np.ndarray:
     if spec.dtype == "bool":
         return rng.random(spec.shape) > 0.5
     if np.issubdtype(np.dtype(spec.dtype), np.floating):
-        return rng.random(spec.shape).astype(spec.dtype)
+        return (spec.low + rng.random(spec.shape)).astype(spec.dtype)
     return np.ones(spec.shape, dtype=spec.dtype)
 
 
@@ -494,7 +513,7 @@ def describe_input(spec) -> str:
     text = f"const {value.dtype}{list(value.shape)}"
     if value.size > 8:
         return text
-    shown = np.round(value, 4) if np.issubdtype(value.dtype, np.floating) else value
+    shown = value.astype(np.float64).round(4) if np.issubdtype(value.dtype, np.floating) else value
     return f"{text}={shown.tolist()}"
 
 
@@ -530,8 +549,9 @@ def build_model(case: Case) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
 
     nodes = []
     if case.sequence_input:
-        nodes.append(helper.make_node("SequenceConstruct", node_inputs[:2], ["helper_seq"], name="helper_seq"))
-        node_inputs = ["helper_seq", *node_inputs[2:]]
+        sequence = f"{HELPER_PREFIX}_sequence"
+        nodes.append(helper.make_node("SequenceConstruct", node_inputs[:2], [sequence], name=sequence))
+        node_inputs = [sequence, *node_inputs[2:]]
     if case.captured_input is not None:
         graph_inputs.append(helper.make_tensor_value_info(
             CAPTURED_INPUT, onnx_elem_type(case.captured_input.dtype), case.captured_input.shape))
@@ -555,10 +575,15 @@ def build_model(case: Case) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
         # Source ops would leave a model without inputs, which says nothing about the op itself.
         shape = [dim.dim_value for dim in types[PROBE_OUTPUT].tensor_type.shape.dim]
         elem_type = types[PROBE_OUTPUT].tensor_type.elem_type
-        graph_inputs.append(helper.make_tensor_value_info("helper_in", elem_type, shape))
-        feeds["helper_in"] = sample_input(In(tuple(shape), helper.tensor_dtype_to_np_dtype(elem_type).name))
-        nodes.append(helper.make_node("Add", [PROBE_OUTPUT, "helper_in"], ["helper_sum"], name="helper_sum"))
-        graph_outputs = [helper.make_tensor_value_info("helper_sum", elem_type, shape), *graph_outputs[1:]]
+        addend, total = f"{HELPER_PREFIX}_addend", f"{HELPER_PREFIX}_sum"
+        graph_inputs.append(helper.make_tensor_value_info(addend, elem_type, shape))
+        feeds[addend] = sample_input(In(tuple(shape), helper.tensor_dtype_to_np_dtype(elem_type).name))
+        nodes.append(helper.make_node("Add", [PROBE_OUTPUT, addend], [total], name=total))
+        graph_outputs = [helper.make_tensor_value_info(total, elem_type, shape), *graph_outputs[1:]]
+    if case.reshape_input_by_output:
+        reshaped = f"{HELPER_PREFIX}_reshaped"
+        nodes.append(helper.make_node("Reshape", [graph_inputs[0].name, PROBE_OUTPUT], [reshaped], name=reshaped))
+        graph_outputs = [helper.make_value_info(reshaped, graph_inputs[0].type)]
     return assemble(graph_outputs), feeds
 
 
@@ -605,6 +630,12 @@ BOILERPLATE_LINES = (
     "config.mean_values is None", "config.std_values is None", "temperate env", "rknn-toolkit2 version",
 )
 IO_OPERATORS = {"InputOperator", "OutputOperator"}
+# Printed by successful builds too, so it never explains a failure.
+BENIGN_ERRORS = ("Unkown op target",)
+
+
+def is_refusal(message: str) -> bool:
+    return message.startswith("E ") and not any(benign in message for benign in BENIGN_ERRORS)
 
 
 def log_lines(log: str) -> list[str]:
@@ -663,9 +694,12 @@ def classify(log: str, returncode: int, timed_out: bool, timeout: float, work_di
     if "exception" in markers:
         exception = markers["exception"]
         # The toolkit wraps whole tracebacks into the exception text; its last line names the cause.
-        cause = exception["text"].strip().splitlines()[-1]
+        cause = exception["text"].strip().splitlines()[-1].strip()
         return result("unsupported", exception["stage"], [f"probe: exception: {cause}"[:MAX_MESSAGE_CHARS]])
     finished = markers.get("load_ret") not in (None, 0) or "build_ret" in markers
+    if returncode > 0 and any(is_refusal(message) for message in messages):
+        # The native compiler exits the process right after printing why it refuses the model.
+        return result("unsupported", stage, [f"probe: toolkit process exited with code {returncode}"])
     if returncode != 0 or not finished:
         died = f"signal {signal.Signals(-returncode).name}" if returncode < 0 else f"exit code {returncode}"
         return result("error", stage, [f"probe: toolkit process died ({died})"])
