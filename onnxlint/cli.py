@@ -19,7 +19,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITIES = ("error", "warning", "info")
 FORMAT_NAMES = ("text", "json")
 SUBCOMMANDS = ("rules", "explain", "inspect")
-# rknn-toolkit2 target platforms; validated here so a typo fails fast.
+# rknn-toolkit2 target platforms (kept beside the import-light CLI so --help needs no onnx).
 TARGETS = ("rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118")
 
 
@@ -56,7 +56,10 @@ def _lint_parser() -> argparse.ArgumentParser:
                     "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.")
     parser.add_argument("paths", nargs="+", metavar="MODEL", help=".onnx models or Python export scripts")
     parser.add_argument("--target", choices=TARGETS, metavar="NAME",
-                        help=f"deployment chip, recorded in the report ({', '.join(TARGETS)})")
+                        help=f"deployment chip: runs the target rules ({', '.join(TARGETS)})")
+    parser.add_argument("--toolkit", metavar="VERSION",
+                        help="rknn-toolkit2 version whose knowledge to apply (default: the installed one, else the "
+                             "newest onnxlint knows)")
     parser.add_argument("--select", action="append", metavar="RULES",
                         help="comma-separated codes, family prefixes or slugs to run (default: ALL)")
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or slugs to skip")
@@ -91,7 +94,8 @@ def _lint(argv: list[str]) -> int:
         rules = resolve_selection(ALL_RULES, _split(args.select), _split(args.ignore))
     except SelectorError as exc:
         raise UsageError(str(exc)) from None
-    settings = LintSettings(target=args.target, dynamic_axes=_dynamic_axes(args.dynamic_axes),
+    settings = LintSettings(target=args.target, toolkit=_toolkit(args.target, args.toolkit),
+                            dynamic_axes=_dynamic_axes(args.dynamic_axes),
                             anchors=_deployment_fact(parse_anchors, args.anchors),
                             classes=_deployment_fact(parse_classes, args.classes))
     reports = [lint_file(path, rules, settings) for path in args.paths]
@@ -110,6 +114,23 @@ def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [item for value in values for item in value.split(",") if item.strip()]
+
+
+def _toolkit(target: str | None, named: str | None):
+    """The toolkit knowledge to apply: the version named, else the installed one, else the newest known."""
+    if target is None:
+        if named:
+            raise UsageError("--toolkit needs --target")
+        return None
+    from onnxlint.targets import TOOLKIT, installed_version, known_versions, load_facts
+
+    known = known_versions()
+    version = named or installed_version() or known[-1]
+    if version not in known:
+        source = "was named" if named else "is installed"
+        raise UsageError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
+                         f"pass --toolkit {known[-1]} to apply that")
+    return load_facts(version)
 
 
 def _deployment_fact(parse, value: str | None):

@@ -28,7 +28,7 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
             ctx = ModelContext(model, build_graphs(model), settings)
             kind = "model"
     except UnreadableInput as exc:
-        return Report(path=display, target=settings.target, error=exc.reason)
+        return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings), error=exc.reason)
     return _run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings)
 
 
@@ -51,5 +51,9 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
         rank = order.get((where.graph, where.node or ""), (-1, -1))
         return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
 
-    return Report(path=display, target=settings.target, findings=tuple(sorted(findings, key=sort_key)),
-                  rules_run=ran, rules_skipped=tuple(skipped))
+    return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
+                  findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped))
+
+
+def _toolkit_label(settings: LintSettings) -> str | None:
+    return settings.toolkit.label if settings.toolkit else None

@@ -93,6 +93,7 @@ class Report:
     path: str
     target: str | None
     findings: tuple[Finding, ...] = ()
+    toolkit: str | None = None  # whose knowledge the target rules applied, e.g. "rknn-toolkit2 2.5.0"
     rules_run: int = 0
     rules_skipped: tuple[SkippedRule, ...] = ()
     error: str | None = None
@@ -113,6 +114,7 @@ class Report:
                 "warning": self.count(Severity.WARNING),
             },
             "target": self.target,
+            "toolkit": self.toolkit,
         }
 
 

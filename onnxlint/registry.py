@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from onnxlint.heads import DetectionHead
     from onnxlint.model import LoadedModel
     from onnxlint.probe import DimProbe
+    from onnxlint.targets import ToolkitFacts
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -30,6 +31,7 @@ FAMILIES = {
     "NM": "numerics: training-mode leftovers and BatchNorm state",
     "LY": "input layout and normalization",
     "HD": "YOLO detection heads and anchors",
+    "TG": "deployment target (RKNN toolkit and chip)",
     "EX": "torch.onnx.export scripts",
 }
 
@@ -42,6 +44,8 @@ class LintSettings:
     """What the user told us about the deployment that rules may read."""
 
     target: str | None = None
+    # What the deployment toolkit accepts, for the version whose knowledge applies (set with a target).
+    toolkit: "ToolkitFacts | None" = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
     dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
     # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
@@ -174,6 +178,13 @@ def torchscript_exporter_may_run(call: "ExportCall") -> bool:
 
 def no_export_call_reason(ctx: ScriptContext) -> str | None:
     return None if ctx.exports else "no torch.onnx.export call found in the script"
+
+
+class TargetRule(Rule):
+    """A rule about what the deployment toolkit accepts; it runs only with --target."""
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        return None if ctx.settings.toolkit is not None else "no --target given"
 
 
 class SelectorError(ValueError):

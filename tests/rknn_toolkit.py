@@ -36,12 +36,40 @@ np.savez(results_path, *results)
 """
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime"}
 
+LOAD_AND_BUILD = r"""
+import sys
+from rknn.api import RKNN
+
+model, chip = sys.argv[1:3]
+rknn = RKNN(verbose=False)
+rknn.config(target_platform=chip)
+for code, stage in ((10, lambda: rknn.load_onnx(model=model)), (11, lambda: rknn.build(do_quantization=False))):
+    try:
+        failed = stage() != 0
+    except Exception as exc:  # the toolkit raises as often as it returns an error code
+        print(f"{type(exc).__name__}: {exc}")
+        failed = True
+    if failed:
+        sys.exit(code)
+"""
+
 
 def toolkit_python() -> str | None:
     configured = os.environ.get("ONNXLINT_RKNN_PYTHON")
     if configured:
         return configured
     return sys.executable if importlib.util.find_spec("rknn") else None
+
+
+def load_and_build(model: Path, chip: str, timeout: int = 600) -> tuple[str | None, str]:
+    """(the stage that failed or None, the toolkit's output) for an fp16 build of `model` for `chip`."""
+    python = toolkit_python()
+    assert python, "rknn-toolkit2 is not available"
+    with tempfile.TemporaryDirectory() as folder:
+        result = subprocess.run([python, "-c", LOAD_AND_BUILD, str(model), chip], capture_output=True, text=True,
+                                timeout=timeout, cwd=folder)
+    failed = None if result.returncode == 0 else STAGES.get(result.returncode, f"exit code {result.returncode}")
+    return failed, result.stdout + result.stderr
 
 
 def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray],

@@ -25,6 +25,8 @@ from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
 from onnxlint.checks.op002_deprecated_op import DeprecatedOp
 from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
+from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupported
+from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
 
 ALL_RULES = (
     OpNotInOpset(),
@@ -49,6 +51,8 @@ ALL_RULES = (
     AnchorsMismatch(),
     AnchorsDefaultCustomNc(),
     HeadClassesMismatch(),
+    TargetOpsetUnsupported(),
+    TargetDynamicShape(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

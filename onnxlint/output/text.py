@@ -69,6 +69,9 @@ def _summary(reports: list[Report]) -> Text:
             f"in {plural(len(reports), 'file')} ({ran} rules ran, {skipped} skipped)")
     if unreadable:
         text += f"; {plural(unreadable, 'file')} could not be read"
+    toolkits = sorted({f"{r.target} with {r.toolkit} knowledge" for r in reports if r.toolkit})
+    if toolkits:
+        text += f"; target {', '.join(toolkits)}"
     return Text(text + ".")
 
 

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, TargetRule
+
+
+class TargetOpsetUnsupported(TargetRule):
+    code = "TG001"
+    name = "target-opset-unsupported"
+    summary = "The model's opset is above what the deployment toolkit loads"
+    severity = Severity.ERROR
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        facts = ctx.settings.toolkit
+        opset = ctx.main.opset("")
+        if opset is None or opset <= facts.max_opset:
+            return
+        yield self.finding(
+            f"the model imports opset {opset} but {facts.label} loads opset <= {facts.max_opset}: load_onnx "
+            f"fails with '{facts.opset_refusal.format(opset=opset, max_opset=facts.max_opset)}'",
+            fix=f"Re-export with opset_version={facts.max_opset} (the dynamo exporter writes 18 by default), or "
+                f"convert with onnx.version_converter.convert_version(model, {facts.max_opset}) and re-check",
+            data={"model_opset": opset, "max_opset": facts.max_opset, "toolkit": facts.label})

@@ -1,0 +1,42 @@
+"""With the real rknn-toolkit2: the facts in rules/targets/ still hold, in the toolkit's own words."""
+
+from __future__ import annotations
+
+import onnx
+import pytest
+
+from conftest import FIXTURES, parse
+from onnxlint.targets import installed_version, known_versions, load_facts
+from rknn_toolkit import load_and_build, toolkit_python
+
+pytestmark = [pytest.mark.rknn,
+              pytest.mark.skipif(toolkit_python() is None,
+                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+
+
+@pytest.fixture(scope="module")
+def facts():
+    version = installed_version()
+    if version not in known_versions():
+        pytest.skip(f"onnxlint has no knowledge for the installed rknn-toolkit2 {version}")
+    return load_facts(version)
+
+
+def _relu(tmp_path, opset: int):
+    path = tmp_path / f"relu_{opset}.onnx"
+    onnx.save(parse(f"""<ir_version: 8, opset_import: ["" : {opset}]>
+        g (float[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) {{ y = Relu(x) }}"""), str(path))
+    return path
+
+
+def test_max_opset_and_refusal(tmp_path, facts):
+    assert load_and_build(_relu(tmp_path, facts.max_opset), "rk3588")[0] is None
+    failed, log = load_and_build(_relu(tmp_path, facts.max_opset + 1), "rk3588")
+    assert failed == "load_onnx"
+    assert facts.opset_refusal.format(opset=facts.max_opset + 1, max_opset=facts.max_opset) in log
+
+
+def test_dynamic_input_refusal(facts):
+    failed, log = load_and_build(FIXTURES / "yolov5n_dynamic_batch.onnx", "rk3588")
+    assert failed == "load_onnx"
+    assert facts.dynamic_input_refusal.format(shape=["batch", 3, 160, 160], name="images") in log
