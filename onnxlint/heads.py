@@ -109,8 +109,9 @@ def _stride(image_height: int | None, ny) -> int | None:
 def _anchor_based_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
     """Anchor-based YOLO heads in a graph; levels that share (na, nc) form one head."""
     levels: dict[tuple[int, int], list[HeadLevel]] = {}
-    for conv in graph.nodes_of("Conv"):
-        found = _anchor_based_level(graph, conv, image_height)
+    # Start from Detect's Transpose: graphs have few Transposes and many Convs.
+    for transpose in graph.nodes_of("Transpose"):
+        found = _anchor_based_level(graph, transpose, image_height)
         if found:
             na, no, level = found
             levels.setdefault((na, no - 5), []).append(level)
@@ -123,15 +124,17 @@ def _stride_order(level: HeadLevel) -> tuple:
     return (level.stride is None, level.stride or 0, level.conv.index)
 
 
-def _anchor_based_level(graph: GraphView, conv: Node, image_height: int | None):
-    reshape = _data_consumer(graph, conv.outputs[0], "Reshape")  # cheap structural tests first: most Convs fail
-    transpose = reshape and _data_consumer(graph, reshape.outputs[0], "Transpose")
-    if transpose is None:
+def _anchor_based_level(graph: GraphView, transpose: Node, image_height: int | None):
+    """The level whose Detect Transpose this is: Conv -> Reshape [b, na, no, ny, nx] -> Transpose."""
+    if list(transpose.attr("perm", [])) != DETECT_PERMUTATION:
+        return None
+    reshape = graph.producer(transpose.inputs[0])
+    conv = graph.producer(reshape.inputs[0]) if reshape is not None and reshape.op_type == "Reshape" else None
+    if conv is None or conv.op_type != "Conv" or _data_consumer(graph, conv.outputs[0], "Reshape") is not reshape \
+            or _data_consumer(graph, reshape.outputs[0], "Transpose") is not transpose:
         return None
     conv_shape = graph.shape(conv.outputs[0])
     if conv_shape is None or len(conv_shape) != 4:
-        return None
-    if list(transpose.attr("perm", [])) != DETECT_PERMUTATION:
         return None
     na, no = _anchors_and_outputs(graph, reshape)
     if na is None or na * no != conv_shape[1] or no < 6:
