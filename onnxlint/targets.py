@@ -47,6 +47,19 @@ def load_facts(version: str) -> ToolkitFacts:
                         opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"])
 
 
+@lru_cache(maxsize=None)
+def chip_outcomes(version: str, chip: str) -> dict[str, tuple[str, ...]]:
+    """{op_type: outcome of every probe case of that op} measured on `chip` (tools/probe_rknn_ops.py);
+    empty when onnxlint has no probe data for the chip."""
+    entry = resources.files("onnxlint.rules").joinpath("targets", "probe", f"{TOOLKIT}-{version}", f"{chip}.json")
+    if not entry.is_file():
+        return {}
+    outcomes: dict[str, list[str]] = {}
+    for case in json.loads(entry.read_text("utf-8"))["cases"].values():
+        outcomes.setdefault(case["op"], []).append(case["outcome"])
+    return {op: tuple(values) for op, values in outcomes.items()}
+
+
 def installed_version() -> str | None:
     """The rknn-toolkit2 version installed beside onnxlint, or in ONNXLINT_RKNN_PYTHON's environment."""
     python = os.environ.get("ONNXLINT_RKNN_PYTHON")

@@ -40,8 +40,8 @@ LOAD_AND_BUILD = r"""
 import sys
 from rknn.api import RKNN
 
-model, chip = sys.argv[1:3]
-rknn = RKNN(verbose=False)
+model, chip, verbose = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose"
+rknn = RKNN(verbose=verbose)
 rknn.config(target_platform=chip)
 for code, stage in ((10, lambda: rknn.load_onnx(model=model)), (11, lambda: rknn.build(do_quantization=False))):
     try:
@@ -61,13 +61,14 @@ def toolkit_python() -> str | None:
     return sys.executable if importlib.util.find_spec("rknn") else None
 
 
-def load_and_build(model: Path, chip: str, timeout: int = 600) -> tuple[str | None, str]:
-    """(the stage that failed or None, the toolkit's output) for an fp16 build of `model` for `chip`."""
+def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int = 600) -> tuple[str | None, str]:
+    """(the stage that failed or None, the toolkit's output) for an fp16 build of `model` for `chip`;
+    verbose output includes the per-layer NPU/CPU table."""
     python = toolkit_python()
     assert python, "rknn-toolkit2 is not available"
     with tempfile.TemporaryDirectory() as folder:
-        result = subprocess.run([python, "-c", LOAD_AND_BUILD, str(model), chip], capture_output=True, text=True,
-                                timeout=timeout, cwd=folder)
+        result = subprocess.run([python, "-c", LOAD_AND_BUILD, str(model), chip, "verbose" if verbose else "quiet"],
+                                capture_output=True, text=True, timeout=timeout, cwd=folder)
     failed = None if result.returncode == 0 else STAGES.get(result.returncode, f"exit code {result.returncode}")
     return failed, result.stdout + result.stderr
 

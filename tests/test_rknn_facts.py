@@ -40,3 +40,34 @@ def test_dynamic_input_refusal(facts):
     failed, log = load_and_build(FIXTURES / "yolov5n_dynamic_batch.onnx", "rk3588")
     assert failed == "load_onnx"
     assert facts.dynamic_input_refusal.format(shape=["batch", 3, 160, 160], name="images") in log
+
+
+def _cpu_layers(log: str) -> dict[str, int]:
+    """Op types of the layers the verbose build table places on the CPU (I/O operators left out)."""
+    import collections
+    import re
+
+    row = re.compile(r"^D RKNN: \[[^\]]*\] +\d+ +(\S+) +\S+ +(NPU|CPU) ")
+    counts = collections.Counter()
+    for line in log.splitlines():
+        match = row.match(re.sub(r"\x1b\[[0-9;]*m", "", line))
+        if match and match.group(2) == "CPU" and match.group(1) not in ("InputOperator", "OutputOperator"):
+            counts[match.group(1)] += 1
+    return dict(counts)
+
+
+@pytest.mark.parametrize("chip", ["rk3568", "rk3588"])
+def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.engine import lint_file
+    from onnxlint.registry import LintSettings, find_rule
+
+    model = FIXTURES / "yolov5n_legacy_op12.onnx"
+    failed, log = load_and_build(model, chip, verbose=True)
+    assert failed is None
+    report = lint_file(model, [find_rule(ALL_RULES, "TG003")], LintSettings(target=chip, toolkit=facts))
+    predicted = {f.data["op_type"]: len(f.data["nodes"]) for f in report.findings}
+    actual = _cpu_layers(log)
+    # The toolkit adds its own output Reshape on some chips; every predicted CPU layer must be in the build.
+    assert all(actual.get(op, 0) >= count for op, count in predicted.items()), (predicted, actual)
+    assert sum(actual.values()) - sum(predicted.values()) <= 1, (predicted, actual)

@@ -27,6 +27,7 @@ from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupported
 from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
+from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
 
 ALL_RULES = (
     OpNotInOpset(),
@@ -53,6 +54,7 @@ ALL_RULES = (
     HeadClassesMismatch(),
     TargetOpsetUnsupported(),
     TargetDynamicShape(),
+    TargetCpuFallback(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

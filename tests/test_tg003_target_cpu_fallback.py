@@ -1,0 +1,56 @@
+from conftest import FIXTURES, codes, lint_text, rule
+from onnxlint.engine import lint_file
+from onnxlint.registry import LintSettings
+from onnxlint.targets import load_facts
+
+TOOLKIT = load_facts("2.5.0")
+
+
+def _on(chip):
+    return LintSettings(target=chip, toolkit=TOOLKIT)
+
+
+def test_fail_reshape_and_transpose_on_rk3568(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, 8, 8] x) => (float[1, 8, 4, 4] y) <int64[4] s = {1, 4, 4, 16}> {
+        r = Reshape(x, s)
+        t = Transpose <perm = [0, 3, 1, 2]> (r)
+        y = Relu(t)
+    }"""
+    report = lint_text(tmp_path, text, "TG003", settings=_on("rk3568"))
+    assert [(f.data["op_type"], f.data["nodes"], f.data["cpu_islands"]) for f in report.findings] == [
+        ("Reshape", ["Reshape_0"], 1), ("Transpose", ["Transpose_1"], 1)]
+
+
+def test_pass_same_model_on_rk3588(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, 8, 8] x) => (float[1, 8, 4, 4] y) <int64[4] s = {1, 4, 4, 16}> {
+        r = Reshape(x, s)
+        y = Transpose <perm = [0, 3, 1, 2]> (r)
+    }"""
+    assert codes(lint_text(tmp_path, text, "TG003", settings=_on("rk3588"))) == []
+
+
+def test_constant_subgraphs_are_folded_not_reported(tmp_path):
+    # Shape arithmetic on static shapes is folded by the toolkit before it places anything.
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, 8, 8] x) => (float[1, 4, 8, 8] y) {
+        shp = Shape(x)
+        y = Reshape(x, shp)
+    }"""
+    report = lint_text(tmp_path, text, "TG003", settings=_on("rk3568"))
+    assert [f.data["nodes"] for f in report.findings] == [["Reshape_1"]]
+
+
+def test_real_yolov5_export_matches_the_toolkit_build():
+    # rknn-toolkit2 2.5.0 builds this fixture for rk3568 with 6 Reshape and 3 Transpose layers on the CPU
+    # (tests/test_rknn_facts.py checks that against the real toolkit); for rk3588 with none of the model's own.
+    report = lint_file(FIXTURES / "yolov5n_legacy_op12.onnx", [rule("TG003")], _on("rk3568"))
+    assert {f.data["op_type"]: len(f.data["nodes"]) for f in report.findings} == {"Reshape": 6, "Transpose": 3}
+    assert codes(lint_file(FIXTURES / "yolov5n_legacy_op12.onnx", [rule("TG003")], _on("rk3588"))) == []
+
+
+def test_skipped_without_target(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[4] x) => (float[4] y) { y = Relu(x) }"""
+    assert [s.code for s in lint_text(tmp_path, text, "TG003").rules_skipped] == ["TG003"]
