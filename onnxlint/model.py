@@ -204,6 +204,15 @@ def _declared(value: onnx.ValueInfoProto) -> DeclaredValue:
     return DeclaredValue(value.name, elem_type, shape)
 
 
+def dtype_name(elem_type: int | None) -> str:
+    if not elem_type:
+        return "unknown"
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
+    except (KeyError, ValueError, TypeError):
+        return onnx.TensorProto.DataType.Name(elem_type).lower()
+
+
 def type_and_shape(type_proto: onnx.TypeProto) -> tuple[int | None, tuple[int | str | None, ...] | None]:
     """(element type, dims) of a tensor type; dims are int, symbol string, or None when unnamed."""
     if not type_proto.HasField("tensor_type"):

@@ -10,22 +10,13 @@ import onnx
 
 from onnxlint.graph import GraphView, format_shape
 from onnxlint.heads import model_heads
-from onnxlint.model import LoadedModel, all_tensors
+from onnxlint.model import LoadedModel, all_tensors, dtype_name
 
 # Parameters are the floating-point constants (weights); integer constants are shapes and indices.
 FLOAT_TYPES = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
                          onnx.TensorProto.DOUBLE})
 # Bytes per weight when an NPU toolkit stores the parameters at each precision.
 PRECISION_BYTES = {"fp32": 4, "fp16": 2, "int8": 1}
-
-
-def dtype_name(elem_type: int | None) -> str:
-    if not elem_type:
-        return "unknown"
-    try:
-        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
-    except (KeyError, ValueError, TypeError):
-        return onnx.TensorProto.DataType.Name(elem_type).lower()
 
 
 def summarize(model: LoadedModel, graphs: tuple[GraphView, ...]) -> dict[str, Any]:

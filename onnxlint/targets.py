@@ -25,6 +25,8 @@ class ToolkitFacts:
     max_opset: int
     opset_refusal: str  # the toolkit's own message, quoted in findings
     dynamic_input_refusal: str
+    # {input dtype name: {chip: the toolkit's last words}} for input types whose build aborts the process
+    input_dtype_aborts: dict[str, dict[str, str]]
 
     @property
     def label(self) -> str:
@@ -44,7 +46,9 @@ def load_facts(version: str) -> ToolkitFacts:
     text = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json").read_text("utf-8")
     data = json.loads(text)
     return ToolkitFacts(version=data["version"], chips=tuple(data["chips"]), max_opset=data["max_opset"],
-                        opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"])
+                        opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"],
+                        input_dtype_aborts={dtype: entry["messages"]
+                                            for dtype, entry in data.get("input_dtype_aborts", {}).items()})
 
 
 @lru_cache(maxsize=None)

@@ -71,3 +71,14 @@ def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
     # The toolkit adds its own output Reshape on some chips; every predicted CPU layer must be in the build.
     assert all(actual.get(op, 0) >= count for op, count in predicted.items()), (predicted, actual)
     assert sum(actual.values()) - sum(predicted.values()) <= 1, (predicted, actual)
+
+
+@pytest.mark.parametrize("chip", ["rk3588", "rk3576"])
+def test_uint8_input_aborts_the_build(tmp_path, facts, chip):
+    path = tmp_path / "uint8.onnx"
+    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (uint8[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""), str(path))
+    failed, log = load_and_build(path, chip)
+    assert failed is not None and failed != "load_onnx"  # loads, then the build kills the process
+    expected = facts.input_dtype_aborts["uint8"][chip].format(name="x")
+    assert expected.split("] ")[-1].replace("E RKNN: ", "") in log.replace("\x1b[0m", "")

@@ -28,6 +28,7 @@ from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupported
 from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
 from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
+from onnxlint.checks.tg004_target_io_dtype import TargetIoDtype
 
 ALL_RULES = (
     OpNotInOpset(),
@@ -55,6 +56,7 @@ ALL_RULES = (
     TargetOpsetUnsupported(),
     TargetDynamicShape(),
     TargetCpuFallback(),
+    TargetIoDtype(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

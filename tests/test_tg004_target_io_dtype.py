@@ -1,0 +1,31 @@
+import pytest
+
+from conftest import codes, lint_text
+from onnxlint.registry import LintSettings
+from onnxlint.targets import load_facts
+
+TOOLKIT = load_facts("2.5.0")
+MODEL = """<ir_version: 8, opset_import: ["" : 13]>
+g ({dtype}[1, 3, 8, 8] images) => (float[1, 3, 8, 8] y) {{ y = Cast <to = 1> (images) }}"""
+
+
+@pytest.mark.parametrize("chip, message", [
+    ("rk3588", "E RKNN: Not Support Dtype: 2. please check precision!"),
+    ("rk3576", "E RKNN: Conv Meet unsupported conv, input tensor name: images input type: 2"),
+])
+def test_fail_uint8_input(tmp_path, chip, message):
+    settings = LintSettings(target=chip, toolkit=TOOLKIT)
+    [finding] = lint_text(tmp_path, MODEL.format(dtype="uint8"), "TG004", settings=settings).findings
+    assert finding.data == {"input": "images", "dtype": "uint8", "chip": chip, "toolkit": "rknn-toolkit2 2.5.0"}
+    assert f"'{message}'" in finding.message
+
+
+@pytest.mark.parametrize("dtype", ["float", "float16", "int64", "bool"])
+def test_pass_input_types_that_build(tmp_path, dtype):
+    settings = LintSettings(target="rk3588", toolkit=TOOLKIT)
+    assert codes(lint_text(tmp_path, MODEL.format(dtype=dtype), "TG004", settings=settings)) == []
+
+
+def test_no_claim_for_chips_not_measured(tmp_path):
+    settings = LintSettings(target="rv1106", toolkit=TOOLKIT)
+    assert codes(lint_text(tmp_path, MODEL.format(dtype="uint8"), "TG004", settings=settings)) == []
