@@ -143,13 +143,9 @@ class GraphView:
             index.setdefault((node.domain, node.op_type), []).append(node)
         return {key: tuple(nodes) for key, nodes in index.items()}
 
-    def nodes_of(self, *op_types: str, domain: str = "") -> Iterator[Node]:
-        if len(op_types) == 1:
-            yield from self.by_op.get((domain, op_types[0]), ())
-            return
-        for node in self.nodes:
-            if node.op_type in op_types and node.domain == domain:
-                yield node
+    def nodes_of(self, op_type: str, domain: str = "") -> tuple[Node, ...]:
+        """Nodes of one operator, in topological order."""
+        return self.by_op.get((domain, op_type), ())
 
     def constant(self, name: str, max_elements: int = 1 << 16) -> np.ndarray | None:
         """Values of a constant tensor (initializer or Constant node) if small enough to be a parameter
