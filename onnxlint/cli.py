@@ -74,6 +74,12 @@ def _lint_parser() -> argparse.ArgumentParser:
                              "or an anchors txt")
     parser.add_argument("--classes", metavar="N|FILE",
                         help="class count the deployment expects, or a labels file with one name per line")
+    parser.add_argument("--mean", metavar="VALUES",
+                        help="per-channel mean the runtime subtracts (rknn.config mean_values), e.g. '0,0,0'")
+    parser.add_argument("--std", metavar="VALUES",
+                        help="per-channel std the runtime divides by (rknn.config std_values), e.g. '255,255,255'")
+    parser.add_argument("--input-layout", choices=("nchw", "nhwc"), type=str.lower,
+                        help="layout of the image data the deployment feeds to the model")
     parser.add_argument("--version", action="version", version=f"onnxlint {__version__}")
     return parser
 
@@ -84,7 +90,7 @@ def _lint(argv: list[str]) -> int:
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
     from onnxlint.checks import ALL_RULES
-    from onnxlint.deployment import parse_anchors, parse_classes
+    from onnxlint.deployment import parse_anchors, parse_channel_values, parse_classes
     from onnxlint.engine import lint_file
     from onnxlint.finding import Severity
     from onnxlint.output import FORMATS
@@ -97,7 +103,10 @@ def _lint(argv: list[str]) -> int:
     settings = LintSettings(target=args.target, toolkit=_toolkit(args.target, args.toolkit),
                             dynamic_axes=_dynamic_axes(args.dynamic_axes),
                             anchors=_deployment_fact(parse_anchors, args.anchors),
-                            classes=_deployment_fact(parse_classes, args.classes))
+                            classes=_deployment_fact(parse_classes, args.classes),
+                            mean=_deployment_fact(lambda v: parse_channel_values(v, "--mean"), args.mean),
+                            std=_deployment_fact(lambda v: parse_channel_values(v, "--std"), args.std),
+                            input_layout=args.input_layout)
     reports = [lint_file(path, rules, settings) for path in args.paths]
     for report in reports:
         if report.error:

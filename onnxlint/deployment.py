@@ -1,4 +1,5 @@
-"""Facts about the deployment that the user states on the command line: anchors and class count.
+"""Facts about the deployment that the user states on the command line: anchors, class count, and the
+input preprocessing the runtime is configured with (mean, std, layout).
 
 Each parser takes the option's text and returns the value, or raises ValueError with a one-line reason.
 """
@@ -52,6 +53,27 @@ def parse_classes(value: str) -> int:
     if count <= 0:
         raise ValueError(f"--classes: expected a positive class count, got {count}")
     return count
+
+
+def parse_channel_values(value: str, option: str) -> tuple[float, ...]:
+    """Per-channel values as rknn.config takes them (mean_values=[[0, 0, 0]]): JSON, or numbers separated by
+    commas or spaces, in the 0-255 pixel scale."""
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            values = _flatten(json.loads(text))
+        except (json.JSONDecodeError, TypeError) as exc:
+            raise ValueError(f"{option}: not a JSON list of numbers ({exc})") from None
+    else:
+        parts = [part for part in re.split(r"[,\s]+", text) if part]
+        if not parts or not all(_NUMBER.fullmatch(part) for part in parts):
+            raise ValueError(f"{option}: expected numbers such as '0,0,0' or '[[0, 0, 0]]', got '{value}'")
+        values = tuple(float(part) for part in parts)
+    if not values:
+        raise ValueError(f"{option}: no values given")
+    if option == "--std" and any(v == 0 for v in values):
+        raise ValueError(f"{option}: a std value of 0 would divide by zero")
+    return values
 
 
 def _flatten(rows) -> tuple[float, ...]:

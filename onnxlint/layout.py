@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator
+
+import numpy as np
 
 from onnxlint.graph import GraphView, Node
 
 # Ops that neither mix pixels nor change the layout: preprocessing sits between them and the first Conv.
 ELEMENTWISE = frozenset({"Cast", "Identity", "Div", "Mul", "Sub", "Add"})
+ARITHMETIC = frozenset({"Div", "Mul", "Sub", "Add"})
 IMAGE_CHANNELS = (1, 3, 4)
 
 
@@ -40,3 +44,70 @@ def single_chain(graph: GraphView, tensor: str, allowed: frozenset[str], limit: 
         node = consumers[0]
         yield node
         tensor = node.outputs[0]
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel scaling of an image input inside the graph, as the NPU toolkits write it:
+    y = (x - mean) / std."""
+
+    mean: list[float]
+    std: list[float]
+    nodes: tuple[Node, ...]
+
+
+def in_graph_normalization(graph: GraphView, name: str, shape) -> Normalization | None:
+    """The normalisation the ops right after image input `name` apply, or None if they apply none."""
+    axis = channel_axis(shape)
+    if axis is None:
+        return None
+    channels = shape[axis]
+    scale = np.ones(channels)  # the chain so far computes scale * x + offset, per channel
+    offset = np.zeros(channels)
+    applied: list[Node] = []
+    for node in single_chain(graph, name, ELEMENTWISE | {"Transpose"}):
+        if node.op_type == "Transpose":
+            axis = list(node.attr("perm", [])).index(axis)
+            continue
+        if node.op_type not in ARITHMETIC:
+            continue
+        step = _affine_step(graph, node, axis, len(shape), channels)
+        if step is None:
+            break
+        scale, offset = step[0] * scale, step[0] * offset + step[1]
+        applied.append(node)
+    if not applied or np.any(scale == 0) or (np.allclose(scale, 1) and np.allclose(offset, 0)):
+        return None
+    return Normalization(mean=_rounded(-offset / scale), std=_rounded(1.0 / scale), nodes=tuple(applied))
+
+
+def _affine_step(graph: GraphView, node: Node, axis: int, rank: int, channels: int):
+    """(multiplier, addend) per channel for x op c or c op x, or None if not a per-channel affine step."""
+    data_first = graph.constant(node.inputs[1]) is not None
+    constant = graph.constant(node.inputs[1] if data_first else node.inputs[0])
+    if constant is None:
+        return None
+    target = [1] * rank
+    target[axis] = channels
+    try:
+        per_channel = np.broadcast_to(constant.astype(np.float64), target).reshape(channels)
+    except ValueError:
+        return None  # the constant varies along a spatial axis: not normalisation
+    ones, zeros = np.ones(channels), np.zeros(channels)
+    if node.op_type == "Mul":
+        return per_channel, zeros
+    if node.op_type == "Add":
+        return ones, per_channel
+    if node.op_type == "Sub":
+        return (ones, -per_channel) if data_first else (-ones, per_channel)
+    if node.op_type == "Div" and data_first and np.all(per_channel != 0):
+        return 1.0 / per_channel, zeros
+    return None
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [float(f"{v:.6g}") + 0.0 for v in values]  # + 0.0 turns -0.0 into 0.0
+
+
+def format_values(values) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from onnxlint.graph import GraphView, Node
     from onnxlint.heads import DetectionHead
     from onnxlint.model import LoadedModel
+    from onnxlint.placement import Placement
     from onnxlint.probe import DimProbe
     from onnxlint.targets import ToolkitFacts
 
@@ -52,6 +53,11 @@ class LintSettings:
     anchors: tuple[float, ...] | None = None
     # Number of classes the deployment's post-processing expects.
     classes: int | None = None
+    # The runtime's input preprocessing, as rknn.config(mean_values=, std_values=) takes it (0-255 scale).
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    # Layout of the image data the application hands to the runtime: "nchw" or "nhwc".
+    input_layout: str | None = None
 
 
 def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
@@ -107,6 +113,14 @@ class ModelContext:
         from onnxlint.heads import model_heads
 
         return model_heads(self.model, self.main)
+
+    @cached_property
+    def placements(self) -> list["Placement"]:
+        """Nodes of the main graph the target's toolkit puts on the CPU or cannot build (needs a target)."""
+        from onnxlint.placement import chip_knowledge, model_placements
+
+        knowledge = chip_knowledge(self.settings.toolkit.version, self.settings.target)
+        return model_placements(self.main, knowledge) if knowledge else []
 
     @cached_property
     def node_order(self) -> dict[tuple[str, str], tuple[int, int]]:
@@ -185,6 +199,18 @@ class TargetRule(Rule):
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         return None if ctx.settings.toolkit is not None else "no --target given"
+
+
+class PlacementRule(TargetRule):
+    """A target rule that reads where the toolkit places each node (the measured per-chip probe tables)."""
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        from onnxlint.placement import chip_knowledge
+
+        reason = super().skip_reason(ctx)
+        if reason is None and chip_knowledge(ctx.settings.toolkit.version, ctx.settings.target) is None:
+            return f"no probe data for {ctx.settings.target} with {ctx.settings.toolkit.label}"
+        return reason
 
 
 class SelectorError(ValueError):

@@ -27,6 +27,9 @@ class ToolkitFacts:
     dynamic_input_refusal: str
     # {input dtype name: {chip: the toolkit's last words}} for input types whose build aborts the process
     input_dtype_aborts: dict[str, dict[str, str]]
+    # mean_values/std_values: the input axis the toolkit counts channels on, and its refusal of a wrong count
+    preprocessing_channel_axis: int
+    preprocessing_refusal: str
 
     @property
     def label(self) -> str:
@@ -48,20 +51,9 @@ def load_facts(version: str) -> ToolkitFacts:
     return ToolkitFacts(version=data["version"], chips=tuple(data["chips"]), max_opset=data["max_opset"],
                         opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"],
                         input_dtype_aborts={dtype: entry["messages"]
-                                            for dtype, entry in data.get("input_dtype_aborts", {}).items()})
-
-
-@lru_cache(maxsize=None)
-def chip_outcomes(version: str, chip: str) -> dict[str, tuple[str, ...]]:
-    """{op_type: outcome of every probe case of that op} measured on `chip` (tools/probe_rknn_ops.py);
-    empty when onnxlint has no probe data for the chip."""
-    entry = resources.files("onnxlint.rules").joinpath("targets", "probe", f"{TOOLKIT}-{version}", f"{chip}.json")
-    if not entry.is_file():
-        return {}
-    outcomes: dict[str, list[str]] = {}
-    for case in json.loads(entry.read_text("utf-8"))["cases"].values():
-        outcomes.setdefault(case["op"], []).append(case["outcome"])
-    return {op: tuple(values) for op, values in outcomes.items()}
+                                            for dtype, entry in data.get("input_dtype_aborts", {}).items()},
+                        preprocessing_channel_axis=data["preprocessing_channel_axis"],
+                        preprocessing_refusal=data["preprocessing_refusal"])
 
 
 def installed_version() -> str | None:

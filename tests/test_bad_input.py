@@ -125,6 +125,10 @@ def test_external_data_inside_the_folder_is_read_on_demand(tmp_path, capsys):
     (["--target", "rk9999", "m.onnx"], "invalid choice"),
     (["--dynamic-axes", "{not json", "m.onnx"], "not valid JSON"),
     (["--dynamic-axes", '{"x": {"a": "b"}}', "m.onnx"], "integer axes"),
+    (["--mean", "zero", "m.onnx"], "--mean: expected numbers"),
+    (["--mean", "[[0, 0,", "m.onnx"], "--mean: not a JSON list"),
+    (["--std", "255,0,255", "m.onnx"], "--std: a std value of 0"),
+    (["--input-layout", "nwhc", "m.onnx"], "invalid choice"),
     (["explain", "NOPE"], "unknown rule 'NOPE'"),
     ([], "required"),
 ])

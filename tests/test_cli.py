@@ -146,3 +146,14 @@ def test_version_and_static_lint_do_not_import_heavy_backends():
              "heavy = {'onnxruntime', 'onnxsim', 'torch'} & set(sys.modules); assert not heavy, heavy")
     result = _python("-c", probe)
     assert result.returncode == 0, result.stderr
+
+
+def test_deployment_preprocessing_options(capsys):
+    """--mean/--std in rknn.config's own notation or as plain lists, --input-layout in either case."""
+    model = FIXTURES / "yolov5n_norm_in_graph.onnx"
+    for mean, std in (("[[0, 0, 0]]", "[[255, 255, 255]]"), ("0,0,0", "255 255 255")):
+        code, out, _ = _run(capsys, model, "--mean", mean, "--std", std, "--select", "TG007", "--format", "json")
+        [finding] = json.loads(out)["results"][0]["findings"]
+        assert code == 1 and finding["data"]["deployment_std"] == [255, 255, 255]
+    code, out, _ = _run(capsys, FIXTURES / "resnet_nhwc_input.onnx", "--input-layout", "NHWC", "--select", "TG007")
+    assert code == 0, out

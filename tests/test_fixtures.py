@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 
+import numpy as np
+import onnx
 import pytest
 from conftest import FIXTURES
 
@@ -44,12 +47,22 @@ def test_healthy_exports_raise_nothing(name):
 def test_on_an_npu_target_only_npu_specific_findings_are_added(name, target):
     # Healthy for onnxruntime. For an NPU a YOLO model should end at its head convolutions (HD001), a dynamic
     # batch needs its size given to the toolkit (TG002), and CPU fallbacks depend on the chip (TG003, whose
-    # predictions tests/test_rknn_facts.py checks against real builds).
+    # predictions tests/test_rknn_facts.py checks against real builds). The LSTM exports hold an If, which
+    # rknn-toolkit2 refuses on every chip (also checked against a real build), and a comparison the small
+    # chips' runtimes have no CPU kernel for.
     report = lint_file(FIXTURES / name, ALL_RULES, LintSettings(target=target, toolkit=load_facts("2.5.0")))
     found = {f.code for f in report.findings}
-    assert found <= {"HD001", "TG002", "TG003"}
+    assert found <= {"HD001", "TG002", "TG003", "TG005"}
     assert ("HD001" in found) == name.startswith("yolov")
     assert ("TG002" in found) == ("dynbatch" in name)
+    expected = set()
+    if name.startswith("lstm_if"):
+        expected.add("If")
+        if target in ("rv1106", "rv1103", "rk2118"):
+            expected.add("Greater")  # no CPU kernel for comparisons on these runtimes
+        if target == "rk2118" and name == "lstm_if_legacy.onnx":
+            expected.add("Cast")  # rk2118 has no CPU kernels at all, and the legacy export casts on the CPU
+    assert {f.location.op_type for f in report.findings if f.code == "TG005"} == expected
 
 
 @pytest.mark.parametrize("name", sorted(DEFECTIVE))
@@ -72,6 +85,25 @@ def test_fixtures_match_a_rebuild(tmp_path):
     result = subprocess.run([sys.executable, str(FIXTURES / "build_fixtures.py"), "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    for committed in sorted(FIXTURES.glob("*.onnx")) + [FIXTURES / "MANIFEST.md"]:
-        rebuilt = tmp_path / committed.name
-        assert rebuilt.read_bytes() == committed.read_bytes(), f"{committed.name} differs from a rebuild"
+    # Float arithmetic at export (BatchNorm calibration, the exporter's constant folding) rounds differently on
+    # different CPUs, by an ulp or so: the graphs must be identical, the weights equal to float32 precision.
+    for committed in sorted(FIXTURES.glob("*.onnx")):
+        assert _without_weights(committed) == _without_weights(tmp_path / committed.name), \
+            f"{committed.name}: the rebuilt graph differs"
+        for expected, actual in zip(_weights(committed), _weights(tmp_path / committed.name)):
+            np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-7, err_msg=committed.name)
+    measured = re.compile(r"max abs diff [0-9.e+-]+")  # what onnxruntime vs torch measured on this CPU
+    assert measured.sub("", (tmp_path / "MANIFEST.md").read_text()) == measured.sub("", (FIXTURES / "MANIFEST.md")
+                                                                                     .read_text())
+
+
+def _weights(path):
+    return [onnx.numpy_helper.to_array(tensor) for tensor in onnx.load(str(path)).graph.initializer]
+
+
+def _without_weights(path) -> bytes:
+    model = onnx.load(str(path))
+    for tensor in model.graph.initializer:
+        for field in ("raw_data", "float_data", "int64_data", "int32_data", "double_data"):
+            tensor.ClearField(field)
+    return model.SerializeToString()

@@ -40,13 +40,17 @@ def _blocks(rule, heading):
 
 
 def _settings(options: dict) -> LintSettings:
-    """The lint settings a fence line gives: {"target", "dynamic_axes", "anchors", "classes"}, as on the CLI."""
+    """The lint settings a fence line gives: {"target", "dynamic_axes", "anchors", "classes", "mean", "std",
+    "input_layout"}, as on the CLI."""
     return LintSettings(
         target=options.get("target"),
         toolkit=load_facts(known_versions()[-1]) if "target" in options else None,
         dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"]) if "dynamic_axes" in options else None,
         anchors=parse_anchors(json.dumps(options["anchors"])) if "anchors" in options else None,
-        classes=options.get("classes"))
+        classes=options.get("classes"),
+        mean=tuple(options["mean"]) if "mean" in options else None,
+        std=tuple(options["std"]) if "std" in options else None,
+        input_layout=options.get("input_layout"))
 
 
 def _lint_block(folder, rule, language, options, body):

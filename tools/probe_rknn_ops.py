@@ -60,6 +60,7 @@ MAX_MESSAGE_CHARS = 300
 
 NCHW = (1, 16, 32, 32)
 NCDHW = (1, 4, 8, 16, 16)
+INT64_MAX = np.iinfo(np.int64).max
 
 
 # --------------------------------------------------------------------------- case specs
@@ -147,6 +148,14 @@ def if_branch(name: str, op: str) -> onnx.GraphProto:
         name, [(op, [CAPTURED_INPUT], ["branch_out"], {})], [], [("branch_out", TensorProto.FLOAT, list(NCHW))])
 
 
+def if_branch_selfcontained(name: str, op: str, fill: float) -> onnx.GraphProto:
+    """A branch that computes from its own Constant, so it reads no outer-scope value."""
+    value = numpy_helper.from_array(np.full(NCHW, fill, np.float32))
+    return graph_attr(name, [("Constant", [], ["branch_const"], {"value": value}),
+                             (op, ["branch_const"], ["branch_out"], {})],
+                      [], [("branch_out", TensorProto.FLOAT, list(NCHW))])
+
+
 def maxunpool_indices() -> Const:
     """Indices of the top-left element of each 2x2 window of a 1x16x32x32 tensor."""
     c, h, w = np.meshgrid(np.arange(16), np.arange(16), np.arange(16), indexing="ij")
@@ -183,6 +192,8 @@ def resize(case_id: str, mode: str, scale: float, transform: str = "half_pixel",
 
 def build_cases() -> list[Case]:
     if_branches = {"then_branch": if_branch("then", "Relu"), "else_branch": if_branch("else", "Sigmoid")}
+    selfcontained_branches = {"then_branch": if_branch_selfcontained("then", "Relu", 1.0),
+                              "else_branch": if_branch_selfcontained("else", "Sigmoid", -1.0)}
     bool4 = In(NCHW, "bool")
     int4 = In(NCHW, "int32")
     cases = [
@@ -223,6 +234,11 @@ def build_cases() -> list[Case]:
         Case("Pow.exp3", "Pow", [In(NCHW), f32(3.0)]),
         Case("Pow.exp3_3", "Pow", [In(NCHW), f32(3.3)]),
         Case("Pow.exp0_5", "Pow", [In(NCHW), f32(0.5)]),
+        Case("Pow.exp0", "Pow", [In(NCHW), f32(0.0)]),
+        Case("Pow.exp1", "Pow", [In(NCHW), f32(1.0)]),
+        Case("Pow.exp-0_5", "Pow", [In(NCHW), f32(-0.5)]),
+        Case("Pow.exp4", "Pow", [In(NCHW), f32(4.0)]),
+        Case("Pow.exp-1", "Pow", [In(NCHW), f32(-1.0)]),
         binary("And", "bool"),
         binary("Or", "bool"),
         binary("Xor", "bool"),
@@ -253,6 +269,10 @@ def build_cases() -> list[Case]:
              {"kernel_shape": [4, 4], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
         Case("ConvTranspose.k3s3", "ConvTranspose", [In(NCHW), weights(16, 16, 3, 3)],
              {"kernel_shape": [3, 3], "strides": [3, 3]}),
+        *[Case(f"ConvTranspose.k{k}s{k}", "ConvTranspose", [In(NCHW), weights(16, 16, k, k)],
+               {"kernel_shape": [k, k], "strides": [k, k]}) for k in (4, 8, 5)],
+        Case("ConvTranspose.k3s1p1", "ConvTranspose", [In(NCHW), weights(16, 16, 3, 3)],
+             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
         Case("ConvInteger", "ConvInteger", [In(NCHW, "uint8"), Const(np.ones((16, 16, 3, 3), np.uint8))],
              {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=10),
         Case("QLinearConv", "QLinearConv", [
@@ -311,6 +331,10 @@ def build_cases() -> list[Case]:
              {"axis": -1, "epsilon": 1e-5}, opset=17),
         Case("LayerNormalization.3d", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
              {"axis": -1}, opset=17),
+        Case("LayerNormalization.epsilon_1e-6", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
+             {"axis": -1, "epsilon": 1e-6}, opset=17),
+        Case("LayerNormalization.axis1_epsilon", "LayerNormalization",
+             [In(NCHW), weights(16, 32, 32), weights(16, 32, 32)], {"axis": 1, "epsilon": 1e-5}, opset=17),
         Case("LayerNormalization.3d_epsilon", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
              {"axis": -1, "epsilon": 1e-5}, opset=17),
         Case("GroupNormalization", "GroupNormalization", [In(NCHW), weights(4), weights(4)],
@@ -321,6 +345,7 @@ def build_cases() -> list[Case]:
         unary("LpNormalization", axis=1, p=2),
         unary("LRN", size=3),
         # Softmax family.
+        Case("Softmax.axis0", "Softmax", [In(NCHW)], {"axis": 0}),
         Case("Softmax.axis1", "Softmax", [In(NCHW)], {"axis": 1}),
         Case("Softmax.axis-1", "Softmax", [In(NCHW)], {"axis": -1}),
         Case("Softmax.axis2", "Softmax", [In(NCHW)], {"axis": 2}),
@@ -341,6 +366,7 @@ def build_cases() -> list[Case]:
         # Shape manipulation.
         Case("Reshape", "Reshape", [In(NCHW), i64(1, 16, 1024)]),
         Case("Reshape.to_5d", "Reshape", [In(NCHW), i64(1, 4, 4, 32, 32)]),
+        Case("Reshape.to_6d", "Reshape", [In(NCHW), i64(1, 4, 4, 32, 2, 16)]),
         Case("Flatten", "Flatten", [In(NCHW)], {"axis": 1}),
         Case("Squeeze", "Squeeze", [In((1, 16, 1, 32)), i64(2)]),
         Case("Unsqueeze", "Unsqueeze", [In((1, 16, 32)), i64(2)]),
@@ -352,6 +378,10 @@ def build_cases() -> list[Case]:
         Case("Slice.step1", "Slice", [In(NCHW), i64(4), i64(20), i64(2), i64(1)]),
         Case("Slice.step2", "Slice", [In(NCHW), i64(0), i64(32), i64(3), i64(2)]),
         Case("Slice.channel", "Slice", [In(NCHW), i64(0), i64(8), i64(1), i64(1)]),
+        # torch exports x.flip(dims) as starts -1, ends -INT64_MAX, steps -1.
+        Case("Slice.step-1_channel", "Slice", [In(NCHW), i64(-1), i64(-INT64_MAX), i64(1), i64(-1)]),
+        Case("Slice.step2_h", "Slice", [In(NCHW), i64(0), i64(32), i64(2), i64(2)]),
+        Case("Slice.step-1_w", "Slice", [In(NCHW), i64(-1), i64(-INT64_MAX), i64(3), i64(-1)]),
         Case("Tile", "Tile", [In(NCHW), i64(1, 1, 2, 2)]),
         Case("Expand", "Expand", [In((1, 16, 1, 32)), i64(1, 16, 32, 32)]),
         Case("Pad.constant", "Pad", [In(NCHW), i64(0, 0, 1, 1, 0, 0, 1, 1)], {"mode": "constant"}),
@@ -369,6 +399,8 @@ def build_cases() -> list[Case]:
         Case("Col2Im", "Col2Im", [In((1, 4, 9)), i64(4, 4), i64(2, 2)], opset=18),
         # Gather / scatter / indexing.
         Case("Gather.axis1", "Gather", [In(NCHW), i64(0, 2, 4)], {"axis": 1}),
+        Case("Gather.indices2d", "Gather", [In(NCHW), Const(np.array([[0, 1], [2, 3]], np.int64))], {"axis": 1}),
+        Case("Gather.indices_scalar", "Gather", [In(NCHW), scalar(0, np.int64)], {"axis": 1}),
         Case("GatherElements", "GatherElements",
              [In(NCHW), Const(np.zeros((1, 4, 32, 32), np.int64))], {"axis": 1}),
         Case("GatherND", "GatherND", [In(NCHW), Const(np.array([[0, 1], [0, 3]], np.int64))]),
@@ -386,6 +418,9 @@ def build_cases() -> list[Case]:
         recurrent("LSTM", gates=4, directions=2, case_id="LSTM.bidirectional"),
         recurrent("GRU", gates=3),
         recurrent("GRU", gates=3, batch=2, case_id="GRU.batch2"),
+        recurrent("GRU", gates=3, batch=4, case_id="GRU.batch4"),
+        recurrent("LSTM", gates=4, batch=2, case_id="LSTM.batch2"),
+        recurrent("LSTM", gates=4, batch=4, case_id="LSTM.batch4"),
         recurrent("RNN", gates=1),
         # Resize (mode x scale x coordinate transform).
         resize("Resize.nearest_x2", "nearest", 2.0, "asymmetric", nearest_mode="floor"),
@@ -397,13 +432,28 @@ def build_cases() -> list[Case]:
         resize("Resize.linear_align_corners_x2", "linear", 2.0, "align_corners"),
         resize("Resize.linear_down_x0_5", "linear", 0.5),
         resize("Resize.cubic_x2", "cubic", 2.0),
-        # Element-wise ops on 5-D tensors.
+        resize("Resize.linear_x4", "linear", 4.0),
+        resize("Resize.linear_x8", "linear", 8.0),
+        resize("Resize.linear_x9", "linear", 9.0),
+        resize("Resize.nearest_x9", "nearest", 9.0, "asymmetric", nearest_mode="floor"),
+        resize("Resize.linear_pytorch_half_pixel_x2", "linear", 2.0, "pytorch_half_pixel"),
+        resize("Resize.linear_asymmetric_x2", "linear", 2.0, "asymmetric"),
+        Case("Resize.nearest_sizes_x2", "Resize", [In(NCHW), SKIP, SKIP, i64(1, 16, 64, 64)],
+             {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
+        Case("Resize.linear_x2_1_5", "Resize", [In(NCHW), SKIP, f32(1, 1, 2, 1.5)],
+             {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}),
+        # Element-wise ops on 5-D and 6-D tensors.
         Case("Add.5d", "Add", [In(NCDHW), In(NCDHW)]),
         Case("Relu.5d", "Relu", [In(NCDHW)]),
+        Case("Mul.6d", "Mul", [In((1, 2, 2, 4, 8, 8)), In((1, 2, 2, 4, 8, 8))]),
         Case("Softmax.5d_axis1", "Softmax", [In(NCDHW)], {"axis": 1}),
         # Control flow.
         Case("If.const_cond", "If", [scalar([True], bool)], if_branches, captured_input=In(NCHW)),
         Case("If.input_cond", "If", [In((1,), "bool")], if_branches, captured_input=In(NCHW)),
+        # Branches that read no outer-scope value; the constant-condition model gets a graph input added.
+        Case("If.const_cond_selfcontained", "If", [scalar([True], bool)], selfcontained_branches,
+             add_input_to_output=True),
+        Case("If.input_cond_selfcontained", "If", [In((1,), "bool")], selfcontained_branches),
         Case("Loop.count4", "Loop", [i64(4), scalar(True, bool), In(NCHW)], {"body": graph_attr(
             "body",
             [("Identity", ["cond_in"], ["cond_out"], {}), ("Add", ["state_in", "state_in"], ["state_out"], {})],

@@ -29,6 +29,9 @@ from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupporte
 from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
 from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
 from onnxlint.checks.tg004_target_io_dtype import TargetIoDtype
+from onnxlint.checks.tg005_target_unsupported_op import TargetUnsupportedOp
+from onnxlint.checks.tg006_target_op_constraint import TargetOpConstraint
+from onnxlint.checks.tg007_target_layout_mismatch import TargetLayoutMismatch
 
 ALL_RULES = (
     OpNotInOpset(),
@@ -57,6 +60,9 @@ ALL_RULES = (
     TargetDynamicShape(),
     TargetCpuFallback(),
     TargetIoDtype(),
+    TargetUnsupportedOp(),
+    TargetOpConstraint(),
+    TargetLayoutMismatch(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

@@ -1,0 +1,354 @@
+"""Where rknn-toolkit2 puts each node of a model on a chip: the NPU, the CPU, or nowhere.
+
+Two kinds of data, both per toolkit version, decide it:
+- the probe tables (rules/targets/probe/<toolkit>-<version>/<chip>.json): what the real toolkit did with
+  one-operator models, measured by tools/probe_rknn_ops.py;
+- the family file (rules/targets/<toolkit>-<version>.json): `op_conditions`, parameter conditions each shown
+  by probe cases; `probe_artefacts`, cases whose outcome says nothing about the operator; `runtime_cpu_ops`,
+  the few CPU kernels some chips' runtimes have at all.
+
+A node gets a placement only where the data is unambiguous: its parameters meet a condition, or every probe
+case of its operator that no condition covers ended the same way on the chip. Nodes the toolkit folds into
+constants before compiling are left out, as the toolkit leaves them out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from importlib import resources
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from onnxlint.graph import CONTROL_FLOW, GraphView, Node
+from onnxlint.targets import TOOLKIT
+
+NPU, CPU, UNSUPPORTED, CRASH = "npu", "cpu", "unsupported", "error"
+# The build succeeds with the layer on the CPU as a placeholder the application must implement itself
+# (rknn_register_custom_ops in the C API): for the user, the operator is not supported.
+CUSTOM_OPERATOR = "treated as a custom operator"
+
+
+@dataclass(frozen=True)
+class ProbeCase:
+    """One measured build of a one-operator model."""
+
+    id: str
+    op: str
+    outcome: str  # npu | cpu | unsupported | error (the toolkit process died or hung)
+    cpu_layers: tuple[str, ...]  # the compiled layers that ran on the CPU, as the toolkit names them
+    messages: tuple[str, ...]
+
+    @property
+    def toolkit_words(self) -> str:
+        """The toolkit's own explanation of a refusal or crash, as short as it gets."""
+        lines = [m for m in self.messages if not m.startswith("probe:")]
+        for line in lines:
+            if CUSTOM_OPERATOR in line:
+                return line
+        for line in lines:  # a specific error line, e.g. "E build: The Loop('probe') will cause ..."
+            if line.startswith("E ") and "Traceback" not in line and "Unkown op target" not in line \
+                    and line.split(":", 1)[-1].strip():
+                return line
+        for line in lines:  # the exception the toolkit raised, e.g. "KeyError: 'LayerNormalization'"
+            head = line.split(":", 1)[0]
+            if head.endswith(("Error", "Exception")) and " " not in head:
+                return line
+        for line in self.messages:  # the probe's account of a death: "toolkit process died (signal SIGSEGV)"
+            if line.startswith("probe: toolkit process") or line.startswith("probe: exception:"):
+                return line.removeprefix("probe: ").removeprefix("exception: ")
+        return f"{self.op} {self.outcome}"
+
+
+@dataclass(frozen=True)
+class OpCondition:
+    """Parameters under which the toolkit treats an operator differently, and the probe cases that show it."""
+
+    id: str
+    says: str  # what the condition means, for messages: "steps other than 1"
+    when: Mapping[str, Any]  # every test must hold (see CONDITION_TESTS)
+    cases: Mapping[str, str]  # {op_type: the probe case that shows the outcome}
+    even_if_folded: bool  # the toolkit fails before folding constants, so folded nodes count too
+    fix: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    node: Node
+    outcome: str  # cpu | unsupported | error
+    case: ProbeCase  # the measured evidence
+    condition: OpCondition | None  # None: every probe case of the operator ended this way
+    # CPU layers the chip's runtime has no kernel for: the build succeeds and the board refuses the model.
+    missing_cpu_kernels: tuple[str, ...]
+
+    @property
+    def fails(self) -> bool:
+        return self.outcome != CPU or bool(self.missing_cpu_kernels)
+
+
+@dataclass
+class ChipKnowledge:
+    version: str
+    chip: str
+    cases: Mapping[str, ProbeCase]
+    conditions: tuple[OpCondition, ...]
+    # {op_type: a probe case of it} for operators whose probe cases outside every condition all ended alike
+    baseline: Mapping[str, ProbeCase]
+    runtime_cpu_ops: frozenset[str] | None  # None: the runtime has every CPU kernel the build uses
+    runtime_source: str
+
+    def conditions_for(self, op_type: str) -> tuple[OpCondition, ...]:
+        return self._by_op.get(op_type, ())
+
+    @cached_property
+    def _by_op(self) -> dict[str, tuple[OpCondition, ...]]:
+        by_op: dict[str, list[OpCondition]] = {}
+        for condition in self.conditions:
+            for op_type in condition.cases:
+                by_op.setdefault(op_type, []).append(condition)
+        return {op_type: tuple(found) for op_type, found in by_op.items()}
+
+    def missing_kernels(self, case: ProbeCase) -> tuple[str, ...]:
+        if self.runtime_cpu_ops is None:
+            return ()
+        return tuple(dict.fromkeys(layer for layer in case.cpu_layers if layer not in self.runtime_cpu_ops))
+
+
+def _family(version: str) -> dict[str, Any]:
+    path = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json")
+    return json.loads(path.read_text("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
+    """What onnxlint knows about `chip` under this toolkit version; None without probe data for it."""
+    entry = resources.files("onnxlint.rules").joinpath("targets", "probe", f"{TOOLKIT}-{version}", f"{chip}.json")
+    if not entry.is_file():
+        return None
+    family = _family(version)
+    artefacts = {case_id for case_id, note in family.get("probe_artefacts", {}).items()
+                 if chip in note.get("chips", [chip])}
+    cases = {}
+    for case_id, record in json.loads(entry.read_text("utf-8"))["cases"].items():
+        if case_id in artefacts:
+            continue
+        custom = any(CUSTOM_OPERATOR in message for message in record["messages"])
+        cases[case_id] = ProbeCase(
+            id=case_id, op=record["op"], outcome=UNSUPPORTED if custom else record["outcome"],
+            messages=tuple(record["messages"]),
+            cpu_layers=tuple(layer[0] for layer in record["layers"] if layer[2] == "CPU"))
+    conditions = tuple(_condition(spec, cases) for spec in family.get("op_conditions", []))
+    conditioned = {case_id for spec in family.get("op_conditions", []) for case_id in spec["cases"]}
+    unconditioned: dict[str, list[ProbeCase]] = {}
+    for case in cases.values():
+        # A crash or hang in a single-op probe teaches nothing about the operator unless a condition names it.
+        if case.id not in conditioned and case.outcome != CRASH:
+            unconditioned.setdefault(case.op, []).append(case)
+    baseline = {op: found[0] for op, found in unconditioned.items() if len({c.outcome for c in found}) == 1}
+    runtime = family.get("runtime_cpu_ops", {})
+    kernels = runtime.get("chips", {}).get(chip)
+    if kernels is not None:
+        aliases = runtime.get("layer_aliases", {})
+        kernels = frozenset(kernels) | {layer for layer, kernel in aliases.items() if kernel in kernels}
+    return ChipKnowledge(version=version, chip=chip, cases=cases, conditions=conditions, baseline=baseline,
+                         runtime_cpu_ops=kernels, runtime_source=runtime.get("source", ""))
+
+
+def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCondition:
+    unknown = set(spec["when"]) - set(CONDITION_TESTS)
+    if unknown:
+        raise ValueError(f"op condition '{spec['id']}' uses unknown tests {sorted(unknown)}")
+    by_op: dict[str, str] = {}
+    for case_id in spec["cases"]:  # the first case of each operator is its evidence
+        if case_id in cases:  # a case may be an artefact on this chip
+            by_op.setdefault(cases[case_id].op, case_id)
+    return OpCondition(id=spec["id"], says=spec["says"], when=spec["when"], cases=by_op,
+                       even_if_folded=spec.get("even_if_folded", False), fix=spec["fix"], source=spec["source"])
+
+
+def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placement]:
+    """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order."""
+    static = static_tensors(graph)
+    placements = []
+    for node in graph.nodes:
+        if node.domain:
+            continue  # custom-domain operators were never probed
+        folded = all(name in static for name in node.outputs if name)
+        placement = _place(node, graph, static, folded, knowledge)
+        if placement is not None:
+            placements.append(placement)
+    return placements
+
+
+def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
+           knowledge: ChipKnowledge) -> Placement | None:
+    tests = _NodeTests(node, graph, static)
+    matched = [condition for condition in knowledge.conditions_for(node.op_type)
+               if (condition.even_if_folded or not folded) and tests.all(condition.when)]
+    if matched:
+        # The condition with the worst measured outcome decides: a refusal beats a CPU fallback.
+        condition = max(matched, key=lambda c: SEVERITY_ORDER[knowledge.cases[c.cases[node.op_type]].outcome])
+        case = knowledge.cases[condition.cases[node.op_type]]
+        if case.outcome == NPU:
+            return None
+        usual = knowledge.baseline.get(node.op_type)
+        if usual is None or usual.outcome != case.outcome:
+            return Placement(node, case.outcome, case, condition, knowledge.missing_kernels(case))
+        # The condition changes nothing on this chip: the operator's usual placement is the finding.
+        return Placement(node, usual.outcome, usual, None, knowledge.missing_kernels(usual))
+    case = knowledge.baseline.get(node.op_type)
+    if folded or case is None or case.outcome == NPU:
+        return None
+    return Placement(node, case.outcome, case, None, knowledge.missing_kernels(case))
+
+
+SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
+
+
+def static_tensors(graph: GraphView) -> set[str]:
+    """Tensors the toolkit can compute before compiling: initializers, constants, the shapes of tensors whose
+    shapes are static, and everything computed from those alone."""
+    static = set(graph.initializers)
+    for node in graph.nodes:
+        if node.op_type == "Shape" and node.domain == "":
+            shape = graph.shape(node.inputs[0])
+            computable = shape is not None and all(isinstance(d, int) for d in shape)
+        elif node.op_type in CONTROL_FLOW:
+            computable = False  # measured: the toolkit fails on an If even when its condition is a constant
+        else:
+            computable = all(name in static for name in node.inputs if name)
+        if computable:
+            static.update(name for name in node.outputs if name)
+    return static
+
+
+class _NodeTests:
+    """The tests an op condition may use, evaluated on one node. Each takes the argument the table gives."""
+
+    def __init__(self, node: Node, graph: GraphView, static: set[str]):
+        self.node, self.graph, self.static = node, graph, static
+
+    def all(self, when: Mapping[str, Any]) -> bool:
+        return all(CONDITION_TESTS[name](self, argument) for name, argument in when.items())
+
+    def _attr_values(self, spec: Mapping[str, Any]) -> list:
+        value = self.node.attr(spec["attr"], spec.get("default"))
+        if isinstance(value, bytes):
+            value = value.decode()
+        return list(value) if isinstance(value, (list, tuple)) else [value]
+
+    def _input(self, index: int) -> str | None:
+        inputs = self.node.inputs
+        return inputs[index] if index < len(inputs) and inputs[index] else None
+
+    def _constant(self, index: int) -> np.ndarray | None:
+        name = self._input(index)
+        return None if name is None else self.graph.constant(name)
+
+    def attr_absent(self, name: str) -> bool:
+        return self.node.attr(name) is None
+
+    def attr_in(self, spec: Mapping[str, Any] | list) -> bool:
+        """The attribute takes one of the values (a list of such specs: every one holds)."""
+        if isinstance(spec, list):
+            return all(self.attr_in(each) for each in spec)
+        return any(value in spec["values"] for value in self._attr_values(spec))
+
+    def attr_not_in(self, spec: Mapping[str, Any]) -> bool:
+        return any(value not in spec["values"] for value in self._attr_values(spec))
+
+    def input_computed(self, index: int) -> bool:
+        name = self._input(index)
+        return name is not None and name not in self.static
+
+    def constant_in(self, spec: Mapping[str, Any]) -> bool:
+        values = self._constant(spec["input"])
+        return values is not None and values.size > 0 and bool(np.all(np.isin(values, spec["values"])))
+
+    def constant_not_in(self, spec: Mapping[str, Any]) -> bool:
+        values = self._constant(spec["input"])
+        return values is not None and bool(np.any(~np.isin(values, spec["values"])))
+
+    def rank_above(self, rank: int) -> bool:
+        for name in (*self.node.inputs, *self.node.outputs):
+            shape = self.graph.shape(name) if name else None
+            if shape is not None and len(shape) > rank:
+                return True
+        return False
+
+    def dim_above(self, spec: Mapping[str, Any]) -> bool:
+        name = self._input(spec["input"])
+        shape = self.graph.shape(name) if name else None
+        if shape is None or len(shape) <= spec["axis"]:
+            return False
+        dim = shape[spec["axis"]]
+        return isinstance(dim, int) and dim > spec["max"]
+
+    def dim_not_multiple_of(self, spec: Mapping[str, Any]) -> bool:
+        name = self._input(spec["input"])
+        shape = self.graph.shape(name) if name else None
+        if shape is None or len(shape) <= spec["axis"]:
+            return False
+        dim = shape[spec["axis"]]
+        return isinstance(dim, int) and dim % spec["of"] != 0
+
+    def input_rank_not_in(self, spec: Mapping[str, Any]) -> bool:
+        name = self._input(spec["input"])
+        shape = self.graph.shape(name) if name else None
+        return shape is not None and len(shape) not in spec["values"]
+
+    def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
+        shape = self.graph.shape(self.node.inputs[0])
+        if shape is None:
+            return False
+        axis = self.node.attr(spec["attr"], spec["default"])
+        return axis % len(shape) != len(shape) - 1
+
+    def upscale_not_integer(self, expected: bool) -> bool:
+        """Resize: some axis is enlarged by a factor that is not a whole number."""
+        scales = _resize_scales(self.node, self.graph)
+        fractional = scales is not None and any(s > 1 and abs(s - round(s)) > 1e-6 for s in scales)
+        return fractional == expected
+
+
+def _resize_scales(node: Node, graph: GraphView) -> list[float] | None:
+    scales_at = 1 if len(node.inputs) == 2 else 2  # Resize-10 has no roi input
+    inputs = node.inputs
+    scales = graph.constant(inputs[scales_at]) if len(inputs) > scales_at and inputs[scales_at] else None
+    if scales is not None and scales.size:
+        return [float(s) for s in scales.ravel()]
+    sizes = graph.constant(inputs[3]) if len(inputs) > 3 and inputs[3] else None
+    shape = graph.shape(inputs[0])
+    if sizes is None or shape is None or len(shape) != sizes.size or node.attr("axes") is not None:
+        return None
+    if not all(isinstance(d, int) and d > 0 for d in shape):
+        return None
+    return [float(out) / d for out, d in zip(sizes.ravel(), shape)]
+
+
+CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
+    name: getattr(_NodeTests, name)
+    for name in ("attr_absent", "attr_in", "attr_not_in", "input_computed", "constant_in", "constant_not_in",
+                 "rank_above", "dim_above", "dim_not_multiple_of", "input_rank_not_in", "axis_not_last",
+                 "upscale_not_integer")
+}
+
+
+
+def verdict(placement: Placement, toolkit_label: str, chip: str, subject: str = "it") -> str:
+    """What the toolkit does with the placed node (`subject`), in the toolkit's words where it has any."""
+    case = placement.case
+    if placement.missing_cpu_kernels:
+        layers = ", ".join(placement.missing_cpu_kernels)
+        return (f"{toolkit_label} builds {subject} for {chip} with CPU layers ({layers}) that the {chip} runtime "
+                f"has no kernel for, so rknn_init fails on the board")
+    if placement.outcome == CPU:
+        return f"{toolkit_label} places {subject} on the CPU for {chip}"
+    # The probe named its node 'probe'; the user's build will name theirs.
+    words = case.toolkit_words.replace("'probe'", f"'{placement.node.name}'")
+    if placement.outcome == UNSUPPORTED:
+        return f"{toolkit_label} cannot build {subject} for {chip}: '{words}'"
+    return f"{toolkit_label}'s build of {subject} for {chip} dies: '{words}'"

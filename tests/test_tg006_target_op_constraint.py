@@ -1,0 +1,110 @@
+import importlib.util
+import json
+import sys
+
+import onnx
+import pytest
+
+from conftest import ROOT, codes, lint_text
+from onnxlint.graph import build_graphs
+from onnxlint.model import load_model
+from onnxlint.placement import _NodeTests, chip_knowledge, static_tensors
+from onnxlint.registry import LintSettings
+from onnxlint.targets import load_facts
+
+TOOLKIT = load_facts("2.5.0")
+SLICE = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 3, 64, 64] x) => (float[1, 3, H, 64] y)
+  <int64[1] starts = {0}, int64[1] ends = {64}, int64[1] axes = {2}, int64[1] steps = {STEP}> {
+    y = Slice(x, starts, ends, axes, steps)
+}"""
+LAYERNORM = """<ir_version: 8, opset_import: ["" : 17]>
+g (float[1, 64, 32] x) => (float[1, 64, 32] y) <float[32] g = {ONES}, float[32] b = {ZEROS}> {
+    y = LayerNormalization <axis = -1EPSILON> (x, g, b)
+}""".replace("ONES", ", ".join(["1.0"] * 32)).replace("ZEROS", ", ".join(["0.0"] * 32))
+
+
+def _on(chip):
+    return LintSettings(target=chip, toolkit=TOOLKIT)
+
+
+def test_warn_strided_slice_runs_on_cpu(tmp_path):
+    text = SLICE.replace("H", "32").replace("STEP", "2")
+    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rk3588")).findings
+    assert finding.severity.value == "warning"
+    assert finding.data["condition"] == "slice-step" and finding.data["outcome"] == "cpu"
+
+
+def test_pass_unit_step(tmp_path):
+    text = SLICE.replace("H", "64").replace("STEP", "1")
+    assert codes(lint_text(tmp_path, text, "TG006", settings=_on("rk3588"))) == []
+
+
+def test_fail_layernorm_without_epsilon(tmp_path):
+    text = LAYERNORM.replace("EPSILON", "")
+    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rk3588")).findings
+    assert finding.severity.value == "error" and finding.data["outcome"] == "unsupported"
+    assert "KeyError: 'LayerNormalization'" in finding.message
+
+
+def test_pass_layernorm_with_epsilon(tmp_path):
+    text = LAYERNORM.replace("EPSILON", ", epsilon = 0.00001")
+    assert codes(lint_text(tmp_path, text, "TG006", settings=_on("rk3588"))) == []
+
+
+def test_condition_that_changes_nothing_on_the_chip_is_left_to_the_operator_rules(tmp_path):
+    # On rk3568 every probed LayerNormalization with epsilon runs on the CPU: that is TG003's to say.
+    text = LAYERNORM.replace("EPSILON", ", epsilon = 0.00001")
+    assert codes(lint_text(tmp_path, text, "TG006", "TG003", settings=_on("rk3568"))) == ["TG003"]
+
+
+def test_worst_matching_condition_decides(tmp_path):
+    # A GRU with batch 2 meets "batch > 1" (NPU on rk3568) and "not a multiple of 4" (CPU on rk3568).
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[8, 2, 16] x) => (float[8, 1, 2, 32] y) <float[1, 96, 16] w = {W}, float[1, 96, 32] r = {R}> {
+        y = GRU <hidden_size = 32> (x, w, r)
+    }""".replace("{W}", "{" + ", ".join(["0.01"] * 96 * 16) + "}").replace(
+        "{R}", "{" + ", ".join(["0.01"] * 96 * 32) + "}")
+    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rk3568")).findings
+    assert finding.data["condition"] == "recurrent-batch-not-multiple-of-4"
+    assert codes(lint_text(tmp_path, text.replace("[8, 2, 16]", "[8, 4, 16]").replace("[8, 1, 2, 32]", "[8, 1, 4, 32]"),
+                           "TG006", settings=_on("rk3568"))) == []
+
+
+_spec = importlib.util.spec_from_file_location("probe_rknn_ops", ROOT / "tools" / "probe_rknn_ops.py")
+if "probe_rknn_ops" in sys.modules:
+    probe = sys.modules["probe_rknn_ops"]
+else:
+    probe = importlib.util.module_from_spec(_spec)
+    sys.modules["probe_rknn_ops"] = probe  # dataclasses look their module up while the module executes
+    _spec.loader.exec_module(probe)
+KNOWLEDGE = chip_knowledge("2.5.0", "rk3588")
+FAMILY = json.loads((ROOT / "rules" / "targets" / "rknn-toolkit2-2.5.0.json").read_text())
+CITED = {spec["id"]: set(spec["cases"]) for spec in FAMILY["op_conditions"]}
+CONDITIONED_OPS = {op for condition in KNOWLEDGE.conditions for op in condition.cases}
+
+
+@pytest.mark.parametrize("case", [c for c in probe.CASES if c.op in CONDITIONED_OPS], ids=lambda c: c.id)
+def test_each_condition_matches_exactly_the_cases_it_cites(tmp_path, case):
+    """A condition must describe its evidence: it matches the probe models of the cases it cites and no other
+    probe model of the same operator (whose outcome it would otherwise claim without evidence)."""
+    model, _ = probe.build_model(case)
+    path = tmp_path / "probe.onnx"
+    onnx.save(model, str(path))
+    graph = build_graphs(load_model(path))[0]
+    [node] = [n for n in graph.nodes if n.name == "probe"]
+    tests = _NodeTests(node, graph, static_tensors(graph))
+    matching = {c.id for c in KNOWLEDGE.conditions if case.op in c.cases and tests.all(c.when)}
+    citing = {condition_id for condition_id, cases in CITED.items() if case.id in cases}
+    assert matching == citing
+
+
+def test_every_cited_case_was_measured_on_every_chip():
+    from onnxlint.targets import CHIPS
+
+    for chip in CHIPS:
+        measured = json.loads((ROOT / "rules" / "targets" / "probe" / "rknn-toolkit2-2.5.0" / f"{chip}.json")
+                              .read_text())["cases"]
+        for condition_id, cases in CITED.items():
+            assert cases <= set(measured), (chip, condition_id, cases - set(measured))
+        assert set(FAMILY["probe_artefacts"]) <= set(measured), chip
