@@ -8,6 +8,7 @@ Writes synthetic models under benchmarks/out/ (git-ignored) and prints:
     at three sizes to show time is linear in nodes (target <= 2.0x);
   * peak RSS of `onnxlint` on a model with >= 2 GB of external data (target < 300 MB, independent
     of weight size; the data file is sparse, and onnxlint must never read it);
+  * `onnxlint --target rk3588` / `onnxlint` on the largest model: what the target rules add (target <= 1.2x);
   * `onnxlint --version` cold start / `python -c "import onnx"` (target <= 1.3x).
 Each timing is a fresh process (what a user or CI pays), best of --repeat runs.
 """
@@ -112,6 +113,11 @@ def main() -> None:
         lint, lint_rss = best([*onnxlint, str(path), "--format", "json"], args.repeat)
         print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s, onnxlint {lint:6.2f} s, ratio {lint / baseline:.2f}x, "
               f"{lint / nodes * 1e6:.1f} us/node, peak RSS {lint_rss:.0f} MiB")
+    # --toolkit keeps the measurement off any installed toolkit's version query.
+    targeted, _ = best([*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"],
+                       args.repeat)
+    print(f"target rules on {args.nodes} nodes: onnxlint --target rk3588 {targeted:.2f} s vs {lint:.2f} s, "
+          f"ratio {targeted / lint:.2f}x")
 
     big = external_data_model(int(args.external_gb * 2**30), OUT / "external")
     data_gib = (OUT / "external" / "weights.bin").stat().st_size / 2**30

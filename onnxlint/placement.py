@@ -104,12 +104,22 @@ class ChipKnowledge:
         return self._by_op.get(op_type, ())
 
     @cached_property
+    def placed_ops(self) -> frozenset[str]:
+        """Operators that may leave the NPU on this chip: any other node needs no closer look."""
+        return frozenset(self._by_op) | {op for op, case in self.baseline.items() if case.outcome != NPU}
+
+    @cached_property
     def _by_op(self) -> dict[str, tuple[OpCondition, ...]]:
         by_op: dict[str, list[OpCondition]] = {}
         for condition in self.conditions:
             for op_type in condition.cases:
                 by_op.setdefault(op_type, []).append(condition)
-        return {op_type: tuple(found) for op_type, found in by_op.items()}
+        # Where every condition of an operator and its usual form all run on the NPU of this chip, no condition
+        # can change the verdict: skip evaluating them (rank and shape tests cost a protobuf read per node).
+        usual = {op_type: case.outcome for op_type, case in self.baseline.items()}
+        return {op_type: tuple(found) for op_type, found in by_op.items()
+                if usual.get(op_type, NPU) != NPU
+                or any(self.cases[c.cases[op_type]].outcome != NPU for c in found)}
 
     def missing_kernels(self, case: ProbeCase) -> tuple[str, ...]:
         if self.runtime_cpu_ops is None:
@@ -171,11 +181,13 @@ def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCon
 
 def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placement]:
     """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order."""
+    # Custom-domain operators were never probed; operators that run on the NPU in every known form need nothing.
+    candidates = [node for node in graph.nodes if not node.domain and node.op_type in knowledge.placed_ops]
+    if not candidates:
+        return []
     static = static_tensors(graph)
     placements = []
-    for node in graph.nodes:
-        if node.domain:
-            continue  # custom-domain operators were never probed
+    for node in candidates:
         folded = all(name in static for name in node.outputs if name)
         placement = _place(node, graph, static, folded, knowledge)
         if placement is not None:
@@ -219,9 +231,9 @@ def static_tensors(graph: GraphView) -> set[str]:
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
-            computable = all(name in static for name in node.inputs if name)
+            computable = all(name in static for name in node.proto.input if name)
         if computable:
-            static.update(name for name in node.outputs if name)
+            static.update(name for name in node.proto.output if name)
     return static
 
 

@@ -27,6 +27,8 @@ class ToolkitFacts:
     dynamic_input_refusal: str
     # {input dtype name: {chip: the toolkit's last words}} for input types whose build aborts the process
     input_dtype_aborts: dict[str, dict[str, str]]
+    # {dtype name: {"to", "message", "severity", optional "data_refusal"}}: I/O types load_onnx rewrites
+    io_dtype_conversions: dict[str, dict[str, str]]
     # mean_values/std_values: the input axis the toolkit counts channels on, and its refusal of a wrong count
     preprocessing_channel_axis: int
     preprocessing_refusal: str
@@ -52,6 +54,7 @@ def load_facts(version: str) -> ToolkitFacts:
                         opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"],
                         input_dtype_aborts={dtype: entry["messages"]
                                             for dtype, entry in data.get("input_dtype_aborts", {}).items()},
+                        io_dtype_conversions=data.get("io_dtype_conversions", {}),
                         preprocessing_channel_axis=data["preprocessing_channel_axis"],
                         preprocessing_refusal=data["preprocessing_refusal"])
 

@@ -8,6 +8,7 @@ interpreter named by ONNXLINT_RKNN_PYTHON, or this interpreter when it can impor
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -37,12 +38,13 @@ np.savez(results_path, *results)
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime"}
 
 LOAD_AND_BUILD = r"""
+import json
 import sys
 from rknn.api import RKNN
 
-model, chip, verbose = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose"
+model, chip, verbose, config = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose", json.loads(sys.argv[4])
 rknn = RKNN(verbose=verbose)
-rknn.config(target_platform=chip)
+rknn.config(target_platform=chip, **config)
 for code, stage in ((10, lambda: rknn.load_onnx(model=model)), (11, lambda: rknn.build(do_quantization=False))):
     try:
         failed = stage() != 0
@@ -61,13 +63,15 @@ def toolkit_python() -> str | None:
     return sys.executable if importlib.util.find_spec("rknn") else None
 
 
-def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int = 600) -> tuple[str | None, str]:
-    """(the stage that failed or None, the toolkit's output) for an fp16 build of `model` for `chip`;
-    verbose output includes the per-layer NPU/CPU table."""
+def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int = 600,
+                   config: dict | None = None) -> tuple[str | None, str]:
+    """(the stage that failed or None, the toolkit's output) for an fp16 build of `model` for `chip`, with
+    extra rknn.config() arguments; verbose output includes the per-layer NPU/CPU table."""
     python = toolkit_python()
     assert python, "rknn-toolkit2 is not available"
     with tempfile.TemporaryDirectory() as folder:
-        result = subprocess.run([python, "-c", LOAD_AND_BUILD, str(model), chip, "verbose" if verbose else "quiet"],
+        result = subprocess.run([python, "-c", LOAD_AND_BUILD, str(Path(model).resolve()), chip,
+                                 "verbose" if verbose else "quiet", json.dumps(config or {})],
                                 capture_output=True, text=True, timeout=timeout, cwd=folder)
     failed = None if result.returncode == 0 else STAGES.get(result.returncode, f"exit code {result.returncode}")
     return failed, result.stdout + result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import onnx
 import pytest
 
-from conftest import FIXTURES, parse
+from conftest import FIXTURES, ROOT, parse
 from onnxlint.targets import installed_version, known_versions, load_facts
 from rknn_toolkit import load_and_build, toolkit_python
 
@@ -82,3 +82,78 @@ def test_uint8_input_aborts_the_build(tmp_path, facts, chip):
     assert failed is not None and failed != "load_onnx"  # loads, then the build kills the process
     expected = facts.input_dtype_aborts["uint8"][chip].format(name="x")
     assert expected.split("] ")[-1].replace("E RKNN: ", "") in log.replace("\x1b[0m", "")
+
+
+@pytest.mark.parametrize("name", ["lstm_if_legacy.onnx", "lstm_if_dynamo.onnx"])
+def test_unsupported_op_prediction_matches_a_real_build(facts, name):
+    """TG005 says the If stops the build; the toolkit's build() does fail on it."""
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.engine import lint_file
+    from onnxlint.registry import LintSettings, find_rule
+
+    report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target="rk3588", toolkit=facts))
+    [finding] = report.findings
+    failed, log = load_and_build(FIXTURES / name, "rk3588")
+    assert failed == "build"
+    assert f"If('{finding.data['nodes'][0]}')" in log  # the toolkit names the node onnxlint named
+
+
+def test_mean_values_count_refusal(facts):
+    """TG007: the toolkit counts channels on dim 1, so an NHWC input meets three mean values with a refusal."""
+    values = [0, 0, 0]
+    failed, log = load_and_build(FIXTURES / "resnet_nhwc_input.onnx", "rk3588", config={"mean_values": [values]})
+    assert failed == "load_onnx"
+    expected = facts.preprocessing_refusal.format(option="mean_values", values=values, index=0, channels=64)
+    assert expected.removeprefix("E load_onnx: ") in log
+
+
+# One case per condition kind and chip family: fp16 builds (rk3588, rk3568) and an int8-only chip (rv1106).
+DRIFT_SAMPLE = {
+    "rk3588": ["Slice.step2", "Pow.exp3_3", "ConvTranspose.k3s3", "LayerNormalization", "NonZero", "Greater",
+               "Resize.linear_align_corners_x2", "Conv.k33"],
+    "rk3568": ["Reshape", "GRU.batch2"],
+    "rv1106": ["Pow.exp0_5"],
+}
+
+
+@pytest.mark.parametrize("chip", sorted(DRIFT_SAMPLE))
+def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
+    """Re-measure a sample of the committed per-chip cases with the installed toolkit: a table that has drifted
+    from the toolkit fails here (after a toolkit upgrade, rerun tools/probe_rknn_ops.py)."""
+    import json
+    import subprocess
+
+    from rknn_toolkit import toolkit_python
+
+    cases = DRIFT_SAMPLE[chip]
+    result = subprocess.run([toolkit_python(), str(ROOT / "tools" / "probe_rknn_ops.py"), "--chips", chip,
+                             "--jobs", "2", "--out", str(tmp_path), "--cases", *cases],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    fresh = json.loads((tmp_path / f"rknn-toolkit2-{facts.version}" / f"{chip}.json").read_text())["cases"]
+    committed = json.loads((ROOT / "rules" / "targets" / "probe" / f"rknn-toolkit2-{facts.version}" / f"{chip}.json")
+                           .read_text())["cases"]
+    assert {case: fresh[case]["outcome"] for case in cases} == {case: committed[case]["outcome"] for case in cases}
+
+
+def test_float16_and_float64_io_are_rewritten_to_float32(tmp_path, facts):
+    for dtype in ("float16", "double"):
+        path = tmp_path / f"{dtype}.onnx"
+        onnx.save(parse(f"""<ir_version: 8, opset_import: ["" : 13]>
+            g ({dtype}[1, 3, 8, 8] x) => ({dtype}[1, 3, 8, 8] y) {{ y = Relu(x) }}"""), str(path))
+        failed, log = load_and_build(path, "rk3588")
+        assert failed is None
+        assert facts.io_dtype_conversions["float16"]["message"].removeprefix("W ") in log
+
+
+def test_float64_input_data_is_refused_by_the_runtime(tmp_path, facts):
+    import numpy as np
+
+    from rknn_toolkit import simulate
+
+    path = tmp_path / "double.onnx"
+    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (double[1, 3, 8, 8] x) => (double[1, 3, 8, 8] y) { y = Relu(x) }"""), str(path))
+    with pytest.raises(RuntimeError) as failure:
+        simulate(path, "rk3588", [], {"x": np.ones((1, 3, 8, 8), np.float64)})
+    assert facts.io_dtype_conversions["float64"]["data_refusal"].format(index=0).removeprefix("E ") in str(failure.value)

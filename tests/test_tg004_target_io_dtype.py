@@ -20,7 +20,7 @@ def test_fail_uint8_input(tmp_path, chip, message):
     assert f"'{message}'" in finding.message
 
 
-@pytest.mark.parametrize("dtype", ["float", "float16", "int64", "bool"])
+@pytest.mark.parametrize("dtype", ["float", "int64", "bool"])  # float16 builds too, converted (below)
 def test_pass_input_types_that_build(tmp_path, dtype):
     settings = LintSettings(target="rk3588", toolkit=TOOLKIT)
     assert codes(lint_text(tmp_path, MODEL.format(dtype=dtype), "TG004", settings=settings)) == []
@@ -29,3 +29,20 @@ def test_pass_input_types_that_build(tmp_path, dtype):
 def test_no_claim_for_chips_not_measured(tmp_path):
     settings = LintSettings(target="rv1106", toolkit=TOOLKIT)
     assert codes(lint_text(tmp_path, MODEL.format(dtype="uint8"), "TG004", settings=settings)) == []
+
+
+def test_float16_io_is_converted_to_float32(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float16[1, 3, 8, 8] x) => (float16[1, 3, 8, 8] y) { y = Relu(x) }"""
+    findings = lint_text(tmp_path, text, "TG004", settings=LintSettings(target="rk3588", toolkit=TOOLKIT)).findings
+    assert [(f.location.tensor, f.severity.value, f.data["converted_to"]) for f in findings] == [
+        ("x", "info", "float32"), ("y", "info", "float32")]
+    assert "modified to float32!" in findings[0].message
+
+
+def test_float64_input_data_is_then_refused(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (double[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""
+    [finding] = lint_text(tmp_path, text, "TG004", settings=LintSettings(target="rk3588", toolkit=TOOLKIT)).findings
+    assert finding.severity.value == "warning"
+    assert "'E inference: Unsupport inputs[0].dtype: float64'" in finding.message

@@ -3,19 +3,19 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, TargetRule
 from onnxlint.model import dtype_name
+from onnxlint.registry import ModelContext, TargetRule
 
 
 class TargetIoDtype(TargetRule):
     code = "TG004"
     name = "target-io-dtype"
-    summary = "A model input has an element type that makes the toolkit's build abort for this chip"
-    severity = Severity.ERROR
+    summary = "A model input or output has an element type the toolkit refuses for this chip, or rewrites"
+    severity = Severity.ERROR  # a warning or info where the toolkit converts the type instead
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target
-        for value in ctx.model.declared_inputs:
+        for index, value in enumerate(ctx.model.declared_inputs):
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
             if message is None:
@@ -28,3 +28,25 @@ class TargetIoDtype(TargetRule):
                     "inputs accept uint8 pixel data (rknn_input.type = RKNN_TENSOR_UINT8) and convert it, with "
                     "mean_values/std_values from rknn.config, on the way in",
                 data={"input": value.name, "dtype": dtype, "chip": chip, "toolkit": facts.label})
+        yield from self._conversions(ctx)
+
+    def _conversions(self, ctx: ModelContext) -> Iterator[Finding]:
+        facts = ctx.settings.toolkit
+        ports = [("input", index, value) for index, value in enumerate(ctx.model.declared_inputs)]
+        ports += [("output", index, value) for index, value in enumerate(ctx.model.declared_outputs)]
+        for kind, index, value in ports:
+            dtype = dtype_name(value.elem_type)
+            conversion = facts.io_dtype_conversions.get(dtype)
+            if conversion is None:
+                continue
+            refusal = conversion.get("data_refusal")
+            consequence = (f"; {dtype} data is then refused ('{refusal.format(index=index)}')"
+                           if refusal and kind == "input" else "")
+            yield self.finding(
+                f"{kind} '{value.name}' is {dtype}: {facts.label} rewrites it to {conversion['to']} at load_onnx "
+                f"('{conversion['message']}'), so the converted model takes and returns {conversion['to']}"
+                f"{consequence}",
+                tensor=value.name, severity=Severity(conversion["severity"]),
+                fix=f"Export the {kind} as {conversion['to']}, or make the application "
+                    f"{'feed' if kind == 'input' else 'read'} {conversion['to']} buffers",
+                data={kind: value.name, "dtype": dtype, "converted_to": conversion["to"], "toolkit": facts.label})
