@@ -17,7 +17,8 @@ from onnxlint import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITIES = ("error", "warning", "info")
-FORMAT_NAMES = ("text", "json")
+FORMAT_NAMES = ("text", "json")  # for every command
+LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
 SUBCOMMANDS = ("rules", "explain", "inspect")
 # rknn-toolkit2 target platforms (kept beside the import-light CLI so --help needs no onnx).
 TARGETS = ("rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118")
@@ -63,7 +64,9 @@ def _lint_parser() -> argparse.ArgumentParser:
     parser.add_argument("--select", action="append", metavar="RULES",
                         help="comma-separated codes, family prefixes or slugs to run (default: ALL)")
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or slugs to skip")
-    _format_option(parser)
+    _format_option(parser, LINT_FORMAT_NAMES)
+    parser.add_argument("--output", metavar="FILE",
+                        help="write the report to FILE (atomically) and a text summary to the terminal")
     parser.add_argument("--fail-on", choices=SEVERITIES, default="warning",
                         help="lowest severity that makes the exit code 1 (default: warning)")
     parser.add_argument("--dynamic-axes", metavar="JSON|FILE",
@@ -111,12 +114,36 @@ def _lint(argv: list[str]) -> int:
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
-    FORMATS[args.format].lint(reports, sys.stdout)
+    if args.output:
+        _write_atomically(args.output, lambda stream: FORMATS[args.format].lint(reports, stream, rules))
+        FORMATS["text"].lint(reports, sys.stdout, rules)
+    else:
+        FORMATS[args.format].lint(reports, sys.stdout, rules)
     if any(r.error for r in reports):
         return EXIT_ERROR
     threshold = Severity(args.fail_on).rank
     failing = any(f.severity.rank >= threshold for r in reports for f in r.findings)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _write_atomically(path: str, render) -> None:
+    """Render into a temporary file beside `path`, then rename: readers never see half a report."""
+    import tempfile
+
+    target = Path(path)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"--output: cannot write '{path}' ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            render(stream)
+        os.replace(temporary, target)
+    except BaseException as exc:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UsageError(f"--output: cannot write '{path}' ({exc.strerror or exc})") from None
+        raise
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -171,8 +198,8 @@ def _dynamic_axes(value: str | None):
         raise UsageError(f"--dynamic-axes: {exc}") from None
 
 
-def _format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMAT_NAMES, default="text")
+def _format_option(parser: argparse.ArgumentParser, names: tuple[str, ...] = FORMAT_NAMES) -> None:
+    parser.add_argument("--format", choices=names, default="text", help=f"output format ({', '.join(names)})")
 
 
 def _rules(argv: list[str]) -> int:

@@ -27,7 +27,7 @@ def rule_record(rule: Rule) -> dict[str, Any]:
             "summary": rule.summary, "inputs": sorted(rule.inputs)}
 
 
-def lint(reports: Iterable[Report], stream: TextIO) -> None:
+def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
     _dump(_envelope(results=[r.to_dict() for r in reports]), stream)
 
 

@@ -19,7 +19,7 @@ def _console(stream: TextIO) -> Console:
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
-def lint(reports: Iterable[Report], stream: TextIO) -> None:
+def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
     console = _console(stream)
     reports = list(reports)
     for report in reports:

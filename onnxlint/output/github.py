@@ -1,0 +1,33 @@
+"""GitHub Actions workflow commands: one annotation per finding on the model file (line 1; an .onnx has no
+lines) or on the script line. https://docs.github.com/actions/reference/workflow-commands-for-github-actions"""
+
+from __future__ import annotations
+
+from typing import Iterable, TextIO
+
+from onnxlint.finding import Report, Severity
+from onnxlint.registry import Rule
+
+COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
+    for report in reports:
+        if report.error:
+            stream.write(f"::error file={_property(report.path)}::{_data(report.error)}\n")
+            continue
+        for finding in report.findings:
+            where = finding.location
+            place = f"{where.node} ({where.op_type}): " if where.node else (f"'{where.tensor}': " if where.tensor else "")
+            title = f"onnxlint {finding.code} {finding.rule}"
+            text = place + finding.message + (f" Fix: {finding.fix}" if finding.fix else "")
+            stream.write(f"::{COMMANDS[finding.severity]} file={_property(report.path)},line={where.line or 1},"
+                         f"title={_property(title)}::{_data(text)}\n")
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")

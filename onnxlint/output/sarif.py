@@ -1,0 +1,92 @@
+"""SARIF 2.1.0 for code-scanning services. An .onnx has no lines: model findings point at line 1 of the file and
+name the node or tensor as a logical location; script findings point at their line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, TextIO
+
+from onnxlint import __version__
+from onnxlint.finding import Finding, Location, Report, Severity
+from onnxlint.registry import Rule
+from onnxlint.ruledocs import read_page, sections
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FINGERPRINT_KEY = "onnxlint/v1"
+
+
+def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
+    reports, rules = list(reports), list(rules)
+    index = {rule.code: position for position, rule in enumerate(rules)}
+    results = [_result(report, finding, index) for report in reports for finding in report.findings]
+    failures = [{"level": "error", "message": {"text": f"{report.path}: {report.error}"},
+                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}]}
+                for report in reports if report.error]
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "onnxlint", "version": __version__, "semanticVersion": __version__,
+                                "rules": [_rule(rule) for rule in rules]}},
+            "invocations": [{"executionSuccessful": not failures, "toolExecutionNotifications": failures}],
+            "results": results,
+        }],
+    }
+    json.dump(document, stream, indent=2, sort_keys=True, ensure_ascii=False)
+    stream.write("\n")
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    page = sections(read_page(rule))
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": page["What it catches"], "markdown": page["What it catches"]},
+        "help": {"text": page["Fix"], "markdown": page["Fix"]},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": [rule.family]},
+    }
+
+
+def _result(report: Report, finding: Finding, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "level": LEVELS[finding.severity],
+        "message": {"text": finding.message + (f" Fix: {finding.fix}" if finding.fix else "")},
+        "locations": [_location(report.path, finding.location)],
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
+    }
+    if finding.code in index:
+        result["ruleIndex"] = index[finding.code]
+    if finding.related:
+        result["relatedLocations"] = [{"id": number, **_location(report.path, where)}
+                                      for number, where in enumerate(finding.related, start=1)]
+    return result
+
+
+def _location(path: str, where: Location) -> dict[str, Any]:
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(path)},
+                                                     "region": {"startLine": where.line or 1}}}
+    logical = []
+    if where.node:
+        logical.append({"name": where.node, "fullyQualifiedName": f"{where.graph}/{where.node}", "kind": "function"})
+    if where.tensor:
+        logical.append({"name": where.tensor, "fullyQualifiedName": f"{where.graph or 'script'}/{where.tensor}",
+                        "kind": "variable"})
+    if logical:
+        location["logicalLocations"] = logical
+    return location
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across commits and runs: the rule, the graph path, and the node (or tensor, or script line)."""
+    where = finding.location
+    key = "\0".join(str(part) for part in (finding.code, where.graph, where.node, where.tensor, where.line))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def _uri(path: str) -> str:
+    return path.replace("\\", "/")
