@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Sequence
 
 from onnxlint import __version__
+from onnxlint.targets import CHIPS as TARGETS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Options that [tool.onnxlint] may also set (the file's key names; argparse's use "_").
+COMMAND_LINE_KEYS = ("target", "toolkit", "select", "ignore", "fail-on", "anchors", "classes", "mean", "std",
+                     "input-layout", "dynamic-axes")
 SEVERITIES = ("error", "warning", "info")
 FORMAT_NAMES = ("text", "json")  # for every command
 LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
-SUBCOMMANDS = ("rules", "explain", "inspect")
-# rknn-toolkit2 target platforms (kept beside the import-light CLI so --help needs no onnx).
-TARGETS = ("rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118")
+SUBCOMMANDS = ("rules", "explain", "inspect", "config")
 
 
 class UsageError(Exception):
@@ -37,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
-            return {"rules": _rules, "explain": _explain, "inspect": _inspect}[argv[0]](argv[1:])
+            return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
         print(f"onnxlint: error: {exc}", file=sys.stderr)
@@ -67,8 +69,9 @@ def _lint_parser() -> argparse.ArgumentParser:
     _format_option(parser, LINT_FORMAT_NAMES)
     parser.add_argument("--output", metavar="FILE",
                         help="write the report to FILE (atomically) and a text summary to the terminal")
-    parser.add_argument("--fail-on", choices=SEVERITIES, default="warning",
+    parser.add_argument("--fail-on", choices=SEVERITIES,
                         help="lowest severity that makes the exit code 1 (default: warning)")
+    _config_option(parser)
     parser.add_argument("--dynamic-axes", metavar="JSON|FILE",
                         help="the dynamic_axes dict given to torch.onnx.export, as JSON or a JSON file, "
                              "to check against an .onnx")
@@ -93,37 +96,49 @@ def _lint(argv: list[str]) -> int:
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
     from onnxlint.checks import ALL_RULES
-    from onnxlint.deployment import parse_anchors, parse_channel_values, parse_classes
     from onnxlint.engine import lint_file
-    from onnxlint.finding import Severity
     from onnxlint.output import FORMATS
-    from onnxlint.registry import LintSettings, SelectorError, resolve_selection
 
-    try:
-        rules = resolve_selection(ALL_RULES, _split(args.select), _split(args.ignore))
-    except SelectorError as exc:
-        raise UsageError(str(exc)) from None
-    settings = LintSettings(target=args.target, toolkit=_toolkit(args.target, args.toolkit),
-                            dynamic_axes=_dynamic_axes(args.dynamic_axes),
-                            anchors=_deployment_fact(parse_anchors, args.anchors),
-                            classes=_deployment_fact(parse_classes, args.classes),
-                            mean=_deployment_fact(lambda v: parse_channel_values(v, "--mean"), args.mean),
-                            std=_deployment_fact(lambda v: parse_channel_values(v, "--std"), args.std),
-                            input_layout=args.input_layout)
-    reports = [lint_file(path, rules, settings) for path in args.paths]
+    resolved = _resolve(args)
+    reports = [lint_file(path, resolved.rules, resolved.settings, resolved.policy) for path in args.paths]
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
     if args.output:
-        _write_atomically(args.output, lambda stream: FORMATS[args.format].lint(reports, stream, rules))
-        FORMATS["text"].lint(reports, sys.stdout, rules)
+        _write_atomically(args.output, lambda stream: FORMATS[args.format].lint(reports, stream, resolved.rules))
+        FORMATS["text"].lint(reports, sys.stdout, resolved.rules)
     else:
-        FORMATS[args.format].lint(reports, sys.stdout, rules)
+        FORMATS[args.format].lint(reports, sys.stdout, resolved.rules)
     if any(r.error for r in reports):
         return EXIT_ERROR
-    threshold = Severity(args.fail_on).rank
-    failing = any(f.severity.rank >= threshold for r in reports for f in r.findings)
+    failing = any(f.severity.rank >= resolved.fail_on.rank for r in reports for f in r.findings)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _options(args: argparse.Namespace):
+    """(every option with its source, the config file or None): the file's [tool.onnxlint], overridden by the
+    options given on the command line."""
+    from onnxlint.config import ConfigError, find_config, merge, read_config
+
+    try:
+        path = Path(args.config) if args.config else find_config(Path.cwd())
+        from_file = read_config(path) if path else {}
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    given = {key: getattr(args, key.replace("-", "_"), None) for key in COMMAND_LINE_KEYS}
+    given["select"], given["ignore"] = _split(given["select"]), _split(given["ignore"])
+    return merge(from_file, given), path
+
+
+def _resolve(args: argparse.Namespace):
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.options import OptionError, resolve
+
+    options, path = _options(args)
+    try:
+        return resolve(options, ALL_RULES, root=path.parent if path else None)
+    except OptionError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _write_atomically(path: str, render) -> None:
@@ -152,50 +167,10 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [item for value in values for item in value.split(",") if item.strip()]
 
 
-def _toolkit(target: str | None, named: str | None):
-    """The toolkit knowledge to apply: the version named, else the installed one, else the newest known."""
-    if target is None:
-        if named:
-            raise UsageError("--toolkit needs --target")
-        return None
-    from onnxlint.targets import TOOLKIT, installed_version, known_versions, load_facts
-
-    known = known_versions()
-    version = named or installed_version() or known[-1]
-    if version not in known:
-        source = "was named" if named else "is installed"
-        raise UsageError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
-                         f"pass --toolkit {known[-1]} to apply that")
-    return load_facts(version)
-
-
-def _deployment_fact(parse, value: str | None):
-    if value is None:
-        return None
-    try:
-        return parse(value)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _dynamic_axes(value: str | None):
-    if value is None:
-        return None
-    from onnxlint.registry import normalize_dynamic_axes
-
-    text = value
-    if not value.lstrip().startswith("{"):
-        try:
-            text = Path(value).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--dynamic-axes: cannot read '{value}' ({exc.strerror or exc})") from None
-    try:
-        return normalize_dynamic_axes(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--dynamic-axes: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") \
-            from None
-    except ValueError as exc:
-        raise UsageError(f"--dynamic-axes: {exc}") from None
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="the TOML file with [tool.onnxlint] to use (default: the nearest pyproject.toml above "
+                             "the working directory that has one)")
 
 
 def _format_option(parser: argparse.ArgumentParser, names: tuple[str, ...] = FORMAT_NAMES) -> None:
@@ -250,3 +225,22 @@ def _inspect(argv: list[str]) -> int:
             failed = True
     FORMATS[args.format].inspect([s for s in summaries if args.format == "json" or "error" not in s], sys.stdout)
     return EXIT_ERROR if failed else EXIT_CLEAN
+
+
+def _config(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint config",
+                     description="Print the effective settings and where each comes from.")
+    for key in COMMAND_LINE_KEYS:
+        parser.add_argument(f"--{key}", action="append" if key in ("select", "ignore") else "store")
+    _config_option(parser)
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.config import DEFAULT, KEYS, Sourced
+    from onnxlint.output import FORMATS
+
+    _resolve(args)  # every value is checked, as a lint run would
+    options, path = _options(args)
+    defaults = {"select": ["ALL"], "fail-on": "warning", "toolkit": "installed, else newest known"}
+    effective = {key: options.get(key, Sourced(defaults.get(key), DEFAULT)) for key in KEYS}
+    FORMATS[args.format].config(str(path) if path else None, effective, sys.stdout)
+    return EXIT_CLEAN

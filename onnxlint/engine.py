@@ -11,13 +11,16 @@ from onnxlint.exportscript import parse_export_script
 from onnxlint.finding import Finding, Report, SkippedRule
 from onnxlint.graph import build_graphs
 from onnxlint.model import load_model
+from onnxlint.policy import Policy
 from onnxlint.registry import LintSettings, ModelContext, Rule, ScriptContext
 
 SCRIPT_SUFFIXES = (".py",)
 
 
-def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings()) -> Report:
-    """Lint an .onnx model or a Python export script; a file that cannot be read gives Report.error."""
+def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(),
+              policy: Policy = Policy()) -> Report:
+    """Lint an .onnx model or a Python export script; a file that cannot be read gives Report.error.
+    The project's policy (severity overrides, suppressions) applies to the findings."""
     display = str(path)
     try:
         if Path(path).suffix.lower() in SCRIPT_SUFFIXES:
@@ -29,7 +32,7 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
             kind = "model"
     except UnreadableInput as exc:
         return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings), error=exc.reason)
-    return _run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings)
+    return policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
 
 
 def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule],

@@ -226,6 +226,11 @@ def resolve_selection(rules: Iterable[Rule], select: Iterable[str] | None,
     return tuple(r for r in rules if r in chosen and r not in dropped)
 
 
+def selected_codes(rules: Iterable[Rule], selectors: Iterable[str]) -> frozenset[str]:
+    """Codes of the rules that codes, family prefixes or slugs name; SelectorError for an unknown one."""
+    return frozenset(rule.code for rule in _matching(tuple(rules), selectors))
+
+
 def _matching(rules: tuple[Rule, ...], selectors: Iterable[str]) -> set[Rule]:
     matched: set[Rule] = set()
     for selector in selectors:

@@ -41,3 +41,9 @@ def rules(all_rules: Iterable[Rule], stream: TextIO) -> None:
 
 def explain(rule: Rule, stream: TextIO) -> None:
     _dump(_envelope(rule={**rule_record(rule), "doc": read_page(rule)}), stream)
+
+
+def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
+    """`onnxlint config`: {key: {value, source}} and the config file used."""
+    _dump(_envelope(config_file=path, settings={key: {"value": entry.value, "source": entry.source}
+                                                for key, entry in effective.items()}), stream)

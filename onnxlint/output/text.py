@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable, TextIO
 
 from rich.console import Console
@@ -155,3 +156,16 @@ def explain(rule: Rule, stream: TextIO) -> None:
         console.print(Markdown(page))
     else:  # piped: the markdown itself, unwrapped and uncropped
         stream.write("\n" + page)
+
+
+def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
+    """`onnxlint config`: one row per setting with its value and where it came from."""
+    console = _console(stream)
+    console.print(Text(f"config file: {path or 'none found (defaults and command line only)'}"))
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for column in ("setting", "value", "source"):
+        table.add_column(column)
+    for key, entry in effective.items():
+        value = "" if entry.value is None else entry.value
+        table.add_row(Text(key), Text(value if isinstance(value, str) else json.dumps(value)), Text(entry.source))
+    console.print(table)

@@ -1,0 +1,128 @@
+"""Settings from `[tool.onnxlint]` in pyproject.toml and from the command line, each with where it came from.
+
+The file is found by walking up from the working directory to the first pyproject.toml that has a
+`[tool.onnxlint]` table (`--config FILE` names one instead). Command-line options override the file.
+Values are checked here for shape; their meaning (rule codes, targets, anchors, ...) is checked by the same
+code that checks command-line options, with the key's source in the error.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+TABLE = ("tool", "onnxlint")
+COMMAND_LINE = "command line"
+DEFAULT = "default"
+
+# key -> the TOML shapes it accepts
+SCALAR_KEYS = {"target": str, "toolkit": str, "fail-on": str, "input-layout": str}
+LIST_KEYS = ("select", "ignore")  # a list of selectors, or one comma-separated string
+# Deployment facts take what the command line takes; a string is a path relative to the config file's folder
+# where the option accepts a file.
+FACT_KEYS = {"anchors": True, "classes": True, "dynamic-axes": True, "mean": False, "std": False}
+TABLE_KEYS = ("severity", "per-model-ignores", "per-node-ignores")
+KEYS = (*SCALAR_KEYS, *LIST_KEYS, *FACT_KEYS, *TABLE_KEYS)
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Sourced:
+    value: Any
+    source: str  # "command line", "default", or the config file's path
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above `start` with a [tool.onnxlint] table."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _table(_read_toml(candidate), candidate) is not None:
+            return candidate
+    return None
+
+
+def read_config(path: Path) -> dict[str, Sourced]:
+    """The [tool.onnxlint] settings of `path`, checked for known keys and value shapes."""
+    table = _table(_read_toml(path), path)
+    if table is None:
+        raise ConfigError(f"{path}: no [tool.onnxlint] table")
+    settings: dict[str, Sourced] = {}
+    for key, value in table.items():
+        where = f"{path}: [tool.onnxlint] {key}"
+        if key not in KEYS:
+            raise ConfigError(f"{path}: [tool.onnxlint] unknown key '{key}' (known: {', '.join(KEYS)})")
+        settings[key] = Sourced(_shaped(key, value, where, path.parent), str(path))
+    return settings
+
+
+def _shaped(key: str, value: Any, where: str, folder: Path) -> Any:
+    if key in SCALAR_KEYS:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    if key in LIST_KEYS:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of rule codes, prefixes or slugs, got {value!r}")
+        return value
+    if key in FACT_KEYS:
+        accepts_file = FACT_KEYS[key]
+        if isinstance(value, str) and accepts_file and not value.lstrip().startswith(("[", "{")) \
+                and not value.strip().isdigit():
+            return str(folder / value)  # a file, found from the config file's folder
+        if isinstance(value, (list, dict)):
+            return json.dumps(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: unexpected value {value!r}")
+    # severity, per-model-ignores, per-node-ignores: tables
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a table, got {value!r}")
+    for pattern, entry in value.items():
+        if key == "severity":
+            if not isinstance(entry, str):
+                raise ConfigError(f"{where}.{pattern}: expected a severity string, got {entry!r}")
+        elif isinstance(entry, str):
+            value[pattern] = [part for part in entry.split(",") if part.strip()]
+        elif not isinstance(entry, list) or not all(isinstance(v, str) for v in entry):
+            raise ConfigError(f"{where}.\"{pattern}\": expected a list of rule codes, got {entry!r}")
+    return value
+
+
+def merge(file_settings: Mapping[str, Sourced], command_line: Mapping[str, Any]) -> dict[str, Sourced]:
+    """Command-line values (those given, not None) override the file's."""
+    merged = dict(file_settings)
+    for key, value in command_line.items():
+        if value is not None:
+            merged[key] = Sourced(value, COMMAND_LINE)
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _table(document: Mapping[str, Any], path: Path) -> dict[str, Any] | None:
+    table: Any = document
+    for part in TABLE:
+        if not isinstance(table, Mapping) or part not in table:
+            return None
+        table = table[part]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.onnxlint] must be a table")
+    return table

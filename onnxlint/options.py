@@ -1,0 +1,149 @@
+"""From option values (command line, [tool.onnxlint], or the Python API) to what the engine runs with.
+
+One place checks every option's meaning, whatever its source; an error names the source (the config file and
+key, or the command-line option) in one line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from onnxlint.config import COMMAND_LINE, Sourced
+from onnxlint.finding import Severity
+from onnxlint.policy import Policy
+from onnxlint.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
+from onnxlint.targets import CHIPS
+
+LAYOUTS = ("nchw", "nhwc")
+DEFAULT_FAIL_ON = Severity.WARNING
+
+
+class OptionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Resolved:
+    rules: tuple[Rule, ...]
+    settings: LintSettings
+    policy: Policy
+    fail_on: Severity
+
+
+def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Path | None = None) -> Resolved:
+    """Check and convert every option; `root` is the folder per-model-ignores globs are relative to."""
+    from onnxlint.deployment import parse_anchors, parse_channel_values, parse_classes
+
+    all_rules = tuple(all_rules)
+    value = _reader(options)
+    target = value("target", lambda v: _choice(v, CHIPS, "target"))
+    try:
+        rules = resolve_selection(all_rules, _value(options, "select"), _value(options, "ignore"))
+    except SelectorError as exc:
+        key = "select" if _names_unknown(all_rules, _value(options, "select")) else "ignore"
+        raise _error(options, key, str(exc)) from None
+    settings = LintSettings(
+        target=target,
+        toolkit=value("toolkit", lambda named: toolkit_facts(target, named), always=True),
+        dynamic_axes=value("dynamic-axes", parse_dynamic_axes),
+        anchors=value("anchors", parse_anchors),
+        classes=value("classes", parse_classes),
+        mean=value("mean", lambda v: parse_channel_values(v, "--mean")),
+        std=value("std", lambda v: parse_channel_values(v, "--std")),
+        input_layout=value("input-layout", lambda v: _choice(v.lower(), LAYOUTS, "input-layout")))
+    policy = Policy(
+        severity=value("severity", lambda table: {code: _severity(level) for selector, level in table.items()
+                                                  for code in selected_codes(all_rules, [selector])}) or {},
+        per_model_ignores=value("per-model-ignores", lambda table: _globs(all_rules, table)) or (),
+        per_node_ignores=value("per-node-ignores", lambda table: _globs(all_rules, table)) or (),
+        root=root)
+    fail_on = value("fail-on", _severity) or DEFAULT_FAIL_ON
+    return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
+
+
+def toolkit_facts(target: str | None, named: str | None):
+    """The toolkit knowledge to apply: the version named, else the installed one, else the newest known."""
+    if target is None:
+        if named:
+            raise ValueError("--toolkit needs --target")
+        return None
+    from onnxlint.targets import TOOLKIT, installed_version, known_versions, load_facts
+
+    known = known_versions()
+    version = named or installed_version() or known[-1]
+    if version not in known:
+        source = "was named" if named else "is installed"
+        raise ValueError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
+                         f"pass --toolkit {known[-1]} to apply that")
+    return load_facts(version)
+
+
+def parse_dynamic_axes(value: str):
+    """torch.onnx.export's dynamic_axes as inline JSON or a JSON file."""
+    from onnxlint.registry import normalize_dynamic_axes
+
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"--dynamic-axes: cannot read '{value}' ({exc.strerror or exc})") from None
+    try:
+        return normalize_dynamic_axes(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--dynamic-axes: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") \
+            from None
+    except ValueError as exc:
+        raise ValueError(f"--dynamic-axes: {exc}") from None
+
+
+def _reader(options: Mapping[str, Sourced]) -> Callable[..., Any]:
+    def value(key: str, convert: Callable[[Any], Any], always: bool = False) -> Any:
+        raw = _value(options, key)
+        if raw is None and not always:
+            return None
+        try:
+            return convert(raw)
+        except (ValueError, SelectorError) as exc:
+            raise _error(options, key, str(exc)) from None
+    return value
+
+
+def _value(options: Mapping[str, Sourced], key: str) -> Any:
+    entry = options.get(key)
+    return entry.value if entry else None
+
+
+def _error(options: Mapping[str, Sourced], key: str, message: str) -> OptionError:
+    entry = options.get(key)
+    if entry is None or entry.source == COMMAND_LINE:
+        return OptionError(message)
+    return OptionError(f"{entry.source}: [tool.onnxlint] {key}: {message}")
+
+
+def _names_unknown(rules: tuple[Rule, ...], selectors: Any) -> bool:
+    try:
+        selected_codes(rules, selectors or ["ALL"])
+    except SelectorError:
+        return True
+    return False
+
+
+def _choice(value: str, choices: tuple[str, ...], name: str) -> str:
+    if value not in choices:
+        raise ValueError(f"invalid {name} '{value}' (choose from {', '.join(choices)})")
+    return value
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise ValueError(f"invalid severity '{value}' (choose from error, warning, info)") from None
+
+
+def _globs(rules: tuple[Rule, ...], table: Mapping[str, list[str]]) -> tuple[tuple[str, frozenset[str]], ...]:
+    return tuple((pattern, selected_codes(rules, selectors)) for pattern, selectors in table.items())

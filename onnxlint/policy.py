@@ -1,0 +1,54 @@
+"""What a project decided about findings, in its config: severity overrides and suppressions.
+
+ONNX files have no comments, so `per-node-ignores` (node-name globs) is the equivalent of an inline
+suppression, and `per-model-ignores` (path globs) of a per-file one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Mapping
+
+from onnxlint.finding import Finding, Report, Severity
+
+
+@dataclass(frozen=True)
+class Policy:
+    severity: Mapping[str, Severity] = field(default_factory=dict)  # rule code -> severity to report
+    per_model_ignores: tuple[tuple[str, frozenset[str]], ...] = ()  # (path glob, rule codes)
+    per_node_ignores: tuple[tuple[str, frozenset[str]], ...] = ()  # (node-name glob, rule codes)
+    root: Path | None = None  # the folder path globs are relative to (the config file's)
+
+    def apply(self, report: Report) -> Report:
+        if not (self.severity or self.per_model_ignores or self.per_node_ignores) or report.error:
+            return report
+        ignored_here = {code for pattern, codes in self.per_model_ignores if self._path_matches(report.path, pattern)
+                        for code in codes}
+        findings = tuple(self._reported(f) for f in report.findings
+                         if f.code not in ignored_here and not self._node_ignored(f))
+        return dataclasses.replace(report, findings=findings)
+
+    def _reported(self, finding: Finding) -> Finding:
+        severity = self.severity.get(finding.code)
+        return dataclasses.replace(finding, severity=severity) if severity else finding
+
+    def _node_ignored(self, finding: Finding) -> bool:
+        """Suppressed when the finding's node, and every other node it stands for, match a glob for its code."""
+        nodes = [where.node for where in (finding.location, *finding.related)]
+        if None in nodes:
+            return False
+        return any(finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)
+                   for pattern, codes in self.per_node_ignores)
+
+    def _path_matches(self, path: str, pattern: str) -> bool:
+        candidates = [PurePath(path).as_posix()]
+        if self.root is not None:
+            try:
+                candidates.append(Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix())
+            except ValueError:
+                pass  # the model is outside the project: only the path as given can match
+        return any(fnmatch.fnmatch(candidate, pattern) for candidate in candidates)
