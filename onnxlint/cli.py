@@ -7,7 +7,7 @@ commands so that `onnxlint --version` starts as fast as Python itself.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import os
 import sys
 from pathlib import Path
@@ -57,7 +57,12 @@ def _lint_parser() -> argparse.ArgumentParser:
         prog="onnxlint",
         description="Lint ONNX models (and torch.onnx.export scripts) before they go to an edge NPU. "
                     "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.")
-    parser.add_argument("paths", nargs="+", metavar="MODEL", help=".onnx models or Python export scripts")
+    parser.add_argument("paths", nargs="+", metavar="MODEL",
+                        help=".onnx models, Python export scripts, folders (searched for .onnx files) or globs")
+    parser.add_argument("--exclude", action="append", metavar="GLOB",
+                        help="leave out files whose path or name matches (repeatable)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="lint N files in parallel processes (default: 1); output order stays the same")
     parser.add_argument("--target", choices=TARGETS, metavar="NAME",
                         help=f"deployment chip: runs the target rules ({', '.join(TARGETS)})")
     parser.add_argument("--toolkit", metavar="VERSION",
@@ -69,6 +74,9 @@ def _lint_parser() -> argparse.ArgumentParser:
     _format_option(parser, LINT_FORMAT_NAMES)
     parser.add_argument("--output", metavar="FILE",
                         help="write the report to FILE (atomically) and a text summary to the terminal")
+    parser.add_argument("--baseline", metavar="FILE", help="report only findings that FILE does not record")
+    parser.add_argument("--write-baseline", metavar="FILE",
+                        help="record every current finding in FILE (then --baseline FILE reports only new ones)")
     parser.add_argument("--fail-on", choices=SEVERITIES,
                         help="lowest severity that makes the exit code 1 (default: warning)")
     _config_option(parser)
@@ -95,12 +103,28 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.checks import ALL_RULES
     from onnxlint.engine import lint_file
     from onnxlint.output import FORMATS
 
     resolved = _resolve(args)
-    reports = [lint_file(path, resolved.rules, resolved.settings, resolved.policy) for path in args.paths]
+    known = _baseline(args.baseline)
+    paths = _expand(args.paths, args.exclude or [])
+    lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
+    if args.jobs > 1 and len(paths) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(args.jobs, len(paths))) as pool:
+            reports = list(pool.map(lint_one, paths))  # map keeps the input order
+    else:
+        reports = [lint_one(path) for path in paths]
+    if args.write_baseline:
+        from onnxlint import baseline
+
+        _write_atomically(args.write_baseline, lambda stream: baseline.write(reports, stream))
+    if known is not None:
+        reports = [known.new_findings(report) for report in reports]
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
@@ -111,8 +135,63 @@ def _lint(argv: list[str]) -> int:
         FORMATS[args.format].lint(reports, sys.stdout, resolved.rules)
     if any(r.error for r in reports):
         return EXIT_ERROR
+    if args.write_baseline:
+        return EXIT_CLEAN  # every finding is now recorded
     failing = any(f.severity.rank >= resolved.fail_on.rank for r in reports for f in r.findings)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
+    """Files to lint, in a stable order: a folder gives its .onnx files (recursively), a glob its matches,
+    anything else itself (a missing file is then reported as unreadable)."""
+    import fnmatch
+    import glob
+
+    paths: list[str] = []
+    for argument in arguments:
+        if Path(argument).is_dir():
+            found = sorted(str(p) for p in Path(argument).rglob("*") if p.suffix.lower() == ".onnx" and p.is_file())
+            if not found:
+                raise UsageError(f"{argument}: a folder with no .onnx file in it")
+        elif not Path(argument).exists() and glob.has_magic(argument):
+            found = sorted(glob.glob(argument, recursive=True))
+            if not found:
+                raise UsageError(f"no file matches '{argument}'")
+        else:
+            found = [argument]
+        paths.extend(found)
+
+    def excluded(path: str) -> bool:
+        posix = Path(path).as_posix()
+        return any(fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
+                   or fnmatch.fnmatch(posix, f"*/{pattern}") for pattern in exclude)
+
+    kept = list(dict.fromkeys(path for path in paths if not excluded(path)))
+    if not kept:
+        raise UsageError("no files left to lint after --exclude")
+    return kept
+
+
+def _baseline(path: str | None):
+    if path is None:
+        return None
+    from onnxlint import baseline
+    from onnxlint.errors import UnreadableInput
+
+    try:
+        return baseline.load(path)
+    except UnreadableInput as exc:
+        raise UsageError(f"--baseline: {exc.path}: {exc.reason}") from None
+
+
+def _all_rules():
+    """Built-in rules and installed plugins' (a broken plugin is a one-line error)."""
+    from onnxlint.plugins import PluginError, all_rules
+
+    try:
+        return all_rules()
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _options(args: argparse.Namespace):
@@ -131,12 +210,11 @@ def _options(args: argparse.Namespace):
 
 
 def _resolve(args: argparse.Namespace):
-    from onnxlint.checks import ALL_RULES
     from onnxlint.options import OptionError, resolve
 
     options, path = _options(args)
     try:
-        return resolve(options, ALL_RULES, root=path.parent if path else None)
+        return resolve(options, _all_rules(), root=path.parent if path else None)
     except OptionError as exc:
         raise UsageError(str(exc)) from None
 
@@ -181,10 +259,9 @@ def _rules(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint rules", description="List every rule.")
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.checks import ALL_RULES
     from onnxlint.output import FORMATS
 
-    FORMATS[args.format].rules(ALL_RULES, sys.stdout)
+    FORMATS[args.format].rules(_all_rules(), sys.stdout)
     return EXIT_CLEAN
 
 
@@ -193,11 +270,10 @@ def _explain(argv: list[str]) -> int:
     parser.add_argument("rule", metavar="CODE|SLUG")
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.checks import ALL_RULES
     from onnxlint.output import FORMATS
     from onnxlint.registry import find_rule
 
-    rule = find_rule(ALL_RULES, args.rule)
+    rule = find_rule(_all_rules(), args.rule)
     if rule is None:
         raise UsageError(f"unknown rule '{args.rule}'; 'onnxlint rules' lists them")
     FORMATS[args.format].explain(rule, sys.stdout)

@@ -57,11 +57,13 @@ def read_config(path: Path) -> dict[str, Sourced]:
         where = f"{path}: [tool.onnxlint] {key}"
         if key not in KEYS:
             raise ConfigError(f"{path}: [tool.onnxlint] unknown key '{key}' (known: {', '.join(KEYS)})")
-        settings[key] = Sourced(_shaped(key, value, where, path.parent), str(path))
+        settings[key] = Sourced(normalize(key, value, where, path.parent), str(path))
     return settings
 
 
-def _shaped(key: str, value: Any, where: str, folder: Path) -> Any:
+def normalize(key: str, value: Any, where: str, folder: Path) -> Any:
+    """A setting's value in the form option checking takes: lists of selectors, option strings for deployment
+    facts (files found from `folder`), tables as dicts. Raises ConfigError naming `where`."""
     if key in SCALAR_KEYS:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")

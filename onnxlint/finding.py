@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
@@ -65,6 +66,14 @@ class Finding:
     evidence: Evidence | None = None
     # Further places with the same problem, when one finding stands for many (SARIF relatedLocations).
     related: tuple[Location, ...] = ()
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across commits and runs: the rule, the graph path, and the node (or tensor, or script line).
+        Code scanning (SARIF partialFingerprints) and baselines track findings by it."""
+        where = self.location
+        key = "\0".join(str(part) for part in (self.code, where.graph, where.node, where.tensor, where.line))
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
     def to_dict(self) -> dict[str, Any]:
         return {

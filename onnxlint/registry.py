@@ -142,6 +142,8 @@ class Rule:
     severity: ClassVar[Severity]
     # Which inputs the rule reads: "model" (.onnx) and/or "script" (a torch.onnx.export script).
     inputs: ClassVar[frozenset[str]] = frozenset({"model"})
+    # The rule's page, for rules from plugins; built-in rules have theirs in rules/docs/.
+    doc: ClassVar[str | None] = None
 
     @property
     def family(self) -> str:

@@ -21,6 +21,8 @@ def doc_files() -> dict[str, str]:
 
 
 def read_page(rule: Rule) -> str:
+    if rule.doc is not None:  # a plugin's rule carries its page
+        return rule.doc
     return resources.files("onnxlint.rules").joinpath("docs", page_name(rule)).read_text(encoding="utf-8")
 
 

@@ -43,7 +43,7 @@ def _bad_files(tmp_path):
     cases.append(("missing", tmp_path / "nope.onnx", "no such file"))
     folder = tmp_path / "folder.onnx"
     folder.mkdir()
-    cases.append(("directory", folder, "is a directory"))
+    cases.append(("directory", folder, "a folder with no .onnx file in it"))
     empty = tmp_path / "empty.onnx"
     empty.write_bytes(b"")
     cases.append(("empty", empty, "empty file"))

@@ -3,7 +3,6 @@ name the node or tensor as a logical location; script findings point at their li
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Iterable, TextIO
 
@@ -57,7 +56,7 @@ def _result(report: Report, finding: Finding, index: dict[str, int]) -> dict[str
         "level": LEVELS[finding.severity],
         "message": {"text": finding.message + (f" Fix: {finding.fix}" if finding.fix else "")},
         "locations": [_location(report.path, finding.location)],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding)},
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
@@ -79,13 +78,6 @@ def _location(path: str, where: Location) -> dict[str, Any]:
     if logical:
         location["logicalLocations"] = logical
     return location
-
-
-def fingerprint(finding: Finding) -> str:
-    """Stable across commits and runs: the rule, the graph path, and the node (or tensor, or script line)."""
-    where = finding.location
-    key = "\0".join(str(part) for part in (finding.code, where.graph, where.node, where.tensor, where.line))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _uri(path: str) -> str:

@@ -149,8 +149,9 @@ def explain(rule: Rule, stream: TextIO) -> None:
     from rich.markdown import Markdown  # markdown-it is slow to import and only explain needs it
 
     console = _console(stream)
-    console.print(f"{rule.code} {rule.name}: family {rule.family} ({FAMILIES[rule.family]}), default severity {rule.severity.value}, "
-                  f"reads {' and '.join(sorted(rule.inputs))} files", markup=False)
+    family = FAMILIES.get(rule.family, "from a plugin")
+    console.print(f"{rule.code} {rule.name}: family {rule.family} ({family}), default severity "
+                  f"{rule.severity.value}, reads {' and '.join(sorted(rule.inputs))} files", markup=False)
     page = read_page(rule)
     if console.is_terminal:
         console.print(Markdown(page))
