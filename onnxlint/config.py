@@ -24,7 +24,7 @@ LIST_KEYS = ("select", "ignore")  # a list of selectors, or one comma-separated 
 # Deployment facts take what the command line takes; a string is a path relative to the config file's folder
 # where the option accepts a file.
 FACT_KEYS = {"anchors": True, "classes": True, "dynamic-axes": True, "mean": False, "std": False}
-TABLE_KEYS = ("severity", "per-model-ignores", "per-node-ignores")
+TABLE_KEYS = ("severity", "per-model-ignores", "per-node-ignores", "rules")
 KEYS = (*SCALAR_KEYS, *LIST_KEYS, *FACT_KEYS, *TABLE_KEYS)
 
 
@@ -90,6 +90,10 @@ def normalize(key: str, value: Any, where: str, folder: Path) -> Any:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: expected a table, got {value!r}")
     for pattern, entry in value.items():
+        if key == "rules":
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}.{pattern}: expected a table of the rule's options, got {entry!r}")
+            continue  # option names and types are checked against what the rule declares (options.py)
         if key == "severity":
             if not isinstance(entry, str):
                 raise ConfigError(f"{where}.{pattern}: expected a severity string, got {entry!r}")

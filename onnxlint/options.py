@@ -53,7 +53,8 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
         classes=value("classes", parse_classes),
         mean=value("mean", lambda v: parse_channel_values(v, "--mean")),
         std=value("std", lambda v: parse_channel_values(v, "--std")),
-        input_layout=value("input-layout", lambda v: _choice(v.lower(), LAYOUTS, "input-layout")))
+        input_layout=value("input-layout", lambda v: _choice(v.lower(), LAYOUTS, "input-layout")),
+        rule_options=value("rules", lambda table: _rule_options(all_rules, table)) or {})
     policy = Policy(
         severity=value("severity", lambda table: {code: _severity(level) for selector, level in table.items()
                                                   for code in selected_codes(all_rules, [selector])}) or {},
@@ -147,3 +148,26 @@ def _severity(value: str) -> Severity:
 
 def _globs(rules: tuple[Rule, ...], table: Mapping[str, list[str]]) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple((pattern, selected_codes(rules, selectors)) for pattern, selectors in table.items())
+
+
+def _rule_options(rules: tuple[Rule, ...], table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """{code: {option: value}} from {code or slug: {option: value}}, checked against what each rule declares."""
+    from onnxlint.registry import find_rule
+
+    chosen: dict[str, dict[str, Any]] = {}
+    for key, values in table.items():
+        rule = find_rule(rules, key)
+        if rule is None:
+            raise ValueError(f"unknown rule '{key}'")
+        for name, setting in values.items():
+            spec = rule.options.get(name)
+            if spec is None:
+                declared = ", ".join(rule.options) or "none"
+                raise ValueError(f"{rule.code} has no option '{name}' (its options: {declared})")
+            valid = isinstance(setting, spec.kind) and not (spec.kind is not bool and isinstance(setting, bool))
+            if spec.kind is list:
+                valid = valid and all(isinstance(item, str) for item in setting)
+            if not valid:
+                raise ValueError(f"{rule.code} option '{name}' takes a {spec.kind.__name__}, got {setting!r}")
+            chosen.setdefault(rule.code, {})[name] = setting
+    return chosen

@@ -58,6 +58,21 @@ class LintSettings:
     std: tuple[float, ...] | None = None
     # Layout of the image data the application hands to the runtime: "nchw" or "nhwc".
     input_layout: str | None = None
+    # {rule code: {option: value}} for rules that declare options ([tool.onnxlint.rules.<CODE>]).
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def option(self, rule: "Rule", name: str) -> Any:
+        """The value of one of `rule`'s declared options: the project's, else the declared default."""
+        return self.rule_options.get(rule.code, {}).get(name, rule.options[name].default)
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    """An option a rule declares: the project sets it in [tool.onnxlint.rules.<CODE or slug>]."""
+
+    kind: type  # the TOML type it takes: str, int, float, bool or list (of strings)
+    default: Any
+    help: str
 
 
 def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
@@ -144,6 +159,8 @@ class Rule:
     inputs: ClassVar[frozenset[str]] = frozenset({"model"})
     # The rule's page, for rules from plugins; built-in rules have theirs in rules/docs/.
     doc: ClassVar[str | None] = None
+    # Options the project may set for this rule, by name.
+    options: ClassVar[Mapping[str, RuleOption]] = {}
 
     @property
     def family(self) -> str:

@@ -111,3 +111,20 @@ def test_config_command_checks_values(tmp_path, capsys, monkeypatch):
     assert code == 2 and f"cannot read '{tmp_path / 'anchors.txt'}'" in err
     (tmp_path / "anchors.txt").write_text("10,13, 16,30, 33,23\n")
     assert _run(capsys, "config")[0] == 0
+
+
+def test_rule_options_are_checked_against_what_the_rule_declares(tmp_path, capsys, monkeypatch):
+    body = '''select = ["TG003"]
+target = "rk3568"
+toolkit = "2.5.0"
+[tool.onnxlint.rules.target-cpu-fallback]
+accept-ops = ["Reshape"]'''
+    monkeypatch.chdir(_project(tmp_path, body))
+    code, out, _ = _run(capsys, MODEL, "--format", "json")
+    assert [node for _, _, node in _findings(out)] == ["/model/detect/Transpose"]  # Reshape is accepted
+    for bad, fragment in (('[tool.onnxlint.rules.TG003]\nshow = 1', "TG003 has no option 'show'"),
+                          ('[tool.onnxlint.rules.TG003]\naccept-ops = "Reshape"', "takes a list"),
+                          ('[tool.onnxlint.rules.NOPE]\nx = 1', "unknown rule 'NOPE'")):
+        (tmp_path / "pyproject.toml").write_text(f"[tool.onnxlint]\n{bad}\n")
+        code, _, err = _run(capsys, MODEL)
+        assert code == 2 and "[tool.onnxlint] rules:" in err and fragment in err, err

@@ -5,7 +5,7 @@ from typing import Iterator
 from onnxlint.finding import Finding, Severity
 from onnxlint.graph import GraphView, Node
 from onnxlint.placement import CPU, Placement
-from onnxlint.registry import ModelContext, PlacementRule
+from onnxlint.registry import ModelContext, PlacementRule, RuleOption
 
 
 class TargetCpuFallback(PlacementRule):
@@ -13,14 +13,19 @@ class TargetCpuFallback(PlacementRule):
     name = "target-cpu-fallback"
     summary = "Operators the toolkit places on the CPU for this chip, splitting the graph between NPU and CPU"
     severity = Severity.WARNING
+    options = {"accept-ops": RuleOption(list, [], "operator types the project accepts on the CPU (e.g. the "
+                                                  "decode tail's Reshape): not reported, still counted in islands")}
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target
         graph = ctx.main
         # Operators every probe case put on the CPU; parameter-dependent placements are TG006's, and CPU
         # layers the chip's runtime lacks are failures (TG005).
+        accepted = set(ctx.settings.option(self, "accept-ops"))
         by_op: dict[str, list[Node]] = {}
         for placement in ctx.placements:
+            if placement.node.op_type in accepted:
+                continue
             if placement.condition is None and placement.outcome == CPU and not placement.missing_cpu_kernels:
                 by_op.setdefault(placement.node.op_type, []).append(placement.node)
         if not by_op:

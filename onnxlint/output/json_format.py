@@ -24,7 +24,9 @@ def _envelope(**body: Any) -> dict[str, Any]:
 
 def rule_record(rule: Rule) -> dict[str, Any]:
     return {"code": rule.code, "rule": rule.name, "family": rule.family, "severity": rule.severity.value,
-            "summary": rule.summary, "inputs": sorted(rule.inputs)}
+            "summary": rule.summary, "inputs": sorted(rule.inputs),
+            "options": {name: {"type": spec.kind.__name__, "default": spec.default, "help": spec.help}
+                        for name, spec in rule.options.items()}}
 
 
 def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:

@@ -152,6 +152,9 @@ def explain(rule: Rule, stream: TextIO) -> None:
     family = FAMILIES.get(rule.family, "from a plugin")
     console.print(f"{rule.code} {rule.name}: family {rule.family} ({family}), default severity "
                   f"{rule.severity.value}, reads {' and '.join(sorted(rule.inputs))} files", markup=False)
+    for name, spec in rule.options.items():
+        console.print(f"option {name} ({spec.kind.__name__}, default {json.dumps(spec.default)}): {spec.help}; set "
+                      f"it in [tool.onnxlint.rules.{rule.code}]", markup=False)
     page = read_page(rule)
     if console.is_terminal:
         console.print(Markdown(page))
