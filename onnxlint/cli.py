@@ -74,6 +74,12 @@ def _lint_parser() -> argparse.ArgumentParser:
     _format_option(parser, LINT_FORMAT_NAMES)
     parser.add_argument("--output", metavar="FILE",
                         help="write the report to FILE (atomically) and a text summary to the terminal")
+    parser.add_argument("--confirm", action="store_true",
+                        help="run the model (onnxruntime; rknn-toolkit2 when installed) to prove or refute each "
+                             "finding; refuted findings do not count toward --fail-on")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the random inputs --confirm uses (default: 0)")
+    parser.add_argument("--inputs", metavar="FILE.npz", help="arrays for --confirm to use, by input name")
     parser.add_argument("--baseline", metavar="FILE", help="report only findings that FILE does not record")
     parser.add_argument("--write-baseline", metavar="FILE",
                         help="record every current finding in FILE (then --baseline FILE reports only new ones)")
@@ -125,6 +131,8 @@ def _lint(argv: list[str]) -> int:
         _write_atomically(args.write_baseline, lambda stream: baseline.write(reports, stream))
     if known is not None:
         reports = [known.new_findings(report) for report in reports]
+    if args.confirm:
+        reports = _confirm(reports, resolved, args)
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
@@ -137,7 +145,7 @@ def _lint(argv: list[str]) -> int:
         return EXIT_ERROR
     if args.write_baseline:
         return EXIT_CLEAN  # every finding is now recorded
-    failing = any(f.severity.rank >= resolved.fail_on.rank for r in reports for f in r.findings)
+    failing = any(f.severity.rank >= resolved.fail_on.rank and not f.refuted for r in reports for f in r.findings)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
@@ -170,6 +178,17 @@ def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
     if not kept:
         raise UsageError("no files left to lint after --exclude")
     return kept
+
+
+def _confirm(reports, resolved, args):
+    from onnxlint.confirm.inputs import load_inputs
+    from onnxlint.confirm.runner import ConfirmOptions, confirm_reports
+
+    try:
+        given = load_inputs(args.inputs) if args.inputs else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return confirm_reports(reports, resolved.rules, resolved.settings, ConfirmOptions(seed=args.seed, inputs=given))
 
 
 def _baseline(path: str | None):

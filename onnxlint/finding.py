@@ -68,6 +68,11 @@ class Finding:
     related: tuple[Location, ...] = ()
 
     @property
+    def refuted(self) -> bool:
+        """--confirm showed the finding false: it stays visible but does not fail the run."""
+        return self.evidence is not None and self.evidence.verdict == "refuted"
+
+    @property
     def fingerprint(self) -> str:
         """Stable across commits and runs: the rule, the graph path, and the node (or tensor, or script line).
         Code scanning (SARIF partialFingerprints) and baselines track findings by it."""

@@ -161,6 +161,8 @@ class Rule:
     doc: ClassVar[str | None] = None
     # Options the project may set for this rule, by name.
     options: ClassVar[Mapping[str, RuleOption]] = {}
+    # How --confirm proves or refutes a finding: a confirmer's name in onnxlint.confirm.runner.CONFIRMERS.
+    confirmation: ClassVar[str | None] = None
 
     @property
     def family(self) -> str:

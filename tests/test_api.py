@@ -67,7 +67,7 @@ def plugin_path(tmp_path_factory):
     """tests/plugin installed into a folder of its own, found through PYTHONPATH (the test environment
     itself is left as it was)."""
     target = tmp_path_factory.mktemp("plugin-site")
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                              "--target", str(target), str(ROOT / "tests" / "plugin")],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]

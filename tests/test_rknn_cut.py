@@ -11,7 +11,7 @@ from conftest import FIXTURES
 from onnxlint.graph import build_graphs
 from onnxlint.heads import model_heads
 from onnxlint.model import load_model
-from rknn_toolkit import simulate, toolkit_python
+from onnxlint.confirm.rknn import simulate, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,

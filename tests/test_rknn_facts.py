@@ -7,7 +7,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT, parse
 from onnxlint.targets import installed_version, known_versions, load_facts
-from rknn_toolkit import load_and_build, toolkit_python
+from onnxlint.confirm.rknn import build, load_and_build, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,
@@ -42,20 +42,6 @@ def test_dynamic_input_refusal(facts):
     assert facts.dynamic_input_refusal.format(shape=["batch", 3, 160, 160], name="images") in log
 
 
-def _cpu_layers(log: str) -> dict[str, int]:
-    """Op types of the layers the verbose build table places on the CPU (I/O operators left out)."""
-    import collections
-    import re
-
-    row = re.compile(r"^D RKNN: \[[^\]]*\] +\d+ +(\S+) +\S+ +(NPU|CPU) ")
-    counts = collections.Counter()
-    for line in log.splitlines():
-        match = row.match(re.sub(r"\x1b\[[0-9;]*m", "", line))
-        if match and match.group(2) == "CPU" and match.group(1) not in ("InputOperator", "OutputOperator"):
-            counts[match.group(1)] += 1
-    return dict(counts)
-
-
 @pytest.mark.parametrize("chip", ["rk3568", "rk3588"])
 def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
     from onnxlint.checks import ALL_RULES
@@ -63,11 +49,11 @@ def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
     from onnxlint.registry import LintSettings, find_rule
 
     model = FIXTURES / "yolov5n_legacy_op12.onnx"
-    failed, log = load_and_build(model, chip, verbose=True)
-    assert failed is None
+    result = build(model, chip, verbose=True)
+    assert result.failed_stage is None
     report = lint_file(model, [find_rule(ALL_RULES, "TG003")], LintSettings(target=chip, toolkit=facts))
     predicted = {f.data["op_type"]: len(f.data["nodes"]) for f in report.findings}
-    actual = _cpu_layers(log)
+    actual = result.cpu_layers
     # The toolkit adds its own output Reshape on some chips; every predicted CPU layer must be in the build.
     assert all(actual.get(op, 0) >= count for op, count in predicted.items()), (predicted, actual)
     assert sum(actual.values()) - sum(predicted.values()) <= 1, (predicted, actual)
@@ -123,7 +109,7 @@ def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
     import json
     import subprocess
 
-    from rknn_toolkit import toolkit_python
+    from onnxlint.confirm.rknn import toolkit_python
 
     cases = DRIFT_SAMPLE[chip]
     result = subprocess.run([toolkit_python(), str(ROOT / "tools" / "probe_rknn_ops.py"), "--chips", chip,
@@ -149,7 +135,7 @@ def test_float16_and_float64_io_are_rewritten_to_float32(tmp_path, facts):
 def test_float64_input_data_is_refused_by_the_runtime(tmp_path, facts):
     import numpy as np
 
-    from rknn_toolkit import simulate
+    from onnxlint.confirm.rknn import simulate
 
     path = tmp_path / "double.onnx"
     onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>

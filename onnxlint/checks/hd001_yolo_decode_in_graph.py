@@ -11,6 +11,7 @@ class YoloDecodeInGraph(Rule):
     name = "yolo-decode-in-graph"
     summary = "A YOLO head decodes boxes inside the graph; an NPU model should end at the head convolutions"
     severity = Severity.WARNING
+    confirmation = "head-cut"
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.target is None:

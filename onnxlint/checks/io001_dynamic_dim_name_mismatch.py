@@ -11,6 +11,7 @@ class DynamicDimNameMismatch(Rule):
     name = "dynamic-dim-name-mismatch"
     summary = "An output axis computed from an input's dynamic axis is declared under another name"
     severity = Severity.WARNING
+    confirmation = "sizes"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         input_shapes = {v.name: v.shape for v in ctx.model.declared_inputs}

@@ -12,6 +12,7 @@ class StaticDimLost(Rule):
     name = "static-dim-lost"
     summary = "An output dim the graph fixes is declared dynamic"
     severity = Severity.WARNING
+    confirmation = "sizes"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_outputs:

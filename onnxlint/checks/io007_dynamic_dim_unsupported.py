@@ -13,6 +13,7 @@ class DynamicDimUnsupported(Rule):
     name = "dynamic-dim-unsupported"
     summary = "Input dims are declared dynamic but the graph cannot run at any other size"
     severity = Severity.ERROR
+    confirmation = "sizes"
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.model.inference.strict_error:

@@ -12,6 +12,7 @@ class BnTrainingMode(Rule):
     name = "bn-training-mode"
     summary = "BatchNormalization is exported in training mode"
     severity = Severity.ERROR
+    confirmation = "inference-mode"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         offenders = [(graph, node, reason) for graph in ctx.graphs for node in graph.nodes_of("BatchNormalization")

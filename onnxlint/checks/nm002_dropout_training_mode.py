@@ -11,6 +11,7 @@ class DropoutTrainingMode(Rule):
     name = "dropout-training-mode"
     summary = "Dropout is exported in training mode"
     severity = Severity.ERROR
+    confirmation = "inference-mode"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:

@@ -12,6 +12,7 @@ class OpNotInOpset(Rule):
     name = "op-not-in-opset"
     summary = "Operator does not exist in the opset the model imports"
     severity = Severity.ERROR
+    confirmation = "ort-load"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):

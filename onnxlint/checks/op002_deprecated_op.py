@@ -22,6 +22,7 @@ class DeprecatedOp(Rule):
     name = "deprecated-op"
     summary = "Operator is deprecated at the model's opset, so onnx.checker rejects the model"
     severity = Severity.ERROR
+    confirmation = "ort-load"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):

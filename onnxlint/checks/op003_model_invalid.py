@@ -18,6 +18,7 @@ class ModelInvalid(Rule):
     name = "model-invalid"
     summary = "onnx.checker rejects the model"
     severity = Severity.ERROR
+    confirmation = "ort-load"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         error = ctx.model.checker_error

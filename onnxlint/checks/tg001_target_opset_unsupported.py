@@ -11,6 +11,7 @@ class TargetOpsetUnsupported(TargetRule):
     name = "target-opset-unsupported"
     summary = "The model's opset is above what the deployment toolkit loads"
     severity = Severity.ERROR
+    confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.settings.toolkit

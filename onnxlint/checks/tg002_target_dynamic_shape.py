@@ -12,6 +12,7 @@ class TargetDynamicShape(TargetRule):
     name = "target-dynamic-shape"
     summary = "A model input has a dim that is not a fixed positive size, which the toolkit refuses"
     severity = Severity.ERROR
+    confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.settings.toolkit

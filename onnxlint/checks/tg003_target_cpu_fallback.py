@@ -13,6 +13,7 @@ class TargetCpuFallback(PlacementRule):
     name = "target-cpu-fallback"
     summary = "Operators the toolkit places on the CPU for this chip, splitting the graph between NPU and CPU"
     severity = Severity.WARNING
+    confirmation = "toolkit-build"
     options = {"accept-ops": RuleOption(list, [], "operator types the project accepts on the CPU (e.g. the "
                                                   "decode tail's Reshape): not reported, still counted in islands")}
 

@@ -12,6 +12,7 @@ class TargetIoDtype(TargetRule):
     name = "target-io-dtype"
     summary = "A model input or output has an element type the toolkit refuses for this chip, or rewrites"
     severity = Severity.ERROR  # a warning or info where the toolkit converts the type instead
+    confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target

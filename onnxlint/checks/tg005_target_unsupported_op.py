@@ -13,6 +13,7 @@ class TargetUnsupportedOp(PlacementRule):
     name = "target-unsupported-op"
     summary = "Operators the toolkit cannot build for this chip, or builds with CPU kernels the chip does not have"
     severity = Severity.ERROR
+    confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target

@@ -12,6 +12,7 @@ class TargetOpConstraint(PlacementRule):
     name = "target-op-constraint"
     summary = "Operator parameters (attributes, constant inputs, shapes) that send a node to the CPU or break the build"
     severity = Severity.WARNING  # an error where the measured outcome is a failure, not a CPU fallback
+    confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target

@@ -18,6 +18,7 @@ class TargetLayoutMismatch(Rule):
     summary = "The deployment's mean/std or input layout conflicts with the graph: double normalisation, " \
               "a channel count the values do not match, or data fed in the other layout"
     severity = Severity.ERROR
+    confirmation = "double-normalization"
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         settings = ctx.settings

@@ -21,6 +21,8 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
             place = f"{where.node} ({where.op_type}): " if where.node else (f"'{where.tensor}': " if where.tensor else "")
             title = f"onnxlint {finding.code} {finding.rule}"
             text = place + finding.message + (f" Fix: {finding.fix}" if finding.fix else "")
+            if finding.evidence:
+                text += f" [{finding.evidence.verdict} by {finding.evidence.backend}: {finding.evidence.detail}]"
             stream.write(f"::{COMMANDS[finding.severity]} file={_property(report.path)},line={where.line or 1},"
                          f"title={_property(title)}::{_data(text)}\n")
 

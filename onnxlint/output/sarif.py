@@ -60,6 +60,10 @@ def _result(report: Report, finding: Finding, index: dict[str, int]) -> dict[str
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
+    if finding.evidence:  # --confirm: what running the model showed
+        result["properties"] = {"evidence": finding.evidence.to_dict()}
+        if finding.refuted:
+            result["suppressions"] = [{"kind": "external", "justification": finding.evidence.detail}]
     if finding.related:
         result["relatedLocations"] = [{"id": number, **_location(report.path, where)}
                                       for number, where in enumerate(finding.related, start=1)]

@@ -31,6 +31,8 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
             console.print(_finding_line(finding))
             if finding.fix:
                 console.print(Text.assemble("        fix: ", (finding.fix, "dim")))
+            if finding.evidence:
+                console.print(_evidence_line(finding.evidence))
         console.print()
     console.print(_summary(reports))
 
@@ -54,6 +56,17 @@ def _finding_line(finding: Finding) -> Text:
         (f"  [{finding.rule}]", "dim"),
     )
     return line
+
+
+EVIDENCE_STYLES = {"confirmed": "bold red", "refuted": "green", "inconclusive": "yellow", "skipped": "dim"}
+SHOWN_METRICS = ("cosine", "max_abs", "mismatch_ratio", "snr_db")
+
+
+def _evidence_line(evidence) -> Text:
+    numbers = ", ".join(f"{key} {evidence.metrics[key]:.4g}" if isinstance(evidence.metrics[key], float)
+                        else f"{key} {evidence.metrics[key]}" for key in SHOWN_METRICS if key in evidence.metrics)
+    return Text.assemble("        ", (evidence.verdict, EVIDENCE_STYLES[evidence.verdict]),
+                         f" by {evidence.backend}: {evidence.detail}", (f" [{numbers}]" if numbers else "", "dim"))
 
 
 def _summary(reports: list[Report]) -> Text:

@@ -1,0 +1,91 @@
+"""Comparing two tensors, written once: every confirmation and comparison uses these numbers.
+
+Conventions: `reference` is the trusted side (PyTorch, onnxruntime on the original model), `actual` the one
+under suspicion. The mismatch ratio uses numpy.allclose's test, |actual - reference| <= atol + rtol*|reference|.
+Cosine similarity and SNR are computed in float64 over the flattened tensors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+FP32_RTOL, FP32_ATOL = 1e-3, 1e-5
+# Cosine similarity an fp16 or int8 backend must reach to count as equal (configurable per call).
+COSINE_FP16, COSINE_INT8 = 0.999, 0.98
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rtol: float = FP32_RTOL
+    atol: float = FP32_ATOL
+    min_cosine: float | None = None  # set for fp16/int8 backends: the verdict is then by cosine similarity
+
+
+@dataclass(frozen=True)
+class Metrics:
+    max_abs: float
+    max_rel: float
+    mismatch_ratio: float
+    cosine: float
+    snr_db: float
+    nan_reference: int
+    nan_actual: int
+    inf_reference: int
+    inf_actual: int
+    size: int
+
+    def within(self, tolerance: Tolerance) -> bool:
+        if self.nan_actual != self.nan_reference or self.inf_actual != self.inf_reference:
+            return False
+        if tolerance.min_cosine is not None:
+            return self.cosine >= tolerance.min_cosine
+        return self.mismatch_ratio == 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        return {key: (value if math.isfinite(value) else str(value)) if isinstance(value, float) else value
+                for key, value in asdict(self).items()}
+
+
+def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = Tolerance()) -> Metrics:
+    """Metrics of `actual` against `reference` (same shape; raises ValueError otherwise)."""
+    reference = np.asarray(reference)
+    actual = np.asarray(actual)
+    if reference.shape != actual.shape:
+        raise ValueError(f"shapes differ: {reference.shape} vs {actual.shape}")
+    ref = reference.astype(np.float64).ravel()
+    act = actual.astype(np.float64).ravel()
+    finite = np.isfinite(ref) & np.isfinite(act)
+    diff = np.abs(act[finite] - ref[finite])
+    max_abs = float(diff.max()) if diff.size else 0.0
+    scale = np.abs(ref[finite])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(scale > 0, diff / scale, np.where(diff > 0, np.inf, 0.0))
+    max_rel = float(relative.max()) if relative.size else 0.0
+    close = np.isclose(act, ref, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
+    mismatch_ratio = float(1.0 - close.mean()) if close.size else 0.0
+    return Metrics(max_abs=max_abs, max_rel=max_rel, mismatch_ratio=mismatch_ratio,
+                   cosine=cosine_similarity(ref[finite], act[finite]), snr_db=snr_db(ref[finite], act[finite]),
+                   nan_reference=int(np.isnan(ref).sum()), nan_actual=int(np.isnan(act).sum()),
+                   inf_reference=int(np.isinf(ref).sum()), inf_actual=int(np.isinf(act).sum()), size=int(ref.size))
+
+
+def cosine_similarity(reference: np.ndarray, actual: np.ndarray) -> float:
+    """1.0 for identical directions; two all-zero tensors count as identical, one all-zero as 0."""
+    norms = float(np.linalg.norm(reference)) * float(np.linalg.norm(actual))
+    if norms == 0.0:
+        return 1.0 if not np.any(reference) and not np.any(actual) else 0.0
+    return float(np.dot(reference, actual) / norms)
+
+
+def snr_db(reference: np.ndarray, actual: np.ndarray) -> float:
+    """Signal (reference power) to noise (difference power) in decibels; inf when equal."""
+    noise = float(np.sum((actual - reference) ** 2))
+    signal = float(np.sum(reference ** 2))
+    if noise == 0.0:
+        return math.inf
+    if signal == 0.0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)

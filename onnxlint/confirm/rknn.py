@@ -1,0 +1,178 @@
+"""The real rknn-toolkit2, run in a child process with a timeout.
+
+The toolkit prints progress bars, can segfault or hang, pins old numpy/onnx, and logs error-looking lines on
+builds that succeed: so it runs in its own process (the interpreter named by ONNXLINT_RKNN_PYTHON, or this one
+when it can import `rknn`), and success is judged by return codes alone. Its log is captured, never printed.
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Chips whose toolkit builds only quantized models (a calibration dataset is then generated).
+QUANTIZED_ONLY = ("rv1106", "rv1103")
+STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime"}
+
+BUILD = r"""
+import json
+import sys
+from rknn.api import RKNN
+
+model, chip, verbose, config, dataset = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose", json.loads(sys.argv[4]), sys.argv[5]
+rknn = RKNN(verbose=verbose)
+rknn.config(target_platform=chip, **config)
+build = lambda: rknn.build(do_quantization=bool(dataset), dataset=dataset or None)
+for code, stage in ((10, lambda: rknn.load_onnx(model=model)), (11, build)):
+    try:
+        failed = stage() != 0
+    except Exception as exc:  # the toolkit raises as often as it returns an error code
+        print(f"{type(exc).__name__}: {exc}")
+        failed = True
+    if failed:
+        sys.exit(code)
+"""
+
+SIMULATE = r"""
+import sys
+import numpy as np
+from rknn.api import RKNN
+
+model, chip, outputs, inputs_path, results_path = sys.argv[1:6]
+inputs = np.load(inputs_path)
+rknn = RKNN(verbose=False)
+rknn.config(target_platform=chip)
+if rknn.load_onnx(model=model, outputs=outputs.split(",") if outputs else None) != 0:
+    sys.exit(10)
+if rknn.build(do_quantization=False) != 0:
+    sys.exit(11)
+if rknn.init_runtime() != 0:
+    sys.exit(12)
+results = rknn.inference(inputs=[inputs[name] for name in inputs.files], data_format="nchw")
+np.savez(results_path, *results)
+"""
+
+# A row of the verbose build's "Network Layer Information Table": index, op type, dtype, target, ...
+LAYER_ROW = re.compile(r"^D RKNN: \[[^\]]*\] +\d+ +(\S+) +\S+ +(NPU|CPU) ")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    failed_stage: str | None  # None: load_onnx and build succeeded
+    log: str
+
+    @property
+    def cpu_layers(self) -> dict[str, int]:
+        """{layer op type: count} of the layers the build placed on the CPU (I/O operators left out)."""
+        counts: collections.Counter = collections.Counter()
+        for line in self.log.splitlines():
+            match = LAYER_ROW.match(ANSI.sub("", line))
+            if match and match.group(2) == "CPU" and match.group(1) not in ("InputOperator", "OutputOperator"):
+                counts[match.group(1)] += 1
+        return dict(counts)
+
+    def error_lines(self, limit: int = 3) -> list[str]:
+        """The toolkit's own error lines (exceptions and E lines that are not known noise), last ones first."""
+        lines = [ANSI.sub("", line).strip() for line in self.log.splitlines()]
+        wanted = [line for line in lines if (re.match(r"^[A-Za-z]*Error: ", line) or line.startswith("E "))
+                  and "Unkown op target" not in line and "Traceback" not in line and len(line) > 8
+                  and not line.startswith("E rknn-toolkit2 version")]
+        # The same message often appears as "E build: <text>" and as "ValueError: <text>": keep one.
+        unique: dict[str, str] = {}
+        for line in reversed(wanted):
+            unique.setdefault(re.sub(r"^(E \w+: |[A-Za-z]*Error: )", "", line), line)
+        return list(unique.values())[:limit]
+
+
+def toolkit_python() -> str | None:
+    configured = os.environ.get("ONNXLINT_RKNN_PYTHON")
+    if configured:
+        return configured
+    return sys.executable if importlib.util.find_spec("rknn") else None
+
+
+def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int = 600,
+                   config: dict | None = None, inputs: dict[str, np.ndarray] | None = None) -> tuple[str | None, str]:
+    """(the stage that failed or None, the toolkit's output) for a build of `model` for `chip`, with extra
+    rknn.config() arguments; verbose output includes the per-layer NPU/CPU table. Quantized-only chips are
+    built int8, calibrated on `inputs` (seeded random when not given)."""
+    result = build(model, chip, verbose=verbose, timeout=timeout, config=config, inputs=inputs)
+    return result.failed_stage, result.log
+
+
+def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, config: dict | None = None,
+          inputs: dict[str, np.ndarray] | None = None) -> BuildResult:
+    python = toolkit_python()
+    if python is None:
+        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+    with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
+        dataset = _dataset(Path(folder), Path(model), inputs) if chip in QUANTIZED_ONLY else ""
+        try:
+            result = subprocess.run([python, "-c", BUILD, str(Path(model).resolve()), chip,
+                                     "verbose" if verbose else "quiet", json.dumps(config or {}), dataset],
+                                    capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder,
+                                    env={**os.environ, "TMPDIR": folder})
+        except subprocess.TimeoutExpired as exc:
+            output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
+            return BuildResult(f"timeout after {timeout} s", output or "")
+    if result.returncode == 0:
+        return BuildResult(None, result.stdout + result.stderr)
+    if result.returncode < 0:
+        stage = f"crash (signal {-result.returncode})"
+    else:
+        stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
+    return BuildResult(stage, result.stdout + result.stderr)
+
+
+def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray],
+             timeout: int = 600) -> list[np.ndarray]:
+    """Build `model` (cut at `outputs`) for `chip` in fp16 and run the simulator on `inputs`."""
+    python = toolkit_python()
+    if python is None:
+        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+    with tempfile.TemporaryDirectory() as folder:
+        inputs_path, results_path = Path(folder) / "inputs.npz", Path(folder) / "results.npz"
+        np.savez(inputs_path, **inputs)
+        result = subprocess.run([python, "-c", SIMULATE, str(Path(model).resolve()), chip, ",".join(outputs),
+                                 str(inputs_path), str(results_path)],
+                                capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder)
+        if result.returncode:
+            stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
+            raise RuntimeError(f"rknn-toolkit2 failed at {stage}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
+        with np.load(results_path) as results:
+            return [results[f"arr_{i}"] for i in range(len(results.files))]
+
+
+def installed_label() -> str | None:
+    """"rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
+    from onnxlint.targets import TOOLKIT, installed_version
+
+    version = installed_version() if toolkit_python() else None
+    return f"{TOOLKIT} {version}" if version else None
+
+
+def _dataset(folder: Path, model: Path, inputs: dict[str, np.ndarray] | None) -> str:
+    """A one-sample calibration list: one .npy per model input on one line, as the toolkit reads it."""
+    if inputs is None:
+        from onnxlint.confirm.inputs import random_inputs
+
+        inputs = random_inputs(model, seed=0)
+    files = []
+    for index, array in enumerate(inputs.values()):
+        path = folder / f"input{index}.npy"
+        np.save(path, array)
+        files.append(str(path))
+    listing = folder / "dataset.txt"
+    listing.write_text(" ".join(files) + "\n")
+    return str(listing)

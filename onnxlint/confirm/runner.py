@@ -1,0 +1,342 @@
+"""`--confirm`: attach numeric evidence to each finding whose rule declares a confirmation.
+
+A rule declares how it is confirmed by naming a confirmer (`Rule.confirmation`); the confirmers are here, so
+that rules never import onnxruntime. Confirmation never adds or drops findings: it sets `Finding.evidence`
+({backend, verdict: confirmed | refuted | inconclusive | skipped, metrics, detail}). Refuted findings stay in
+the report, marked, and do not count toward --fail-on.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+import numpy as np
+import onnx
+
+from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
+from onnxlint.confirm.metrics import Metrics, Tolerance, compare
+from onnxlint.finding import Evidence, Finding, Report
+from onnxlint.layout import channel_axis
+from onnxlint.registry import LintSettings, Rule
+
+CONFIRMED, REFUTED, INCONCLUSIVE, SKIPPED = "confirmed", "refuted", "inconclusive", "skipped"
+PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
+
+
+@dataclass(frozen=True)
+class ConfirmOptions:
+    seed: int = DEFAULT_SEED
+    inputs: Mapping[str, np.ndarray] | None = None  # the user's arrays, by input name
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    toolkit_timeout: int = 600
+
+
+class ModelRun:
+    """One model under confirmation: its proto, its inputs, and cached onnxruntime and toolkit runs."""
+
+    def __init__(self, path: str, settings: LintSettings, options: ConfirmOptions):
+        self.path = path
+        self.settings = settings
+        self.options = options
+        self.proto = onnx.load(path)  # with external data: confirmation runs the model
+        self._builds: dict[str, object] = {}
+
+    @property
+    def ort_label(self) -> str:
+        import onnxruntime
+
+        return f"onnxruntime {onnxruntime.__version__}"
+
+    def inputs(self, seed_offset: int = 0, sizes: Mapping[tuple[str, int], int] | None = None):
+        return random_inputs(self.proto, seed=self.options.seed + seed_offset, sizes=sizes, given=self.options.inputs)
+
+    def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None):
+        """Outputs of `model` (all graph outputs, or `outputs`) in onnxruntime, without graph optimisations."""
+        import onnxruntime
+
+        session_options = onnxruntime.SessionOptions()
+        session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session_options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(model.SerializeToString(), session_options,
+                                               providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+
+    def toolkit_build(self, config: Mapping[str, object] | None = None):
+        """The rknn-toolkit2 build of this model for the target chip (cached per config)."""
+        from onnxlint.confirm import rknn
+
+        key = repr(sorted((config or {}).items()))
+        if key not in self._builds:
+            self._builds[key] = rknn.build(Path(self.path), self.settings.target, verbose=True,
+                                           timeout=self.options.toolkit_timeout, config=dict(config or {}),
+                                           inputs=self.inputs())
+        return self._builds[key]
+
+
+Confirmer = Callable[[ModelRun, Finding], Evidence]
+
+
+def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings,
+                    options: ConfirmOptions = ConfirmOptions()) -> list[Report]:
+    """The reports with evidence on every finding (those of rules without a confirmation: skipped)."""
+    how = {rule.code: rule.confirmation for rule in rules}
+    confirmed = []
+    for report in reports:
+        if report.error or not report.findings or report.path.endswith(".py"):
+            confirmed.append(report)
+            continue
+        run = ModelRun(report.path, settings, options)
+        findings = tuple(dataclasses.replace(f, evidence=_evidence(run, f, how.get(f.code))) for f in report.findings)
+        confirmed.append(dataclasses.replace(report, findings=findings))
+    return confirmed
+
+
+def _evidence(run: ModelRun, finding: Finding, confirmation: str | None) -> Evidence:
+    if confirmation is None:
+        return Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
+    try:
+        return CONFIRMERS[confirmation](run, finding)
+    except Exception as exc:  # a confirmation that breaks says so; it never takes the lint down
+        return Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
+                                                           f"{_one_line(str(exc))}")
+
+
+# --- onnxruntime confirmations ----------------------------------------------------------------------------
+
+def ort_refuses_load(run: ModelRun, finding: Finding) -> Evidence:
+    """op-not-in-opset, deprecated-op, model-invalid: onnxruntime refuses the model, and says why."""
+    try:
+        run.run(run.proto, run.inputs())
+    except Exception as exc:
+        return Evidence(run.ort_label, CONFIRMED, detail=f"onnxruntime refuses the model: {_one_line(str(exc))}")
+    return Evidence(run.ort_label, REFUTED, detail="onnxruntime loads and runs the model")
+
+
+def inference_mode_rewrite(run: ModelRun, finding: Finding) -> Evidence:
+    """bn-training-mode, dropout-training-mode: the same input through the model as exported and through the
+    graph rewritten to inference mode; training-mode nodes change the result."""
+    if finding.location.graph != "main":
+        return Evidence(run.ort_label, INCONCLUSIVE, detail="the node is inside a subgraph; only the main graph "
+                                                            "is rewritten")
+    rewritten = copy.deepcopy(run.proto)
+    consumed = {name for node in rewritten.graph.node for name in node.input} | \
+        {value.name for value in rewritten.graph.output}
+    changed = 0
+    for node in rewritten.graph.node:
+        if node.op_type not in ("BatchNormalization", "Dropout") or node.domain not in ("", "ai.onnx"):
+            continue
+        if any(name in consumed for name in node.output[1:]):
+            return Evidence(run.ort_label, INCONCLUSIVE, detail=f"{node.name} has extra outputs in use; the graph "
+                                                                "cannot be rewritten to inference mode")
+        if node.op_type == "BatchNormalization":
+            for attribute in node.attribute:
+                if attribute.name == "training_mode":
+                    attribute.i = 0
+        else:  # inference-mode Dropout is the identity
+            node.op_type = "Identity"
+            del node.input[1:]
+            del node.attribute[:]
+        del node.output[1:]
+        changed += 1
+    feeds = run.inputs(sizes=_batch(run, 2))
+    exported = run.run(run.proto, feeds)
+    inference = run.run(rewritten, feeds)
+    worst = _worst(exported, inference, run.options.tolerance)
+    verdict = REFUTED if worst.within(run.options.tolerance) else CONFIRMED
+    detail = (f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every "
+              f"BatchNormalization and Dropout ({changed}) in inference mode")
+    if finding.code == "NM002":
+        again = run.run(run.proto, feeds)
+        repeat = _worst(exported, again, run.options.tolerance)
+        detail += f"; two runs of the exported model {'agree' if repeat.within(run.options.tolerance) else 'differ'}" \
+                  f" (max abs {repeat.max_abs:.3g})"
+    return Evidence(run.ort_label, verdict, worst.to_dict(), detail)
+
+
+def sizes_that_run(run: ModelRun, finding: Finding) -> Evidence:
+    """Dynamic dims: run with every dynamic input dim at 1 and at 2 (or the probe's size) and report what runs
+    and which output dims come out."""
+    dynamic = _dynamic_dims(run)
+    if not dynamic:
+        return Evidence(run.ort_label, INCONCLUSIVE, detail="the model declares no dynamic input dims")
+    probe_size = finding.data.get("probe_size")
+    # Two runs: batch axes at 1 and 2, other axes (image sides, sequence lengths) at 64 and 128; IO007's second
+    # run uses the size its finding was made with.
+    plans = {"first": {dim: 1 if dim[1] == 0 else 64 for dim in dynamic},
+             "second": {dim: probe_size or (2 if dim[1] == 0 else 128) for dim in dynamic}}
+    shapes, failures = {}, {}
+    for label, sizes in plans.items():
+        try:
+            outputs = run.run(run.proto, run.inputs(sizes=sizes))
+        except Exception as exc:
+            failures[label] = _one_line(str(exc))
+            continue
+        shapes[label] = {value.name: list(array.shape) for value, array in zip(run.proto.graph.output, outputs)}
+    detail = "; ".join(f"with {_sizes(plans[label])}: " + (str(shapes[label]) if label in shapes
+                                                           else f"fails ({failures[label]})") for label in plans)
+    verdict = INCONCLUSIVE
+    if finding.code == "IO007":
+        verdict = CONFIRMED if "second" in failures else REFUTED
+    elif len(shapes) == 2 and finding.location.tensor in shapes["first"]:
+        small, large = shapes["first"][finding.location.tensor], shapes["second"][finding.location.tensor]
+        if finding.code == "IO002":
+            verdict = CONFIRMED if all(small[a] == large[a] for a in finding.data.get("axes", [])) else REFUTED
+        elif finding.code == "IO001":
+            axis = finding.data["axis"]
+            verdict = CONFIRMED if small[axis] != large[axis] else REFUTED  # it follows the input's size
+    return Evidence(run.ort_label, verdict, detail=detail)
+
+
+def double_normalization(run: ModelRun, finding: Finding) -> Evidence:
+    """target-layout-mismatch (double normalisation): the same image through the model once as the graph
+    expects it and once normalised first by the deployment's mean/std, as the runtime would."""
+    name = finding.data.get("input")
+    if "graph_mean" not in finding.data:
+        return toolkit_verdict(run, finding)
+    feeds = run.inputs()
+    image = (random_inputs(run.proto, seed=run.options.seed)[name] * PIXEL_RANGE).astype(np.float32)
+    if run.options.inputs and name in run.options.inputs:
+        image = run.options.inputs[name].astype(np.float32)
+    axis = channel_axis(image.shape) or 1
+    shape = [1] * image.ndim
+    shape[axis] = image.shape[axis]
+    mean = np.resize(np.asarray(finding.data["deployment_mean"] or [0.0], np.float32), shape[axis]).reshape(shape)
+    std = np.resize(np.asarray(finding.data["deployment_std"] or [1.0], np.float32), shape[axis]).reshape(shape)
+    once = run.run(run.proto, {**feeds, name: image})
+    twice = run.run(run.proto, {**feeds, name: ((image - mean) / std).astype(np.float32)})
+    worst = _worst(once, twice, run.options.tolerance)
+    verdict = REFUTED if worst.within(run.options.tolerance) else CONFIRMED
+    return Evidence(run.ort_label, verdict, worst.to_dict(),
+                    f"seed {run.options.seed}, input '{name}' {list(image.shape)} in 0-255: outputs normalised once "
+                    f"(by the graph) vs twice (the deployment's mean/std first)")
+
+
+def head_cut(run: ModelRun, finding: Finding) -> Evidence:
+    """yolo-decode-in-graph: cut the model at the suggested tensors, run the cut, and check its outputs equal the
+    full model's tensors of the same names; with rknn-toolkit2 and a target, run the cut in its simulator too."""
+    cut_names = list(finding.data["rknn_outputs"])
+    inputs = [value.name for value in run.proto.graph.input
+              if value.name not in {t.name for t in run.proto.graph.initializer}]
+    with tempfile.TemporaryDirectory(prefix="onnxlint-cut-") as folder:
+        full_path, cut_path = Path(folder) / "full.onnx", Path(folder) / "cut.onnx"
+        onnx.save(run.proto, str(full_path))
+        onnx.utils.extract_model(str(full_path), str(cut_path), inputs, cut_names)
+        cut = onnx.load(str(cut_path))
+        feeds = run.inputs()
+        exposed = copy.deepcopy(run.proto)
+        exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in cut_names)
+        reference = run.run(exposed, feeds, cut_names)
+        cut_outputs = run.run(cut, feeds)
+        worst = _worst(reference, cut_outputs, run.options.tolerance)
+        if not worst.within(run.options.tolerance):
+            return Evidence(run.ort_label, REFUTED, worst.to_dict(), "the cut's outputs differ from the full "
+                                                                     "model's tensors of the same names")
+        detail = (f"seed {run.options.seed}: the model cut at {cut_names} gives the full model's head tensors "
+                  f"exactly in onnxruntime")
+        from onnxlint.confirm import rknn
+
+        if run.settings.target is None or rknn.toolkit_python() is None:
+            return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
+                            detail + "; the RKNN simulator check needs --target and rknn-toolkit2")
+        simulated = rknn.simulate(cut_path, run.settings.target, [], feeds, timeout=run.options.toolkit_timeout)
+    fp16 = Tolerance(min_cosine=0.999)
+    npu = _worst(cut_outputs, simulated, fp16)
+    backend = f"{run.ort_label} + {rknn.installed_label()} simulator ({run.settings.target})"
+    verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
+    return Evidence(backend, verdict, npu.to_dict(),
+                    detail + f"; the simulator's fp16 build of the cut gives cosine {npu.cosine:.5f} against it")
+
+
+# --- rknn-toolkit2 confirmations --------------------------------------------------------------------------
+
+def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
+    """target-*: build the model for the chip with the real toolkit and compare what it does with the finding."""
+    from onnxlint.confirm import rknn
+
+    label = rknn.installed_label()
+    if label is None:
+        return Evidence("rknn-toolkit2", SKIPPED, detail="rknn-toolkit2 is not installed (install it beside "
+                                                         "onnxlint, or set ONNXLINT_RKNN_PYTHON)")
+    chip = run.settings.target
+    if chip is None:
+        return Evidence(label, SKIPPED, detail="building with the toolkit needs --target")
+    config = {}
+    if finding.code == "TG007":
+        config = {key: [list(values)] for key, values in (("mean_values", run.settings.mean),
+                                                          ("std_values", run.settings.std)) if values}
+    result = run.toolkit_build(config)
+    backend = f"{label} ({chip})"
+    if result.failed_stage:
+        words = "; ".join(result.error_lines()) or "no error line"
+        detail = f"the build fails at {result.failed_stage}: {words}"
+        expects_failure = finding.severity.value == "error" or finding.data.get("outcome") in ("unsupported", "error")
+        return Evidence(backend, CONFIRMED if expects_failure else INCONCLUSIVE, detail=detail)
+    cpu = result.cpu_layers
+    expected = _expected_cpu_layers(run, finding)
+    shown = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
+    # Confirmed when a predicted layer is on the CPU; a predicted failure that builds is refuted.
+    verdict = CONFIRMED if expected & set(cpu) else REFUTED
+    return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {shown}")
+
+
+def _expected_cpu_layers(run: ModelRun, finding: Finding) -> set[str]:
+    """Layer names the finding predicts on the CPU: the operator, and the layers its probe case showed."""
+    from onnxlint.placement import chip_knowledge
+
+    expected = set(finding.data.get("missing_cpu_kernels") or ())
+    op_type = finding.data.get("op_type") or finding.location.op_type
+    if op_type:
+        expected.add(op_type)
+    facts = run.settings.toolkit
+    knowledge = chip_knowledge(facts.version, run.settings.target) if facts else None
+    if knowledge is not None:
+        case = knowledge.cases.get(finding.data.get("probe_case", "")) or knowledge.baseline.get(op_type or "")
+        if case is not None:
+            expected |= set(case.cpu_layers)
+    return expected
+
+
+CONFIRMERS: Mapping[str, Confirmer] = {
+    "ort-load": ort_refuses_load,
+    "inference-mode": inference_mode_rewrite,
+    "sizes": sizes_that_run,
+    "double-normalization": double_normalization,
+    "head-cut": head_cut,
+    "toolkit-build": toolkit_verdict,
+}
+
+
+def _worst(reference: list[np.ndarray], actual: list[np.ndarray], tolerance: Tolerance) -> Metrics:
+    """The metrics of the output pair that agrees least (lowest cosine, then most mismatches)."""
+    pairs = [compare(r, a, tolerance) for r, a in zip(reference, actual)]
+    return min(pairs, key=lambda m: (m.within(tolerance), m.cosine, -m.mismatch_ratio))
+
+
+def _batch(run: ModelRun, size: int) -> dict[tuple[str, int], int]:
+    return {(name, axis): size for name, axis in _dynamic_dims(run) if axis == 0}
+
+
+def _dynamic_dims(run: ModelRun) -> list[tuple[str, int]]:
+    from onnxlint.confirm.inputs import input_specs
+
+    return [(name, axis) for name, _, shape in input_specs(run.proto)
+            for axis, dim in enumerate(shape) if not (isinstance(dim, int) and dim > 0)]
+
+
+def _sizes(sizes: Mapping[tuple[str, int], int]) -> str:
+    return ", ".join(f"{name}[{axis}]={size}" for (name, axis), size in sorted(sizes.items()))
+
+
+def _shapes(feeds: Mapping[str, np.ndarray]) -> str:
+    return ", ".join(f"{name} {list(array.shape)}" for name, array in feeds.items())
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,0 +1,165 @@
+"""--confirm with onnxruntime: each confirmer proves a true finding and refutes a false one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from conftest import FIXTURES, parse
+
+from onnxlint.cli import main
+from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun, confirm_reports
+from onnxlint.finding import Finding, Location, Report, Severity
+from onnxlint.registry import LintSettings
+
+
+def _run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _verdicts(out: str) -> list[tuple[str, str]]:
+    return [(f["code"], f["evidence"]["verdict"]) for r in json.loads(out)["results"] for f in r["findings"]]
+
+
+def _finding(code: str, *, node: str | None = None, tensor: str | None = None, **data) -> Finding:
+    return Finding(code=code, rule="r", severity=Severity.ERROR, message="m",
+                   location=Location(graph="main", node=node, tensor=tensor), data=data)
+
+
+def _model_run(tmp_path, text: str, settings: LintSettings = LintSettings()) -> ModelRun:
+    path = tmp_path / "model.onnx"
+    onnx.save(parse(text), str(path))
+    return ModelRun(str(path), settings, ConfirmOptions())
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("yolov5n_training.onnx", [("NM001", "confirmed")]),
+    ("resnet_dropout_training.onnx", [("NM001", "confirmed"), ("NM002", "confirmed")]),
+    ("yolov5n_dynamic_batch.onnx", [("IO002", "confirmed")]),
+    ("yolov5n_dynamic_hw.onnx", [("IO002", "confirmed")]),
+    ("yolov5n_dynamic_hw_cached_grid.onnx", [("IO007", "confirmed")]),
+])
+def test_defective_fixtures_are_confirmed(capsys, fixture, expected):
+    code, out, _ = _run(capsys, FIXTURES / fixture, "--confirm", "--format", "json")
+    assert code == 1 and _verdicts(out) == expected
+
+
+def test_double_normalization_is_confirmed_with_numbers(capsys):
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_norm_in_graph.onnx", "--confirm", "--select", "TG007",
+                        "--mean", "0,0,0", "--std", "255,255,255", "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["evidence"]["verdict"] == "confirmed"
+    assert finding["evidence"]["metrics"]["cosine"] < 0.99
+    assert finding["evidence"]["backend"].startswith("onnxruntime ")
+
+
+def test_head_cut_reproduces_the_head_tensors(capsys, monkeypatch):
+    from onnxlint.confirm import rknn
+
+    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)  # onnxruntime only (the simulator: rknn tests)
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--confirm", "--target", "rk3588",
+                        "--toolkit", "2.5.0", "--select", "HD001", "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["evidence"]["verdict"] == "confirmed"
+    assert finding["evidence"]["metrics"]["max_abs"] == 0.0
+    assert finding["evidence"]["metrics"]["snr_db"] == "inf"  # identical tensors; JSON has no infinity
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("onnxlint").joinpath("schemas", "lint-report.schema.json").read_text())
+    jsonschema.validate(json.loads(out), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_rules_without_confirmation_are_skipped_and_clean_models_have_nothing(capsys):
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_norm_in_graph.onnx", "--confirm", "--format", "json")
+    assert _verdicts(out) == [("LY002", "skipped")]
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--confirm", "--format", "json")
+    assert code == 0 and _verdicts(out) == []
+
+
+def test_refuted_finding_stays_visible_and_does_not_fail(tmp_path, capsys, monkeypatch):
+    # A finding the model disproves: IO002 claims a fixed output dim that in fact follows the batch.
+    run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[N, 4] x) => (float[M, 4] y) { y = Relu(x) }""")
+    false_claim = _finding("IO002", tensor="y", axes=[0])
+    report = Report(path=run.path, target=None, findings=(false_claim,))
+    from onnxlint.checks import ALL_RULES
+
+    [confirmed] = confirm_reports([report], ALL_RULES, LintSettings())
+    assert confirmed.findings[0].evidence.verdict == "refuted" and confirmed.findings[0].refuted
+    assert "'y': [1, 4]" in confirmed.findings[0].evidence.detail and "'y': [2, 4]" in confirmed.findings[0].evidence.detail
+
+
+def test_ort_load_refutes_a_model_onnxruntime_runs(tmp_path):
+    run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[2] x) => (float[2] y) { y = Relu(x) }""")
+    assert CONFIRMERS["ort-load"](run, _finding("OP003")).verdict == "refuted"
+
+
+def test_ort_load_confirms_an_op_missing_from_the_opset(tmp_path):
+    model = parse("""<ir_version: 8, opset_import: ["" : 11]>
+        g (float[2] x) => (float[2] y) { y = Gelu(x) }""")  # Gelu is opset 20
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    evidence = CONFIRMERS["ort-load"](ModelRun(str(path), LintSettings(), ConfirmOptions()), _finding("OP001"))
+    assert evidence.verdict == "confirmed" and "Gelu" in evidence.detail
+
+
+def test_inference_mode_refutes_a_model_already_in_inference_mode(tmp_path):
+    run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 15]>
+        g (float[2, 3, 4, 4] x) => (float[2, 3, 4, 4] y) <float[3] s = {1, 1, 1}, float[3] b = {0, 0, 0},
+            float[3] m = {0.5, 0.5, 0.5}, float[3] v = {2, 2, 2}> {
+            y = BatchNormalization <training_mode = 0> (x, s, b, m, v)
+        }""")
+    assert CONFIRMERS["inference-mode"](run, _finding("NM001", node="BatchNormalization_0")).verdict == "refuted"
+
+
+def test_double_normalization_refuted_when_the_deployment_leaves_data_alone(tmp_path):
+    run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[1, 3, 8, 8] images) => (float[1, 3, 8, 8] y) <float s = {255.0}> {
+            x = Div(images, s)
+            y = Relu(x)
+        }""")
+    finding = _finding("TG007", tensor="images", input="images", graph_mean=[0, 0, 0], graph_std=[255, 255, 255],
+                       deployment_mean=[0, 0, 0], deployment_std=[1, 1, 1])
+    assert CONFIRMERS["double-normalization"](run, finding).verdict == "refuted"
+
+
+def test_user_inputs_and_seed_are_used(tmp_path, capsys):
+    arrays = tmp_path / "inputs.npz"
+    np.savez(arrays, images=np.full((1, 3, 160, 160), 0.5, np.float32))
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_training.onnx", "--confirm", "--inputs", arrays, "--seed", "7",
+                        "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["evidence"]["verdict"] == "confirmed" and "seed 7" in finding["evidence"]["detail"]
+    code, _, err = _run(capsys, FIXTURES / "yolov5n_training.onnx", "--confirm", "--inputs", tmp_path / "no.npz")
+    assert code == 2 and "--inputs: cannot read" in err
+
+
+def test_toolkit_confirmations_are_skipped_without_the_toolkit(capsys, monkeypatch):
+    from onnxlint.confirm import rknn
+
+    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)
+    code, out, _ = _run(capsys, FIXTURES / "lstm_if_legacy.onnx", "--confirm", "--target", "rk3588", "--toolkit",
+                        "2.5.0", "--select", "TG005", "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["evidence"]["verdict"] == "skipped" and "not installed" in finding["evidence"]["detail"]
+
+
+def test_evidence_in_text_and_sarif(capsys):
+    import jsonschema
+    from conftest import ROOT
+
+    code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm")
+    assert "        confirmed by onnxruntime " in out and "[cosine " in out
+    code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm", "--format", "sarif")
+    document = json.loads(out)
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)
+    evidence = document["runs"][0]["results"][0]["properties"]["evidence"]
+    assert evidence["verdict"] == "confirmed" and evidence["metrics"]["cosine"] < 1
