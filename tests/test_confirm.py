@@ -95,10 +95,12 @@ def test_refuted_finding_stays_visible_and_does_not_fail(tmp_path, capsys, monke
     assert "'y': [1, 4]" in confirmed.findings[0].evidence.detail and "'y': [2, 4]" in confirmed.findings[0].evidence.detail
 
 
-def test_ort_load_refutes_a_model_onnxruntime_runs(tmp_path):
+def test_ort_load_refutes_a_missing_op_claim_but_not_the_checker(tmp_path):
     run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
         g (float[2] x) => (float[2] y) { y = Relu(x) }""")
-    assert CONFIRMERS["ort-load"](run, _finding("OP003")).verdict == "refuted"
+    assert CONFIRMERS["ort-load"](run, _finding("OP001")).verdict == "refuted"
+    # onnx.checker's rejection stands even where onnxruntime runs the model
+    assert CONFIRMERS["ort-load"](run, _finding("OP003")).verdict == "inconclusive"
 
 
 def test_ort_load_confirms_an_op_missing_from_the_opset(tmp_path):
@@ -163,3 +165,11 @@ def test_evidence_in_text_and_sarif(capsys):
     jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)
     evidence = document["runs"][0]["results"][0]["properties"]["evidence"]
     assert evidence["verdict"] == "confirmed" and evidence["metrics"]["cosine"] < 1
+
+
+def test_sizes_use_random_data_even_with_user_inputs(tmp_path):
+    run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[N, 4] x) => (float[M, 4] y) { y = Relu(x) }""")
+    run = ModelRun(run.path, LintSettings(), ConfirmOptions(inputs={"x": np.ones((1, 4), np.float32)}))
+    evidence = CONFIRMERS["sizes"](run, _finding("IO002", tensor="y", axes=[0]))
+    assert evidence.verdict == "refuted" and "'y': [2, 4]" in evidence.detail

@@ -26,6 +26,7 @@ from onnxlint.registry import LintSettings, Rule
 
 CONFIRMED, REFUTED, INCONCLUSIVE, SKIPPED = "confirmed", "refuted", "inconclusive", "skipped"
 PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
+REWRITTEN_OPS = {"NM001": "BatchNormalization", "NM002": "Dropout"}
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,22 @@ def _evidence(run: ModelRun, finding: Finding, confirmation: str | None) -> Evid
 
 def ort_refuses_load(run: ModelRun, finding: Finding) -> Evidence:
     """op-not-in-opset, deprecated-op, model-invalid: onnxruntime refuses the model, and says why."""
+    import onnxruntime
+
+    try:
+        onnxruntime.InferenceSession(run.proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        return Evidence(run.ort_label, CONFIRMED, detail=f"onnxruntime refuses the model: {_one_line(str(exc))}")
     try:
         run.run(run.proto, run.inputs())
     except Exception as exc:
-        return Evidence(run.ort_label, CONFIRMED, detail=f"onnxruntime refuses the model: {_one_line(str(exc))}")
-    return Evidence(run.ort_label, REFUTED, detail="onnxruntime loads and runs the model")
+        return Evidence(run.ort_label, INCONCLUSIVE, detail=f"onnxruntime loads the model but the run fails: "
+                                                            f"{_one_line(str(exc))}")
+    if finding.code == "OP001":
+        return Evidence(run.ort_label, REFUTED, detail="onnxruntime loads and runs the model")
+    # The checker's rejection stands whatever onnxruntime accepts; other runtimes and toolkits use the checker.
+    return Evidence(run.ort_label, INCONCLUSIVE, detail="onnxruntime loads and runs the model; onnx.checker's "
+                                                        "verdict stands")
 
 
 def inference_mode_rewrite(run: ModelRun, finding: Finding) -> Evidence:
@@ -128,8 +140,9 @@ def inference_mode_rewrite(run: ModelRun, finding: Finding) -> Evidence:
     consumed = {name for node in rewritten.graph.node for name in node.input} | \
         {value.name for value in rewritten.graph.output}
     changed = 0
+    op_type = REWRITTEN_OPS[finding.code]
     for node in rewritten.graph.node:
-        if node.op_type not in ("BatchNormalization", "Dropout") or node.domain not in ("", "ai.onnx"):
+        if node.op_type != op_type or node.domain not in ("", "ai.onnx"):
             continue
         if any(name in consumed for name in node.output[1:]):
             return Evidence(run.ort_label, INCONCLUSIVE, detail=f"{node.name} has extra outputs in use; the graph "
@@ -149,8 +162,8 @@ def inference_mode_rewrite(run: ModelRun, finding: Finding) -> Evidence:
     inference = run.run(rewritten, feeds)
     worst = _worst(exported, inference, run.options.tolerance)
     verdict = REFUTED if worst.within(run.options.tolerance) else CONFIRMED
-    detail = (f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every "
-              f"BatchNormalization and Dropout ({changed}) in inference mode")
+    detail = (f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every {op_type} "
+              f"({changed}) in inference mode")
     if finding.code == "NM002":
         again = run.run(run.proto, feeds)
         repeat = _worst(exported, again, run.options.tolerance)
@@ -172,8 +185,8 @@ def sizes_that_run(run: ModelRun, finding: Finding) -> Evidence:
              "second": {dim: probe_size or (2 if dim[1] == 0 else 128) for dim in dynamic}}
     shapes, failures = {}, {}
     for label, sizes in plans.items():
-        try:
-            outputs = run.run(run.proto, run.inputs(sizes=sizes))
+        try:  # seeded random data even with --inputs: the sizes are the point
+            outputs = run.run(run.proto, random_inputs(run.proto, seed=run.options.seed, sizes=sizes))
         except Exception as exc:
             failures[label] = _one_line(str(exc))
             continue
@@ -244,7 +257,16 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
         if run.settings.target is None or rknn.toolkit_python() is None:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + "; the RKNN simulator check needs --target and rknn-toolkit2")
-        simulated = rknn.simulate(cut_path, run.settings.target, [], feeds, timeout=run.options.toolkit_timeout)
+        if run.settings.target in rknn.QUANTIZED_ONLY:
+            return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
+                            detail + f"; {run.settings.target} builds only quantized, and the simulator check "
+                                     f"is an fp16 build")
+        try:
+            simulated = rknn.simulate(cut_path, run.settings.target, [], feeds,
+                                      timeout=run.options.toolkit_timeout)
+        except Exception as exc:
+            return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
+                            detail + f"; the simulator run failed: {_one_line(str(exc))}")
     fp16 = Tolerance(min_cosine=0.999)
     npu = _worst(cut_outputs, simulated, fp16)
     backend = f"{run.ort_label} + {rknn.installed_label()} simulator ({run.settings.target})"
@@ -272,17 +294,61 @@ def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
                                                           ("std_values", run.settings.std)) if values}
     result = run.toolkit_build(config)
     backend = f"{label} ({chip})"
+    claim = _toolkit_claim(finding)
+    if claim is None:
+        return Evidence(backend, SKIPPED, detail="a build does not show this finding")
     if result.failed_stage:
         words = "; ".join(result.error_lines()) or "no error line"
         detail = f"the build fails at {result.failed_stage}: {words}"
-        expects_failure = finding.severity.value == "error" or finding.data.get("outcome") in ("unsupported", "error")
-        return Evidence(backend, CONFIRMED if expects_failure else INCONCLUSIVE, detail=detail)
+        if claim == "fails":
+            named = _named_in(finding, result)
+            return Evidence(backend, CONFIRMED if named else INCONCLUSIVE,
+                            detail=detail if named else detail + " (the message does not name the finding's "
+                                                                  "node or cause)")
+        return Evidence(backend, INCONCLUSIVE, detail=detail)
+    if claim == "fails":
+        return Evidence(backend, REFUTED, detail="the build succeeds")
+    if claim == "converts":
+        message = finding.data.get("converted_to") and run.settings.toolkit.io_dtype_conversions.get(
+            finding.data.get("dtype"), {}).get("message", "")
+        shown = bool(message) and message.removeprefix("W ") in result.log
+        return Evidence(backend, CONFIRMED if shown else REFUTED,
+                        detail=f"the build {'prints' if shown else 'does not print'} the conversion message")
     cpu = result.cpu_layers
-    expected = _expected_cpu_layers(run, finding)
     shown = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
-    # Confirmed when a predicted layer is on the CPU; a predicted failure that builds is refuted.
-    verdict = CONFIRMED if expected & set(cpu) else REFUTED
+    # Confirmed when a predicted layer is on the CPU.
+    verdict = CONFIRMED if _expected_cpu_layers(run, finding) & set(cpu) else REFUTED
     return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {shown}")
+
+
+def _toolkit_claim(finding: Finding) -> str | None:
+    """What a finding predicts a build will show: "fails", "cpu" (layers on the CPU), "converts" (an I/O type
+    rewritten), or None when a build cannot show it."""
+    data = finding.data
+    if finding.code in ("TG001", "TG002"):
+        return "fails"
+    if finding.code == "TG004":
+        return "converts" if "converted_to" in data else "fails"
+    if finding.code in ("TG005", "TG006"):
+        return "cpu" if data.get("outcome") == "cpu" else "fails"
+    if finding.code == "TG003":
+        return "cpu"
+    if finding.code == "TG007" and "option" in data and len(data.get("values", ())) != data.get("channels"):
+        return "fails"  # a mean/std count the toolkit refuses
+    return None
+
+
+# Words the toolkit's messages use for each kind of refusal, when they name no node.
+FAILURE_WORDS = {"TG001": ("opset",), "TG002": ("input shape", "dynamic"), "TG004": ("signal", "Dtype", "type"),
+                 "TG007": ("mean_values", "std_values")}
+
+
+def _named_in(finding: Finding, result) -> bool:
+    """Whether the failing build's message is about this finding: it names the node or operator, or the
+    refusal is of the kind the rule predicts (opset, dynamic shape, dtype, mean/std)."""
+    text = " ".join(result.error_lines(limit=10)) + " " + (result.failed_stage or "")
+    names = [finding.location.node, finding.location.op_type, *FAILURE_WORDS.get(finding.code, ())]
+    return any(name and name in text for name in names)
 
 
 def _expected_cpu_layers(run: ModelRun, finding: Finding) -> set[str]:
