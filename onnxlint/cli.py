@@ -23,7 +23,7 @@ COMMAND_LINE_KEYS = ("target", "toolkit", "select", "ignore", "fail-on", "anchor
 SEVERITIES = ("error", "warning", "info")
 FORMAT_NAMES = ("text", "json")  # for every command
 LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
-SUBCOMMANDS = ("rules", "explain", "inspect", "config")
+SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare")
 
 
 class UsageError(Exception):
@@ -39,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
-            return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config}[argv[0]](argv[1:])
+            return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config,
+                    "compare": _compare}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
         print(f"onnxlint: error: {exc}", file=sys.stderr)
@@ -339,3 +340,53 @@ def _config(argv: list[str]) -> int:
     effective = {key: options.get(key, Sourced(defaults.get(key), DEFAULT)) for key in KEYS}
     FORMATS[args.format].config(str(path) if path else None, effective, sys.stdout)
     return EXIT_CLEAN
+
+
+def _compare(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint compare",
+                     description="Run two models on the same inputs and find the first node where they diverge.")
+    parser.add_argument("a", metavar="A.onnx", help="the reference model")
+    parser.add_argument("b", metavar="B.onnx", help="the model under suspicion (e.g. simplified or re-exported)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random inputs (default: 0)")
+    parser.add_argument("--inputs", metavar="FILE.npz", help="arrays to use instead, by input name")
+    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default: 1e-3)")
+    parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default: 1e-5)")
+    parser.add_argument("--min-cosine", type=float, metavar="C",
+                        help="judge by cosine similarity instead (e.g. 0.999 for fp16, 0.98 for int8)")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.confirm.compare import compare_models
+    from onnxlint.confirm.inputs import load_inputs
+    from onnxlint.confirm.metrics import Tolerance
+    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.output import FORMATS
+
+    for path in (args.a, args.b):
+        try:
+            load_model(path)  # the same vetting as lint: one clear line for a file that cannot be read
+        except ModelLoadError as exc:
+            raise UsageError(f"{exc.path}: {exc.reason}") from None
+    try:
+        given = load_inputs(args.inputs) if args.inputs else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=args.min_cosine)
+    try:
+        comparison = _with_progress(args.format, lambda progress: compare_models(
+            args.a, args.b, seed=args.seed, given=given, tolerance=tolerance, progress=progress))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    FORMATS[args.format].compare(comparison, sys.stdout)
+    return EXIT_FINDINGS if comparison.diverged else EXIT_CLEAN
+
+
+def _with_progress(fmt: str, work):
+    """Run `work(progress)` with a progress bar on a terminal's stderr (never in JSON runs or pipes)."""
+    if fmt != "text" or not sys.stderr.isatty():
+        return work(None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("comparing tensors", total=None)
+        return work(lambda done, total: bar.update(task, completed=done, total=total))

@@ -49,3 +49,8 @@ def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
     """`onnxlint config`: {key: {value, source}} and the config file used."""
     _dump(_envelope(config_file=path, settings={key: {"value": entry.value, "source": entry.source}
                                                 for key, entry in effective.items()}), stream)
+
+
+def compare(comparison, stream: TextIO) -> None:
+    """`onnxlint compare`: the comparison document (its own schema_version 1, as documented in the README)."""
+    _dump({**comparison.to_dict(), "tool": {"name": "onnxlint", "version": __version__}}, stream)

@@ -186,3 +186,31 @@ def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
         value = "" if entry.value is None else entry.value
         table.add_row(Text(key), Text(value if isinstance(value, str) else json.dumps(value)), Text(entry.source))
     console.print(table)
+
+
+def compare(comparison, stream: TextIO) -> None:
+    """`onnxlint compare`: the divergence origin, then a table of the tensors outside tolerance."""
+    console = _console(stream)
+    console.width = max(console.width, 160)  # tensor names are long; a pipe or a narrow terminal still gets rows
+    bad = [t for t in comparison.tensors if not t.ok]
+    console.print(Text(f"{comparison.a}  vs  {comparison.b}", style="bold underline"))
+    console.print(Text(f"{len(comparison.tensors)} shared tensors compared (seed {comparison.seed}, inputs "
+                       f"{comparison.input_shapes}, rtol {comparison.tolerance.rtol}, atol {comparison.tolerance.atol})"))
+    origin = comparison.first_divergence
+    if origin is None and not bad:
+        console.print(Text("No divergence: every shared tensor is within tolerance.", style="green"))
+        return
+    if origin is not None:
+        console.print(Text.assemble(("first divergence: ", "bold red"), f"{origin.node} ({origin.op_type}) -> "
+                                    f"'{origin.tensor}'", f": {origin.problem}" if origin.problem else ""))
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    for column in ("tensor", "node", "op", "shape", "max_abs", "mismatch", "cosine"):
+        table.add_column(column)
+    for result in bad:
+        metrics = result.metrics
+        table.add_row(Text(result.tensor), Text(result.node or ""), Text(result.op_type or ""),
+                      Text(str(result.shape)), Text(f"{metrics.max_abs:.3g}" if metrics else "-"),
+                      Text(f"{metrics.mismatch_ratio:.1%}" if metrics else "-"),
+                      Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")))
+    console.print(Text(f"{len(bad)} tensors outside tolerance:"))
+    console.print(table)

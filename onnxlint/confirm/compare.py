@@ -1,0 +1,155 @@
+"""`onnxlint compare A.onnx B.onnx`: layer by layer, where do two models stop agreeing?
+
+Both models run in onnxruntime (graph optimisations off) on the same inputs, with every intermediate tensor they
+share by name exposed as an output. Tensors are compared in A's topological order. The divergence origin is the
+first node whose own output leaves tolerance while every input of it that both sides share is within it: the
+node that introduced the difference, not merely the first bad tensor downstream of it.
+
+Memory stays bounded on big models: intermediates are exposed and compared in chunks, so at most one chunk of
+tensors from each model is held at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import onnx
+
+from onnxlint.confirm.inputs import input_specs, random_inputs
+from onnxlint.confirm.metrics import Metrics, Tolerance, compare
+
+CHUNK = 256
+
+
+@dataclass(frozen=True)
+class TensorResult:
+    tensor: str
+    node: str | None
+    op_type: str | None
+    shape: list[int] | None
+    metrics: Metrics | None
+    ok: bool
+    problem: str | None = None  # why no metrics: a shape or dtype the two sides disagree on
+
+    def to_dict(self) -> dict[str, Any]:
+        values = self.metrics.to_dict() if self.metrics else {}
+        return {"tensor": self.tensor, "node": self.node, "op_type": self.op_type, "shape": self.shape,
+                "max_abs": values.get("max_abs"), "max_rel": values.get("max_rel"),
+                "mismatch_ratio": values.get("mismatch_ratio"), "cosine": values.get("cosine"), "ok": self.ok,
+                "problem": self.problem}
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    seed: int
+    input_shapes: dict[str, list[int]]
+    tolerance: Tolerance
+    tensors: list[TensorResult] = field(default_factory=list)
+    first_divergence: TensorResult | None = None
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def diverged(self) -> bool:
+        return any(not t.ok for t in self.tensors)
+
+    def to_dict(self) -> dict[str, Any]:
+        origin = self.first_divergence
+        tolerance = {"rtol": self.tolerance.rtol, "atol": self.tolerance.atol, "min_cosine": self.tolerance.min_cosine}
+        by_name = {t.tensor: t for t in self.tensors}
+        return {
+            "schema_version": 1,
+            "a": self.a,
+            "b": self.b,
+            "inputs": {"seed": self.seed, "shapes": self.input_shapes},
+            "tolerance": tolerance,
+            "tensors": [t.to_dict() for t in self.tensors],
+            "first_divergence": None if origin is None else {
+                "tensor": origin.tensor, "node": origin.node, "op_type": origin.op_type,
+                "metrics": origin.metrics.to_dict() if origin.metrics else None, "problem": origin.problem},
+            "outputs": [by_name[name].to_dict() for name in self.outputs if name in by_name],
+        }
+
+
+def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: int = 0,
+                   given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
+                   chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """Compare every tensor A and B share by name; `progress(done, total)` is called after each chunk."""
+    from onnxlint.graph import build_graphs
+    from onnxlint.model import load_model
+
+    model_a, model_b = onnx.load(str(a)), onnx.load(str(b))
+    feeds = random_inputs(model_a, seed=seed, given=given)
+    order = build_graphs(load_model(a))[0].nodes  # A's topological order
+    produced_b = {name for node in model_b.graph.node for name in node.output if name}
+    producer: dict[str, Any] = {}
+    shared: list[str] = []
+    for node in order:
+        for name in node.outputs:
+            if name and name in produced_b and name not in producer:
+                producer[name] = node
+                shared.append(name)
+    missing = sorted({name for name, _, _ in input_specs(model_b)} - set(feeds))
+    if missing:
+        raise ValueError(f"the models' inputs differ: {b} needs {missing}, {a} has {sorted(feeds)}")
+    if not shared:
+        raise ValueError("the models share no tensor names: nothing to compare")
+    comparison = Comparison(a=str(a), b=str(b), seed=seed,
+                            input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
+                            outputs=[value.name for value in model_a.graph.output])
+    for start in range(0, len(shared), chunk):
+        names = shared[start:start + chunk]
+        values_a = _run_exposing(model_a, feeds, names)
+        values_b = _run_exposing(model_b, feeds, names)
+        for name in names:
+            comparison.tensors.append(_compare_one(name, producer[name], values_a.pop(name), values_b.pop(name),
+                                                   tolerance))
+        if progress:
+            progress(min(start + chunk, len(shared)), len(shared))
+    comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
+    return comparison
+
+
+def _run_exposing(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], names: list[str]) -> dict[str, Any]:
+    import onnxruntime
+
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    present = {value.name for value in exposed.graph.output}
+    exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names if name not in present)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(exposed.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    wanted = {i.name for i in session.get_inputs()}
+    results = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
+    return dict(zip(names, results))
+
+
+def _compare_one(name: str, node, value_a, value_b, tolerance: Tolerance) -> TensorResult:
+    array_a, array_b = np.asarray(value_a), np.asarray(value_b)
+    base = {"tensor": name, "node": node.name, "op_type": node.op_type, "shape": list(array_a.shape)}
+    if array_a.shape != array_b.shape:
+        return TensorResult(**base, metrics=None, ok=False, problem=f"shapes differ: {list(array_a.shape)} vs "
+                                                                      f"{list(array_b.shape)}")
+    if array_a.dtype.kind not in "biuf" or array_b.dtype.kind not in "biuf":
+        same = bool(np.array_equal(array_a, array_b))
+        return TensorResult(**base, metrics=None, ok=same, problem=None if same else "non-numeric values differ")
+    metrics = compare(array_a, array_b, tolerance)
+    return TensorResult(**base, metrics=metrics, ok=metrics.within(tolerance))
+
+
+def _origin(tensors: list[TensorResult], producer: Mapping[str, Any], inputs: set[str]) -> TensorResult | None:
+    ok = {t.tensor: t.ok for t in tensors}
+    ok.update((name, True) for name in inputs)  # both sides get the same input data
+    for result in tensors:
+        if result.ok:
+            continue
+        node = producer[result.tensor]
+        if all(ok[name] for name in node.inputs if name in ok):
+            return result
+    return None

@@ -1,0 +1,101 @@
+"""`onnxlint compare`: layer-by-layer comparison of two models and the node where they diverge."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+import pytest
+from conftest import FIXTURES, parse
+from onnx import numpy_helper
+
+from onnxlint.cli import main
+from onnxlint.confirm.compare import compare_models
+from onnxlint.confirm.metrics import Tolerance
+
+MODEL = FIXTURES / "yolov5n_legacy_op12.onnx"
+
+
+def _run(capsys, *args):
+    code = main(["compare", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def perturbed(tmp_path_factory):
+    """The fixture with one Conv's weight scaled by 1.5: everything downstream of it differs."""
+    model = onnx.load(str(MODEL))
+    weights = {t.name: t for t in model.graph.initializer}
+    conv = [n for n in model.graph.node if n.op_type == "Conv"][10]
+    tensor = weights[conv.input[1]]
+    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor) * 1.5, tensor.name))
+    path = tmp_path_factory.mktemp("compare") / "perturbed.onnx"
+    onnx.save(model, str(path))
+    return path, conv.name
+
+
+def test_same_model_does_not_diverge(capsys):
+    code, out, _ = _run(capsys, MODEL, MODEL, "--format", "json")
+    document = json.loads(out)
+    assert code == 0 and document["first_divergence"] is None
+    assert all(t["ok"] for t in document["tensors"]) and len(document["tensors"]) > 300
+    assert document["outputs"][0]["tensor"] == "output0"
+
+
+def test_first_divergence_is_the_changed_node(capsys, perturbed):
+    path, conv = perturbed
+    code, out, _ = _run(capsys, MODEL, path, "--format", "json")
+    document = json.loads(out)
+    assert code == 1
+    origin = document["first_divergence"]
+    assert (origin["node"], origin["op_type"]) == (conv, "Conv") and origin["metrics"]["cosine"] < 0.999
+    names = [t["tensor"] for t in document["tensors"]]
+    first_bad = next(t for t in document["tensors"] if not t["ok"])
+    assert first_bad["node"] == conv
+    assert all(t["ok"] for t in document["tensors"][:names.index(first_bad["tensor"])])  # everything before is fine
+    assert document["outputs"][0]["ok"] is False
+    assert set(document) >= {"schema_version", "a", "b", "inputs", "tolerance", "tensors", "first_divergence"}
+    code, text, _ = _run(capsys, MODEL, path)
+    assert code == 1 and f"first divergence: {conv} (Conv)" in text
+
+
+def test_chunking_gives_the_same_answer(perturbed):
+    path, _ = perturbed
+    whole = compare_models(MODEL, path).to_dict()
+    chunked = compare_models(MODEL, path, chunk=7).to_dict()
+    assert whole == chunked
+
+
+def test_node_whose_inputs_are_not_shared_is_still_found(tmp_path):
+    # B computes 'r' differently under another name: the Mul is the first shared tensor to differ.
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[4] x) => (float[4] y) <float c = {2.0}> { r = Relu(x)
+            m = Mul(r, c)
+            y = Identity(m) }"""), str(a))
+    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[4] x) => (float[4] y) <float c = {2.0}> { other = Sigmoid(x)
+            m = Mul(other, c)
+            y = Identity(m) }"""), str(b))
+    comparison = compare_models(a, b)
+    assert [t.tensor for t in comparison.tensors] == ["m", "y"]
+    assert comparison.first_divergence.tensor == "m"
+
+
+def test_cosine_tolerance_moves_the_origin_downstream(perturbed):
+    path, conv = perturbed
+    # The scaled Conv's own output keeps cosine 0.995: within 0.99, so the origin is where the error has grown.
+    loose = compare_models(MODEL, path, tolerance=Tolerance(min_cosine=0.99))
+    assert loose.first_divergence.node != conv and loose.first_divergence.metrics.cosine < 0.99
+    assert compare_models(MODEL, path, tolerance=Tolerance(min_cosine=0.999)).first_divergence.node == conv
+
+
+def test_bad_arguments(capsys, tmp_path):
+    code, _, err = _run(capsys, MODEL, tmp_path / "missing.onnx")
+    assert code == 2 and len(err.splitlines()) == 1 and "missing.onnx: no such file" in err
+    other = tmp_path / "other.onnx"
+    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[4] q) => (float[4] y) { y = Relu(q) }"""), str(other))
+    code, _, err = _run(capsys, MODEL, other)
+    assert code == 2 and "the models' inputs differ" in err
