@@ -7,6 +7,7 @@ commands so that `onnxlint --version` starts as fast as Python itself.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import os
 import sys
@@ -81,6 +82,10 @@ def _lint_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the random inputs --confirm uses (default: 0)")
     parser.add_argument("--inputs", metavar="FILE.npz", help="arrays for --confirm to use, by input name")
+    parser.add_argument("--rtol", type=float, default=1e-3, help="--confirm's relative tolerance (default: 1e-3)")
+    parser.add_argument("--atol", type=float, default=1e-5, help="--confirm's absolute tolerance (default: 1e-5)")
+    parser.add_argument("--reference", metavar="FILE.npz",
+                        help="outputs saved from the framework on --inputs, by output name: --confirm compares them")
     parser.add_argument("--baseline", metavar="FILE", help="report only findings that FILE does not record")
     parser.add_argument("--write-baseline", metavar="FILE",
                         help="record every current finding in FILE (then --baseline FILE reports only new ones)")
@@ -114,6 +119,9 @@ def _lint(argv: list[str]) -> int:
     from onnxlint.output import FORMATS
 
     resolved = _resolve(args)
+    run_options = _run_options(args)
+    if run_options is not None:  # rules that run the model (RunRule) run too
+        resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=run_options))
     known = _baseline(args.baseline)
     paths = _expand(args.paths, args.exclude or [])
     lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
@@ -132,8 +140,10 @@ def _lint(argv: list[str]) -> int:
         _write_atomically(args.write_baseline, lambda stream: baseline.write(reports, stream))
     if known is not None:
         reports = [known.new_findings(report) for report in reports]
-    if args.confirm:
-        reports = _confirm(reports, resolved, args)
+    if run_options is not None:
+        from onnxlint.confirm.runner import confirm_reports
+
+        reports = confirm_reports(reports, resolved.rules, resolved.settings, run_options)
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
@@ -181,15 +191,24 @@ def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
     return kept
 
 
-def _confirm(reports, resolved, args):
+def _run_options(args: argparse.Namespace):
+    """--confirm's inputs and reference outputs, or None without --confirm."""
+    if not args.confirm:
+        if args.inputs or args.reference:
+            raise UsageError("--inputs and --reference need --confirm")
+        return None
     from onnxlint.confirm.inputs import load_inputs
-    from onnxlint.confirm.runner import ConfirmOptions, confirm_reports
+    from onnxlint.confirm.runner import ConfirmOptions
 
     try:
         given = load_inputs(args.inputs) if args.inputs else None
+        reference = load_inputs(args.reference, option="--reference") if args.reference else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return confirm_reports(reports, resolved.rules, resolved.settings, ConfirmOptions(seed=args.seed, inputs=given))
+    from onnxlint.confirm.metrics import Tolerance
+
+    return ConfirmOptions(seed=args.seed, inputs=given, reference=reference,
+                          tolerance=Tolerance(rtol=args.rtol, atol=args.atol))
 
 
 def _baseline(path: str | None):

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
 
-from onnxlint.finding import Finding, Location, Severity
+from onnxlint.finding import Evidence, Finding, Location, Severity
 
 if TYPE_CHECKING:
     from onnxlint.exportscript import ExportCall
     from onnxlint.graph import GraphView, Node
+    from onnxlint.confirm.runner import ConfirmOptions
     from onnxlint.heads import DetectionHead
     from onnxlint.model import LoadedModel
     from onnxlint.placement import Placement
@@ -58,6 +59,8 @@ class LintSettings:
     std: tuple[float, ...] | None = None
     # Layout of the image data the application hands to the runtime: "nchw" or "nhwc".
     input_layout: str | None = None
+    # Set by --confirm: how rules that run the model (RunRule) choose inputs and tolerances.
+    run: "ConfirmOptions | None" = None
     # {rule code: {option: value}} for rules that declare options ([tool.onnxlint.rules.<CODE>]).
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -181,7 +184,7 @@ class Rule:
     def finding(self, message: str, *, graph: "GraphView | str | None" = None, node: "Node | None" = None,
                 tensor: str | None = None, line: int | None = None, fix: str | None = None,
                 data: Mapping[str, Any] | None = None, severity: Severity | None = None,
-                related: Iterable[tuple["GraphView", "Node"]] = ()) -> Finding:
+                related: Iterable[tuple["GraphView", "Node"]] = (), evidence: Evidence | None = None) -> Finding:
         graph_path = graph if isinstance(graph, str) or graph is None else graph.path
         location = Location(
             # A finding with a line is in a Python script, which has no graph.
@@ -192,7 +195,7 @@ class Rule:
             line=line,
         )
         return Finding(code=self.code, rule=self.name, severity=severity or self.severity, message=message,
-                       location=location, fix=fix, data=dict(data or {}),
+                       location=location, fix=fix, data=dict(data or {}), evidence=evidence,
                        related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related))
 
 
@@ -232,6 +235,14 @@ class PlacementRule(TargetRule):
         if reason is None and chip_knowledge(ctx.settings.toolkit.version, ctx.settings.target) is None:
             return f"no probe data for {ctx.settings.target} with {ctx.settings.toolkit.label}"
         return reason
+
+
+class RunRule(Rule):
+    """A rule that runs the model (onnxruntime, onnxsim): it runs only with --confirm, and its findings carry
+    their own numeric evidence."""
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        return None if ctx.settings.run is not None else "runs the model: needs --confirm"
 
 
 class SelectorError(ValueError):

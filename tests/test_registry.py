@@ -41,7 +41,7 @@ def test_names_modules_and_tests_match(rule):
 
 def test_selection_by_code_family_and_slug():
     chosen = resolve_selection(ALL_RULES, ["OP001", "nm", "static-dim-lost"], ["NM003"])
-    assert sorted(r.code for r in chosen) == ["IO002", "NM001", "NM002", "NM004", "OP001"]
+    assert sorted(r.code for r in chosen) == ["IO002", "NM001", "NM002", "NM004", "NM005", "NM006", "NM007", "OP001"]
     assert len(resolve_selection(ALL_RULES, None, None)) == len(ALL_RULES)
     with pytest.raises(SelectorError, match="unknown rule selector 'ZZ'"):
         resolve_selection(ALL_RULES, ["ZZ"], None)

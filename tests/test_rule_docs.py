@@ -41,7 +41,7 @@ def _blocks(rule, heading):
 
 def _settings(options: dict) -> LintSettings:
     """The lint settings a fence line gives: {"target", "dynamic_axes", "anchors", "classes", "mean", "std",
-    "input_layout"}, as on the CLI."""
+    "input_layout", "confirm"}, as on the CLI."""
     return LintSettings(
         target=options.get("target"),
         toolkit=load_facts(known_versions()[-1]) if "target" in options else None,
@@ -50,7 +50,23 @@ def _settings(options: dict) -> LintSettings:
         classes=options.get("classes"),
         mean=tuple(options["mean"]) if "mean" in options else None,
         std=tuple(options["std"]) if "std" in options else None,
-        input_layout=options.get("input_layout"))
+        input_layout=options.get("input_layout"),
+        run=_run_options(options["confirm"]) if "confirm" in options else None)
+
+
+def _run_options(spec: dict):
+    """--confirm's options from a fence: {"seed", "rtol", "atol", "inputs": {name: list}, "reference": {...}}."""
+    import numpy as np
+
+    from onnxlint.confirm.metrics import Tolerance
+    from onnxlint.confirm.runner import ConfirmOptions
+
+    def arrays(named):
+        return {name: np.asarray(values, dtype=np.float32) for name, values in named.items()} if named else None
+
+    return ConfirmOptions(seed=spec.get("seed", 0), inputs=arrays(spec.get("inputs")),
+                          reference=arrays(spec.get("reference")),
+                          tolerance=Tolerance(rtol=spec.get("rtol", 1e-3), atol=spec.get("atol", 1e-5)))
 
 
 def _lint_block(folder, rule, language, options, body):

@@ -21,6 +21,9 @@ from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
 from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
 from onnxlint.checks.nm003_bn_not_folded import BnNotFolded
 from onnxlint.checks.nm004_bn_default_stats import BnDefaultStats
+from onnxlint.checks.nm005_simplifier_drift import SimplifierDrift
+from onnxlint.checks.nm006_optimizer_drift import OptimizerDrift
+from onnxlint.checks.nm007_reference_mismatch import ReferenceMismatch
 from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
 from onnxlint.checks.op002_deprecated_op import DeprecatedOp
 from onnxlint.checks.op003_model_invalid import ModelInvalid
@@ -49,6 +52,9 @@ ALL_RULES = (
     DropoutTrainingMode(),
     BnNotFolded(),
     BnDefaultStats(),
+    SimplifierDrift(),
+    OptimizerDrift(),
+    ReferenceMismatch(),
     NhwcInput(),
     NormalizationInGraph(),
     YoloDecodeInGraph(),

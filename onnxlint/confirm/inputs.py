@@ -12,6 +12,7 @@ import onnx
 from onnxlint.model import type_and_shape
 
 DEFAULT_SEED = 0
+DEFAULT_SIDE = 64
 
 
 def input_specs(model: onnx.ModelProto) -> list[tuple[str, np.dtype, tuple]]:
@@ -31,7 +32,9 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
                   sizes: Mapping[tuple[str, int], int] | None = None,
                   given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """An array per input: `given` where the user supplied one, else seeded random. Dynamic dims take the
-    size `sizes` names for (input, axis), else 1. Floats are uniform in [0, 1), integers in [0, 4), bools fair."""
+    size `sizes` names for (input, axis), else 1 on axis 0 (a batch) and 64 elsewhere (an image side or a
+    sequence length that convolutions and YOLO strides accept). Floats are uniform in [0, 1), integers in
+    [0, 4), bools fair."""
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(model), load_external_data=False)
     rng = np.random.default_rng(seed)
@@ -40,7 +43,8 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
         if given and name in given:
             arrays[name] = np.asarray(given[name])
             continue
-        concrete = tuple(dim if isinstance(dim, int) and dim > 0 else (sizes or {}).get((name, axis), 1)
+        concrete = tuple(dim if isinstance(dim, int) and dim > 0
+                         else (sizes or {}).get((name, axis), 1 if axis == 0 else DEFAULT_SIDE)
                          for axis, dim in enumerate(shape))
         if dtype == np.bool_:
             arrays[name] = rng.random(concrete) < 0.5
@@ -51,10 +55,10 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
     return arrays
 
 
-def load_inputs(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """The arrays of an .npz file, by name. Raises ValueError with a one-line reason."""
+def load_inputs(path: str | os.PathLike[str], option: str = "--inputs") -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, by name. Raises ValueError with a one-line reason naming `option`."""
     try:
         with np.load(Path(path), allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"--inputs: cannot read '{path}' as .npz ({exc})") from None
+        raise ValueError(f"{option}: cannot read '{path}' as .npz ({' '.join(str(exc).split())})") from None

@@ -33,6 +33,7 @@ REWRITTEN_OPS = {"NM001": "BatchNormalization", "NM002": "Dropout"}
 class ConfirmOptions:
     seed: int = DEFAULT_SEED
     inputs: Mapping[str, np.ndarray] | None = None  # the user's arrays, by input name
+    reference: Mapping[str, np.ndarray] | None = None  # outputs the user saved (e.g. from PyTorch), by name
     tolerance: Tolerance = field(default_factory=Tolerance)
     toolkit_timeout: int = 600
 
@@ -56,12 +57,15 @@ class ModelRun:
     def inputs(self, seed_offset: int = 0, sizes: Mapping[tuple[str, int], int] | None = None):
         return random_inputs(self.proto, seed=self.options.seed + seed_offset, sizes=sizes, given=self.options.inputs)
 
-    def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None):
-        """Outputs of `model` (all graph outputs, or `outputs`) in onnxruntime, without graph optimisations."""
+    def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
+            optimized: bool = False):
+        """Outputs of `model` (all graph outputs, or `outputs`) in onnxruntime, with graph optimisations off
+        (or all on)."""
         import onnxruntime
 
         session_options = onnxruntime.SessionOptions()
-        session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
+                                                    else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
         session_options.log_severity_level = 3
         session = onnxruntime.InferenceSession(model.SerializeToString(), session_options,
                                                providers=["CPUExecutionProvider"])
@@ -93,7 +97,8 @@ def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: 
             confirmed.append(report)
             continue
         run = ModelRun(report.path, settings, options)
-        findings = tuple(dataclasses.replace(f, evidence=_evidence(run, f, how.get(f.code))) for f in report.findings)
+        findings = tuple(f if f.evidence else dataclasses.replace(f, evidence=_evidence(run, f, how.get(f.code)))
+                         for f in report.findings)
         confirmed.append(dataclasses.replace(report, findings=findings))
     return confirmed
 

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.checks._drift import drift_findings
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, RunRule
+
+
+class OptimizerDrift(RunRule):
+    code = "NM006"
+    name = "optimizer-drift"
+    summary = "onnxruntime's graph optimisations change the model's outputs (runs with --confirm)"
+    severity = Severity.WARNING
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        yield from drift_findings(
+            self, ctx, "optimizer_drift", "between onnxruntime with graph optimisations off and all on",
+            fix="Compare accuracy with the optimisation level the deployment uses; NPU toolkits fuse operators the "
+                "same way, so a model this sensitive needs checking on the board too")

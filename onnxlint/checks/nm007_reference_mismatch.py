@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Iterator
+
+from onnxlint.checks._drift import drift_findings
+from onnxlint.finding import Finding, Severity
+from onnxlint.registry import ModelContext, RunRule, ScriptContext
+
+
+class ReferenceMismatch(RunRule):
+    code = "NM007"
+    name = "reference-mismatch"
+    summary = "The model's outputs differ from the reference outputs saved from the framework (--reference)"
+    severity = Severity.ERROR
+
+    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+        reason = super().skip_reason(ctx)
+        if reason is None and not ctx.settings.run.reference:
+            return "no --reference outputs given"
+        return reason
+
+    def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        yield from drift_findings(
+            self, ctx, "reference_mismatch", "between the reference you saved and onnxruntime on the same inputs",
+            fix="Check that --inputs are the exact arrays the reference was computed from (same preprocessing, "
+                "model.eval()), then find the first diverging layer: export an intermediate model or use "
+                "`onnxlint compare`")
