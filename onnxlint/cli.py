@@ -24,7 +24,7 @@ COMMAND_LINE_KEYS = ("target", "toolkit", "select", "ignore", "fail-on", "anchor
 SEVERITIES = ("error", "warning", "info")
 FORMAT_NAMES = ("text", "json")  # for every command
 LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
-SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare")
+SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare", "rknn-build")
 
 
 class UsageError(Exception):
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
             return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config,
-                    "compare": _compare}[argv[0]](argv[1:])
+                    "compare": _compare, "rknn-build": _rknn_build}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
         print(f"onnxlint: error: {exc}", file=sys.stderr)
@@ -409,3 +409,53 @@ def _with_progress(fmt: str, work):
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("comparing tensors", total=None)
         return work(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _rknn_build(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint rknn-build",
+                     description="Build a model with the installed rknn-toolkit2; when a fusion rule crashes, retry "
+                                 "with the rules the toolkit names until a configuration builds.")
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("--target", choices=TARGETS, required=True, metavar="NAME",
+                        help=f"the chip ({', '.join(TARGETS)})")
+    parser.add_argument("--outputs", metavar="auto|NAMES",
+                        help="cut the model: 'auto' at the YOLO head tensors onnxlint finds, or comma-separated names")
+    parser.add_argument("--dataset", metavar="FILE",
+                        help="the toolkit's dataset list for int8 builds (rv1106/rv1103; default: one seeded sample)")
+    parser.add_argument("--export-rknn", metavar="OUT", help="write the .rknn of the build that succeeded")
+    parser.add_argument("--rounds", type=int, default=4, help="most builds to try (default: 4)")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per build before it counts as hung")
+    parser.add_argument("--log", metavar="FILE", help="where to write the toolkit's full log "
+                                                      "(default: MODEL's name + .rknn-build.log in the working folder)")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint import api
+    from onnxlint.confirm import rknn
+    from onnxlint.confirm.rknnbuild import rknn_build
+    from onnxlint.model import ModelLoadError
+    from onnxlint.output import FORMATS
+
+    if rknn.toolkit_python() is None:
+        raise UsageError("rknn-toolkit2 is not installed (install it beside onnxlint, or set ONNXLINT_RKNN_PYTHON)")
+    if args.rounds < 1:
+        raise UsageError(f"--rounds must be 1 or more, got {args.rounds}")
+    try:
+        heads = api.inspect(args.model)["heads"] if args.outputs == "auto" else []
+    except ModelLoadError as exc:
+        raise UsageError(f"{exc.path}: {exc.reason}") from None
+    if args.outputs == "auto":
+        if not heads:
+            raise UsageError(f"{args.model}: --outputs auto found no YOLO head to cut at; name the tensors")
+        outputs = heads[0]["rknn_outputs"]
+    else:
+        outputs = [name for name in args.outputs.split(",") if name] if args.outputs else None
+    prediction = api.lint(args.model, target=args.target, select=["TG008"])
+    if prediction.error:
+        raise UsageError(f"{args.model}: {prediction.error}")
+    predicted = [] if outputs else [f.data["failure"] for f in prediction.findings]
+    log = Path(args.log or f"{Path(args.model).name}.rknn-build.log")
+    report = _with_progress(args.format, lambda progress: rknn_build(
+        Path(args.model), args.target, outputs, args.rounds, log, dataset=args.dataset,
+        export=Path(args.export_rknn) if args.export_rknn else None, timeout=args.timeout, predicted=predicted))
+    FORMATS[args.format].rknn_build(report, sys.stdout)
+    return EXIT_CLEAN if report.built else EXIT_FINDINGS

@@ -40,8 +40,10 @@ class Node:
         self.index = index  # topological
         self.position = position  # in the file
         self.proto = proto
-        self.op_type = proto.op_type
-        self.domain = "" if proto.domain in DEFAULT_DOMAINS else proto.domain  # "" = default ONNX domain
+        # protobuf hands back bytes for a string field that is not valid UTF-8 (a corrupted file).
+        self.op_type = _text(proto.op_type)
+        domain = _text(proto.domain)
+        self.domain = "" if domain in DEFAULT_DOMAINS else domain  # "" = default ONNX domain
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op_type})"
@@ -59,6 +61,10 @@ class Node:
             if attribute.name == name:
                 return helper.get_attribute_value(attribute)
         return default
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from onnxlint.checks.tg004_target_io_dtype import TargetIoDtype
 from onnxlint.checks.tg005_target_unsupported_op import TargetUnsupportedOp
 from onnxlint.checks.tg006_target_op_constraint import TargetOpConstraint
 from onnxlint.checks.tg007_target_layout_mismatch import TargetLayoutMismatch
+from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
 
 ALL_RULES = (
     OpNotInOpset(),
@@ -69,6 +70,7 @@ ALL_RULES = (
     TargetUnsupportedOp(),
     TargetOpConstraint(),
     TargetLayoutMismatch(),
+    TargetToolkitFailure(),
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),

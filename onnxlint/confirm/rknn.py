@@ -22,7 +22,7 @@ import numpy as np
 
 # Chips whose toolkit builds only quantized models (a calibration dataset is then generated).
 QUANTIZED_ONLY = ("rv1106", "rv1103")
-STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime"}
+STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn"}
 
 BUILD = r"""
 import json
@@ -30,10 +30,14 @@ import sys
 from rknn.api import RKNN
 
 model, chip, verbose, config, dataset = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose", json.loads(sys.argv[4]), sys.argv[5]
+outputs, export = json.loads(sys.argv[6]), sys.argv[7]
 rknn = RKNN(verbose=verbose)
 rknn.config(target_platform=chip, **config)
 build = lambda: rknn.build(do_quantization=bool(dataset), dataset=dataset or None)
-for code, stage in ((10, lambda: rknn.load_onnx(model=model)), (11, build)):
+stages = [(10, lambda: rknn.load_onnx(model=model, outputs=outputs)), (11, build)]
+if export:
+    stages.append((13, lambda: rknn.export_rknn(export)))
+for code, stage in stages:
     try:
         failed = stage() != 0
     except Exception as exc:  # the toolkit raises as often as it returns an error code
@@ -73,6 +77,25 @@ class BuildResult:
     log: str
 
     @property
+    def suggested_rules(self) -> list[str]:
+        """The fusion rules the toolkit suggests disabling ("You can add disable_rules=['…']"), in order."""
+        return list(dict.fromkeys(re.findall(r"disable_rules=\[?'([^']+)'", ANSI.sub("", self.log))))
+
+    @property
+    def matched_nodes(self) -> list[str]:
+        """ONNX node names in the toolkit's "Show op fuse match nodes" blocks."""
+        names: list[str] = []
+        inside = False
+        for line in ANSI.sub("", self.log).splitlines():
+            if "Show op fuse match nodes" in line:
+                inside = True
+            elif inside and line.startswith("Op name: "):
+                names.append(line.removeprefix("Op name: ").strip())
+            elif inside and "disable_rules" in line:
+                inside = False
+        return list(dict.fromkeys(names))
+
+    @property
     def cpu_layers(self) -> dict[str, int]:
         """{layer op type: count} of the layers the build placed on the CPU (I/O operators left out)."""
         counts: collections.Counter = collections.Counter()
@@ -85,13 +108,13 @@ class BuildResult:
     def error_lines(self, limit: int = 3) -> list[str]:
         """The toolkit's own error lines (exceptions and E lines that are not known noise), last ones first."""
         lines = [ANSI.sub("", line).strip() for line in self.log.splitlines()]
-        wanted = [line for line in lines if (re.match(r"^[A-Za-z]*Error: ", line) or line.startswith("E "))
+        wanted = [line for line in lines if (re.match(r"^[\w.]*(Error|Exception): ", line) or line.startswith("E "))
                   and "Unkown op target" not in line and "Traceback" not in line and len(line) > 8
                   and not line.startswith("E rknn-toolkit2 version")]
         # The same message often appears as "E build: <text>" and as "ValueError: <text>": keep one.
         unique: dict[str, str] = {}
         for line in reversed(wanted):
-            unique.setdefault(re.sub(r"^(E \w+: |[A-Za-z]*Error: )", "", line), line)
+            unique.setdefault(re.sub(r"^(E \w+: |[\w.]*(Error|Exception): )", "", line), line)
         return list(unique.values())[:limit]
 
 
@@ -112,15 +135,22 @@ def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int =
 
 
 def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, config: dict | None = None,
-          inputs: dict[str, np.ndarray] | None = None) -> BuildResult:
+          inputs: dict[str, np.ndarray] | None = None, outputs: list[str] | None = None, dataset: str | None = None,
+          export: Path | None = None) -> BuildResult:
+    """Load and build `model` for `chip` (cut at `outputs`), int8 with `dataset` (a toolkit dataset list, else
+    one generated from `inputs`) on quantized-only chips, writing the .rknn to `export` when given."""
     python = toolkit_python()
     if python is None:
         raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
-        dataset = _dataset(Path(folder), Path(model), inputs) if chip in QUANTIZED_ONLY else ""
+        if chip in QUANTIZED_ONLY:
+            dataset = str(Path(dataset).resolve()) if dataset else _dataset(Path(folder), Path(model), inputs)
+        else:
+            dataset = ""
         try:
             result = subprocess.run([python, "-c", BUILD, str(Path(model).resolve()), chip,
-                                     "verbose" if verbose else "quiet", json.dumps(config or {}), dataset],
+                                     "verbose" if verbose else "quiet", json.dumps(config or {}), dataset,
+                                     json.dumps(outputs), str(export.resolve()) if export else ""],
                                     capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder,
                                     env={**os.environ, "TMPDIR": folder})
         except subprocess.TimeoutExpired as exc:

@@ -330,7 +330,7 @@ def _toolkit_claim(finding: Finding) -> str | None:
     """What a finding predicts a build will show: "fails", "cpu" (layers on the CPU), "converts" (an I/O type
     rewritten), or None when a build cannot show it."""
     data = finding.data
-    if finding.code in ("TG001", "TG002"):
+    if finding.code in ("TG001", "TG002", "TG008"):
         return "fails"
     if finding.code == "TG004":
         return "converts" if "converted_to" in data else "fails"
@@ -353,7 +353,10 @@ def _named_in(finding: Finding, result) -> bool:
     refusal is of the kind the rule predicts (opset, dynamic shape, dtype, mean/std)."""
     text = " ".join(result.error_lines(limit=10)) + " " + (result.failed_stage or "")
     names = [finding.location.node, finding.location.op_type, *FAILURE_WORDS.get(finding.code, ())]
-    return any(name and name in text for name in names)
+    rule = finding.data.get("fusion_rule")  # TG008: the toolkit names the fusion rule it died in...
+    recorded = (finding.data.get("toolkit_message") or "").split("...")[-1].strip(" '")[-30:]  # ...or says this
+    return any(name and name in text for name in names) or bool(rule and f"'{rule}'" in result.log) \
+        or bool(recorded and recorded in text)
 
 
 def _expected_cpu_layers(run: ModelRun, finding: Finding) -> set[str]:

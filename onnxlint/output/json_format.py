@@ -54,3 +54,8 @@ def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
 def compare(comparison, stream: TextIO) -> None:
     """`onnxlint compare`: the comparison document (its own schema_version 1, as documented in the README)."""
     _dump({**comparison.to_dict(), "tool": {"name": "onnxlint", "version": __version__}}, stream)
+
+
+def rknn_build(report, stream: TextIO) -> None:
+    """`onnxlint rknn-build`: the attempts, the calls that built, and the log file."""
+    _dump({**report.to_dict(), "tool": {"name": "onnxlint", "version": __version__}}, stream)

@@ -214,3 +214,36 @@ def compare(comparison, stream: TextIO) -> None:
                       Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")))
     console.print(Text(f"{len(bad)} tensors outside tolerance:"))
     console.print(table)
+
+
+def rknn_build(report, stream: TextIO) -> None:
+    """`onnxlint rknn-build`: a short account of each attempt (never the toolkit's raw log)."""
+    console = _console(stream)
+    console.print(Text(f"{report.model} for {report.chip} with {report.toolkit}", style="bold underline"))
+    for number, attempt in enumerate(report.attempts, start=1):
+        rules = f"disable_rules={attempt.disable_rules}" if attempt.disable_rules else "default rules"
+        if attempt.failed_stage is None:
+            console.print(Text.assemble(f"  attempt {number} ({rules}): ", ("builds", "green"),
+                                        f" in {attempt.seconds} s"))
+            continue
+        console.print(Text.assemble(f"  attempt {number} ({rules}): ", (f"fails at {attempt.failed_stage}", "red"),
+                                    f": {attempt.error or 'no error line'}"))
+        if attempt.fusion_rules:
+            console.print(Text(f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
+                               f"{', '.join(attempt.matched_nodes) or 'no named node'}"))
+    if report.predicted:
+        console.print(Text(f"  predicted by TG008: {', '.join(report.predicted)}"))
+    if report.unpredicted:
+        console.print(Text(f"  not in onnxlint's knowledge base: fusion rule {', '.join(report.unpredicted)}",
+                           style="yellow"))
+    if report.built:
+        console.print(Text("  what built:", style="bold"))
+        for call in report.calls:
+            console.print(Text(f"    {call}"))
+        layers = ", ".join(f"{op} x{n}" for op, n in sorted(report.cpu_layers.items())) or "none"
+        console.print(Text(f"  CPU layers: {layers}"))
+        if report.exported:
+            console.print(Text(f"  wrote {report.exported}"))
+    else:
+        console.print(Text("  no configuration built", style="bold red"))
+    console.print(Text(f"  full toolkit log: {report.log_path}", style="dim"))

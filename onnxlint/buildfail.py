@@ -1,0 +1,139 @@
+"""Subgraph patterns that make rknn-toolkit2's build fail (the `build_failures` of a toolkit version's family
+file), matched on the ONNX graph before anything is built.
+
+Each pattern is a function from a GraphView to the node groups it matches; the family file says which
+pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and the workaround.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable, Iterator, Mapping
+
+from onnxlint.graph import GraphView, Node
+from onnxlint.placement import static_tensors
+from onnxlint.targets import TOOLKIT
+
+RECURRENT = ("LSTM", "GRU", "RNN")
+
+
+@dataclass(frozen=True)
+class BuildFailure:
+    id: str
+    pattern: str
+    says: str
+    message: str
+    fusion_rule: str | None
+    workaround: Mapping[str, Any]
+    verified: str
+    fixture: str
+    near_miss: str
+
+
+@lru_cache(maxsize=None)
+def build_failures(version: str) -> tuple[BuildFailure, ...]:
+    text = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json").read_text("utf-8")
+    entries = json.loads(text).get("build_failures", [])
+    unknown = {entry["pattern"] for entry in entries} - set(PATTERNS)
+    if unknown:
+        raise ValueError(f"build_failures use unknown patterns {sorted(unknown)}")
+    return tuple(BuildFailure(id=e["id"], pattern=e["pattern"], says=e["says"], message=e["message"],
+                              fusion_rule=e.get("fusion_rule"), workaround=e["workaround"], verified=e["verified"],
+                              fixture=e["fixture"], near_miss=e["near_miss"]) for e in entries)
+
+
+def _single_consumer(graph: GraphView, tensor: str) -> Node | None:
+    consumers = graph.consumers(tensor)
+    return consumers[0] if len(consumers) == 1 else None
+
+
+def _producer_through(graph: GraphView, tensor: str, skip: tuple[str, ...]) -> Node | None:
+    """The producer of `tensor`, looking through nodes of the `skip` types."""
+    node = graph.producer(tensor)
+    while node is not None and node.op_type in skip:
+        node = graph.producer(node.inputs[0])
+    return node
+
+
+def _rank(graph: GraphView, tensor: str) -> int | None:
+    shape = graph.shape(tensor)
+    return len(shape) if shape is not None else None
+
+
+def dfl_split(graph: GraphView) -> Iterator[list[Node]]:
+    """A 1x1 Conv with weight [1,16,1,1] and no bias, fed by Softmax (through Transposes) fed by a Reshape whose
+    input comes from a flattening Reshape (directly or through a Concat), and whose output is reshaped to 3-D and
+    split in two along axis 1 (two Slices or a Split)."""
+    for conv in graph.nodes_of("Conv"):
+        weight = graph.tensor(conv.inputs[1]) if len(conv.inputs) > 1 else None
+        if weight is None or weight.shape != (1, 16, 1, 1) or (len(conv.inputs) > 2 and conv.inputs[2]):
+            continue
+        softmax = _producer_through(graph, conv.inputs[0], ("Transpose",))
+        if softmax is None or softmax.op_type != "Softmax":
+            continue
+        unflatten = _producer_through(graph, softmax.inputs[0], ("Transpose",))
+        if unflatten is None or unflatten.op_type != "Reshape":
+            continue
+        source = graph.producer(unflatten.inputs[0])
+        feeders = [graph.producer(name) for name in source.inputs] if source is not None and \
+            source.op_type == "Concat" else [source]
+        if not any(f is not None and f.op_type == "Reshape" and _rank(graph, f.outputs[0]) == 3 for f in feeders):
+            continue  # the toolkit's rule needs the flattening Reshape before it: a flat input builds
+        reshape = _single_consumer(graph, conv.outputs[0])
+        if reshape is None or reshape.op_type != "Reshape" or _rank(graph, reshape.outputs[0]) != 3:
+            continue
+        # Shape consumers only compute the split sizes (ultralytics' detect export reads them with Shape/Gather).
+        halves = [node for node in graph.consumers(reshape.outputs[0]) if node.op_type != "Shape"]
+        split = (len(halves) == 1 and halves[0].op_type == "Split" and len(halves[0].outputs) == 2) or \
+            (len(halves) == 2 and all(node.op_type == "Slice" for node in halves))
+        if split:
+            yield [conv, unflatten, softmax, reshape, *halves]
+
+
+def unscaled_attention(graph: GraphView) -> Iterator[list[Node]]:
+    """MatMul -> Softmax over the last axis -> (Transpose) -> MatMul, with no Mul producing an input of the first
+    MatMul (a Mul between the MatMul and the Softmax would make the Softmax's producer a Mul)."""
+    for softmax in graph.nodes_of("Softmax"):
+        scores = graph.producer(softmax.inputs[0])
+        if scores is None or scores.op_type != "MatMul":
+            continue
+        rank = _rank(graph, softmax.inputs[0])
+        axis = softmax.attr("axis", -1 if (graph.opset() or 13) >= 13 else 1)
+        if rank is None or axis % rank != rank - 1:
+            continue
+        if any((p := graph.producer(name)) is not None and p.op_type == "Mul" for name in scores.inputs):
+            continue
+        after = _single_consumer(graph, softmax.outputs[0])
+        if after is not None and after.op_type == "Transpose":
+            after = _single_consumer(graph, after.outputs[0])
+        if after is not None and after.op_type == "MatMul":
+            yield [scores, softmax, after]
+
+
+def rnn_unnamed_output(graph: GraphView) -> Iterator[list[Node]]:
+    """A recurrent node with an output named '' (unused) while it has more than one output slot."""
+    for op_type in RECURRENT:
+        for node in graph.nodes_of(op_type):
+            if len(node.outputs) > 1 and "" in node.outputs:
+                yield [node]
+
+
+def constant_outputs(graph: GraphView) -> Iterator[list[Node]]:
+    """Every graph output computed from constants and static shapes: the toolkit folds them all away."""
+    if not graph.output_names:
+        return
+    static = static_tensors(graph)
+    if all(name in static for name in graph.output_names):
+        producers = [graph.producer(name) for name in graph.output_names]
+        yield [node for node in producers if node is not None]
+
+
+PATTERNS: Mapping[str, Callable[[GraphView], Iterator[list[Node]]]] = {
+    "dfl_split": dfl_split,
+    "unscaled_attention": unscaled_attention,
+    "rnn_unnamed_output": rnn_unnamed_output,
+    "constant_outputs": constant_outputs,
+}

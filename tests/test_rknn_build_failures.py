@@ -1,0 +1,36 @@
+"""With the real rknn-toolkit2: every build-failure entry still fails as recorded without its workaround, builds
+with it, and its near miss builds. When a toolkit release fixes a bug, this fails, so the table cannot go stale."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FIXTURES
+from onnxlint.buildfail import build_failures
+from onnxlint.confirm.rknn import build, toolkit_python
+from onnxlint.targets import installed_version, known_versions
+
+pytestmark = [pytest.mark.rknn,
+              pytest.mark.skipif(toolkit_python() is None,
+                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+
+
+def _failures():
+    version = installed_version()
+    return build_failures(version) if version in known_versions() else ()
+
+
+@pytest.mark.parametrize("chip", ["rk3588", "rv1106"])
+@pytest.mark.parametrize("failure", _failures(), ids=lambda f: f.id)
+def test_failure_reproduces_and_the_workaround_builds(failure, chip):
+    failed = build(FIXTURES / failure.fixture, chip, verbose=True, timeout=600)
+    assert failed.failed_stage == "build", failed.log[-3000:]
+    if failure.fusion_rule:
+        assert f"disable_rules=['{failure.fusion_rule}']" in failed.log
+        fixed = build(FIXTURES / failure.fixture, chip, timeout=600,
+                      config={"disable_rules": failure.workaround["disable_rules"]})
+        assert fixed.failed_stage is None, fixed.log[-3000:]
+    key = failure.message.split("...")[-1].strip(" '")[-40:]  # the message's specific end
+    assert key in " ".join(failed.error_lines(limit=10)), failed.error_lines(limit=10)
+    near_miss = build(FIXTURES / failure.near_miss, chip, timeout=600)
+    assert near_miss.failed_stage is None, near_miss.log[-3000:]
