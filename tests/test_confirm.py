@@ -76,8 +76,8 @@ def test_head_cut_reproduces_the_head_tensors(capsys, monkeypatch):
 
 
 def test_rules_without_confirmation_are_skipped_and_clean_models_have_nothing(capsys):
-    code, out, _ = _run(capsys, FIXTURES / "yolov5n_norm_in_graph.onnx", "--confirm", "--format", "json")
-    assert _verdicts(out) == [("LY002", "skipped")]
+    code, out, _ = _run(capsys, FIXTURES / "yolov5n_unnamed.onnx", "--confirm", "--format", "json")
+    assert _verdicts(out) == [("IO004", "skipped")]
     code, out, _ = _run(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--confirm", "--format", "json")
     assert code == 0 and _verdicts(out) == []
 
@@ -173,3 +173,17 @@ def test_sizes_use_random_data_even_with_user_inputs(tmp_path):
     run = ModelRun(run.path, LintSettings(), ConfirmOptions(inputs={"x": np.ones((1, 4), np.float32)}))
     evidence = CONFIRMERS["sizes"](run, _finding("IO002", tensor="y", axes=[0]))
     assert evidence.verdict == "refuted" and "'y': [2, 4]" in evidence.detail
+
+
+@pytest.mark.parametrize("args, code", [
+    ([FIXTURES / "resnet_nhwc_input.onnx", "--select", "LY001"], "LY001"),
+    ([FIXTURES / "yolov5n_norm_in_graph.onnx", "--select", "LY002"], "LY002"),
+    ([FIXTURES / "yolov5n_legacy_op12.onnx", "--select", "HD003", "--anchors",
+      "[[12,16,19,36,40,28],[36,75,76,55,72,146],[142,110,192,243,459,401]]"], "HD003"),
+])
+def test_layout_normalization_and_anchor_findings_are_confirmed(capsys, args, code):
+    _, out, _ = _run(capsys, *args, "--confirm", "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["code"] == code and finding["evidence"]["verdict"] == "confirmed", finding["evidence"]
+    if code == "HD003":
+        assert 0.5 < finding["evidence"]["metrics"]["mean_iou"] < 0.9

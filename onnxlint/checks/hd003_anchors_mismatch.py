@@ -16,6 +16,7 @@ class AnchorsMismatch(Rule):
     name = "anchors-mismatch"
     summary = "Anchors baked into the graph differ from the ones the deployment's post-processing uses"
     severity = Severity.ERROR
+    confirmation = "anchors-decode"
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.anchors is None:

@@ -15,6 +15,7 @@ class NhwcInput(Rule):
     name = "nhwc-input"
     summary = "An image input is channels-last (NHWC) and converted to NCHW inside the graph"
     severity = Severity.INFO
+    confirmation = "layout-swap"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_inputs:

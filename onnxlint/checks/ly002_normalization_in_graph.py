@@ -12,6 +12,7 @@ class NormalizationInGraph(Rule):
     name = "normalization-in-graph"
     summary = "An image input is scaled or mean/std-normalised inside the graph"
     severity = Severity.INFO
+    confirmation = "double-normalization"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_inputs:

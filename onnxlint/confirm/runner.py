@@ -214,9 +214,12 @@ def sizes_that_run(run: ModelRun, finding: Finding) -> Evidence:
 def double_normalization(run: ModelRun, finding: Finding) -> Evidence:
     """target-layout-mismatch (double normalisation): the same image through the model once as the graph
     expects it and once normalised first by the deployment's mean/std, as the runtime would."""
-    name = finding.data.get("input")
-    if "graph_mean" not in finding.data:
+    name = finding.data.get("input") or finding.location.tensor
+    if finding.code == "TG007" and "graph_mean" not in finding.data:
         return toolkit_verdict(run, finding)
+    # TG007 names the deployment's values; for LY002 the suspected second pass applies the graph's own values.
+    deployment_mean = finding.data.get("deployment_mean", finding.data.get("mean_values"))
+    deployment_std = finding.data.get("deployment_std", finding.data.get("std_values"))
     feeds = run.inputs()
     image = (random_inputs(run.proto, seed=run.options.seed)[name] * PIXEL_RANGE).astype(np.float32)
     if run.options.inputs and name in run.options.inputs:
@@ -224,15 +227,72 @@ def double_normalization(run: ModelRun, finding: Finding) -> Evidence:
     axis = channel_axis(image.shape) or 1
     shape = [1] * image.ndim
     shape[axis] = image.shape[axis]
-    mean = np.resize(np.asarray(finding.data["deployment_mean"] or [0.0], np.float32), shape[axis]).reshape(shape)
-    std = np.resize(np.asarray(finding.data["deployment_std"] or [1.0], np.float32), shape[axis]).reshape(shape)
+    mean = np.resize(np.asarray(deployment_mean or [0.0], np.float32), shape[axis]).reshape(shape)
+    std = np.resize(np.asarray(deployment_std or [1.0], np.float32), shape[axis]).reshape(shape)
     once = run.run(run.proto, {**feeds, name: image})
     twice = run.run(run.proto, {**feeds, name: ((image - mean) / std).astype(np.float32)})
     worst = _worst(once, twice, run.options.tolerance)
     verdict = REFUTED if worst.within(run.options.tolerance) else CONFIRMED
     return Evidence(run.ort_label, verdict, worst.to_dict(),
                     f"seed {run.options.seed}, input '{name}' {list(image.shape)} in 0-255: outputs normalised once "
-                    f"(by the graph) vs twice (the deployment's mean/std first)")
+                    f"(by the graph) vs twice (mean {deployment_mean}, std {deployment_std} applied first, as a "
+                    f"deployment configured with them would)")
+
+
+def layout_swap(run: ModelRun, finding: Finding) -> Evidence:
+    """nhwc-input: the same image fed as the graph expects it (NHWC) and as an application that already
+    converted it to NCHW would hand over the buffer; the metrics show what the wrong layout does."""
+    name = finding.location.tensor
+    feeds = run.inputs()
+    image = feeds[name]
+    wrong = np.ascontiguousarray(image.transpose(0, 3, 1, 2)).reshape(image.shape)  # NCHW bytes, NHWC shape
+    right_out = run.run(run.proto, feeds)
+    wrong_out = run.run(run.proto, {**feeds, name: wrong})
+    worst = _worst(right_out, wrong_out, run.options.tolerance)
+    verdict = REFUTED if worst.within(run.options.tolerance) else CONFIRMED
+    return Evidence(run.ort_label, verdict, worst.to_dict(),
+                    f"seed {run.options.seed}, input '{name}' {list(image.shape)}: outputs for the image in NHWC vs "
+                    f"the same pixels laid out as NCHW in the same buffer")
+
+
+def anchors_decode(run: ModelRun, finding: Finding) -> Evidence:
+    """anchors-mismatch: decode the head's box sizes with the graph's anchors and with the deployment's
+    (YOLOv5/v7: wh = (2 sigmoid(t))^2 * anchor) and report how far the boxes move (IoU of same-centre boxes)."""
+    from onnxlint.graph import build_graphs
+    from onnxlint.heads import model_heads
+    from onnxlint.model import load_model
+
+    loaded = load_model(run.path)
+    heads = [h for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px]
+    if not heads:
+        return Evidence(run.ort_label, INCONCLUSIVE, detail="no head with anchors to decode")
+    head = heads[0]
+    graph_anchors = np.asarray(finding.data["graph_anchors"], np.float64).reshape(-1, head.na, 2)
+    deployed = np.asarray(finding.data["deployment_anchors"], np.float64)
+    if deployed.size != graph_anchors.size:
+        return Evidence(run.ort_label, CONFIRMED, detail=f"the deployment gives {deployed.size // 2} anchors for "
+                                                         f"{graph_anchors.size // 2} in the graph: boxes cannot be "
+                                                         f"decoded alike")
+    deployed = deployed.reshape(graph_anchors.shape)
+    exposed = copy.deepcopy(run.proto)
+    exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in head.rknn_outputs)
+    raw = run.run(exposed, run.inputs(), head.rknn_outputs)
+    ious = []
+    for level, tensor in enumerate(raw):
+        t = tensor.reshape(tensor.shape[0], head.na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
+        scale = (2.0 / (1.0 + np.exp(-t.astype(np.float64)))) ** 2
+        shape = (1, head.na, 2) + (1,) * (scale.ndim - 3)
+        wh_graph = scale * graph_anchors[level].reshape(shape)
+        wh_deployed = scale * deployed[level].reshape(shape)
+        inter = np.minimum(wh_graph[:, :, 0], wh_deployed[:, :, 0]) * np.minimum(wh_graph[:, :, 1], wh_deployed[:, :, 1])
+        union = wh_graph[:, :, 0] * wh_graph[:, :, 1] + wh_deployed[:, :, 0] * wh_deployed[:, :, 1] - inter
+        ious.append((inter / union).ravel())
+    iou = np.concatenate(ious)
+    metrics = {"mean_iou": float(iou.mean()), "min_iou": float(iou.min())}
+    verdict = CONFIRMED if metrics["mean_iou"] < 0.99 else REFUTED
+    return Evidence(run.ort_label, verdict, metrics,
+                    f"seed {run.options.seed}: box sizes decoded from the {head.family} head's outputs with the "
+                    f"graph's anchors vs the deployment's: mean IoU {metrics['mean_iou']:.3f} (same centres)")
 
 
 def head_cut(run: ModelRun, finding: Finding) -> Evidence:
@@ -382,6 +442,8 @@ CONFIRMERS: Mapping[str, Confirmer] = {
     "sizes": sizes_that_run,
     "double-normalization": double_normalization,
     "head-cut": head_cut,
+    "layout-swap": layout_swap,
+    "anchors-decode": anchors_decode,
     "toolkit-build": toolkit_verdict,
 }
 
