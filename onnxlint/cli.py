@@ -365,7 +365,10 @@ def _compare(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint compare",
                      description="Run two models on the same inputs and find the first node where they diverge.")
     parser.add_argument("a", metavar="A.onnx", help="the reference model")
-    parser.add_argument("b", metavar="B.onnx", help="the model under suspicion (e.g. simplified or re-exported)")
+    parser.add_argument("b", metavar="B.onnx", nargs="?",
+                        help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
+    parser.add_argument("--rknn", choices=TARGETS, metavar="CHIP",
+                        help="compare A with rknn-toolkit2's simulator for CHIP instead (needs the toolkit)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random inputs (default: 0)")
     parser.add_argument("--inputs", metavar="FILE.npz", help="arrays to use instead, by input name")
     parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default: 1e-3)")
@@ -376,11 +379,13 @@ def _compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from onnxlint.confirm.compare import compare_models
     from onnxlint.confirm.inputs import load_inputs
-    from onnxlint.confirm.metrics import Tolerance
+    from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
     from onnxlint.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
 
-    for path in (args.a, args.b):
+    if (args.b is None) == (args.rknn is None):
+        raise UsageError("give either B.onnx or --rknn CHIP")
+    for path in (args.a, args.b) if args.b else (args.a,):
         try:
             load_model(path)  # the same vetting as lint: one clear line for a file that cannot be read
         except ModelLoadError as exc:
@@ -389,11 +394,23 @@ def _compare(argv: list[str]) -> int:
         given = load_inputs(args.inputs) if args.inputs else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=args.min_cosine)
+    # The simulator is fp16 (int8 on rv1106/rv1103): judge it by cosine similarity unless told otherwise.
+    min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else COSINE_FP16
+    tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=min_cosine)
     try:
-        comparison = _with_progress(args.format, lambda progress: compare_models(
-            args.a, args.b, seed=args.seed, given=given, tolerance=tolerance, progress=progress))
-    except ValueError as exc:
+        if args.rknn:
+            from onnxlint.confirm import rknn
+            from onnxlint.confirm.compare import compare_with_rknn
+
+            if rknn.toolkit_python() is None:
+                raise UsageError("--rknn needs rknn-toolkit2 (install it beside onnxlint, or set "
+                                 "ONNXLINT_RKNN_PYTHON)")
+            comparison = _with_progress(args.format, lambda progress: compare_with_rknn(
+                args.a, args.rknn, seed=args.seed, given=given, tolerance=tolerance))
+        else:
+            comparison = _with_progress(args.format, lambda progress: compare_models(
+                args.a, args.b, seed=args.seed, given=given, tolerance=tolerance, progress=progress))
+    except (ValueError, RuntimeError) as exc:
         raise UsageError(str(exc)) from None
     FORMATS[args.format].compare(comparison, sys.stdout)
     return EXIT_FINDINGS if comparison.diverged else EXIT_CLEAN

@@ -99,3 +99,29 @@ def test_bad_arguments(capsys, tmp_path):
         g (float[4] q) => (float[4] y) { y = Relu(q) }"""), str(other))
     code, _, err = _run(capsys, MODEL, other)
     assert code == 2 and "the models' inputs differ" in err
+
+
+def test_b_or_rknn(capsys, monkeypatch):
+    code, _, err = _run(capsys, MODEL)
+    assert code == 2 and "give either B.onnx or --rknn CHIP" in err
+    from onnxlint.confirm import rknn
+
+    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)
+    code, _, err = _run(capsys, MODEL, "--rknn", "rk3588")
+    assert code == 2 and "--rknn needs rknn-toolkit2" in err
+
+
+@pytest.mark.rknn
+def test_against_the_rknn_simulator(capsys):
+    from onnxlint.confirm import rknn
+
+    if rknn.toolkit_python() is None:
+        pytest.skip("rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+    code, out, _ = _run(capsys, MODEL, "--rknn", "rk3588", "--format", "json")
+    document = json.loads(out)
+    assert code == 0 and document["b"] == "rknn:rk3588" and document["tolerance"]["min_cosine"] == 0.999
+    assert len(document["tensors"]) > 100 and document["first_divergence"] is None
+    # at a tolerance fp16 cannot meet, the origin is a node of the model, with every shared input within it
+    code, out, _ = _run(capsys, MODEL, "--rknn", "rk3588", "--min-cosine", "0.99999", "--format", "json")
+    origin = json.loads(out)["first_divergence"]
+    assert code == 1 and origin["node"] and origin["metrics"]["cosine"] < 0.99999

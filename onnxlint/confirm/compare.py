@@ -114,6 +114,55 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
     return comparison
 
 
+def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
+                      given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(min_cosine=0.999),
+                      timeout: int = 900) -> Comparison:
+    """Compare the toolkit's fp32 reference of A with its simulator on `chip`, layer by layer, from the per-layer
+    dumps of rknn-toolkit2's accuracy_analysis (read one tensor pair at a time)."""
+    import tempfile
+    from pathlib import Path
+
+    from onnxlint.confirm import rknn
+    from onnxlint.graph import build_graphs
+    from onnxlint.model import load_model
+
+    model_a = onnx.load(str(a), load_external_data=False)
+    feeds = random_inputs(model_a, seed=seed, given=given)
+    producer = {name: node for node in build_graphs(load_model(a))[0].nodes for name in node.outputs if name}
+    comparison = Comparison(a=str(a), b=f"rknn:{chip}", seed=seed,
+                            input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
+                            outputs=[value.name for value in model_a.graph.output])
+    with tempfile.TemporaryDirectory(prefix="onnxlint-accuracy-") as folder:
+        dumps = Path(folder) / "snapshot"
+        result = rknn.accuracy_analysis(Path(a), chip, feeds, dumps, timeout=timeout)
+        if result.failed_stage:
+            raise RuntimeError(f"rknn-toolkit2 failed at {result.failed_stage}: "
+                               f"{'; '.join(result.error_lines()) or 'no error line'}")
+        for name, file in _dump_files(dumps / "map_name_to_file.txt"):
+            if name in feeds:
+                continue  # both sides get the same input
+            golden = np.loadtxt(dumps / "golden" / file, dtype=np.float64, ndmin=1)
+            simulated = np.loadtxt(dumps / "simulator" / file, dtype=np.float64, ndmin=1)
+            node = producer.get(name)
+            metrics = compare(golden, simulated, tolerance) if golden.shape == simulated.shape else None
+            comparison.tensors.append(TensorResult(
+                tensor=name, node=node.name if node else None, op_type=node.op_type if node else None,
+                shape=[int(golden.size)], metrics=metrics, ok=bool(metrics and metrics.within(tolerance)),
+                problem=None if metrics else f"sizes differ: {golden.size} vs {simulated.size}"))
+    comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
+    return comparison
+
+
+def _dump_files(listing) -> list[tuple[str, str]]:
+    """(tensor name, dump file) pairs of accuracy_analysis's map_name_to_file.txt, in its (topological) order."""
+    pairs = []
+    for line in listing.read_text().splitlines()[2:]:  # a header row and a rule
+        parts = line.split()
+        if len(parts) == 2:
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
 def _run_exposing(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], names: list[str]) -> dict[str, Any]:
     import onnxruntime
 
@@ -149,7 +198,7 @@ def _origin(tensors: list[TensorResult], producer: Mapping[str, Any], inputs: se
     for result in tensors:
         if result.ok:
             continue
-        node = producer[result.tensor]
-        if all(ok[name] for name in node.inputs if name in ok):
+        node = producer.get(result.tensor)
+        if node is None or all(ok[name] for name in node.inputs if name in ok):
             return result
     return None

@@ -22,7 +22,7 @@ import numpy as np
 
 # Chips whose toolkit builds only quantized models (a calibration dataset is then generated).
 QUANTIZED_ONLY = ("rv1106", "rv1103")
-STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn"}
+STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
 
 BUILD = r"""
 import json
@@ -64,6 +64,22 @@ if rknn.init_runtime() != 0:
     sys.exit(12)
 results = rknn.inference(inputs=[inputs[name] for name in inputs.files], data_format="nchw")
 np.savez(results_path, *results)
+"""
+
+ACCURACY = r"""
+import json
+import sys
+from rknn.api import RKNN
+
+model, chip, inputs, output_dir, dataset = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
+rknn = RKNN(verbose=False)
+rknn.config(target_platform=chip)
+if rknn.load_onnx(model=model) != 0:
+    sys.exit(10)
+if rknn.build(do_quantization=bool(dataset), dataset=dataset or None) != 0:
+    sys.exit(11)
+if rknn.accuracy_analysis(inputs=inputs, output_dir=output_dir) != 0:
+    sys.exit(14)
 """
 
 # A row of the verbose build's "Network Layer Information Table": index, op type, dtype, target, ...
@@ -182,6 +198,32 @@ def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.nd
             raise RuntimeError(f"rknn-toolkit2 failed at {stage}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
         with np.load(results_path) as results:
             return [results[f"arr_{i}"] for i in range(len(results.files))]
+
+
+def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], output_dir: Path,
+                      timeout: int = 900) -> BuildResult:
+    """Build `model` for `chip` and run the toolkit's accuracy_analysis on `inputs`: per-layer dumps of its
+    fp32 reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt."""
+    python = toolkit_python()
+    if python is None:
+        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    arrays = []
+    for index, array in enumerate(inputs.values()):
+        path = output_dir.parent / f"input{index}.npy"
+        np.save(path, array)
+        arrays.append(str(path))
+    dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in QUANTIZED_ONLY else ""
+    try:
+        result = subprocess.run([python, "-c", ACCURACY, str(Path(model).resolve()), chip, json.dumps(arrays),
+                                 str(output_dir), dataset], capture_output=True, text=True, errors="replace",
+                                timeout=timeout, cwd=output_dir.parent, env={**os.environ, "TMPDIR": str(output_dir.parent)})
+    except subprocess.TimeoutExpired:
+        return BuildResult(f"timeout after {timeout} s", "")
+    stage = None if result.returncode == 0 else (
+        f"crash (signal {-result.returncode})" if result.returncode < 0
+        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
+    return BuildResult(stage, result.stdout + result.stderr)
 
 
 def installed_label() -> str | None:

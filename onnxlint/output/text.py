@@ -194,8 +194,11 @@ def compare(comparison, stream: TextIO) -> None:
     console.width = max(console.width, 160)  # tensor names are long; a pipe or a narrow terminal still gets rows
     bad = [t for t in comparison.tensors if not t.ok]
     console.print(Text(f"{comparison.a}  vs  {comparison.b}", style="bold underline"))
+    tolerance = comparison.tolerance
+    judged = (f"min cosine {tolerance.min_cosine}" if tolerance.min_cosine is not None
+              else f"rtol {tolerance.rtol}, atol {tolerance.atol}")
     console.print(Text(f"{len(comparison.tensors)} shared tensors compared (seed {comparison.seed}, inputs "
-                       f"{comparison.input_shapes}, rtol {comparison.tolerance.rtol}, atol {comparison.tolerance.atol})"))
+                       f"{comparison.input_shapes}, {judged})"))
     origin = comparison.first_divergence
     if origin is None and not bad:
         console.print(Text("No divergence: every shared tensor is within tolerance.", style="green"))
