@@ -187,3 +187,20 @@ def test_layout_normalization_and_anchor_findings_are_confirmed(capsys, args, co
     assert finding["code"] == code and finding["evidence"]["verdict"] == "confirmed", finding["evidence"]
     if code == "HD003":
         assert 0.5 < finding["evidence"]["metrics"]["mean_iou"] < 0.9
+
+
+@pytest.mark.parametrize("code, text", [
+    ("OP002", """<ir_version: 5, opset_import: ["" : 10]>
+        g (float[1, 1, 2, 2] x) => (float[1, 1, 4, 4] y) <float[4] s = {1.0, 1.0, 2.0, 2.0}> { y = Upsample(x, s) }"""),
+    ("OP003", """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[2] x) => (float[2] y) { y = Relu(missing) }"""),
+    ("IO001", """<ir_version: 8, opset_import: ["" : 13]>
+        g (float[N, 3] x) => (float[M, 3] y) { y = Relu(x) }"""),
+])
+def test_more_findings_confirmed(tmp_path, capsys, code, text):
+    path = tmp_path / "model.onnx"
+    model = parse(text)
+    onnx.save(model, str(path))
+    _, out, _ = _run(capsys, path, "--confirm", "--select", code, "--format", "json")
+    [finding] = json.loads(out)["results"][0]["findings"]
+    assert finding["evidence"]["verdict"] == "confirmed", finding["evidence"]
