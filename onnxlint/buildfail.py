@@ -31,6 +31,7 @@ class BuildFailure:
     verified: str
     fixture: str
     near_miss: str
+    chips: tuple[str, ...] | None  # None: every chip
 
 
 @lru_cache(maxsize=None)
@@ -42,7 +43,8 @@ def build_failures(version: str) -> tuple[BuildFailure, ...]:
         raise ValueError(f"build_failures use unknown patterns {sorted(unknown)}")
     return tuple(BuildFailure(id=e["id"], pattern=e["pattern"], says=e["says"], message=e["message"],
                               fusion_rule=e.get("fusion_rule"), workaround=e["workaround"], verified=e["verified"],
-                              fixture=e["fixture"], near_miss=e["near_miss"]) for e in entries)
+                              fixture=e["fixture"], near_miss=e["near_miss"],
+                              chips=tuple(e["chips"]) if "chips" in e else None) for e in entries)
 
 
 def _single_consumer(graph: GraphView, tensor: str) -> Node | None:
@@ -131,9 +133,40 @@ def constant_outputs(graph: GraphView) -> Iterator[list[Node]]:
         yield [node for node in producers if node is not None]
 
 
+def bn_training_attribute(graph: GraphView) -> Iterator[list[Node]]:
+    for node in graph.nodes_of("BatchNormalization"):
+        if node.attr("training_mode", 0) == 1:
+            yield [node]
+
+
+def bn_statistics_outputs(graph: GraphView) -> Iterator[list[Node]]:
+    """Extra (statistics) outputs without the training_mode attribute: the pre-opset-14 training export."""
+    for node in graph.nodes_of("BatchNormalization"):
+        if node.attr("training_mode", 0) != 1 and sum(1 for name in node.outputs if name) > 1:
+            yield [node]
+
+
+def rnn_missing_bias(graph: GraphView) -> Iterator[list[Node]]:
+    for op_type in ("LSTM", "GRU"):
+        for node in graph.nodes_of(op_type):
+            inputs = node.inputs
+            if len(inputs) > 4 and not inputs[3] and any(inputs[4:]):
+                yield [node]
+
+
+def lstm_initial_state(graph: GraphView) -> Iterator[list[Node]]:
+    for node in graph.nodes_of("LSTM"):
+        if any(node.inputs[5:7]):
+            yield [node]
+
+
 PATTERNS: Mapping[str, Callable[[GraphView], Iterator[list[Node]]]] = {
     "dfl_split": dfl_split,
     "unscaled_attention": unscaled_attention,
     "rnn_unnamed_output": rnn_unnamed_output,
     "constant_outputs": constant_outputs,
+    "bn_training_attribute": bn_training_attribute,
+    "bn_statistics_outputs": bn_statistics_outputs,
+    "rnn_missing_bias": rnn_missing_bias,
+    "lstm_initial_state": lstm_initial_state,
 }

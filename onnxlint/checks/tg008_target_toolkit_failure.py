@@ -17,19 +17,22 @@ class TargetToolkitFailure(TargetRule):
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.toolkit, ctx.settings.target
         for failure in build_failures(facts.version):
+            if failure.chips is not None and chip not in failure.chips:
+                continue  # verified on other chips only: nothing to claim here
             for nodes in PATTERNS[failure.pattern](ctx.main):
                 rules = failure.workaround.get("disable_rules")
                 config = (f"rknn.config(target_platform='{chip}', disable_rules={rules!r})" if rules else None)
                 where = f" in fusion rule '{failure.fusion_rule}'" if failure.fusion_rule else ""
                 heads = [h.rknn_outputs for h in ctx.heads] if failure.workaround.get("cut") == "head" else []
                 cut = f"; or rknn.load_onnx(model=..., outputs={heads[0]!r})" if heads else ""
+                message = failure.message.replace("<node>", nodes[0].name)
                 yield self.finding(
-                    f"{failure.says}: {facts.label}'s build for {chip} fails{where} with '{failure.message}' "
+                    f"{failure.says}: {facts.label}'s build for {chip} fails{where} with '{message}' "
                     f"(verified with {failure.verified})",
                     node=nodes[0], related=[(ctx.main, node) for node in nodes[1:]],
                     fix=(f"{config}{cut} ({failure.workaround['text']})" if config
                          else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]),
-                    data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": failure.message,
+                    data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": message,
                           "disable_rules": list(rules or []), "rknn_config": config,
                           "load_onnx_outputs": heads[0] if heads else None, "nodes": [n.name for n in nodes],
                           "chip": chip, "toolkit": facts.label, "outcome": "unsupported"})
