@@ -21,10 +21,7 @@ def parse_anchors(value: str) -> tuple[float, ...]:
     """
     text = value.strip()
     if text.startswith("["):
-        try:
-            anchors = _flatten(json.loads(text))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ValueError(f"--anchors: not a JSON list of numbers ({exc})") from None
+        anchors = _json_numbers(text, "--anchors")
     else:
         path = Path(value)
         try:
@@ -60,10 +57,7 @@ def parse_channel_values(value: str, option: str) -> tuple[float, ...]:
     commas or spaces, in the 0-255 pixel scale."""
     text = value.strip()
     if text.startswith("["):
-        try:
-            values = _flatten(json.loads(text))
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ValueError(f"{option}: not a JSON list of numbers ({exc})") from None
+        values = _json_numbers(text, option)
     else:
         parts = [part for part in re.split(r"[,\s]+", text) if part]
         if not parts or not all(_NUMBER.fullmatch(part) for part in parts):
@@ -74,6 +68,14 @@ def parse_channel_values(value: str, option: str) -> tuple[float, ...]:
     if option == "--std" and any(v == 0 for v in values):
         raise ValueError(f"{option}: a std value of 0 would divide by zero")
     return values
+
+
+def _json_numbers(text: str, option: str) -> tuple[float, ...]:
+    """The numbers of a (nested) JSON list, flattened; ValueError naming `option` otherwise."""
+    try:
+        return _flatten(json.loads(text))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"{option}: not a JSON list of numbers ({exc})") from None
 
 
 def _flatten(rows) -> tuple[float, ...]:

@@ -146,10 +146,12 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
         if case_id in artefacts:
             continue
         custom = any(CUSTOM_OPERATOR in message for message in record["messages"])
-        cases[case_id] = ProbeCase(
-            id=case_id, op=record["op"], outcome=UNSUPPORTED if custom else record["outcome"],
-            messages=tuple(record["messages"]),
-            cpu_layers=tuple(layer[0] for layer in record["layers"] if layer[2] == "CPU"))
+        cpu_layers = tuple(layer[0] for layer in record["layers"] if layer[2] == "CPU")
+        outcome = record["outcome"]
+        if outcome == CPU and not _own_layer_on_cpu(record["op"], cpu_layers):
+            outcome = NPU  # only the Reshape/Transpose the toolkit wrapped around the op ran on the CPU
+        cases[case_id] = ProbeCase(id=case_id, op=record["op"], outcome=UNSUPPORTED if custom else outcome,
+                                   messages=tuple(record["messages"]), cpu_layers=cpu_layers)
     conditions = tuple(_condition(spec, cases) for spec in family.get("op_conditions", []))
     conditioned = {case_id for spec in family.get("op_conditions", []) for case_id in spec["cases"]}
     unconditioned: dict[str, list[ProbeCase]] = {}
@@ -165,6 +167,18 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
         kernels = frozenset(kernels) | {layer for layer, kernel in aliases.items() if kernel in kernels}
     return ChipKnowledge(version=version, chip=chip, cases=cases, conditions=conditions, baseline=baseline,
                          runtime_cpu_ops=kernels, runtime_source=runtime.get("source", ""))
+
+
+# Layout layers the toolkit inserts around a one-operator model to feed it; on chips whose Reshape and
+# Transpose run on the CPU (rk3566/rk3568) they made whole probe cases "cpu" although the operator itself ran on
+# the NPU, and in a full model they merge with neighbours (a YOLOv8 MatMul or a scalar-index Gather builds with
+# no CPU layer of its own there).
+LAYOUT_LAYERS = frozenset({"Reshape", "Transpose"})
+LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten"})
+
+
+def _own_layer_on_cpu(op_type: str, cpu_layers: tuple[str, ...]) -> bool:
+    return op_type in LAYOUT_OPS or any(layer not in LAYOUT_LAYERS for layer in cpu_layers)
 
 
 def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCondition:
@@ -185,6 +199,8 @@ def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placeme
     candidates = [node for node in graph.nodes if not node.domain and node.op_type in knowledge.placed_ops]
     if not candidates:
         return []
+    fused = fused_layer_norms(graph)
+    candidates = [node for node in candidates if node.index not in fused]
     static = static_tensors(graph)
     placements = []
     for node in candidates:
@@ -218,6 +234,27 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
 
 
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
+
+
+def fused_layer_norms(graph: GraphView) -> set[int]:
+    """Indices of the nodes of layer normalisations written out op by op (exporters before opset 17):
+    (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps). The toolkit fuses them into one exNorm layer, so what
+    single Sub, Pow, Sqrt or Div probes show says nothing about them."""
+    fused: set[int] = set()
+    for sqrt in graph.nodes_of("Sqrt"):
+        add = graph.producer(sqrt.inputs[0])
+        variance = graph.producer(add.inputs[0]) if add is not None and add.op_type == "Add" else None
+        power = graph.producer(variance.inputs[0]) if variance is not None and variance.op_type == "ReduceMean" else None
+        centred = graph.producer(power.inputs[0]) if power is not None and power.op_type == "Pow" else None
+        if centred is None or centred.op_type != "Sub":
+            continue
+        mean = graph.producer(centred.inputs[1])
+        divisions = [node for node in graph.consumers(sqrt.outputs[0])
+                     if node.op_type == "Div" and node.inputs[0] == centred.outputs[0]]
+        if mean is None or mean.op_type != "ReduceMean" or len(divisions) != 1:
+            continue
+        fused.update(node.index for node in (mean, centred, power, variance, add, sqrt, divisions[0]))
+    return fused
 
 
 def static_tensors(graph: GraphView) -> set[str]:
@@ -275,6 +312,10 @@ class _NodeTests:
     def input_computed(self, index: int) -> bool:
         name = self._input(index)
         return name is not None and name not in self.static
+
+    def input_constant(self, index: int) -> bool:
+        name = self._input(index)
+        return name is not None and name in self.static
 
     def constant_in(self, spec: Mapping[str, Any]) -> bool:
         values = self._constant(spec["input"])
@@ -343,9 +384,9 @@ def _resize_scales(node: Node, graph: GraphView) -> list[float] | None:
 
 CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
     name: getattr(_NodeTests, name)
-    for name in ("attr_absent", "attr_in", "attr_not_in", "input_computed", "constant_in", "constant_not_in",
-                 "rank_above", "dim_above", "dim_not_multiple_of", "input_rank_not_in", "axis_not_last",
-                 "upscale_not_integer")
+    for name in ("attr_absent", "attr_in", "attr_not_in", "input_computed", "input_constant", "constant_in",
+                 "constant_not_in", "rank_above", "dim_above", "dim_not_multiple_of", "input_rank_not_in",
+                 "axis_not_last", "upscale_not_integer")
 }
 
 

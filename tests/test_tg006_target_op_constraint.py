@@ -53,22 +53,19 @@ def test_pass_layernorm_with_epsilon(tmp_path):
 
 
 def test_condition_that_changes_nothing_on_the_chip_is_left_to_the_operator_rules(tmp_path):
-    # On rk3568 every probed LayerNormalization with epsilon runs on the CPU: that is TG003's to say.
+    # On rv1106 every probed LayerNormalization with epsilon runs on the CPU (exNorm): that is TG003's to say.
     text = LAYERNORM.replace("EPSILON", ", epsilon = 0.00001")
-    assert codes(lint_text(tmp_path, text, "TG006", "TG003", settings=_on("rk3568"))) == ["TG003"]
+    assert codes(lint_text(tmp_path, text, "TG006", "TG003", settings=_on("rv1106"))) == ["TG003"]
 
 
 def test_worst_matching_condition_decides(tmp_path):
-    # A GRU with batch 2 meets "batch > 1" (NPU on rk3568) and "not a multiple of 4" (CPU on rk3568).
+    # Padding left out of the average (CPU everywhere) and ceil_mode with it (NPU on rv1106): the CPU verdict wins.
     text = """<ir_version: 8, opset_import: ["" : 13]>
-    g (float[8, 2, 16] x) => (float[8, 1, 2, 32] y) <float[1, 96, 16] w = {W}, float[1, 96, 32] r = {R}> {
-        y = GRU <hidden_size = 32> (x, w, r)
-    }""".replace("{W}", "{" + ", ".join(["0.01"] * 96 * 16) + "}").replace(
-        "{R}", "{" + ", ".join(["0.01"] * 96 * 32) + "}")
-    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rk3568")).findings
-    assert finding.data["condition"] == "recurrent-batch-not-multiple-of-4"
-    assert codes(lint_text(tmp_path, text.replace("[8, 2, 16]", "[8, 4, 16]").replace("[8, 1, 2, 32]", "[8, 1, 4, 32]"),
-                           "TG006", settings=_on("rk3568"))) == []
+    g (float[1, 16, 31, 31] x) => (float[1, 16, 16, 16] y) {
+        y = AveragePool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], ceil_mode = 1> (x)
+    }"""
+    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rv1106")).findings
+    assert finding.data["condition"] == "averagepool-exclude-pad" and finding.data["outcome"] == "cpu"
 
 
 _spec = importlib.util.spec_from_file_location("probe_rknn_ops", ROOT / "tools" / "probe_rknn_ops.py")

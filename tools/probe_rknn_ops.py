@@ -225,6 +225,8 @@ def build_cases() -> list[Case]:
         )],
         Case("Add.const", "Add", [In(NCHW), weights(16, 1, 1)]),
         Case("Mul.const", "Mul", [In(NCHW), weights(16, 1, 1)]),
+        Case("Div.const", "Div", [In(NCHW), f32(2.0)]),
+        Case("Sub.const", "Sub", [In(NCHW), weights(16, 1, 1)]),
         Case("Mod.fmod", "Mod", [In(NCHW), In(NCHW)], {"fmod": 1}),
         Case("Mod.int", "Mod", [int4, int4]),
         Case("Mod.int_const_divisor", "Mod", [int4, scalar(3, np.int32)]),

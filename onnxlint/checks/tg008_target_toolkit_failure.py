@@ -19,20 +19,26 @@ class TargetToolkitFailure(TargetRule):
         for failure in build_failures(facts.version):
             if failure.chips is not None and chip not in failure.chips:
                 continue  # verified on other chips only: nothing to claim here
-            for nodes in PATTERNS[failure.pattern](ctx.main):
-                rules = failure.workaround.get("disable_rules")
-                config = (f"rknn.config(target_platform='{chip}', disable_rules={rules!r})" if rules else None)
-                where = f" in fusion rule '{failure.fusion_rule}'" if failure.fusion_rule else ""
-                heads = [h.rknn_outputs for h in ctx.heads] if failure.workaround.get("cut") == "head" else []
-                cut = f"; or rknn.load_onnx(model=..., outputs={heads[0]!r})" if heads else ""
-                message = failure.message.replace("<node>", nodes[0].name)
-                yield self.finding(
-                    f"{failure.says}: {facts.label}'s build for {chip} fails{where} with '{message}' "
-                    f"(verified with {failure.verified})",
-                    node=nodes[0], related=[(ctx.main, node) for node in nodes[1:]],
-                    fix=(f"{config}{cut} ({failure.workaround['text']})" if config
-                         else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]),
-                    data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": message,
-                          "disable_rules": list(rules or []), "rknn_config": config,
-                          "load_onnx_outputs": heads[0] if heads else None, "nodes": [n.name for n in nodes],
-                          "chip": chip, "toolkit": facts.label, "outcome": "unsupported"})
+            matches = list(PATTERNS[failure.pattern](ctx.main))
+            if not matches:
+                continue
+            first = matches[0]
+            rules = failure.workaround.get("disable_rules")
+            config = f"rknn.config(target_platform='{chip}', disable_rules={rules!r})" if rules else None
+            where = f" in fusion rule '{failure.fusion_rule}'" if failure.fusion_rule else ""
+            heads = [h.rknn_outputs for h in ctx.heads] if failure.workaround.get("cut") == "head" else []
+            cut = f"; or rknn.load_onnx(model=..., outputs={heads[0]!r})" if heads else ""
+            message = failure.message.replace("<node>", first[0].name)
+            count = f"; the model has {len(matches)} such places" if len(matches) > 1 else ""
+            yield self.finding(
+                f"{failure.says}: {facts.label}'s build for {chip} fails{where} with '{message}' "
+                f"(verified with {failure.verified}){count}",
+                node=first[0],
+                related=[(ctx.main, node) for node in [*first[1:], *(m[0] for m in matches[1:])]],
+                fix=(f"{config}{cut} ({failure.workaround['text']})" if config
+                     else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]),
+                data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": message,
+                      "disable_rules": list(rules or []), "rknn_config": config,
+                      "load_onnx_outputs": heads[0] if heads else None,
+                      "nodes": [node.name for match in matches for node in match], "matches": len(matches),
+                      "chip": chip, "toolkit": facts.label, "outcome": "unsupported"})

@@ -208,11 +208,7 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
     if python is None:
         raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
     output_dir.mkdir(parents=True, exist_ok=True)
-    arrays = []
-    for index, array in enumerate(inputs.values()):
-        path = output_dir.parent / f"input{index}.npy"
-        np.save(path, array)
-        arrays.append(str(path))
+    arrays = _save_arrays(output_dir.parent, inputs)
     dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in QUANTIZED_ONLY else ""
     try:
         result = subprocess.run([python, "-c", ACCURACY, str(Path(model).resolve()), chip, json.dumps(arrays),
@@ -240,11 +236,16 @@ def _dataset(folder: Path, model: Path, inputs: dict[str, np.ndarray] | None) ->
         from onnxlint.confirm.inputs import random_inputs
 
         inputs = random_inputs(model, seed=0)
-    files = []
+    listing = folder / "dataset.txt"
+    listing.write_text(" ".join(_save_arrays(folder, inputs)) + "\n")
+    return str(listing)
+
+
+def _save_arrays(folder: Path, inputs: dict[str, np.ndarray]) -> list[str]:
+    """One .npy per model input, in input order, as the toolkit takes them."""
+    paths = []
     for index, array in enumerate(inputs.values()):
         path = folder / f"input{index}.npy"
         np.save(path, array)
-        files.append(str(path))
-    listing = folder / "dataset.txt"
-    listing.write_text(" ".join(files) + "\n")
-    return str(listing)
+        paths.append(str(path))
+    return paths
