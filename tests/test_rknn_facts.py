@@ -7,7 +7,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT, parse
 from onnxlint.targets import installed_version, known_versions, load_facts
-from onnxlint.confirm.rknn import build, load_and_build, toolkit_python
+from onnxlint.confirm.rknn import build, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,
@@ -30,14 +30,16 @@ def _relu(tmp_path, opset: int):
 
 
 def test_max_opset_and_refusal(tmp_path, facts):
-    assert load_and_build(_relu(tmp_path, facts.max_opset), "rk3588")[0] is None
-    failed, log = load_and_build(_relu(tmp_path, facts.max_opset + 1), "rk3588")
+    assert build(_relu(tmp_path, facts.max_opset), "rk3588").failed_stage is None
+    result = build(_relu(tmp_path, facts.max_opset + 1), "rk3588")
+    failed, log = result.failed_stage, result.log
     assert failed == "load_onnx"
     assert facts.opset_refusal.format(opset=facts.max_opset + 1, max_opset=facts.max_opset) in log
 
 
 def test_dynamic_input_refusal(facts):
-    failed, log = load_and_build(FIXTURES / "yolov5n_dynamic_batch.onnx", "rk3588")
+    result = build(FIXTURES / "yolov5n_dynamic_batch.onnx", "rk3588")
+    failed, log = result.failed_stage, result.log
     assert failed == "load_onnx"
     assert facts.dynamic_input_refusal.format(shape=["batch", 3, 160, 160], name="images") in log
 
@@ -64,7 +66,8 @@ def test_uint8_input_aborts_the_build(tmp_path, facts, chip):
     path = tmp_path / "uint8.onnx"
     onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (uint8[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""), str(path))
-    failed, log = load_and_build(path, chip)
+    result = build(path, chip)
+    failed, log = result.failed_stage, result.log
     assert failed is not None and failed != "load_onnx"  # loads, then the build kills the process
     expected = facts.input_dtype_aborts["uint8"][chip].format(name="x")
     assert expected.split("] ")[-1].replace("E RKNN: ", "") in log.replace("\x1b[0m", "")
@@ -79,7 +82,8 @@ def test_unsupported_op_prediction_matches_a_real_build(facts, name):
 
     report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target="rk3588", toolkit=facts))
     [finding] = report.findings
-    failed, log = load_and_build(FIXTURES / name, "rk3588")
+    result = build(FIXTURES / name, "rk3588")
+    failed, log = result.failed_stage, result.log
     assert failed == "build"
     assert f"If('{finding.data['nodes'][0]}')" in log  # the toolkit names the node onnxlint named
 
@@ -87,7 +91,8 @@ def test_unsupported_op_prediction_matches_a_real_build(facts, name):
 def test_mean_values_count_refusal(facts):
     """TG007: the toolkit counts channels on dim 1, so an NHWC input meets three mean values with a refusal."""
     values = [0, 0, 0]
-    failed, log = load_and_build(FIXTURES / "resnet_nhwc_input.onnx", "rk3588", config={"mean_values": [values]})
+    result = build(FIXTURES / "resnet_nhwc_input.onnx", "rk3588", config={"mean_values": [values]})
+    failed, log = result.failed_stage, result.log
     assert failed == "load_onnx"
     expected = facts.preprocessing_refusal.format(option="mean_values", values=values, index=0, channels=64)
     assert expected.removeprefix("E load_onnx: ") in log
@@ -127,7 +132,8 @@ def test_float16_and_float64_io_are_rewritten_to_float32(tmp_path, facts):
         path = tmp_path / f"{dtype}.onnx"
         onnx.save(parse(f"""<ir_version: 8, opset_import: ["" : 13]>
             g ({dtype}[1, 3, 8, 8] x) => ({dtype}[1, 3, 8, 8] y) {{ y = Relu(x) }}"""), str(path))
-        failed, log = load_and_build(path, "rk3588")
+        result = build(path, "rk3588")
+        failed, log = result.failed_stage, result.log
         assert failed is None
         assert facts.io_dtype_conversions["float16"]["message"].removeprefix("W ") in log
 

@@ -20,6 +20,7 @@ import onnx
 
 from onnxlint.confirm.inputs import input_specs, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
+from onnxlint.confirm.runner import run_model
 
 CHUNK = 256
 
@@ -103,8 +104,8 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
                             outputs=[value.name for value in model_a.graph.output])
     for start in range(0, len(shared), chunk):
         names = shared[start:start + chunk]
-        values_a = _run_exposing(model_a, feeds, names)
-        values_b = _run_exposing(model_b, feeds, names)
+        values_a = dict(zip(names, run_model(model_a, feeds, names)))
+        values_b = dict(zip(names, run_model(model_b, feeds, names)))
         for name in names:
             comparison.tensors.append(_compare_one(name, producer[name], values_a.pop(name), values_b.pop(name),
                                                    tolerance))
@@ -161,22 +162,6 @@ def _dump_files(listing) -> list[tuple[str, str]]:
         if len(parts) == 2:
             pairs.append((parts[0], parts[1]))
     return pairs
-
-
-def _run_exposing(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], names: list[str]) -> dict[str, Any]:
-    import onnxruntime
-
-    exposed = onnx.ModelProto()
-    exposed.CopyFrom(model)
-    present = {value.name for value in exposed.graph.output}
-    exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names if name not in present)
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(exposed.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    wanted = {i.name for i in session.get_inputs()}
-    results = session.run(names, {k: v for k, v in feeds.items() if k in wanted})
-    return dict(zip(names, results))
 
 
 def _compare_one(name: str, node, value_a, value_b, tolerance: Tolerance) -> TensorResult:

@@ -141,15 +141,6 @@ def toolkit_python() -> str | None:
     return sys.executable if importlib.util.find_spec("rknn") else None
 
 
-def load_and_build(model: Path, chip: str, verbose: bool = False, timeout: int = 600,
-                   config: dict | None = None, inputs: dict[str, np.ndarray] | None = None) -> tuple[str | None, str]:
-    """(the stage that failed or None, the toolkit's output) for a build of `model` for `chip`, with extra
-    rknn.config() arguments; verbose output includes the per-layer NPU/CPU table. Quantized-only chips are
-    built int8, calibrated on `inputs` (seeded random when not given)."""
-    result = build(model, chip, verbose=verbose, timeout=timeout, config=config, inputs=inputs)
-    return result.failed_stage, result.log
-
-
 def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, config: dict | None = None,
           inputs: dict[str, np.ndarray] | None = None, outputs: list[str] | None = None, dataset: str | None = None,
           export: Path | None = None) -> BuildResult:

@@ -54,23 +54,12 @@ class ModelRun:
 
         return f"onnxruntime {onnxruntime.__version__}"
 
-    def inputs(self, seed_offset: int = 0, sizes: Mapping[tuple[str, int], int] | None = None):
-        return random_inputs(self.proto, seed=self.options.seed + seed_offset, sizes=sizes, given=self.options.inputs)
+    def inputs(self, sizes: Mapping[tuple[str, int], int] | None = None):
+        return random_inputs(self.proto, seed=self.options.seed, sizes=sizes, given=self.options.inputs)
 
     def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
             optimized: bool = False):
-        """Outputs of `model` (all graph outputs, or `outputs`) in onnxruntime, with graph optimisations off
-        (or all on)."""
-        import onnxruntime
-
-        session_options = onnxruntime.SessionOptions()
-        session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
-                                                    else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
-        session_options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(model.SerializeToString(), session_options,
-                                               providers=["CPUExecutionProvider"])
-        names = {i.name for i in session.get_inputs()}
-        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+        return run_model(model, feeds, outputs, optimized)
 
     def toolkit_build(self, config: Mapping[str, object] | None = None):
         """The rknn-toolkit2 build of this model for the target chip (cached per config)."""
@@ -82,6 +71,29 @@ class ModelRun:
                                            timeout=self.options.toolkit_timeout, config=dict(config or {}),
                                            inputs=self.inputs())
         return self._builds[key]
+
+
+def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
+              optimized: bool = False) -> list[np.ndarray]:
+    """Outputs of `model` in onnxruntime: all graph outputs, or the tensors `outputs` names (intermediate ones
+    are exposed as graph outputs for the run). Graph optimisations off, or all on."""
+    import onnxruntime
+
+    present = {value.name for value in model.graph.output}
+    hidden = [name for name in outputs or () if name not in present]
+    if hidden:
+        exposed = onnx.ModelProto()
+        exposed.CopyFrom(model)
+        exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in hidden)
+        model = exposed
+    session_options = onnxruntime.SessionOptions()
+    session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
+                                                else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    session_options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(model.SerializeToString(), session_options,
+                                           providers=["CPUExecutionProvider"])
+    names = {i.name for i in session.get_inputs()}
+    return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
 
 
 Confirmer = Callable[[ModelRun, Finding], Evidence]
@@ -274,9 +286,7 @@ def anchors_decode(run: ModelRun, finding: Finding) -> Evidence:
                                                          f"{graph_anchors.size // 2} in the graph: boxes cannot be "
                                                          f"decoded alike")
     deployed = deployed.reshape(graph_anchors.shape)
-    exposed = copy.deepcopy(run.proto)
-    exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in head.rknn_outputs)
-    raw = run.run(exposed, run.inputs(), head.rknn_outputs)
+    raw = run.run(run.proto, run.inputs(), head.rknn_outputs)
     ious = []
     for level, tensor in enumerate(raw):
         t = tensor.reshape(tensor.shape[0], head.na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
@@ -307,9 +317,7 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
         onnx.utils.extract_model(str(full_path), str(cut_path), inputs, cut_names)
         cut = onnx.load(str(cut_path))
         feeds = run.inputs()
-        exposed = copy.deepcopy(run.proto)
-        exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in cut_names)
-        reference = run.run(exposed, feeds, cut_names)
+        reference = run.run(run.proto, feeds, cut_names)
         cut_outputs = run.run(cut, feeds)
         worst = _worst(reference, cut_outputs, run.options.tolerance)
         if not worst.within(run.options.tolerance):
