@@ -147,12 +147,15 @@ def _lint(argv: list[str]) -> int:
     for report in reports:
         if report.error:
             print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
+        for crash in report.internal_errors:
+            print(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
+                  f"{crash.message}); traceback in {crash.traceback or 'no file'}", file=sys.stderr)
     if args.output:
         _write_atomically(args.output, lambda stream: FORMATS[args.format].lint(reports, stream, resolved.rules))
         FORMATS["text"].lint(reports, sys.stdout, resolved.rules)
     else:
         FORMATS[args.format].lint(reports, sys.stdout, resolved.rules)
-    if any(r.error for r in reports):
+    if any(r.error or r.internal_errors for r in reports):
         return EXIT_ERROR
     if args.write_baseline:
         return EXIT_CLEAN  # every finding is now recorded

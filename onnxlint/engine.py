@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from onnxlint.errors import UnreadableInput
+from onnxlint.errors import UnreadableInput, internal_error
 from onnxlint.exportscript import parse_export_script
-from onnxlint.finding import Finding, Report, SkippedRule
+from onnxlint.finding import Finding, InternalError, Report, SkippedRule
 from onnxlint.graph import build_graphs
 from onnxlint.model import load_model
 from onnxlint.policy import Policy
@@ -32,6 +32,9 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
             kind = "model"
     except UnreadableInput as exc:
         return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings), error=exc.reason)
+    except Exception as exc:  # a file the loader did not expect: a bug, reported as one
+        return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
+                      internal_errors=(internal_error("load", exc, display),))
     return policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
 
 
@@ -39,14 +42,20 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
                settings: LintSettings) -> Report:
     findings: list[Finding] = []
     skipped: list[SkippedRule] = []
+    crashed: list[InternalError] = []
     ran = 0
     for rule in rules:
-        reason = rule.skip_reason(ctx)
-        if reason:
-            skipped.append(SkippedRule(rule.code, reason))
-            continue
-        ran += 1
-        findings.extend(rule.check_model(ctx) if kind == "model" else rule.check_script(ctx))
+        # Each rule runs in isolation: one that crashes (or an analysis it reads, such as heads or the dim
+        # probe) becomes an internal error for that rule, and every other rule still reports.
+        try:
+            reason = rule.skip_reason(ctx)
+            if reason:
+                skipped.append(SkippedRule(rule.code, reason))
+                continue
+            ran += 1
+            findings.extend(list(rule.check_model(ctx) if kind == "model" else rule.check_script(ctx)))
+        except Exception as exc:
+            crashed.append(internal_error(rule.code, exc, display))
     order = ctx.node_order if isinstance(ctx, ModelContext) else {}
 
     def sort_key(finding: Finding):
@@ -55,7 +64,8 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
         return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
 
     return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
-                  findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped))
+                  findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped),
+                  internal_errors=tuple(crashed))
 
 
 def _toolkit_label(settings: LintSettings) -> str | None:

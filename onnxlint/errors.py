@@ -13,3 +13,23 @@ class UnreadableInput(Exception):
         super().__init__(reason)
         self.path = str(path)
         self.reason = reason
+
+
+def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> "InternalError":
+    """Record an exception that escaped a rule or stage: one line for the report, the full traceback in a file
+    (a user attaches it to a bug report; the report itself stays readable)."""
+    import tempfile
+    import traceback
+
+    from onnxlint.finding import InternalError
+
+    written = None
+    try:
+        handle, written = tempfile.mkstemp(prefix="onnxlint-traceback-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
+            stream.write(f"onnxlint internal error in {source} on {os.fspath(path)!r}\n")
+            stream.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        written = None  # no writable temporary folder: the one-line message still reaches the report
+    message = " ".join(str(exc).split())[:300] or "(no message)"
+    return InternalError(source=source, exception=type(exc).__name__, message=message, traceback=written)

@@ -95,6 +95,21 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class InternalError:
+    """A rule, analysis or confirmation that crashed on this file: a bug in onnxlint (or a file it did not
+    expect), never a finding. The other rules still report; the run exits 2."""
+
+    source: str  # the rule code, or the stage: "load", "confirm"
+    exception: str  # the exception's type name
+    message: str  # one line
+    traceback: str | None = None  # the file the full traceback was written to
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exception": self.exception, "message": self.message, "source": self.source,
+                "traceback": self.traceback}
+
+
+@dataclass(frozen=True)
 class SkippedRule:
     code: str
     reason: str
@@ -111,6 +126,7 @@ class Report:
     rules_run: int = 0
     rules_skipped: tuple[SkippedRule, ...] = ()
     error: str | None = None
+    internal_errors: tuple[InternalError, ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -119,6 +135,7 @@ class Report:
         return {
             "error": self.error,
             "findings": [f.to_dict() for f in self.findings],
+            "internal_errors": [e.to_dict() for e in self.internal_errors],
             "path": self.path,
             "summary": {
                 "error": self.count(Severity.ERROR),

@@ -16,6 +16,10 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
         if report.error:
             stream.write(f"::error file={_property(report.path)}::{_data(report.error)}\n")
             continue
+        for crash in report.internal_errors:
+            text = f"{crash.source} failed: {crash.exception}: {crash.message} (traceback in {crash.traceback})"
+            stream.write(f"::error file={_property(report.path)},title={_property('onnxlint internal error')}::"
+                         f"{_data(text)}\n")
         for finding in report.findings:
             where = finding.location
             place = f"{where.node} ({where.op_type}): " if where.node else (f"'{where.tensor}': " if where.tensor else "")

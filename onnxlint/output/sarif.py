@@ -23,6 +23,10 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     failures = [{"level": "error", "message": {"text": f"{report.path}: {report.error}"},
                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}]}
                 for report in reports if report.error]
+    failures += [{"level": "error", "message": {"text": f"{report.path}: {crash.source} failed: {crash.exception}: "
+                                                        f"{crash.message} (traceback in {crash.traceback})"},
+                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}]}
+                 for report in reports for crash in report.internal_errors]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

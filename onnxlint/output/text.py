@@ -24,9 +24,13 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     console = _console(stream)
     reports = list(reports)
     for report in reports:
-        if report.error or not report.findings:
+        if report.error or not (report.findings or report.internal_errors):
             continue
         console.print(Text(report.path, style="bold underline"))
+        for crash in report.internal_errors:
+            console.print(Text.assemble(("  internal ", "bold magenta"), (f"{crash.source} ", "bold"),
+                                        f"failed: {crash.exception}: {crash.message}",
+                                        (f"  [traceback in {crash.traceback}]" if crash.traceback else "", "dim")))
         for finding in report.findings:
             console.print(_finding_line(finding))
             if finding.fix:
@@ -77,12 +81,15 @@ def _summary(reports: list[Report]) -> Text:
     warnings = sum(r.count(Severity.WARNING) for r in reports)
     infos = sum(r.count(Severity.INFO) for r in reports)
     unreadable = sum(1 for r in reports if r.error)
+    crashes = sum(len(r.internal_errors) for r in reports)
     ran = max((r.rules_run for r in reports), default=0)
     skipped = max((len(r.rules_skipped) for r in reports), default=0)
     text = (f"Found {plural(errors, 'error')}, {plural(warnings, 'warning')}, {plural(infos, 'info')} "
             f"in {plural(len(reports), 'file')} ({ran} rules ran, {skipped} skipped)")
     if unreadable:
         text += f"; {plural(unreadable, 'file')} could not be read"
+    if crashes:
+        text += f"; {plural(crashes, 'internal error')} (a bug in onnxlint: please report it with the traceback)"
     toolkits = sorted({f"{r.target} with {r.toolkit} knowledge" for r in reports if r.toolkit})
     if toolkits:
         text += f"; target {', '.join(toolkits)}"

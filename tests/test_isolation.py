@@ -1,0 +1,89 @@
+"""A rule or stage that crashes is an internal error for that rule and file: the other rules still report, the
+other files still run, the traceback goes to a file, and the exit code is 2 (never a traceback on the terminal)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, rule
+
+from onnxlint import engine
+from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
+from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
+from onnxlint.cli import main
+from onnxlint.engine import lint_file
+from onnxlint.output import FORMATS
+
+TRAINING = FIXTURES / "yolov5n_training.onnx"
+
+
+def _crash(self, ctx):
+    raise ValueError("3 is not in list")
+
+
+def test_crashing_rule_is_an_internal_error_and_the_other_rules_still_report(monkeypatch):
+    monkeypatch.setattr(DropoutTrainingMode, "check_model", _crash)
+    report = lint_file(TRAINING, [rule("NM001"), rule("NM002")])
+    assert [e.source for e in report.internal_errors] == ["NM002"]
+    crash = report.internal_errors[0]
+    assert (crash.exception, crash.message) == ("ValueError", "3 is not in list")
+    traceback = Path(crash.traceback).read_text(encoding="utf-8")
+    assert "Traceback" in traceback and "_crash" in traceback and str(TRAINING) in traceback
+    assert {f.code for f in report.findings} == {"NM001"}  # the other rule's findings survive
+    assert report.rules_run == 2
+
+
+def test_unexpected_loader_failure_is_an_internal_error(monkeypatch):
+    def broken(model):
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr(engine, "build_graphs", broken)
+    report = lint_file(TRAINING, [rule("NM001")])
+    assert report.error is None and report.findings == ()
+    assert [(e.source, e.exception) for e in report.internal_errors] == [("load", "IndexError")]
+
+
+def test_cli_reports_every_file_and_exits_2(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(DropoutTrainingMode, "check_model", _crash)
+    later = tmp_path / "later.onnx"
+    later.write_bytes(TRAINING.read_bytes())
+    code = main([str(TRAINING), str(later), "--select", "NM001,NM002", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    results = json.loads(out)["results"]
+    assert [r["path"] for r in results] == [str(TRAINING), str(later)]
+    for result in results:
+        assert [e["source"] for e in result["internal_errors"]] == ["NM002"]
+        assert {f["code"] for f in result["findings"]} == {"NM001"}
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("onnxlint: internal error: ") for line in lines)
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "sarif"])
+def test_every_format_shows_internal_errors(monkeypatch, fmt, tmp_path):
+    monkeypatch.setattr(DropoutTrainingMode, "check_model", _crash)
+    report = lint_file(TRAINING, [rule("NM002")])
+    out = tmp_path / "report"
+    with out.open("w", encoding="utf-8") as stream:
+        FORMATS[fmt].lint([report], stream, [rule("NM002")])
+    text = out.read_text(encoding="utf-8")
+    assert "NM002" in text and "3 is not in list" in text
+    if fmt == "sarif":
+        invocation = json.loads(text)["runs"][0]["invocations"][0]
+        assert invocation["executionSuccessful"] is False
+        assert "NM002 failed" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+
+
+def test_internal_errors_leave_no_partial_findings(monkeypatch):
+    def half(self, ctx):
+        yield from BnTrainingMode.__dict__["_original"](self, ctx)
+        raise RuntimeError("after one finding")
+
+    monkeypatch.setattr(BnTrainingMode, "_original", BnTrainingMode.check_model, raising=False)
+    monkeypatch.setattr(BnTrainingMode, "check_model", half)
+    report = lint_file(TRAINING, [rule("NM001")])
+    assert report.findings == ()  # a rule that did not finish reports nothing it may have got wrong
+    assert report.internal_errors[0].message == "after one finding"
