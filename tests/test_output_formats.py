@@ -106,3 +106,15 @@ def test_output_file_gets_the_format_and_the_terminal_gets_text(capsys, tmp_path
 def test_output_into_a_missing_folder_is_a_usage_error(capsys, tmp_path):
     code, out, err = _run(capsys, FIXTURES / "yolov5n_training.onnx", "--output", tmp_path / "no" / "r.json")
     assert code == 2 and err.startswith("onnxlint: error: --output: cannot write") and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("path", "artifact"), [
+    ("/abs/my model.onnx", {"uri": "file:///abs/my%20model.onnx"}),
+    ("models/yölo#1.onnx", {"uri": "models/y%C3%B6lo%231.onnx", "uriBaseId": "%SRCROOT%"}),
+    ("a:b.onnx", {"uri": "a%3Ab.onnx", "uriBaseId": "%SRCROOT%"}),  # not read as a URI scheme
+    ("../x 100%.onnx", {"uri": "../x%20100%25.onnx", "uriBaseId": "%SRCROOT%"}),
+])
+def test_sarif_artifact_uris_are_rfc3986(path, artifact):
+    from onnxlint.output.sarif import _artifact
+
+    assert _artifact(path) == artifact

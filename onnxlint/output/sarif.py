@@ -4,7 +4,10 @@ name the node or tensor as a logical location; script findings point at their li
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, Iterable, TextIO
+from urllib.parse import quote
 
 from onnxlint import __version__
 from onnxlint.finding import Finding, Location, Report, Severity
@@ -21,11 +24,11 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     index = {rule.code: position for position, rule in enumerate(rules)}
     results = [_result(report, finding, index) for report in reports for finding in report.findings]
     failures = [{"level": "error", "message": {"text": f"{report.path}: {report.error}"},
-                 "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}]}
+                 "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}]}
                 for report in reports if report.error]
     failures += [{"level": "error", "message": {"text": f"{report.path}: {crash.source} failed: {crash.exception}: "
                                                         f"{crash.message} (traceback in {crash.traceback})"},
-                  "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(report.path)}}}]}
+                  "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}]}
                  for report in reports for crash in report.internal_errors]
     document = {
         "$schema": SARIF_SCHEMA,
@@ -75,7 +78,7 @@ def _result(report: Report, finding: Finding, index: dict[str, int]) -> dict[str
 
 
 def _location(path: str, where: Location) -> dict[str, Any]:
-    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": _uri(path)},
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path),
                                                      "region": {"startLine": where.line or 1}}}
     logical = []
     if where.node:
@@ -88,5 +91,13 @@ def _location(path: str, where: Location) -> dict[str, Any]:
     return location
 
 
-def _uri(path: str) -> str:
-    return path.replace("\\", "/")
+SOURCE_ROOT = "%SRCROOT%"  # code scanning resolves paths relative to the repository checked out there
+
+
+def _artifact(path: str) -> dict[str, str]:
+    """An artifactLocation (SARIF §3.4, RFC 3986): an absolute path becomes a file:// URI; a relative one stays
+    a relative reference against %SRCROOT%. Both are percent-encoded, so spaces, '%', '#', ':' and non-ASCII names
+    survive, and no relative reference begins with a slash (rule SARIF1004)."""
+    if os.path.isabs(path):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(Path(path).as_posix(), safe="/"), "uriBaseId": SOURCE_ROOT}
