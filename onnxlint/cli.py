@@ -124,6 +124,12 @@ def _lint(argv: list[str]) -> int:
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=run_options))
     known = _baseline(args.baseline)
     paths = _expand(args.paths, args.exclude or [])
+    inputs = _run_inputs(args, paths)
+    destinations = [(option, path) for option, path in (("--output", args.output),
+                                                         ("--write-baseline", args.write_baseline))
+                    if path is not None]
+    for option, path in destinations:  # refused before the run, not after it
+        _write_report(option, path, None, inputs)
     lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -134,10 +140,10 @@ def _lint(argv: list[str]) -> int:
             reports = list(pool.map(lint_one, paths))  # map keeps the input order
     else:
         reports = [lint_one(path) for path in paths]
-    if args.write_baseline:
+    if args.write_baseline is not None:
         from onnxlint import baseline
 
-        _write_atomically(args.write_baseline, lambda stream: baseline.write(reports, stream))
+        _write_report("--write-baseline", args.write_baseline, lambda stream: baseline.write(reports, stream), inputs)
     if known is not None:
         reports = [known.new_findings(report) for report in reports]
     if run_options is not None:
@@ -150,8 +156,9 @@ def _lint(argv: list[str]) -> int:
         for crash in report.internal_errors:
             print(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
                   f"{crash.message}); traceback in {crash.traceback or 'no file'}", file=sys.stderr)
-    if args.output:
-        _write_atomically(args.output, lambda stream: FORMATS[args.format].lint(reports, stream, resolved.rules))
+    if args.output is not None:
+        _write_report("--output", args.output, lambda stream: FORMATS[args.format].lint(reports, stream,
+                                                                                         resolved.rules), inputs)
         FORMATS["text"].lint(reports, sys.stdout, resolved.rules)
     else:
         FORMATS[args.format].lint(reports, sys.stdout, resolved.rules)
@@ -261,24 +268,27 @@ def _resolve(args: argparse.Namespace):
         raise UsageError(str(exc)) from None
 
 
-def _write_atomically(path: str, render) -> None:
-    """Render into a temporary file beside `path`, then rename: readers never see half a report."""
-    import tempfile
+def _write_report(option: str, path: str, render, inputs: list[str]) -> None:
+    """Write a report file (render None: only check that it may be written there)."""
+    from onnxlint.output.destination import DestinationError, check_destination, write_report
 
-    target = Path(path)
     try:
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise UsageError(f"--output: cannot write '{path}' ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            render(stream)
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise UsageError(f"--output: cannot write '{path}' ({exc.strerror or exc})") from None
-        raise
+        if render is None:
+            check_destination(option, path, inputs)
+        else:
+            write_report(option, path, render, inputs)
+    except DestinationError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _run_inputs(args: argparse.Namespace, paths: list[str]) -> list[str]:
+    """Every file this run reads: a report must never be written over one of them."""
+    from onnxlint.config import find_config
+
+    given = [args.config, args.baseline, args.inputs, args.reference, args.dynamic_axes, args.anchors, args.classes]
+    if not args.config:
+        given.append(find_config(Path.cwd()))  # the run read it already: it parses
+    return [*paths, *(str(value) for value in given if value)]
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -474,6 +484,10 @@ def _rknn_build(argv: list[str]) -> int:
         raise UsageError(f"{args.model}: {prediction.error}")
     predicted = [] if outputs else [f.data["failure"] for f in prediction.findings]
     log = Path(args.log or f"{Path(args.model).name}.rknn-build.log")
+    inputs = [value for value in (args.model, args.dataset) if value]
+    for option, path in (("--log", str(log)), ("--export-rknn", args.export_rknn)):
+        if path is not None:
+            _write_report(option, path, None, inputs)  # never over the model or the dataset list
     report = _with_progress(args.format, lambda progress: rknn_build(
         Path(args.model), args.target, outputs, args.rounds, log, dataset=args.dataset,
         export=Path(args.export_rknn) if args.export_rknn else None, timeout=args.timeout, predicted=predicted))
