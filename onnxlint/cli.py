@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "compare": _compare, "rknn-build": _rknn_build}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
-        print(f"onnxlint: error: {exc}", file=sys.stderr)
+        _stderr(f"onnxlint: error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("onnxlint: interrupted", file=sys.stderr)
@@ -52,6 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `onnxlint rules | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the exit flush quiet
         return EXIT_CLEAN
+
+
+def _stderr(line: str) -> None:
+    """One line on stderr; names from models and file names are shown with their control characters escaped."""
+    from onnxlint.output.escape import visible
+
+    print(visible(line), file=sys.stderr)
 
 
 def _lint_parser() -> argparse.ArgumentParser:
@@ -152,10 +159,10 @@ def _lint(argv: list[str]) -> int:
         reports = confirm_reports(reports, resolved.rules, resolved.settings, run_options)
     for report in reports:
         if report.error:
-            print(f"onnxlint: error: {report.path}: {report.error}", file=sys.stderr)
+            _stderr(f"onnxlint: error: {report.path}: {report.error}")
         for crash in report.internal_errors:
-            print(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
-                  f"{crash.message}); traceback in {crash.traceback or 'no file'}", file=sys.stderr)
+            _stderr(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
+                    f"{crash.message}); traceback in {crash.traceback or 'no file'}")
     if args.output is not None:
         _write_report("--output", args.output, lambda stream: FORMATS[args.format].lint(reports, stream,
                                                                                          resolved.rules), inputs)
@@ -348,7 +355,7 @@ def _inspect(argv: list[str]) -> int:
             model = load_model(path)
             summaries.append(summarize(model, build_graphs(model)))
         except ModelLoadError as exc:
-            print(f"onnxlint: error: {exc.path}: {exc.reason}", file=sys.stderr)
+            _stderr(f"onnxlint: error: {exc.path}: {exc.reason}")
             summaries.append({"path": str(path), "error": exc.reason})
             failed = True
     FORMATS[args.format].inspect([s for s in summaries if args.format == "json" or "error" not in s], sys.stdout)

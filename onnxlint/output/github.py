@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Iterable, TextIO
 
 from onnxlint.finding import Report, Severity
+from onnxlint.output.escape import visible
 from onnxlint.registry import Rule
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -32,7 +33,9 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Newlines and every other control character (ESC included) become visible escapes first: one finding is
+    # always one line, and nothing from a model can start a workflow command or reach the log as a terminal code.
+    return visible(text).replace("%", "%25")
 
 
 def _property(text: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any, Iterable, TextIO
 
 from onnxlint import __version__
 from onnxlint.finding import Report
+from onnxlint.output.escape import encodable
 from onnxlint.registry import Rule
 from onnxlint.ruledocs import read_page
 
@@ -14,7 +15,7 @@ SCHEMA_VERSION = 1
 
 
 def _dump(document: Any, stream: TextIO) -> None:
-    json.dump(document, stream, indent=2, sort_keys=True, ensure_ascii=False)
+    json.dump(encodable(document), stream, indent=2, sort_keys=True, ensure_ascii=False)
     stream.write("\n")
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from onnxlint import __version__
 from onnxlint.finding import Finding, Location, Report, Severity
+from onnxlint.output.escape import encodable
 from onnxlint.registry import Rule
 from onnxlint.ruledocs import read_page, sections
 
@@ -40,7 +41,7 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
             "results": results,
         }],
     }
-    json.dump(document, stream, indent=2, sort_keys=True, ensure_ascii=False)
+    json.dump(encodable(document), stream, indent=2, sort_keys=True, ensure_ascii=False)
     stream.write("\n")
 
 
@@ -100,4 +101,4 @@ def _artifact(path: str) -> dict[str, str]:
     survive, and no relative reference begins with a slash (rule SARIF1004)."""
     if os.path.isabs(path):
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(Path(path).as_posix(), safe="/"), "uriBaseId": SOURCE_ROOT}
+    return {"uri": quote(os.fsencode(Path(path).as_posix()), safe="/"), "uriBaseId": SOURCE_ROOT}

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from onnxlint.finding import Finding, Report, Severity
+from onnxlint.output.escape import visible
 from onnxlint.registry import FAMILIES, Rule
 from onnxlint.ruledocs import read_page
 
@@ -26,15 +27,16 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     for report in reports:
         if report.error or not (report.findings or report.internal_errors):
             continue
-        console.print(Text(report.path, style="bold underline"))
+        console.print(Text(visible(report.path), style="bold underline"))
         for crash in report.internal_errors:
             console.print(Text.assemble(("  internal ", "bold magenta"), (f"{crash.source} ", "bold"),
-                                        f"failed: {crash.exception}: {crash.message}",
-                                        (f"  [traceback in {crash.traceback}]" if crash.traceback else "", "dim")))
+                                        visible(f"failed: {crash.exception}: {crash.message}"),
+                                        (f"  [traceback in {visible(crash.traceback)}]" if crash.traceback else "",
+                                         "dim")))
         for finding in report.findings:
             console.print(_finding_line(finding))
             if finding.fix:
-                console.print(Text.assemble("        fix: ", (finding.fix, "dim")))
+                console.print(Text.assemble("        fix: ", (visible(finding.fix), "dim")))
             if finding.evidence:
                 console.print(_evidence_line(finding.evidence))
         console.print()
@@ -55,8 +57,8 @@ def _finding_line(finding: Finding) -> Text:
     line = Text.assemble(
         (f"  {finding.severity.value:<8}", STYLES[finding.severity]),
         (f"{finding.code} ", "bold"),
-        (f"{' '.join(place)}: " if place else ""),
-        finding.message,
+        visible(f"{' '.join(place)}: " if place else ""),
+        visible(finding.message),
         (f"  [{finding.rule}]", "dim"),
     )
     return line
@@ -70,7 +72,8 @@ def _evidence_line(evidence) -> Text:
     numbers = ", ".join(f"{key} {evidence.metrics[key]:.4g}" if isinstance(evidence.metrics[key], float)
                         else f"{key} {evidence.metrics[key]}" for key in SHOWN_METRICS if key in evidence.metrics)
     return Text.assemble("        ", (evidence.verdict, EVIDENCE_STYLES[evidence.verdict]),
-                         f" by {evidence.backend}: {evidence.detail}", (f" [{numbers}]" if numbers else "", "dim"))
+                         visible(f" by {evidence.backend}: {evidence.detail}"),
+                         (f" [{numbers}]" if numbers else "", "dim"))
 
 
 def _summary(reports: list[Report]) -> Text:
@@ -92,21 +95,21 @@ def _summary(reports: list[Report]) -> Text:
         text += f"; {plural(crashes, 'internal error')} (a bug in onnxlint: please report it with the traceback)"
     toolkits = sorted({f"{r.target} with {r.toolkit} knowledge" for r in reports if r.toolkit})
     if toolkits:
-        text += f"; target {', '.join(toolkits)}"
+        text += visible(f"; target {', '.join(toolkits)}")
     return Text(text + ".")
 
 
 def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
     console = _console(stream)
     for summary in summaries:
-        overview = Table(title=Text(summary["path"]), show_header=False, title_justify="left")
+        overview = Table(title=Text(visible(summary["path"])), show_header=False, title_justify="left")
         overview.add_column("field", style="bold")
         overview.add_column("value")
         sizes = summary["size_bytes"]
         for field, value in (
             ("IR version", str(summary["ir_version"])),
             ("opsets", ", ".join(f"{d} {v}" for d, v in summary["opsets"].items())),
-            ("producer", summary["producer"] or "unknown"),
+            ("producer", visible(summary["producer"] or "unknown")),
             ("nodes", f"{summary['node_count']} ({summary['subgraph_count']} subgraphs, "
                       f"{summary['function_count']} functions)"),
             ("parameters", f"{summary['parameter_count']:,}"),
@@ -122,13 +125,14 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
             io_table.add_column(column)
         for kind in ("inputs", "outputs"):
             for value in summary[kind]:
-                io_table.add_row(kind[:-1], Text(value["name"]), value["dtype"], Text(value["shape_text"]))
+                io_table.add_row(kind[:-1], Text(visible(value["name"])), value["dtype"],
+                                 Text(visible(value["shape_text"])))
         console.print(io_table)
         ops = Table(title="operators", title_justify="left")
         ops.add_column("op_type")
         ops.add_column("count", justify="right")
         for op_type, count in summary["op_histogram"].items():
-            ops.add_row(Text(op_type), str(count))
+            ops.add_row(Text(visible(op_type)), str(count))
         console.print(ops)
         for head in summary["heads"]:
             _print_head(console, summary["path"], head)
@@ -143,10 +147,11 @@ def _print_head(console: Console, path: str, head: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")  # names must never be cropped
     for level in head["levels"]:
         anchors = ", ".join(f"{w:g}x{h:g}" for w, h in level["anchors_px"]) if level["anchors_px"] else "-"
-        table.add_row(str(level["stride"] or "?"), Text("\n".join(level["tensors"])), Text(str(level["shape"])),
+        table.add_row(str(level["stride"] or "?"), Text("\n".join(map(visible, level["tensors"]))),
+                      Text(visible(str(level["shape"]))),
                       "after the cut" if level["sigmoid_in_graph"] else "none", anchors)
     console.print(table)
-    console.print(Text(f"rknn.load_onnx(model={path!r}, outputs={head['rknn_outputs']!r})"))
+    console.print(Text(visible(f"rknn.load_onnx(model={path!r}, outputs={head['rknn_outputs']!r})")))
     if any(level["sigmoid_in_graph"] for level in head["levels"]):
         console.print("The graph applies the Sigmoid after these tensors: a model cut there outputs logits, so "
                       "post-processing must apply it (scores above 1 on the board are the symptom).", markup=False)
@@ -185,13 +190,14 @@ def explain(rule: Rule, stream: TextIO) -> None:
 def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
     """`onnxlint config`: one row per setting with its value and where it came from."""
     console = _console(stream)
-    console.print(Text(f"config file: {path or 'none found (defaults and command line only)'}"))
+    console.print(Text(visible(f"config file: {path or 'none found (defaults and command line only)'}")))
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("setting", "value", "source"):
         table.add_column(column)
     for key, entry in effective.items():
         value = "" if entry.value is None else entry.value
-        table.add_row(Text(key), Text(value if isinstance(value, str) else json.dumps(value)), Text(entry.source))
+        table.add_row(Text(key), Text(visible(value if isinstance(value, str) else json.dumps(value))),
+                      Text(visible(entry.source)))
     console.print(table)
 
 
@@ -200,7 +206,7 @@ def compare(comparison, stream: TextIO) -> None:
     console = _console(stream)
     console.width = max(console.width, 160)  # tensor names are long; a pipe or a narrow terminal still gets rows
     bad = [t for t in comparison.tensors if not t.ok]
-    console.print(Text(f"{comparison.a}  vs  {comparison.b}", style="bold underline"))
+    console.print(Text(visible(f"{comparison.a}  vs  {comparison.b}"), style="bold underline"))
     tolerance = comparison.tolerance
     judged = (f"min cosine {tolerance.min_cosine}" if tolerance.min_cosine is not None
               else f"rtol {tolerance.rtol}, atol {tolerance.atol}")
@@ -211,14 +217,14 @@ def compare(comparison, stream: TextIO) -> None:
         console.print(Text("No divergence: every shared tensor is within tolerance.", style="green"))
         return
     if origin is not None:
-        console.print(Text.assemble(("first divergence: ", "bold red"), f"{origin.node} ({origin.op_type}) -> "
-                                    f"'{origin.tensor}'", f": {origin.problem}" if origin.problem else ""))
+        console.print(Text.assemble(("first divergence: ", "bold red"), visible(
+            f"{origin.node} ({origin.op_type}) -> '{origin.tensor}'" + (f": {origin.problem}" if origin.problem else ""))))
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("tensor", "node", "op", "shape", "max_abs", "mismatch", "cosine"):
         table.add_column(column)
     for result in bad:
         metrics = result.metrics
-        table.add_row(Text(result.tensor), Text(result.node or ""), Text(result.op_type or ""),
+        table.add_row(Text(visible(result.tensor)), Text(visible(result.node or "")), Text(visible(result.op_type or "")),
                       Text(str(result.shape)), Text(f"{metrics.max_abs:.3g}" if metrics else "-"),
                       Text(f"{metrics.mismatch_ratio:.1%}" if metrics else "-"),
                       Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")))
@@ -229,7 +235,7 @@ def compare(comparison, stream: TextIO) -> None:
 def rknn_build(report, stream: TextIO) -> None:
     """`onnxlint rknn-build`: a short account of each attempt (never the toolkit's raw log)."""
     console = _console(stream)
-    console.print(Text(f"{report.model} for {report.chip} with {report.toolkit}", style="bold underline"))
+    console.print(Text(visible(f"{report.model} for {report.chip} with {report.toolkit}"), style="bold underline"))
     for number, attempt in enumerate(report.attempts, start=1):
         rules = f"disable_rules={attempt.disable_rules}" if attempt.disable_rules else "default rules"
         if attempt.failed_stage is None:
@@ -237,10 +243,10 @@ def rknn_build(report, stream: TextIO) -> None:
                                         f" in {attempt.seconds} s"))
             continue
         console.print(Text.assemble(f"  attempt {number} ({rules}): ", (f"fails at {attempt.failed_stage}", "red"),
-                                    f": {attempt.error or 'no error line'}"))
+                                    visible(f": {attempt.error or 'no error line'}")))
         if attempt.fusion_rules:
-            console.print(Text(f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
-                               f"{', '.join(attempt.matched_nodes) or 'no named node'}"))
+            console.print(Text(visible(f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
+                                       f"{', '.join(attempt.matched_nodes) or 'no named node'}")))
     if report.predicted:
         console.print(Text(f"  predicted by TG008: {', '.join(report.predicted)}"))
     if report.unpredicted:
@@ -253,7 +259,7 @@ def rknn_build(report, stream: TextIO) -> None:
         layers = ", ".join(f"{op} x{n}" for op, n in sorted(report.cpu_layers.items())) or "none"
         console.print(Text(f"  CPU layers: {layers}"))
         if report.exported:
-            console.print(Text(f"  wrote {report.exported}"))
+            console.print(Text(visible(f"  wrote {report.exported}")))
     else:
         console.print(Text("  no configuration built", style="bold red"))
-    console.print(Text(f"  full toolkit log: {report.log_path}", style="dim"))
+    console.print(Text(visible(f"  full toolkit log: {report.log_path}"), style="dim"))
