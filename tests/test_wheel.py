@@ -150,7 +150,7 @@ def test_installed_rknn_build_without_the_toolkit_is_one_line(installed, work):
     assert re.fullmatch(r"onnxlint: error: rknn-toolkit2 is not installed[^\n]*\n", result.stderr), result.stderr
 
 
-def test_readme_example_output_from_the_installed_wheel(installed, tmp_path):
+def test_readme_examples_from_the_installed_wheel(installed, tmp_path):
     # The README's first example, run as a new user would: from a folder holding fixtures/.
     (tmp_path / "fixtures").mkdir()
     shutil.copy(FIXTURES / "yolov5n_dynamic_batch.onnx", tmp_path / "fixtures")
@@ -159,3 +159,8 @@ def test_readme_example_output_from_the_installed_wheel(installed, tmp_path):
     assert quoted
     result = _onnxlint(installed, tmp_path, "fixtures/yolov5n_dynamic_batch.onnx", code=1)
     assert result.stdout == quoted.group(1)
+    # The README's RKNN output-names example, as `inspect` prints it.
+    shutil.copy(FIXTURES / "yolov5n_legacy_op12.onnx", tmp_path / "fixtures")
+    (line,) = re.findall(r"^rknn\.load_onnx\(model='fixtures/yolov5n_legacy_op12\.onnx'.*$", readme, re.MULTILINE)
+    inspected = _onnxlint(installed, tmp_path, "inspect", "fixtures/yolov5n_legacy_op12.onnx", code=0).stdout
+    assert line in inspected.splitlines()
