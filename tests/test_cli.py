@@ -38,6 +38,24 @@ def test_golden_output(capsys, monkeypatch, golden, name, fmt):
     golden(f"{stem}.{'txt' if fmt == 'text' else 'json'}", _normalised(out))
 
 
+# Every format, and a --target report, have goldens: a change to any output shows up as a diff in review.
+FORMAT_GOLDENS = [("yolov5n_training.onnx", "sarif", ()), ("yolov5n_training.onnx", "github", ()),
+                  ("scripts/export_dynaxes_typo.py", "sarif", ()), ("scripts/export_dynaxes_typo.py", "github", ()),
+                  ("yolov5n_legacy_op12.onnx", "text", ("--target", "rk3588")),
+                  ("yolov5n_training.onnx", "json", ("--target", "rv1106"))]
+
+
+@pytest.mark.parametrize("name, fmt, extra", FORMAT_GOLDENS,
+                         ids=[f"{n}-{f}{'-' + e[1] if e else ''}" for n, f, e in FORMAT_GOLDENS])
+def test_golden_formats_and_targets(capsys, monkeypatch, golden, name, fmt, extra):
+    monkeypatch.chdir(ROOT)
+    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt, *extra)
+    assert err == ""
+    stem = name.replace("/", "_").rsplit(".", 1)[0] + (f".{extra[1]}" if extra else "")
+    out = _normalised(out).replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "[VERSION]"')
+    golden(f"{stem}.{ {'text': 'txt'}.get(fmt, fmt)}", out)
+
+
 def test_json_document_shape(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, out, _ = _run(capsys, "fixtures/yolov5n_training.onnx", "fixtures/yolov5n_legacy_op12.onnx",
