@@ -136,14 +136,13 @@ def _confirm_model(report: Report, how: Mapping[str, str | None], settings: Lint
     try:
         sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits,
                     on_emit=evidence.__setitem__)
-        stopped = None
+        return evidence
     except sandbox.LimitExceeded as exc:
         stopped = f"the confirmation run {exc.reason}"
     except Exception as exc:  # a model that takes the run down leaves its findings unconfirmed, never the lint
         stopped = f"the confirmation failed: {type(exc).__name__}: {_one_line(str(exc))}"
     for index, _, confirmation in pending:
-        if index not in evidence:
-            evidence[index] = Evidence(confirmation, INCONCLUSIVE, detail=stopped or "no evidence came back")
+        evidence.setdefault(index, Evidence(confirmation, INCONCLUSIVE, detail=stopped))
     return evidence
 
 
