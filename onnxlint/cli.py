@@ -93,6 +93,7 @@ def _lint_parser() -> argparse.ArgumentParser:
     parser.add_argument("--atol", type=float, default=1e-5, help="--confirm's absolute tolerance (default: 1e-5)")
     parser.add_argument("--reference", metavar="FILE.npz",
                         help="outputs saved from the framework on --inputs, by output name: --confirm compares them")
+    _limit_options(parser)
     parser.add_argument("--baseline", metavar="FILE", help="report only findings that FILE does not record")
     parser.add_argument("--write-baseline", metavar="FILE",
                         help="record every current finding in FILE (then --baseline FILE reports only new ones)")
@@ -213,6 +214,8 @@ def _run_options(args: argparse.Namespace):
     if not args.confirm:
         if args.inputs or args.reference:
             raise UsageError("--inputs and --reference need --confirm")
+        if args.run_timeout is not None or args.run_memory is not None:
+            raise UsageError("--run-timeout and --run-memory need --confirm")
         return None
     from onnxlint.confirm.inputs import load_inputs
     from onnxlint.confirm.runner import ConfirmOptions
@@ -225,7 +228,29 @@ def _run_options(args: argparse.Namespace):
     from onnxlint.confirm.metrics import Tolerance
 
     return ConfirmOptions(seed=args.seed, inputs=given, reference=reference,
-                          tolerance=Tolerance(rtol=args.rtol, atol=args.atol))
+                          tolerance=Tolerance(rtol=args.rtol, atol=args.atol), limits=_limits(args))
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-timeout", type=float, metavar="SECONDS",
+                        help="stop each run of a model after SECONDS (default: 600); what it had not finished is "
+                             "inconclusive")
+    parser.add_argument("--run-memory", type=int, metavar="MIB",
+                        help="memory limit of each run of a model, in MiB (default: half of physical memory, at "
+                             "most 16384)")
+
+
+def _limits(args: argparse.Namespace):
+    """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
+    import math
+
+    from onnxlint.confirm.sandbox import Limits
+
+    given = {"timeout_s": ("--run-timeout", args.run_timeout), "memory_mib": ("--run-memory", args.run_memory)}
+    for option, value in given.values():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{option} must be a positive number, got {value}")
+    return Limits(**{field: value for field, (_, value) in given.items() if value is not None})
 
 
 def _baseline(path: str | None):
@@ -395,19 +420,23 @@ def _compare(argv: list[str]) -> int:
     parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default: 1e-5)")
     parser.add_argument("--min-cosine", type=float, metavar="C",
                         help="judge by cosine similarity instead (e.g. 0.999 for fp16, 0.98 for int8)")
+    _limit_options(parser)
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.confirm.compare import compare_models
+    from onnxlint.confirm import sandbox
+    from onnxlint.confirm.compare import compare_models, compare_with_rknn
     from onnxlint.confirm.inputs import load_inputs
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
+    from onnxlint.graph import build_graphs
     from onnxlint.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
+    limits = _limits(args)
     for path in (args.a, args.b) if args.b else (args.a,):
         try:
-            load_model(path)  # the same vetting as lint: one clear line for a file that cannot be read
+            build_graphs(load_model(path))  # the same vetting as lint (cycles included): one clear line
         except ModelLoadError as exc:
             raise UsageError(f"{exc.path}: {exc.reason}") from None
     try:
@@ -417,21 +446,25 @@ def _compare(argv: list[str]) -> int:
     # The simulator is fp16 (int8 on rv1106/rv1103): judge it by cosine similarity unless told otherwise.
     min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else COSINE_FP16
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=min_cosine)
+    if args.rknn:
+        from onnxlint.confirm import rknn
+
+        if rknn.toolkit_python() is None:
+            raise UsageError(f"--rknn needs rknn-toolkit2: {rknn.toolkit_missing()}")
+    # The models run in a child process under the limits; its progress reports drive the bar here.
     try:
         if args.rknn:
-            from onnxlint.confirm import rknn
-            from onnxlint.confirm.compare import compare_with_rknn
-
-            if rknn.toolkit_python() is None:
-                raise UsageError("--rknn needs rknn-toolkit2 (install it beside onnxlint, or set "
-                                 "ONNXLINT_RKNN_PYTHON)")
-            comparison = _with_progress(args.format, lambda progress: compare_with_rknn(
-                args.a, args.rknn, seed=args.seed, given=given, tolerance=tolerance))
+            comparison = sandbox.run(compare_with_rknn, args.a, args.rknn, seed=args.seed, given=given,
+                                     tolerance=tolerance, limits=limits)
         else:
-            comparison = _with_progress(args.format, lambda progress: compare_models(
-                args.a, args.b, seed=args.seed, given=given, tolerance=tolerance, progress=progress))
-    except (ValueError, RuntimeError) as exc:
-        raise UsageError(str(exc)) from None
+            comparison = _with_progress(args.format, lambda progress: sandbox.run(
+                compare_models, args.a, args.b, seed=args.seed, given=given, tolerance=tolerance,
+                progress=sandbox.emit if progress else None, limits=limits, on_emit=progress))
+    except sandbox.LimitExceeded as exc:
+        raise UsageError(f"the comparison {exc.reason}") from None
+    except Exception as exc:  # whatever stopped the run (onnxruntime's errors are not RuntimeErrors): one line
+        kind = "" if isinstance(exc, (ValueError, RuntimeError)) else f"{type(exc).__name__}: "
+        raise UsageError(kind + " ".join(str(exc).split())) from None
     FORMATS[args.format].compare(comparison, sys.stdout)
     return EXIT_FINDINGS if comparison.diverged else EXIT_CLEAN
 
@@ -473,7 +506,7 @@ def _rknn_build(argv: list[str]) -> int:
     from onnxlint.output import FORMATS
 
     if rknn.toolkit_python() is None:
-        raise UsageError("rknn-toolkit2 is not installed (install it beside onnxlint, or set ONNXLINT_RKNN_PYTHON)")
+        raise UsageError(rknn.toolkit_missing())
     if args.rounds < 1:
         raise UsageError(f"--rounds must be 1 or more, got {args.rounds}")
     try:

@@ -30,6 +30,11 @@ def _finding(code: str, *, node: str | None = None, tensor: str | None = None, *
                    location=Location(graph="main", node=node, tensor=tensor), data=data)
 
 
+def _without_toolkit(monkeypatch) -> None:
+    # Confirmations run in a child process: it sees the environment, not this process's monkeypatches.
+    monkeypatch.setenv("ONNXLINT_RKNN_PYTHON", "/nonexistent")
+
+
 def _model_run(tmp_path, text: str, settings: LintSettings = LintSettings()) -> ModelRun:
     path = tmp_path / "model.onnx"
     onnx.save(parse(text), str(path))
@@ -58,9 +63,7 @@ def test_double_normalization_is_confirmed_with_numbers(capsys):
 
 
 def test_head_cut_reproduces_the_head_tensors(capsys, monkeypatch):
-    from onnxlint.confirm import rknn
-
-    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)  # onnxruntime only (the simulator: rknn tests)
+    _without_toolkit(monkeypatch)  # onnxruntime only (the simulator: rknn tests)
     code, out, _ = _run(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--confirm", "--target", "rk3588",
                         "--toolkit", "2.5.0", "--select", "HD001", "--format", "json")
     [finding] = json.loads(out)["results"][0]["findings"]
@@ -144,13 +147,12 @@ def test_user_inputs_and_seed_are_used(tmp_path, capsys):
 
 
 def test_toolkit_confirmations_are_skipped_without_the_toolkit(capsys, monkeypatch):
-    from onnxlint.confirm import rknn
-
-    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)
+    _without_toolkit(monkeypatch)
     code, out, _ = _run(capsys, FIXTURES / "lstm_if_legacy.onnx", "--confirm", "--target", "rk3588", "--toolkit",
                         "2.5.0", "--select", "TG005", "--format", "json")
     [finding] = json.loads(out)["results"][0]["findings"]
-    assert finding["evidence"]["verdict"] == "skipped" and "not installed" in finding["evidence"]["detail"]
+    assert finding["evidence"] == {"backend": "rknn-toolkit2", "verdict": "skipped", "metrics": {},
+                                   "detail": "ONNXLINT_RKNN_PYTHON names '/nonexistent', which does not exist"}
 
 
 def test_evidence_in_text_and_sarif(capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Iterator
 
 from onnxlint.finding import Evidence, Finding, Severity
 from onnxlint.registry import ModelContext, Rule
@@ -10,29 +10,34 @@ from onnxlint.registry import ModelContext, Rule
 
 def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: str, fix: str) -> Iterator[Finding]:
     """One finding per graph output whose two versions (`versions`, e.g. "as exported and as onnxsim simplifies
-    it") differ beyond the --confirm tolerance; a measurement that cannot be made is one info finding."""
-    from onnxlint.confirm import drift
-    from onnxlint.confirm.runner import ModelRun
+    it") differ beyond the --confirm tolerance; a measurement that cannot be made is one info finding. The
+    model runs in a child process under the --confirm limits."""
+    from onnxlint.confirm import drift, sandbox
+    from onnxlint.confirm.runner import ort_label
 
-    run = ModelRun(str(ctx.model.path), ctx.settings, ctx.settings.run)
-    measure: Callable = getattr(drift, measure_name)
+    options = ctx.settings.run
     try:
-        pairs = measure(run)
+        pairs = sandbox.run(drift.measure, measure_name, str(ctx.model.path), ctx.settings, limits=options.limits)
     except drift.NotDeterministic:
         return  # the model differs from itself (training-mode Dropout, random ops): NM002 and friends say why
+    except sandbox.LimitExceeded as exc:
+        yield rule.finding(f"could not compare the outputs {versions}: the run {exc.reason}", severity=Severity.INFO,
+                           data={"error": exc.reason},
+                           evidence=Evidence(ort_label(), "inconclusive", detail=f"the run {exc.reason}"))
+        return
     except Exception as exc:  # onnxsim or onnxruntime refusing the model is reported, never raised
         yield rule.finding(f"could not compare the outputs {versions}: {type(exc).__name__}: "
                            f"{' '.join(str(exc).split())[:300]}", severity=Severity.INFO,
                            data={"error": f"{type(exc).__name__}: {exc}"[:1000]})
         return
-    tolerance = run.options.tolerance
+    tolerance = options.tolerance
     for name, metrics in pairs:
         if metrics.within(tolerance):
             continue
-        detail = (f"seed {run.options.seed}, rtol {tolerance.rtol}, atol {tolerance.atol}: output '{name}' "
+        detail = (f"seed {options.seed}, rtol {tolerance.rtol}, atol {tolerance.atol}: output '{name}' "
                   f"{versions}")
         yield rule.finding(
             f"output '{name}' differs {versions}: max abs {metrics.max_abs:.3g}, cosine {metrics.cosine:.6f}, "
             f"{metrics.mismatch_ratio:.1%} of values outside tolerance",
             tensor=name, fix=fix, data={"output": name, **metrics.to_dict()},
-            evidence=Evidence(run.ort_label, "confirmed", metrics.to_dict(), detail))
+            evidence=Evidence(ort_label(), "confirmed", metrics.to_dict(), detail))

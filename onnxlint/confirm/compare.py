@@ -85,6 +85,7 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
 
     model_a, model_b = onnx.load(str(a)), onnx.load(str(b))
     feeds = random_inputs(model_a, seed=seed, given=given)
+    _check_runnable(a, b, model_a, model_b, feeds, given or {})
     order = build_graphs(load_model(a))[0].nodes  # A's topological order
     produced_b = {name for node in model_b.graph.node for name in node.output if name}
     producer: dict[str, Any] = {}
@@ -94,9 +95,6 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
             if name and name in produced_b and name not in producer:
                 producer[name] = node
                 shared.append(name)
-    missing = sorted({name for name, _, _ in input_specs(model_b)} - set(feeds))
-    if missing:
-        raise ValueError(f"the models' inputs differ: {b} needs {missing}, {a} has {sorted(feeds)}")
     if not shared:
         raise ValueError("the models share no tensor names: nothing to compare")
     comparison = Comparison(a=str(a), b=str(b), seed=seed,
@@ -113,6 +111,48 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
             progress(min(start + chunk, len(shared)), len(shared))
     comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
     return comparison
+
+
+def _check_runnable(a, b, model_a: onnx.ModelProto, model_b: onnx.ModelProto, feeds: Mapping[str, np.ndarray],
+                    given: Mapping[str, np.ndarray]) -> None:
+    """Raise ValueError, in one line, unless both models can run on `feeds`: B takes no input A lacks, inputs of
+    the same name have the same element type and shape in both, --inputs arrays fit both, and onnxruntime loads
+    both models."""
+    import onnxruntime
+
+    declared_a = {name: (dtype, shape) for name, dtype, shape in input_specs(model_a)}
+    missing = sorted({name for name, _, _ in input_specs(model_b)} - set(feeds))
+    if missing:
+        raise ValueError(f"the models' inputs differ: {b} needs {missing}, {a} has {sorted(feeds)}")
+    for path, model in ((a, model_a), (b, model_b)):
+        for name, dtype, shape in input_specs(model):
+            array = feeds[name]
+            if _fits(array, dtype, shape):
+                continue
+            if name in given:
+                raise ValueError(f"--inputs: '{name}' is {_declared(array.dtype, array.shape)}, but {path} takes "
+                                 f"{_declared(dtype, shape)}")
+            raise ValueError(f"the models' inputs differ: '{name}' is {_declared(*declared_a[name])} in {a} and "
+                             f"{_declared(dtype, shape)} in {b}")
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    for path in (a, b):
+        try:
+            onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
+            raise ValueError(f"{path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
+
+
+def _fits(array: np.ndarray, dtype: np.dtype, shape: tuple) -> bool:
+    """Whether a model input declared (dtype, shape) takes `array`: symbolic dims take any size; an input
+    without a declared shape takes any rank."""
+    if array.dtype != dtype or (shape and array.ndim != len(shape)):
+        return False
+    return all(not isinstance(dim, int) or dim < 0 or dim == size for dim, size in zip(shape, array.shape))
+
+
+def _declared(dtype, shape) -> str:
+    return f"{np.dtype(dtype)} [{', '.join(str(dim) for dim in shape)}]"
 
 
 def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,

@@ -5,6 +5,7 @@
 - optimizer drift: onnxruntime with graph optimisations off vs all on;
 - reference mismatch: the model vs outputs the user saved from the framework (seed 000's workflow).
 Each returns one (output name, Metrics) per graph output, for the rule to judge against its tolerance.
+`measure()` runs one of them by name in the sandbox's child process, where the model is loaded and run.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ import numpy as np
 
 from onnxlint.confirm.metrics import Metrics, compare
 from onnxlint.confirm.runner import ModelRun
+from onnxlint.registry import LintSettings
 
 
 class NotDeterministic(Exception):
     """Two runs of the model on the same input differ (training-mode Dropout, random ops): comparing two
     versions of it would measure that, not the versions."""
+
+
+def measure(name: str, path: str, settings: LintSettings) -> list[tuple[str, Metrics]]:
+    """The measurement `name` ("simplifier_drift", ...) of the model at `path`, with settings.run's options."""
+    return MEASUREMENTS[name](ModelRun(path, settings, settings.run))
 
 
 def simplifier_drift(run: ModelRun) -> list[tuple[str, Metrics]]:
@@ -58,6 +65,10 @@ def reference_mismatch(run: ModelRun) -> list[tuple[str, Metrics]]:
     actual = run.run(run.proto, run.inputs())
     return [(name, compare(np.asarray(reference[name]), value, run.options.tolerance))
             for name, value in zip(names, actual)]
+
+
+MEASUREMENTS = {"simplifier_drift": simplifier_drift, "optimizer_drift": optimizer_drift,
+                "reference_mismatch": reference_mismatch}
 
 
 @contextlib.contextmanager

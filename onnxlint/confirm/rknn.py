@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ import numpy as np
 
 # Chips whose toolkit builds only quantized models (a calibration dataset is then generated).
 QUANTIZED_ONLY = ("rv1106", "rv1103")
+PYTHON_VARIABLE = "ONNXLINT_RKNN_PYTHON"  # names the interpreter of the toolkit's environment
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
 
 BUILD = r"""
@@ -135,10 +137,26 @@ class BuildResult:
 
 
 def toolkit_python() -> str | None:
-    configured = os.environ.get("ONNXLINT_RKNN_PYTHON")
+    """The Python interpreter that runs rknn-toolkit2, or None (toolkit_missing() says why)."""
+    configured = os.environ.get(PYTHON_VARIABLE)
     if configured:
-        return configured
+        return None if _unusable(configured) else configured
     return sys.executable if importlib.util.find_spec("rknn") else None
+
+
+def toolkit_missing() -> str:
+    """Why toolkit_python() is None, in one line."""
+    configured = os.environ.get(PYTHON_VARIABLE)
+    problem = _unusable(configured) if configured else None
+    if problem:
+        return f"{PYTHON_VARIABLE} names '{configured}', which {problem}"
+    return f"rknn-toolkit2 is not installed (install it beside onnxlint, or set {PYTHON_VARIABLE})"
+
+
+def _unusable(python: str) -> str | None:
+    if shutil.which(python) is not None:  # a path, or a name on PATH
+        return None
+    return "is not executable" if os.path.isfile(python) else "does not exist"
 
 
 def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, config: dict | None = None,
@@ -148,7 +166,7 @@ def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, con
     one generated from `inputs`) on quantized-only chips, writing the .rknn to `export` when given."""
     python = toolkit_python()
     if python is None:
-        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+        raise RuntimeError(toolkit_missing())
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         if chip in QUANTIZED_ONLY:
             dataset = str(Path(dataset).resolve()) if dataset else _dataset(Path(folder), Path(model), inputs)
@@ -177,7 +195,7 @@ def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.nd
     """Build `model` (cut at `outputs`) for `chip` in fp16 and run the simulator on `inputs`."""
     python = toolkit_python()
     if python is None:
-        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+        raise RuntimeError(toolkit_missing())
     with tempfile.TemporaryDirectory() as folder:
         inputs_path, results_path = Path(folder) / "inputs.npz", Path(folder) / "results.npz"
         np.savez(inputs_path, **inputs)
@@ -197,7 +215,7 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
     fp32 reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt."""
     python = toolkit_python()
     if python is None:
-        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+        raise RuntimeError(toolkit_missing())
     output_dir.mkdir(parents=True, exist_ok=True)
     arrays = _save_arrays(output_dir.parent, inputs)
     dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in QUANTIZED_ONLY else ""

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import onnx
 
+from onnxlint.confirm import sandbox
 from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
 from onnxlint.finding import Evidence, Finding, Report
@@ -36,6 +37,13 @@ class ConfirmOptions:
     reference: Mapping[str, np.ndarray] | None = None  # outputs the user saved (e.g. from PyTorch), by name
     tolerance: Tolerance = field(default_factory=Tolerance)
     toolkit_timeout: int = 600
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)  # of each child process that runs the model
+
+
+def ort_label() -> str:
+    import onnxruntime
+
+    return f"onnxruntime {onnxruntime.__version__}"
 
 
 class ModelRun:
@@ -50,9 +58,7 @@ class ModelRun:
 
     @property
     def ort_label(self) -> str:
-        import onnxruntime
-
-        return f"onnxruntime {onnxruntime.__version__}"
+        return ort_label()
 
     def inputs(self, sizes: Mapping[tuple[str, int], int] | None = None):
         return random_inputs(self.proto, seed=self.options.seed, sizes=sizes, given=self.options.inputs)
@@ -108,19 +114,52 @@ def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: 
         if report.error or not report.findings or report.path.endswith(".py"):
             confirmed.append(report)
             continue
-        run = ModelRun(report.path, settings, options)
-        findings = tuple(f if f.evidence else dataclasses.replace(f, evidence=_evidence(run, f, how.get(f.code)))
-                         for f in report.findings)
+        evidence = _confirm_model(report, how, settings, options)
+        findings = tuple(dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
+                         for index, f in enumerate(report.findings))
         confirmed.append(dataclasses.replace(report, findings=findings))
     return confirmed
 
 
-def _evidence(run: ModelRun, finding: Finding, confirmation: str | None) -> Evidence:
-    if confirmation is None:
-        return Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
+def _confirm_model(report: Report, how: Mapping[str, str | None], settings: LintSettings,
+                   options: ConfirmOptions) -> dict[int, Evidence]:
+    """{finding index: evidence} for the findings without evidence yet. The confirmations of one model run in
+    one child process under options.limits; evidence streams back as each completes, so that a run stopped by
+    a limit leaves inconclusive only the findings it had not reached."""
+    evidence = {index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
+                for index, finding in enumerate(report.findings)
+                if finding.evidence is None and how.get(finding.code) is None}
+    pending = [(index, finding, how[finding.code]) for index, finding in enumerate(report.findings)
+               if finding.evidence is None and how.get(finding.code) is not None]
+    if not pending:
+        return evidence
+    try:
+        sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits,
+                    on_emit=evidence.__setitem__)
+        return evidence
+    except sandbox.LimitExceeded as exc:
+        stopped = f"the confirmation run {exc.reason}"
+    except Exception as exc:  # a model that takes the run down leaves its findings unconfirmed, never the lint
+        stopped = f"the confirmation failed: {type(exc).__name__}: {_one_line(str(exc))}"
+    for index, _, confirmation in pending:
+        evidence.setdefault(index, Evidence(confirmation, INCONCLUSIVE, detail=stopped))
+    return evidence
+
+
+def confirm_in_child(path: str, settings: LintSettings, options: ConfirmOptions,
+                     pending: list[tuple[int, Finding, str]]) -> None:
+    """In the sandbox's child: emit (index, evidence) for each pending finding, as each is confirmed."""
+    run = ModelRun(path, settings, options)
+    for index, finding, confirmation in pending:
+        sandbox.emit(index, _evidence(run, finding, confirmation))
+
+
+def _evidence(run: ModelRun, finding: Finding, confirmation: str) -> Evidence:
     try:
         return CONFIRMERS[confirmation](run, finding)
     except Exception as exc:  # a confirmation that breaks says so; it never takes the lint down
+        if sandbox.out_of_memory(exc):
+            return Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation {run.options.limits.over_memory}")
         return Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
                                                            f"{_one_line(str(exc))}")
 
@@ -131,13 +170,20 @@ def ort_refuses_load(run: ModelRun, finding: Finding) -> Evidence:
     """op-not-in-opset, deprecated-op, model-invalid: onnxruntime refuses the model, and says why."""
     import onnxruntime
 
+    session_options = onnxruntime.SessionOptions()
+    session_options.log_severity_level = 3
     try:
-        onnxruntime.InferenceSession(run.proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        onnxruntime.InferenceSession(run.proto.SerializeToString(), session_options,
+                                     providers=["CPUExecutionProvider"])
     except Exception as exc:
+        if sandbox.out_of_memory(exc):
+            raise  # the limit refused it, not onnxruntime
         return Evidence(run.ort_label, CONFIRMED, detail=f"onnxruntime refuses the model: {_one_line(str(exc))}")
     try:
         run.run(run.proto, run.inputs())
     except Exception as exc:
+        if sandbox.out_of_memory(exc):
+            raise
         return Evidence(run.ort_label, INCONCLUSIVE, detail=f"onnxruntime loads the model but the run fails: "
                                                             f"{_one_line(str(exc))}")
     if finding.code == "OP001":
@@ -205,6 +251,8 @@ def sizes_that_run(run: ModelRun, finding: Finding) -> Evidence:
         try:  # seeded random data even with --inputs: the sizes are the point
             outputs = run.run(run.proto, random_inputs(run.proto, seed=run.options.seed, sizes=sizes))
         except Exception as exc:
+            if sandbox.out_of_memory(exc):
+                raise  # a size that does not fit the memory limit says nothing about the model
             failures[label] = _one_line(str(exc))
             continue
         shapes[label] = {value.name: list(array.shape) for value, array in zip(run.proto.graph.output, outputs)}
@@ -328,8 +376,9 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
         from onnxlint.confirm import rknn
 
         if run.settings.target is None or rknn.toolkit_python() is None:
+            needs = "--target" if run.settings.target is None else f"rknn-toolkit2 ({rknn.toolkit_missing()})"
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
-                            detail + "; the RKNN simulator check needs --target and rknn-toolkit2")
+                            detail + f"; the RKNN simulator check needs {needs}")
         if run.settings.target in rknn.QUANTIZED_ONLY:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; {run.settings.target} builds only quantized, and the simulator check "
@@ -356,8 +405,7 @@ def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
 
     label = rknn.installed_label()
     if label is None:
-        return Evidence("rknn-toolkit2", SKIPPED, detail="rknn-toolkit2 is not installed (install it beside "
-                                                         "onnxlint, or set ONNXLINT_RKNN_PYTHON)")
+        return Evidence("rknn-toolkit2", SKIPPED, detail=rknn.toolkit_missing())
     chip = run.settings.target
     if chip is None:
         return Evidence(label, SKIPPED, detail="building with the toolkit needs --target")
@@ -470,7 +518,7 @@ def _dynamic_dims(run: ModelRun) -> list[tuple[str, int]]:
     from onnxlint.confirm.inputs import input_specs
 
     return [(name, axis) for name, _, shape in input_specs(run.proto)
-            for axis, dim in enumerate(shape) if not (isinstance(dim, int) and dim > 0)]
+            for axis, dim in enumerate(shape) if not (isinstance(dim, int) and dim >= 0)]
 
 
 def _sizes(sizes: Mapping[tuple[str, int], int]) -> str:
