@@ -99,7 +99,7 @@ class InternalError:
     """A rule, analysis or confirmation that crashed on this file: a bug in onnxlint (or a file it did not
     expect), never a finding. The other rules still report; the run exits 2."""
 
-    source: str  # the rule code, or the stage: "load", "confirm"
+    source: str  # the rule code, "load", or "<CODE> confirmation"
     exception: str  # the exception's type name
     message: str  # one line
     traceback: str | None = None  # the file the full traceback was written to

@@ -15,6 +15,7 @@ from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
 from onnxlint.cli import main
 from onnxlint.engine import lint_file
 from onnxlint.output import FORMATS
+from onnxlint.registry import LintSettings
 
 TRAINING = FIXTURES / "yolov5n_training.onnx"
 
@@ -87,3 +88,31 @@ def test_internal_errors_leave_no_partial_findings(monkeypatch):
     report = lint_file(TRAINING, [rule("NM001")])
     assert report.findings == ()  # a rule that did not finish reports nothing it may have got wrong
     assert report.internal_errors[0].message == "after one finding"
+
+
+def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
+    from onnxlint.confirm import runner, sandbox
+
+    def broken_confirmer(run, finding):
+        raise KeyError("count")
+
+    def refusing_confirmer(run, finding):
+        import onnx
+
+        raise onnx.checker.ValidationError("the model is invalid")  # the model's fault, not onnxlint's
+
+    def in_process(function, *args, limits, on_emit):  # the child's work, here, so that the patches apply
+        monkeypatch.setattr(sandbox, "emit", on_emit)
+        return function(*args)
+
+    monkeypatch.setattr(sandbox, "run", in_process)
+    monkeypatch.setitem(runner.CONFIRMERS, "inference-mode", broken_confirmer)
+    report = lint_file(TRAINING, [rule("NM001")])
+    (confirmed,) = runner.confirm_reports([report], [rule("NM001")], LintSettings())
+    evidence = confirmed.findings[0].evidence
+    assert evidence.verdict == "inconclusive" and "KeyError" in evidence.detail
+    assert [(e.source, e.exception) for e in confirmed.internal_errors] == [("NM001 confirmation", "KeyError")]
+
+    monkeypatch.setitem(runner.CONFIRMERS, "inference-mode", refusing_confirmer)
+    (confirmed,) = runner.confirm_reports([report], [rule("NM001")], LintSettings())
+    assert confirmed.findings[0].evidence.verdict == "inconclusive" and confirmed.internal_errors == ()

@@ -21,7 +21,8 @@ import onnx
 from onnxlint.confirm import sandbox
 from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
-from onnxlint.finding import Evidence, Finding, Report
+from onnxlint.errors import internal_error
+from onnxlint.finding import Evidence, Finding, InternalError, Report
 from onnxlint.layout import channel_axis
 from onnxlint.registry import LintSettings, Rule
 
@@ -114,54 +115,70 @@ def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: 
         if report.error or not report.findings or report.path.endswith(".py"):
             confirmed.append(report)
             continue
-        evidence = _confirm_model(report, how, settings, options)
+        evidence, crashes = _confirm_model(report, how, settings, options)
         findings = tuple(dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
                          for index, f in enumerate(report.findings))
-        confirmed.append(dataclasses.replace(report, findings=findings))
+        confirmed.append(dataclasses.replace(report, findings=findings,
+                                             internal_errors=(*report.internal_errors, *crashes)))
     return confirmed
 
 
 def _confirm_model(report: Report, how: Mapping[str, str | None], settings: LintSettings,
-                   options: ConfirmOptions) -> dict[int, Evidence]:
-    """{finding index: evidence} for the findings without evidence yet. The confirmations of one model run in
-    one child process under options.limits; evidence streams back as each completes, so that a run stopped by
-    a limit leaves inconclusive only the findings it had not reached."""
+                   options: ConfirmOptions) -> tuple[dict[int, Evidence], list[InternalError]]:
+    """({finding index: evidence} for the findings without evidence yet, the confirmers that crashed). The
+    confirmations of one model run in one child process under options.limits; evidence streams back as each
+    completes, so that a run stopped by a limit leaves inconclusive only the findings it had not reached."""
     evidence = {index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
                 for index, finding in enumerate(report.findings)
                 if finding.evidence is None and how.get(finding.code) is None}
     pending = [(index, finding, how[finding.code]) for index, finding in enumerate(report.findings)
                if finding.evidence is None and how.get(finding.code) is not None]
+    crashes: list[InternalError] = []
     if not pending:
-        return evidence
+        return evidence, crashes
+
+    def received(index: int, found: Evidence, crash: InternalError | None) -> None:
+        evidence[index] = found
+        if crash is not None:
+            crashes.append(crash)
+
     try:
         sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits,
-                    on_emit=evidence.__setitem__)
-        return evidence
+                    on_emit=received)
+        return evidence, crashes
     except sandbox.LimitExceeded as exc:
         stopped = f"the confirmation run {exc.reason}"
     except Exception as exc:  # a model that takes the run down leaves its findings unconfirmed, never the lint
         stopped = f"the confirmation failed: {type(exc).__name__}: {_one_line(str(exc))}"
     for index, _, confirmation in pending:
         evidence.setdefault(index, Evidence(confirmation, INCONCLUSIVE, detail=stopped))
-    return evidence
+    return evidence, crashes
 
 
 def confirm_in_child(path: str, settings: LintSettings, options: ConfirmOptions,
                      pending: list[tuple[int, Finding, str]]) -> None:
-    """In the sandbox's child: emit (index, evidence) for each pending finding, as each is confirmed."""
+    """In the sandbox's child: emit (index, evidence, internal error or None) for each pending finding, as each
+    is confirmed."""
     run = ModelRun(path, settings, options)
     for index, finding, confirmation in pending:
-        sandbox.emit(index, _evidence(run, finding, confirmation))
+        sandbox.emit(index, *_evidence(run, finding, confirmation))
 
 
-def _evidence(run: ModelRun, finding: Finding, confirmation: str) -> Evidence:
+def _evidence(run: ModelRun, finding: Finding, confirmation: str) -> tuple[Evidence, InternalError | None]:
+    """The confirmer's evidence. One that breaks says so and never takes the lint down; when what broke is
+    onnxlint's own code rather than onnxruntime, onnx or the toolkit refusing the model, it is also an internal
+    error (with its traceback), since it is a bug to fix."""
     try:
-        return CONFIRMERS[confirmation](run, finding)
-    except Exception as exc:  # a confirmation that breaks says so; it never takes the lint down
+        return CONFIRMERS[confirmation](run, finding), None
+    except Exception as exc:
         if sandbox.out_of_memory(exc):
-            return Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation {run.options.limits.over_memory}")
-        return Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
-                                                           f"{_one_line(str(exc))}")
+            over = f"the confirmation {run.options.limits.over_memory}"
+            return Evidence(confirmation, INCONCLUSIVE, detail=over), None
+        failed = Evidence(confirmation, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
+                                                             f"{_one_line(str(exc))}")
+        if type(exc).__module__.split(".")[0] in ("onnxruntime", "onnx"):
+            return failed, None
+        return failed, internal_error(f"{finding.code} confirmation", exc, run.path)
 
 
 # --- onnxruntime confirmations ----------------------------------------------------------------------------
