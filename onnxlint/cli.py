@@ -462,9 +462,17 @@ def _compare(argv: list[str]) -> int:
                 progress=sandbox.emit if progress else None, limits=limits, on_emit=progress))
     except sandbox.LimitExceeded as exc:
         raise UsageError(f"the comparison {exc.reason}") from None
-    except Exception as exc:  # whatever stopped the run (onnxruntime's errors are not RuntimeErrors): one line
-        kind = "" if isinstance(exc, (ValueError, RuntimeError)) else f"{type(exc).__name__}: "
-        raise UsageError(kind + " ".join(str(exc).split())) from None
+    except (ValueError, RuntimeError) as exc:  # models that cannot be compared, or a child that died: one line
+        raise UsageError(" ".join(str(exc).split())) from None
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("onnxruntime", "onnx"):  # the model refused: one line
+            raise UsageError(f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
+        from onnxlint.errors import internal_error
+
+        crash = internal_error("compare", exc, args.a)  # a bug in compare itself
+        _stderr(f"onnxlint: internal error: compare failed ({crash.exception}: {crash.message}); traceback in "
+                f"{crash.traceback or 'no file'}")
+        return EXIT_ERROR
     FORMATS[args.format].compare(comparison, sys.stdout)
     return EXIT_FINDINGS if comparison.diverged else EXIT_CLEAN
 

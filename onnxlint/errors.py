@@ -28,7 +28,8 @@ def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> 
         handle, written = tempfile.mkstemp(prefix="onnxlint-traceback-", suffix=".txt")
         with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace") as stream:
             stream.write(f"onnxlint internal error in {source} on {os.fspath(path)!r}\n")
-            stream.write("".join(traceback.format_exception(exc)))
+            # An exception raised in a sandboxed child carries the child's traceback, the one worth reading.
+            stream.write(getattr(exc, "child_traceback", None) or "".join(traceback.format_exception(exc)))
     except OSError:
         written = None  # no writable temporary folder: the one-line message still reaches the report
     message = " ".join(str(exc).split())[:300] or "(no message)"

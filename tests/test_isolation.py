@@ -116,3 +116,18 @@ def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
     monkeypatch.setitem(runner.CONFIRMERS, "inference-mode", refusing_confirmer)
     (confirmed,) = runner.confirm_reports([report], [rule("NM001")], LintSettings())
     assert confirmed.findings[0].evidence.verdict == "inconclusive" and confirmed.internal_errors == ()
+
+
+def _bug_in_child():
+    return {}["missing"]
+
+
+def test_child_traceback_reaches_the_internal_error_file():
+    from onnxlint.confirm import sandbox
+    from onnxlint.errors import internal_error
+
+    with pytest.raises(KeyError) as raised:
+        sandbox.run(_bug_in_child, limits=sandbox.Limits(timeout_s=60, memory_mib=2048))
+    crash = internal_error("compare", raised.value, "a.onnx")
+    written = Path(crash.traceback).read_text(encoding="utf-8")
+    assert "_bug_in_child" in written and 'return {}["missing"]' in written

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
@@ -186,6 +187,8 @@ def _serve(writing: int) -> None:
 def _failure(exc: BaseException) -> tuple[str, Any]:
     if out_of_memory(exc):
         return ("memory", None)
+    # The child's traceback travels with the exception (its __dict__ pickles), for an internal-error report.
+    exc.child_traceback = "".join(traceback.format_exception(exc))
     try:
         pickle.loads(pickle.dumps(exc))
         return ("error", exc)
