@@ -115,7 +115,7 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.engine import lint_file
+    from onnxlint.engine import lint_file, unreadable_report
     from onnxlint.output import FORMATS
 
     resolved = _resolve(args)
@@ -123,7 +123,7 @@ def _lint(argv: list[str]) -> int:
     if run_options is not None:  # rules that run the model (RunRule) run too
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=run_options))
     known = _baseline(args.baseline)
-    paths = _expand(args.paths, args.exclude or [])
+    paths, unsearchable = _expand(args.paths, args.exclude or [])
     lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -134,6 +134,7 @@ def _lint(argv: list[str]) -> int:
             reports = list(pool.map(lint_one, paths))  # map keeps the input order
     else:
         reports = [lint_one(path) for path in paths]
+    reports[:0] = [unreadable_report(folder, why, resolved.settings) for folder, why in unsearchable.items()]
     if args.write_baseline:
         from onnxlint import baseline
 
@@ -160,19 +161,23 @@ def _lint(argv: list[str]) -> int:
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
-def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
+def _expand(arguments: list[str], exclude: list[str]) -> tuple[list[str], dict[str, str]]:
     """Files to lint, in a stable order: a folder gives its .onnx files (recursively), a glob its matches,
-    anything else itself (a missing file is then reported as unreadable)."""
+    anything else itself (a missing file is then reported as unreadable). Also {folder: why} for the folders
+    that could not be searched, which the run reports as unreadable entries instead of passing over them."""
     import fnmatch
     import glob
 
     paths: list[str] = []
+    unsearchable: dict[str, str] = {}
     for argument in arguments:
-        if Path(argument).is_dir():
-            found = sorted(str(p) for p in Path(argument).rglob("*") if p.suffix.lower() == ".onnx" and p.is_file())
-            if not found:
+        # os.path, not Path: its checks say False for a name the system refuses (too long) instead of raising.
+        if os.path.isdir(argument):
+            found, failed = _onnx_files(argument)
+            unsearchable.update(failed)
+            if not found and not failed:
                 raise UsageError(f"{argument}: a folder with no .onnx file in it")
-        elif not Path(argument).exists() and glob.has_magic(argument):
+        elif not os.path.exists(argument) and glob.has_magic(argument):
             found = sorted(glob.glob(argument, recursive=True))
             if not found:
                 raise UsageError(f"no file matches '{argument}'")
@@ -186,9 +191,24 @@ def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
                    or fnmatch.fnmatch(posix, f"*/{pattern}") for pattern in exclude)
 
     kept = list(dict.fromkeys(path for path in paths if not excluded(path)))
-    if not kept:
+    unsearchable = {folder: why for folder, why in unsearchable.items() if not excluded(folder)}
+    if not kept and not unsearchable:
         raise UsageError("no files left to lint after --exclude")
-    return kept
+    return kept, unsearchable
+
+
+def _onnx_files(folder: str) -> tuple[list[str], dict[str, str]]:
+    """The .onnx files under `folder`, sorted, and {subfolder: why} for those that cannot be listed."""
+    failed: dict[str, str] = {}
+
+    def note(exc: OSError) -> None:
+        failed[str(Path(exc.filename))] = f"cannot search folder ({exc.strerror or exc})"
+
+    found = []
+    for root, _, names in os.walk(folder, onerror=note):  # symlinked folders are not entered, as with rglob
+        found.extend(str(Path(root, name)) for name in names
+                     if name.lower().endswith(".onnx") and os.path.isfile(os.path.join(root, name)))
+    return sorted(found), failed
 
 
 def _run_options(args: argparse.Namespace):

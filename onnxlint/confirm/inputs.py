@@ -9,10 +9,14 @@ from typing import Mapping
 import numpy as np
 import onnx
 
+from onnxlint.errors import UnreadableInput
+from onnxlint.files import MiB, regular_file
 from onnxlint.model import type_and_shape
 
 DEFAULT_SEED = 0
 DEFAULT_SIDE = 64
+# Every array is loaded into memory; an edge NPU's inputs or outputs for one run are megabytes.
+MAX_ARRAYS_BYTES = 1024 * MiB
 
 
 def input_specs(model: onnx.ModelProto) -> list[tuple[str, np.dtype, tuple]]:
@@ -57,6 +61,10 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
 
 def load_inputs(path: str | os.PathLike[str], option: str = "--inputs") -> dict[str, np.ndarray]:
     """The arrays of an .npz file, by name. Raises ValueError with a one-line reason naming `option`."""
+    try:
+        regular_file(path, MAX_ARRAYS_BYTES)
+    except UnreadableInput as exc:
+        raise ValueError(f"{option}: cannot read '{path}' ({exc.reason})") from None
     try:
         with np.load(Path(path), allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
