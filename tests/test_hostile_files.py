@@ -190,3 +190,57 @@ def test_declared_encodings_are_honoured(tmp_path, capsys, content):
     code, out, err = _run(capsys, script, "--format", "json")
     assert err == "" and code != 2
     assert json.loads(out)["results"][0]["error"] is None
+
+
+# Config files -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff"), "not UTF-8 text (byte 0x89 at offset 0)"),
+    (lambda path: path.write_text("[tool.onnxlint]\nx = " + "[" * 5_000 + "]" * 5_000), "nested too deeply"),
+    (_fifo, "is a named pipe"),
+    (_link_to_dev_zero, "is a character device"),
+], ids=["binary", "deep", "fifo", "dev-zero"])
+def test_a_config_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, reason):
+    config = tmp_path / "onnxlint.toml"
+    make(config)
+    code, _, err = _run(capsys, good, "--config", config)
+    assert code == 2
+    _one_error(err, config, reason)
+
+
+def test_discovery_passes_over_a_broken_pyproject_that_is_not_ours(tmp_path, capsys, good, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[tool.onnxlint]\nselect = ["LY002"]\n')
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_bytes(b"[project]\nname = \"caf\xe9\n")  # latin-1 and unterminated
+    monkeypatch.chdir(project)
+    code, out, err = _run(capsys, "config", "--format", "json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["config_file"] == str(tmp_path / "pyproject.toml")  # the search went on upward
+    assert _run(capsys, good)[0] == 0
+
+
+def test_discovery_reports_a_broken_pyproject_that_is_ours(tmp_path, capsys, good, monkeypatch):
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.onnxlint]\ntarget = \xff\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, good)
+    assert code == 2
+    _one_error(err, tmp_path / "pyproject.toml", "not UTF-8 text")
+
+
+# Baselines --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda path: path.write_text("[]"), "not an onnxlint baseline"),
+    (lambda path: path.write_text('"models"'), "not an onnxlint baseline"),
+    (lambda path: path.write_text("null"), "not an onnxlint baseline"),
+    (lambda path: path.write_bytes(b'{"models": "\xff"}'), "not UTF-8 text"),
+    (lambda path: path.write_text("[" * DEEP + "]" * DEEP), "nested too deeply"),
+    (_fifo, "is a named pipe"),
+], ids=["list", "string", "null", "not-utf8", "deep", "fifo"])
+def test_a_baseline_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, reason):
+    baseline = tmp_path / "baseline.json"
+    make(baseline)
+    code, _, err = _run(capsys, good, "--baseline", baseline)
+    assert code == 2
+    _one_error(err, f"--baseline: {baseline}: ", reason)
