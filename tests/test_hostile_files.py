@@ -244,3 +244,46 @@ def test_a_baseline_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, r
     code, _, err = _run(capsys, good, "--baseline", baseline)
     assert code == 2
     _one_error(err, f"--baseline: {baseline}: ", reason)
+
+
+# Option values ----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--mean", "[" * DEEP + "]" * DEEP], "--mean: not a JSON list of numbers (nested too deeply)"),
+    (["--anchors", "[" * DEEP + "]" * DEEP], "--anchors: not a JSON list of numbers (nested too deeply)"),
+    (["--dynamic-axes", '{"x": ' + "[" * DEEP + "]" * DEEP + "}"], "--dynamic-axes: not valid JSON (nested too"),
+    (["--dynamic-axes", '{"x": {"0": 5}}'], "dynamic axes of 'x' must be named by strings"),
+    (["--mean", "[[NaN, Infinity]]"], "--mean: not a JSON list of numbers (NaN is not a number JSON allows)"),
+    (["--std", "1e999, 1, 1"], "--std: inf is not a finite number"),
+    (["--std", '["255"]'], '--std: not a JSON list of numbers ("255" is not a number)'),
+    (["--anchors", "[[10, 13, 16, 1e999]]"], "--anchors: inf is not a finite number"),
+    (["--mean", "[1" + "0" * 5_000 + "]"], "--mean: not a JSON list of numbers"),
+    (["--classes", "9" * 5_000], "--classes: expected a class count"),
+    (["--rtol", "nan"], "argument --rtol: expected a finite number, got 'nan'"),
+    (["--atol", "-1"], "argument --atol: a tolerance cannot be negative"),
+    (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    (["--output", ""], "argument --output: expected a file name, got an empty string"),
+    (["--write-baseline", ""], "argument --write-baseline: expected a file name"),
+    (["--baseline", ""], "argument --baseline: expected a file name"),
+    (["--config", ""], "argument --config: expected a file name"),
+    (["--confirm", "--inputs", ""], "argument --inputs: expected a file name"),
+    (["compare", "a.onnx", "b.onnx", "--min-cosine", "nan"], "argument --min-cosine: expected a finite number"),
+    (["compare", "a.onnx", "b.onnx", "--min-cosine", "1.5"], "a cosine similarity lies in [-1, 1], got 1.5"),
+    (["rknn-build", "m.onnx", "--target", "rk3588", "--rounds", "0"], "argument --rounds: must be 1 or more"),
+])
+def test_option_values_that_mean_nothing(capsys, args, fragment):
+    if args[0] not in ("compare", "rknn-build"):
+        args = [*args, "m.onnx"]
+    code, _, err = _run(capsys, *args)
+    assert code == 2
+    _one_error(err, fragment)
+
+
+@pytest.mark.parametrize("option", ["--anchors", "--classes", "--dynamic-axes", "--inputs", "--reference"])
+@pytest.mark.parametrize("make, reason", SPECIAL_FILES, ids=["fifo", "dev-zero"])
+def test_option_files_that_are_special(tmp_path, capsys, good, no_hang, option, make, reason):
+    special = make(tmp_path / "special.txt")
+    confirm = ["--confirm"] if option in ("--inputs", "--reference") else []
+    code, _, err = _run(capsys, good, option, special, *confirm)
+    assert code == 2
+    _one_error(err, f"{option}: ", f"cannot read '{special}' ({reason})")
