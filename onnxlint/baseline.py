@@ -10,14 +10,17 @@ import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Iterable
 
 from onnxlint import __version__
 from onnxlint.errors import UnreadableInput
+from onnxlint.files import MiB, parse_json, read_text
 from onnxlint.finding import Report
 
 SCHEMA_VERSION = 1
+# A fingerprint is ~50 bytes: this holds a million findings and parses in a few seconds.
+MAX_BASELINE_BYTES = 32 * MiB
 
 
 def document(reports: Iterable[Report]) -> dict:
@@ -54,13 +57,13 @@ class Baseline:
 def load(path: str) -> Baseline:
     """Raises UnreadableInput naming the problem."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UnreadableInput(path, f"cannot read baseline ({exc.strerror or exc})") from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableInput(path, f"baseline is not JSON ({exc.msg} at line {exc.lineno})") from None
+        data = parse_json(read_text(path, MAX_BASELINE_BYTES))
+    except UnreadableInput as exc:
+        raise UnreadableInput(path, f"cannot read baseline ({exc.reason})") from None
+    except ValueError as exc:
+        raise UnreadableInput(path, f"baseline is not JSON ({exc})") from None
     models = data.get("models") if isinstance(data, dict) else None
-    if data.get("schema_version") != SCHEMA_VERSION or not isinstance(models, dict) or not all(
+    if not isinstance(models, dict) or data.get("schema_version") != SCHEMA_VERSION or not all(
             isinstance(v, list) and all(isinstance(fp, str) for fp in v) for v in models.values()):
         raise UnreadableInput(path, "not an onnxlint baseline (write one with --write-baseline)")
     return Baseline({model: Counter(prints) for model, prints in models.items()})

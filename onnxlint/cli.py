@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import math
 import os
 import sys
 from pathlib import Path
@@ -70,7 +71,7 @@ def _lint_parser() -> argparse.ArgumentParser:
                         help=".onnx models, Python export scripts, folders (searched for .onnx files) or globs")
     parser.add_argument("--exclude", action="append", metavar="GLOB",
                         help="leave out files whose path or name matches (repeatable)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=_at_least(1), default=1, metavar="N",
                         help="lint N files in parallel processes (default: 1); output order stays the same")
     parser.add_argument("--target", choices=TARGETS, metavar="NAME",
                         help=f"deployment chip: runs the target rules ({', '.join(TARGETS)})")
@@ -81,21 +82,23 @@ def _lint_parser() -> argparse.ArgumentParser:
                         help="comma-separated codes, family prefixes or slugs to run (default: ALL)")
     parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or slugs to skip")
     _format_option(parser, LINT_FORMAT_NAMES)
-    parser.add_argument("--output", metavar="FILE",
+    parser.add_argument("--output", type=_file_name, metavar="FILE",
                         help="write the report to FILE (atomically) and a text summary to the terminal")
     parser.add_argument("--confirm", action="store_true",
                         help="run the model (onnxruntime; rknn-toolkit2 when installed) to prove or refute each "
                              "finding; refuted findings do not count toward --fail-on")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
+    parser.add_argument("--seed", type=_at_least(0), default=0, metavar="N",
                         help="seed of the random inputs --confirm uses (default: 0)")
-    parser.add_argument("--inputs", metavar="FILE.npz", help="arrays for --confirm to use, by input name")
-    parser.add_argument("--rtol", type=float, default=1e-3, help="--confirm's relative tolerance (default: 1e-3)")
-    parser.add_argument("--atol", type=float, default=1e-5, help="--confirm's absolute tolerance (default: 1e-5)")
-    parser.add_argument("--reference", metavar="FILE.npz",
+    parser.add_argument("--inputs", type=_file_name, metavar="FILE.npz",
+                        help="arrays for --confirm to use, by input name")
+    parser.add_argument("--rtol", type=_tolerance, default=1e-3, help="--confirm's relative tolerance (default: 1e-3)")
+    parser.add_argument("--atol", type=_tolerance, default=1e-5, help="--confirm's absolute tolerance (default: 1e-5)")
+    parser.add_argument("--reference", type=_file_name, metavar="FILE.npz",
                         help="outputs saved from the framework on --inputs, by output name: --confirm compares them")
     _limit_options(parser)
-    parser.add_argument("--baseline", metavar="FILE", help="report only findings that FILE does not record")
-    parser.add_argument("--write-baseline", metavar="FILE",
+    parser.add_argument("--baseline", type=_file_name, metavar="FILE",
+                        help="report only findings that FILE does not record")
+    parser.add_argument("--write-baseline", type=_file_name, metavar="FILE",
                         help="record every current finding in FILE (then --baseline FILE reports only new ones)")
     parser.add_argument("--fail-on", choices=SEVERITIES,
                         help="lowest severity that makes the exit code 1 (default: warning)")
@@ -123,7 +126,7 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.engine import lint_file
+    from onnxlint.engine import lint_file, unreadable_report
     from onnxlint.output import FORMATS
 
     resolved = _resolve(args)
@@ -131,7 +134,7 @@ def _lint(argv: list[str]) -> int:
     if run_options is not None:  # rules that run the model (RunRule) run too
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=run_options))
     known = _baseline(args.baseline)
-    paths = _expand(args.paths, args.exclude or [])
+    paths, unsearchable = _expand(args.paths, args.exclude or [])
     inputs = _run_inputs(args, paths)
     destinations = [(option, path) for option, path in (("--output", args.output),
                                                          ("--write-baseline", args.write_baseline))
@@ -139,8 +142,6 @@ def _lint(argv: list[str]) -> int:
     for option, path in destinations:  # refused before the run, not after it
         _write_report(option, path, None, inputs)
     lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, got {args.jobs}")
     if args.jobs > 1 and len(paths) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -148,6 +149,7 @@ def _lint(argv: list[str]) -> int:
             reports = list(pool.map(lint_one, paths))  # map keeps the input order
     else:
         reports = [lint_one(path) for path in paths]
+    reports[:0] = [unreadable_report(folder, why, resolved.settings) for folder, why in unsearchable.items()]
     if args.write_baseline is not None:
         from onnxlint import baseline
 
@@ -178,19 +180,23 @@ def _lint(argv: list[str]) -> int:
     return EXIT_FINDINGS if failing else EXIT_CLEAN
 
 
-def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
+def _expand(arguments: list[str], exclude: list[str]) -> tuple[list[str], dict[str, str]]:
     """Files to lint, in a stable order: a folder gives its .onnx files (recursively), a glob its matches,
-    anything else itself (a missing file is then reported as unreadable)."""
+    anything else itself (a missing file is then reported as unreadable). Also {folder: why} for the folders
+    that could not be searched, which the run reports as unreadable entries instead of passing over them."""
     import fnmatch
     import glob
 
     paths: list[str] = []
+    unsearchable: dict[str, str] = {}
     for argument in arguments:
-        if Path(argument).is_dir():
-            found = sorted(str(p) for p in Path(argument).rglob("*") if p.suffix.lower() == ".onnx" and p.is_file())
-            if not found:
+        # os.path, not Path: its checks say False for a name the system refuses (too long) instead of raising.
+        if os.path.isdir(argument):
+            found, failed = _onnx_files(argument)
+            unsearchable.update(failed)
+            if not found and not failed:
                 raise UsageError(f"{argument}: a folder with no .onnx file in it")
-        elif not Path(argument).exists() and glob.has_magic(argument):
+        elif not os.path.exists(argument) and glob.has_magic(argument):
             found = sorted(glob.glob(argument, recursive=True))
             if not found:
                 raise UsageError(f"no file matches '{argument}'")
@@ -204,9 +210,24 @@ def _expand(arguments: list[str], exclude: list[str]) -> list[str]:
                    or fnmatch.fnmatch(posix, f"*/{pattern}") for pattern in exclude)
 
     kept = list(dict.fromkeys(path for path in paths if not excluded(path)))
-    if not kept:
+    unsearchable = {folder: why for folder, why in unsearchable.items() if not excluded(folder)}
+    if not kept and not unsearchable:
         raise UsageError("no files left to lint after --exclude")
-    return kept
+    return kept, unsearchable
+
+
+def _onnx_files(folder: str) -> tuple[list[str], dict[str, str]]:
+    """The .onnx files under `folder`, sorted, and {subfolder: why} for those that cannot be listed."""
+    failed: dict[str, str] = {}
+
+    def note(exc: OSError) -> None:
+        failed[str(Path(exc.filename))] = f"cannot search folder ({exc.strerror or exc})"
+
+    found = []
+    for root, _, names in os.walk(folder, onerror=note):  # symlinked folders are not entered, as with rglob
+        found.extend(str(Path(root, name)) for name in names
+                     if name.lower().endswith(".onnx") and os.path.isfile(os.path.join(root, name)))
+    return sorted(found), failed
 
 
 def _run_options(args: argparse.Namespace):
@@ -323,6 +344,50 @@ def _run_inputs(args: argparse.Namespace, paths: list[str]) -> list[str]:
     return [*paths, *(str(value) for value in given if value)]
 
 
+# Argument types: argparse reports their ArgumentTypeError as "argument --NAME: <message>", a usage error.
+
+def _at_least(minimum: int):
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # also for thousands of digits, which int() refuses
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
+    return whole_number
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text[:40]}'") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text[:40]}'")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    value = _finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a tolerance cannot be negative, got {text}")
+    return value
+
+
+def _cosine(text: str) -> float:
+    value = _finite_float(text)
+    if not -1 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a cosine similarity lies in [-1, 1], got {text}")
+    return value
+
+
+def _file_name(text: str) -> str:
+    if not text:  # the shell's "$UNSET_VARIABLE": refuse rather than silently skip the option
+        raise argparse.ArgumentTypeError("expected a file name, got an empty string")
+    return text
+
+
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -330,7 +395,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE",
+    parser.add_argument("--config", type=_file_name, metavar="FILE",
                         help="the TOML file with [tool.onnxlint] to use (default: the nearest pyproject.toml above "
                              "the working directory that has one)")
 
@@ -414,11 +479,12 @@ def _compare(argv: list[str]) -> int:
                         help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
     parser.add_argument("--rknn", choices=TARGETS, metavar="CHIP",
                         help="compare A with rknn-toolkit2's simulator for CHIP instead (needs the toolkit)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the random inputs (default: 0)")
-    parser.add_argument("--inputs", metavar="FILE.npz", help="arrays to use instead, by input name")
-    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance (default: 1e-3)")
-    parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance (default: 1e-5)")
-    parser.add_argument("--min-cosine", type=float, metavar="C",
+    parser.add_argument("--seed", type=_at_least(0), default=0, metavar="N",
+                        help="seed of the random inputs (default: 0)")
+    parser.add_argument("--inputs", type=_file_name, metavar="FILE.npz", help="arrays to use instead, by input name")
+    parser.add_argument("--rtol", type=_tolerance, default=1e-3, help="relative tolerance (default: 1e-3)")
+    parser.add_argument("--atol", type=_tolerance, default=1e-5, help="absolute tolerance (default: 1e-5)")
+    parser.add_argument("--min-cosine", type=_cosine, metavar="C",
                         help="judge by cosine similarity instead (e.g. 0.999 for fp16, 0.98 for int8)")
     _limit_options(parser)
     _format_option(parser)
@@ -501,8 +567,9 @@ def _rknn_build(argv: list[str]) -> int:
     parser.add_argument("--dataset", metavar="FILE",
                         help="the toolkit's dataset list for int8 builds (rv1106/rv1103; default: one seeded sample)")
     parser.add_argument("--export-rknn", metavar="OUT", help="write the .rknn of the build that succeeded")
-    parser.add_argument("--rounds", type=int, default=4, help="most builds to try (default: 4)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per build before it counts as hung")
+    parser.add_argument("--rounds", type=_at_least(1), default=4, help="most builds to try (default: 4)")
+    parser.add_argument("--timeout", type=_at_least(1), default=600,
+                        help="seconds per build before it counts as hung")
     parser.add_argument("--log", metavar="FILE", help="where to write the toolkit's full log "
                                                       "(default: MODEL's name + .rknn-build.log in the working folder)")
     _format_option(parser)
@@ -515,8 +582,6 @@ def _rknn_build(argv: list[str]) -> int:
 
     if rknn.toolkit_python() is None:
         raise UsageError(rknn.toolkit_missing())
-    if args.rounds < 1:
-        raise UsageError(f"--rounds must be 1 or more, got {args.rounds}")
     try:
         heads = api.inspect(args.model)["heads"] if args.outputs == "auto" else []
     except ModelLoadError as exc:

@@ -1,7 +1,8 @@
 """Settings from `[tool.onnxlint]` in pyproject.toml and from the command line, each with where it came from.
 
 The file is found by walking up from the working directory to the first pyproject.toml that has a
-`[tool.onnxlint]` table (`--config FILE` names one instead). Command-line options override the file.
+`[tool.onnxlint]` table (`--config FILE` names one instead; find_config says how broken files are treated).
+Command-line options override the file.
 Values are checked here for shape; their meaning (rule codes, targets, anchors, ...) is checked by the same
 code that checks command-line options, with the key's source in the error.
 """
@@ -9,12 +10,17 @@ code that checks command-line options, with the key's source in the error.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from onnxlint.errors import UnreadableInput
+from onnxlint.files import MAX_TEXT_BYTES, decode, read_bytes
+
 TABLE = ("tool", "onnxlint")
+OUR_TABLE = re.compile(rb"tool\s*\.\s*[\"']?onnxlint\b")  # [tool.onnxlint], tool.onnxlint.x = ..., [tool."onnxlint"]
 COMMAND_LINE = "command line"
 DEFAULT = "default"
 
@@ -39,10 +45,23 @@ class Sourced:
 
 
 def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above `start` with a [tool.onnxlint] table."""
+    """The nearest pyproject.toml at or above `start` with a [tool.onnxlint] table.
+
+    A pyproject.toml that cannot be read or parsed is passed over, since it may belong to anything above the
+    project, unless its text names tool.onnxlint: then it is ours and broken, and that is the error."""
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _table(_read_toml(candidate), candidate) is not None:
+        try:
+            data = read_bytes(candidate, MAX_TEXT_BYTES)
+        except UnreadableInput:
+            continue
+        try:
+            document = _parse_toml(candidate, data)
+        except ConfigError:
+            if OUR_TABLE.search(data):
+                raise
+            continue
+        if _table(document, candidate) is not None:
             return candidate
     return None
 
@@ -115,12 +134,21 @@ def merge(file_settings: Mapping[str, Sourced], command_line: Mapping[str, Any])
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        data = read_bytes(path, MAX_TEXT_BYTES)
+    except UnreadableInput as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.reason})") from None
+    return _parse_toml(path, data)
+
+
+def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(decode(path, data))
+    except UnreadableInput as exc:
+        raise ConfigError(f"{path}: {exc.reason}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def _table(document: Mapping[str, Any], path: Path) -> dict[str, Any] | None:

@@ -7,8 +7,12 @@ Each parser takes the option's text and returns the value, or raises ValueError 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
+
+from onnxlint.errors import UnreadableInput
+from onnxlint.files import parse_json, read_text
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
@@ -24,10 +28,7 @@ def parse_anchors(value: str) -> tuple[float, ...]:
         anchors = _json_numbers(text, "--anchors")
     else:
         path = Path(value)
-        try:
-            content = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"--anchors: cannot read '{value}' ({exc.strerror or exc})") from None
+        content = _read(path, "--anchors")
         if path.suffix in (".yaml", ".yml"):
             anchors = _yaml_anchors(content, value)
         else:
@@ -35,18 +36,19 @@ def parse_anchors(value: str) -> tuple[float, ...]:
                             for n in _NUMBER.findall(line.split("#", 1)[0]))
     if not anchors or len(anchors) % 2:
         raise ValueError(f"--anchors: expected (w, h) pairs, got {len(anchors)} numbers")
+    _check_finite(anchors, "--anchors")
     return anchors
 
 
 def parse_classes(value: str) -> int:
     """A class count: a positive integer, or a labels file with one class name per line."""
-    if value.strip().isdigit():
-        count = int(value)
+    text = value.strip()
+    if text.isdecimal():  # not isdigit(): int() refuses superscripts such as '²'
+        if len(text) > 9:  # int() refuses thousands of digits, and no model has a billion classes
+            raise ValueError(f"--classes: expected a class count, got a number of {len(text)} digits")
+        count = int(text)
     else:
-        try:
-            count = sum(1 for line in Path(value).read_text(encoding="utf-8").splitlines() if line.strip())
-        except OSError as exc:
-            raise ValueError(f"--classes: not a number and cannot read '{value}' ({exc.strerror or exc})") from None
+        count = sum(1 for line in _read(Path(value), "--classes", "not a number and ").splitlines() if line.strip())
     if count <= 0:
         raise ValueError(f"--classes: expected a positive class count, got {count}")
     return count
@@ -65,22 +67,44 @@ def parse_channel_values(value: str, option: str) -> tuple[float, ...]:
         values = tuple(float(part) for part in parts)
     if not values:
         raise ValueError(f"{option}: no values given")
+    _check_finite(values, option)
     if option == "--std" and any(v == 0 for v in values):
         raise ValueError(f"{option}: a std value of 0 would divide by zero")
     return values
 
 
+def _read(path: Path, option: str, preface: str = "") -> str:
+    try:
+        return read_text(path)
+    except UnreadableInput as exc:
+        raise ValueError(f"{option}: {preface}cannot read '{path}' ({exc.reason})") from None
+
+
+def _check_finite(values: tuple[float, ...], option: str) -> None:
+    """No deployment uses NaN or infinity (which 1e999 reads as)."""
+    bad = next((v for v in values if not math.isfinite(v)), None)
+    if bad is not None:
+        raise ValueError(f"{option}: {bad} is not a finite number")
+
+
 def _json_numbers(text: str, option: str) -> tuple[float, ...]:
     """The numbers of a (nested) JSON list, flattened; ValueError naming `option` otherwise."""
     try:
-        return _flatten(json.loads(text))
-    except (json.JSONDecodeError, TypeError) as exc:
+        return _flatten(parse_json(text))
+    except ValueError as exc:
         raise ValueError(f"{option}: not a JSON list of numbers ({exc})") from None
+    except RecursionError:  # nesting json accepts can still be too deep to flatten
+        raise ValueError(f"{option}: not a JSON list of numbers (nested too deeply)") from None
 
 
 def _flatten(rows) -> tuple[float, ...]:
-    if isinstance(rows, (int, float)):
-        return (float(rows),)
+    if isinstance(rows, (int, float)) and not isinstance(rows, bool):
+        try:
+            return (float(rows),)
+        except OverflowError:
+            raise ValueError("an integer too large to be a number of pixels") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"{json.dumps(rows)[:40]} is not a number")
     return tuple(number for row in rows for number in _flatten(row))
 
 

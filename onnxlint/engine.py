@@ -31,11 +31,16 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
             ctx = ModelContext(model, build_graphs(model), settings)
             kind = "model"
     except UnreadableInput as exc:
-        return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings), error=exc.reason)
+        return unreadable_report(display, exc.reason, settings)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
         return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
                       internal_errors=(internal_error("load", exc, display),))
     return policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
+
+
+def unreadable_report(path: str, reason: str, settings: LintSettings = LintSettings()) -> Report:
+    """The report of a file (or a folder to search) that cannot be read."""
+    return Report(path=path, target=settings.target, toolkit=_toolkit_label(settings), error=reason)
 
 
 def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule],

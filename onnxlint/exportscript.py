@@ -8,17 +8,20 @@ unresolved argument as unknown rather than guessing.
 from __future__ import annotations
 
 import ast
+import io
 import os
+import tokenize
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Mapping
 
 from onnxlint.errors import UnreadableInput
+from onnxlint.files import MAX_TEXT_BYTES, decode, read_bytes
 
 EXPORT_FUNCTION = "torch.onnx.export"
 # Positional parameters after (model, args, f) in torch 1.x, where they were not yet keyword-only.
 LEGACY_POSITIONAL = ("export_params", "verbose", "training", "input_names", "output_names",
                      "operator_export_type", "opset_version", "do_constant_folding", "dynamic_axes")
+TOO_DEEP = "nested too deeply to analyse"
 
 
 class ScriptError(UnreadableInput):
@@ -62,20 +65,25 @@ class ExportCall:
 
 def parse_export_script(path: str | os.PathLike) -> tuple[ExportCall, ...]:
     try:
-        source = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScriptError(path, "no such file") from None
-    except IsADirectoryError:
-        raise ScriptError(path, "is a directory, not a Python file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScriptError(path, f"cannot read Python file ({exc})") from None
+        data = read_bytes(path, MAX_TEXT_BYTES)
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)  # a PEP 263 coding line, or a BOM
+        source = decode(path, data, encoding)
+    except UnreadableInput as exc:
+        raise ScriptError(path, exc.reason) from None
+    except SyntaxError as exc:  # an unknown or contradictory coding line
+        raise ScriptError(path, f"not a valid Python file ({exc.msg})") from None
     try:
         tree = ast.parse(source, filename=str(path))
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         where = f"line {line}: " if line else ""
         raise ScriptError(path, f"not a valid Python file ({where}{getattr(exc, 'msg', exc)})") from None
-    return tuple(_ExportFinder(tree).calls)
+    except (RecursionError, MemoryError):  # how the parser answers absurdly nested expressions
+        raise ScriptError(path, TOO_DEEP) from None
+    try:
+        return tuple(_ExportFinder(tree).calls)
+    except RecursionError:  # nesting the parser accepts can still exceed the visitor's recursion limit
+        raise ScriptError(path, TOO_DEEP) from None
 
 
 class _ExportFinder(ast.NodeVisitor):

@@ -18,6 +18,7 @@ from google.protobuf.message import DecodeError
 from onnx import numpy_helper
 
 from onnxlint.errors import UnreadableInput
+from onnxlint.files import regular_file
 
 # An initializer larger than this many elements is not a weight any real model carries
 # (4 Ti elements); treating it as data would only feed overflow into size arithmetic.
@@ -86,11 +87,10 @@ class ShapeInference:
 def load_model(path: str | os.PathLike) -> LoadedModel:
     """Parse and vet a model file; raise ModelLoadError with a one-line reason on bad input."""
     path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(path, "no such file")
-    if path.is_dir():
-        raise ModelLoadError(path, "is a directory, not an ONNX model file")
-    file_size = path.stat().st_size
+    try:
+        file_size = regular_file(path).st_size  # no size cap: weights make models as large as they are
+    except UnreadableInput as exc:
+        raise ModelLoadError(path, exc.reason) from None
     if file_size == 0:
         raise ModelLoadError(path, "empty file")
     proto = _parse(path)

@@ -6,12 +6,13 @@ key, or the command-line option) in one line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from onnxlint.config import COMMAND_LINE, Sourced
+from onnxlint.errors import UnreadableInput
+from onnxlint.files import parse_json, read_text
 from onnxlint.finding import Severity
 from onnxlint.policy import Policy
 from onnxlint.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
@@ -89,14 +90,15 @@ def parse_dynamic_axes(value: str):
     text = value
     if not value.lstrip().startswith("{"):
         try:
-            text = Path(value).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"--dynamic-axes: cannot read '{value}' ({exc.strerror or exc})") from None
+            text = read_text(value)
+        except UnreadableInput as exc:
+            raise ValueError(f"--dynamic-axes: cannot read '{value}' ({exc.reason})") from None
     try:
-        return normalize_dynamic_axes(json.loads(text))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--dynamic-axes: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") \
-            from None
+        spec = parse_json(text)
+    except ValueError as exc:
+        raise ValueError(f"--dynamic-axes: not valid JSON ({exc})") from None
+    try:
+        return normalize_dynamic_axes(spec)
     except ValueError as exc:
         raise ValueError(f"--dynamic-axes: {exc}") from None
 

@@ -87,14 +87,18 @@ def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
         raise ValueError("dynamic axes must map tensor names to {axis: name} or [axes]")
     normalized: dict[str, dict[int, str | None]] = {}
     for tensor, axes in spec.items():
+        if not isinstance(tensor, str):
+            raise ValueError("dynamic axes must be keyed by tensor names (strings)")
         if isinstance(axes, Mapping):
             items = list(axes.items())
         elif isinstance(axes, (list, tuple)):
             items = [(axis, None) for axis in axes]
         else:
             raise ValueError(f"dynamic axes of '{tensor}' must be {{axis: name}} or [axes]")
+        if not all(symbol is None or isinstance(symbol, str) for _, symbol in items):
+            raise ValueError(f"dynamic axes of '{tensor}' must be named by strings")
         try:
-            normalized[str(tensor)] = {int(axis): (None if symbol is None else str(symbol)) for axis, symbol in items}
+            normalized[tensor] = {int(axis): symbol for axis, symbol in items}
         except (TypeError, ValueError):
             raise ValueError(f"dynamic axes of '{tensor}' must use integer axes") from None
     return normalized

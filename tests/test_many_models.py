@@ -59,7 +59,7 @@ def test_parallel_output_equals_serial(repo, capsys):
     assert parallel[0] == serial[0] == 1
     assert parallel[1] == serial[1]  # the same bytes, in the same order (repeated paths are linted once)
     code, _, err = _run(capsys, "models", "--jobs", "0")
-    assert code == 2 and "--jobs must be 1 or more" in err
+    assert code == 2 and "argument --jobs: must be 1 or more" in err
 
 
 def test_baseline_reports_only_new_findings(repo, capsys):

@@ -11,13 +11,16 @@ from typing import Mapping
 import numpy as np
 import onnx
 
+from onnxlint.errors import UnreadableInput
+from onnxlint.files import MiB, regular_file
 from onnxlint.model import type_and_shape
 
 DEFAULT_SEED = 0
 DEFAULT_SIDE = 64
-# The most bytes one input array may take, generated or read: checked before anything is allocated, because a
-# declared shape or an .npz header can claim terabytes. Edge-NPU inputs are a few MB (1x3x640x640 fp32: 4.7 MiB).
-MAX_ARRAY_BYTES = 2 << 30
+# The most bytes one input array (and one .npz file) may take, generated or read: checked before anything is
+# allocated, because a declared shape or an .npz header can claim terabytes. Edge-NPU inputs are a few MB
+# (1x3x640x640 fp32: 4.7 MiB).
+MAX_ARRAY_BYTES = 2048 * MiB
 
 
 def input_specs(model: onnx.ModelProto) -> list[tuple[str, np.dtype, tuple]]:
@@ -66,6 +69,10 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
 
 def load_inputs(path: str | os.PathLike[str], option: str = "--inputs") -> dict[str, np.ndarray]:
     """The arrays of an .npz file, by name. Raises ValueError with a one-line reason naming `option`."""
+    try:
+        regular_file(path, MAX_ARRAY_BYTES)
+    except UnreadableInput as exc:
+        raise ValueError(f"{option}: cannot read '{path}' ({exc.reason})") from None
     try:
         _check_npz_headers(Path(path))
         with np.load(Path(path), allow_pickle=False) as data:
