@@ -104,7 +104,7 @@ def unscaled_attention(graph: GraphView) -> Iterator[list[Node]]:
             continue
         rank = _rank(graph, softmax.inputs[0])
         axis = softmax.attr("axis", -1 if (graph.opset() or 13) >= 13 else 1)
-        if rank is None or axis % rank != rank - 1:
+        if not rank or axis % rank != rank - 1:  # unknown rank, or a scalar: no last axis to judge
             continue
         if any((p := graph.producer(name)) is not None and p.op_type == "Mul" for name in scores.inputs):
             continue

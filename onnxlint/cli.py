@@ -143,10 +143,7 @@ def _lint(argv: list[str]) -> int:
         _write_report(option, path, None, inputs)
     lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
     if args.jobs > 1 and len(paths) > 1:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(args.jobs, len(paths))) as pool:
-            reports = list(pool.map(lint_one, paths))  # map keeps the input order
+        reports = _lint_in_processes(lint_one, paths, args.jobs, resolved.settings)
     else:
         reports = [lint_one(path) for path in paths]
     reports[:0] = [unreadable_report(folder, why, resolved.settings) for folder, why in unsearchable.items()]
@@ -178,6 +175,38 @@ def _lint(argv: list[str]) -> int:
         return EXIT_CLEAN  # every finding is now recorded
     failing = any(f.severity.rank >= resolved.fail_on.rank and not f.refuted for r in reports for f in r.findings)
     return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+def _lint_in_processes(lint_one, paths: list[str], jobs: int, settings) -> list:
+    """Reports of `paths`, in their order, linted `jobs` at a time in worker processes.
+
+    A worker that dies (a segfault in onnx's C++ on a hostile file) breaks its whole pool: every file still in it
+    fails with BrokenProcessPool. Those files are linted again, each in a pool of its own, so that only a file
+    that kills a worker by itself becomes an internal error, and every other file is still reported."""
+    from onnxlint.engine import crashed_report
+
+    reports = _lint_in_pool(lint_one, paths, min(jobs, len(paths)))
+    for at, outcome in enumerate(reports):
+        if isinstance(outcome, BaseException):
+            (alone,) = _lint_in_pool(lint_one, [paths[at]], 1)
+            reports[at] = crashed_report(paths[at], settings, "worker", alone) \
+                if isinstance(alone, BaseException) else alone
+    return reports
+
+
+def _lint_in_pool(lint_one, paths: list[str], workers: int) -> list:
+    """One future per file: a report each, or the BrokenProcessPool of a file whose pool died under it."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    outcomes = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(lint_one, path) for path in paths]:
+            try:
+                outcomes.append(future.result())
+            except BrokenProcessPool as exc:
+                outcomes.append(exc)
+    return outcomes
 
 
 def _expand(arguments: list[str], exclude: list[str]) -> tuple[list[str], dict[str, str]]:

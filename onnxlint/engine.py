@@ -33,14 +33,20 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
     except UnreadableInput as exc:
         return unreadable_report(display, exc.reason, settings)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
-        return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
-                      internal_errors=(internal_error("load", exc, display),))
+        return crashed_report(display, settings, "load", exc)
     return policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
 
 
 def unreadable_report(path: str, reason: str, settings: LintSettings = LintSettings()) -> Report:
     """The report of a file (or a folder to search) that cannot be read."""
     return Report(path=path, target=settings.target, toolkit=_toolkit_label(settings), error=reason)
+
+
+def crashed_report(path: str, settings: LintSettings, source: str, exc: BaseException) -> Report:
+    """The report of a file whose linting failed as a whole (in `source`: "load", or "worker" for a process that
+    died on it): one internal error, no findings."""
+    return Report(path=path, target=settings.target, toolkit=_toolkit_label(settings),
+                  internal_errors=(internal_error(source, exc, path),))
 
 
 def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule],

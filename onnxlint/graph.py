@@ -6,16 +6,17 @@ and carrying its dtype and shape. Shapes come from onnx shape inference with dat
 
 from __future__ import annotations
 
+import math
 from collections import ChainMap
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 import onnx
 from onnx import helper
 
-from onnxlint.model import LoadedModel, ModelLoadError, type_and_shape
+from onnxlint.model import LoadedModel, ModelLoadError, UnreadableTensor, type_and_shape
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -33,38 +34,75 @@ class Node:
     would cost a setattr call per field per node.
     """
 
-    __slots__ = ("name", "index", "position", "proto", "op_type", "domain")
+    __slots__ = ("name", "index", "position", "proto", "op_type", "domain", "required")
 
-    def __init__(self, name: str, index: int, position: int, proto: onnx.NodeProto):
+    def __init__(self, name: str, index: int, position: int, proto: onnx.NodeProto,
+                 opsets: Mapping[str, int]):
         self.name = name  # the node's own name, or "<op_type>_<index>" when the file gives none
         self.index = index  # topological
         self.position = position  # in the file
         self.proto = proto
-        # protobuf hands back bytes for a string field that is not valid UTF-8 (a corrupted file).
-        self.op_type = _text(proto.op_type)
-        domain = _text(proto.domain)
-        self.domain = "" if domain in DEFAULT_DOMAINS else domain  # "" = default ONNX domain
+        self.op_type = proto.op_type
+        self.domain = "" if proto.domain in DEFAULT_DOMAINS else proto.domain  # "" = default ONNX domain
+        # (inputs, outputs) the operator's schema requires in the opset the graph imports
+        self.required = _required_arity(self.op_type, self.domain, opsets.get(self.domain))
 
     def __repr__(self) -> str:
         return f"Node({self.name!r}, {self.op_type})"
 
+    # A required input or output the file leaves out reads as '', the name ONNX gives an omitted optional one:
+    # rules that index a node's required inputs then see an absent tensor (no producer, shape or value), never
+    # an IndexError, on a malformed node (onnx.checker reports the node itself, OP003).
     @property
     def inputs(self) -> tuple[str, ...]:
-        return tuple(self.proto.input)
+        return _padded(self.proto.input, self.required[0])
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return tuple(self.proto.output)
+        return _padded(self.proto.output, self.required[1])
 
     def attr(self, name: str, default: Any = None) -> Any:
+        """The attribute's value (a string as text), or `default` when the node does not set it.
+
+        An attribute of a type the operator's schema never declared (perm as floats, axis as a string) counts as
+        not set: the file is malformed (onnx.checker says so, OP003), and no reader could use such a value."""
         for attribute in self.proto.attribute:
             if attribute.name == name:
-                return helper.get_attribute_value(attribute)
+                declared = _attribute_types().get((self.domain, self.op_type, name))
+                if declared is not None and attribute.type not in declared:
+                    return default
+                try:
+                    value = helper.get_attribute_value(attribute)
+                except ValueError:  # an attribute type onnx does not define, on an operator without a schema
+                    return default
+                # A STRING attribute is bytes in ONNX, and need not be UTF-8 in a corrupted file.
+                return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         return default
 
 
-def _text(value: str | bytes) -> str:
-    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+def _padded(names, length: int) -> tuple[str, ...]:
+    names = tuple(names)
+    return names + ("",) * (length - len(names)) if len(names) < length else names
+
+
+@cache
+def _required_arity(op_type: str, domain: str, opset: int | None) -> tuple[int, int]:
+    """(inputs, outputs) an operator's schema requires at `opset`; (0, 0) for one onnx does not define there."""
+    if opset is None or not onnx.defs.has(op_type, opset, domain):
+        return 0, 0
+    schema = onnx.defs.get_schema(op_type, opset, domain)
+    return schema.min_input, schema.min_output
+
+
+@cache
+def _attribute_types() -> dict[tuple[str, str, str], frozenset[int]]:
+    """{(domain, op_type, attribute): the AttributeProto types any version of the operator declares for it}."""
+    types: dict[tuple[str, str, str], set[int]] = {}
+    for schema in onnx.defs.get_all_schemas_with_history():
+        domain = "" if schema.domain in DEFAULT_DOMAINS else schema.domain
+        for name, attribute in schema.attributes.items():
+            types.setdefault((domain, schema.name, name), set()).add(int(attribute.type))
+    return {key: frozenset(found) for key, found in types.items()}
 
 
 @dataclass(frozen=True)
@@ -89,10 +127,11 @@ class GraphView:
             self.input_names = tuple(graph.input)
             self.output_names = tuple(graph.output)
         else:
-            self.initializers = {t.name: t for t in graph.initializer}
+            # '' names no tensor in ONNX (it marks an omitted input): an initializer called that is unreachable.
+            self.initializers = {t.name: t for t in graph.initializer if t.name}
             self.input_names = tuple(v.name for v in graph.input if v.name not in self.initializers)
             self.output_names = tuple(v.name for v in graph.output)
-        self.nodes, node_inputs, produced_at = _topological_nodes(model, graph.node, path)
+        self.nodes, node_inputs, produced_at = _topological_nodes(model, graph.node, path, opsets)
         by_position = {node.position: node for node in self.nodes} if produced_at else {}
         self._producer: dict[str, Node] = {name: by_position[position] for name, position in produced_at.items()}
         self._consumers: dict[str, list[Node]] = {}
@@ -155,16 +194,27 @@ class GraphView:
 
     def constant(self, name: str, max_elements: int = 1 << 16) -> np.ndarray | None:
         """Values of a constant tensor (initializer or Constant node) if small enough to be a parameter
-        a rule may read, else None. Large weights are never read."""
+        a rule may read, else None. Large weights are never read. A malformed constant's value is unknown: None."""
         if name in self.initializers:
             tensor = self.initializers[name]
-            if int(np.prod(tensor.dims)) > max_elements:
+        else:
+            node = self.producer(name)
+            if node is None or node.op_type != "Constant" or node.domain != "":
                 return None
-            return self.model.read_tensor(tensor)
-        node = self.producer(name)
-        if node is None or node.op_type != "Constant" or node.domain != "":
+            tensor = node.attr("value")
+            if not isinstance(tensor, onnx.TensorProto):
+                return _constant_attribute_value(node)
+        if math.prod(tensor.dims) > max_elements:
             return None
-        return _constant_node_value(node, self.model, max_elements)
+        try:
+            return self.model.read_tensor(tensor)
+        except UnreadableTensor:
+            return None
+
+    def scalar(self, name: str) -> np.generic | None:
+        """The value of a constant holding exactly one number (a ratio, a flag), else None."""
+        value = self.constant(name, max_elements=1)
+        return value.reshape(-1)[0] if value is not None and value.size == 1 else None
 
     def walk(self) -> Iterator["GraphView"]:
         """This graph and every graph nested in it, depth first."""
@@ -235,7 +285,7 @@ def _outer_references(graph: onnx.GraphProto) -> list[str]:
     return sorted({name for node in graph.node for name in _all_inputs(node) if name not in local})
 
 
-def _topological_nodes(model: LoadedModel, protos, path: str):
+def _topological_nodes(model: LoadedModel, protos, path: str, opsets: Mapping[str, int]):
     """Nodes in topological order (file order when it already is one) with stable display names,
     each node's inputs (implicit subgraph inputs included) in the same order, and
     {tensor: file position of the node producing it}."""
@@ -249,7 +299,7 @@ def _topological_nodes(model: LoadedModel, protos, path: str):
     order = _order(model, protos, inputs, produced_at, path)
     if order is None:
         order = list(range(len(protos)))
-    nodes = tuple(Node(protos[i].name or f"{protos[i].op_type}_{index}", index, i, protos[i])
+    nodes = tuple(Node(protos[i].name or f"{protos[i].op_type}_{index}", index, i, protos[i], opsets)
                   for index, i in enumerate(order))
     return nodes, [inputs[i] for i in order], produced_at
 
@@ -291,14 +341,12 @@ _CONSTANT_ATTRS: dict[str, Callable[[Any], np.ndarray]] = {
 }
 
 
-def _constant_node_value(node: Node, model: LoadedModel, max_elements: int) -> np.ndarray | None:
-    for attribute in node.proto.attribute:
-        if attribute.name == "value" and attribute.HasField("t"):
-            if int(np.prod(attribute.t.dims)) > max_elements:
-                return None
-            return model.read_tensor(attribute.t)
-        if attribute.name in _CONSTANT_ATTRS:
-            return _CONSTANT_ATTRS[attribute.name](helper.get_attribute_value(attribute))
+def _constant_attribute_value(node: Node) -> np.ndarray | None:
+    """A Constant node's value given as a number or a list of numbers (value_float, value_ints...)."""
+    for name, convert in _CONSTANT_ATTRS.items():
+        value = node.attr(name)
+        if value is not None:
+            return convert(value)
     return None
 
 

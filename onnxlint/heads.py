@@ -161,15 +161,17 @@ def _reshape_dims(graph: GraphView, reshape: Node) -> list[int | None] | None:
     inferred = graph.shape(reshape.outputs[0])
     if inferred is not None and all(isinstance(d, int) for d in inferred[1:3]):
         return [d if isinstance(d, int) else None for d in inferred]
+    if len(reshape.inputs) != 2:
+        return None
     target = graph.constant(reshape.inputs[1])
     if target is not None:
-        return [int(d) if d > 0 else None for d in target.reshape(-1)]
+        # A shape is int64 by the spec; any other type is a malformed file whose dims say nothing.
+        return [int(d) if d > 0 else None for d in target.reshape(-1)] if target.dtype.kind in "iu" else None
     concat = graph.producer(reshape.inputs[1])
     if concat is None or concat.op_type != "Concat":
         return None
-    pieces = [graph.constant(name) for name in concat.inputs]
-    return [int(p.reshape(-1)[0]) if p is not None and p.size == 1 and p.reshape(-1)[0] > 0 else None
-            for p in pieces]
+    pieces = [graph.scalar(name) for name in concat.inputs]
+    return [int(p) if p is not None and p.dtype.kind in "iu" and p > 0 else None for p in pieces]
 
 
 def _data_consumer(graph: GraphView, tensor: str, op_type: str) -> Node | None:
@@ -201,6 +203,8 @@ def _decode(graph: GraphView, sigmoid: Node, na: int) -> tuple[bool, tuple[tuple
 
 
 def _anchor_operand(graph: GraphView, mul: Node, na: int):
+    if len(mul.inputs) != 2:
+        return None
     data, other = mul.inputs
     if (graph.producer(data) is None or graph.producer(data).op_type != "Pow") and \
             (graph.producer(other) is not None and graph.producer(other).op_type == "Pow"):
@@ -211,7 +215,7 @@ def _anchor_operand(graph: GraphView, mul: Node, na: int):
     producer = graph.producer(other)
     if value is None and producer is not None and producer.op_type == "Expand":
         value = graph.constant(producer.inputs[0])  # an anchor grid expanded at run time
-    if value is None or value.ndim != 5 or value.shape[1] != na or value.shape[-1] != 2:
+    if value is None or value.ndim != 5 or value.shape[1] != na or value.shape[-1] != 2 or value.dtype.kind != "f":
         return None
     per_anchor = value.reshape(na, -1, 2)
     if not np.allclose(per_anchor, per_anchor[:, :1, :]):
@@ -234,8 +238,8 @@ def _anchor_free_heads(graph: GraphView, image_height: int | None) -> list[Detec
                       for node in _downstream(graph, conv.outputs[0], 4))
         levels = []
         for box, cls in zip(box_levels, class_levels):
-            shape = graph.shape(box.outputs[0])
-            levels.append(HeadLevel((box, cls), tuple(shape), _stride(image_height, shape[2]), sigmoid, True))
+            shape = _feature_map(graph, box)
+            levels.append(HeadLevel((box, cls), shape, _stride(image_height, shape[2]), sigmoid, True))
         heads.append(DetectionHead("yolov8", nc, None, tuple(sorted(levels, key=_stride_order)), reg_max))
     return heads
 
@@ -260,7 +264,7 @@ def _box_and_class_convs(graph: GraphView, flat: str, reg_max: int):
     producer = graph.producer(flat)
     if producer is not None and producer.op_type == "Concat":
         boxes = _flattened_convs(graph, producer)
-        if boxes and all(graph.shape(c.outputs[0])[1] == 4 * reg_max for c in boxes):
+        if boxes and all(_feature_map(graph, c)[1] == 4 * reg_max for c in boxes):
             classes, nc = _sibling_class_convs(graph, producer, boxes)
             return boxes, classes, nc
     if producer is not None and producer.op_type in ("Split", "Slice"):
@@ -269,10 +273,19 @@ def _box_and_class_convs(graph: GraphView, flat: str, reg_max: int):
         pairs = [_flattened_source(graph, node) for node in pairs]
         if pairs and all(p is not None and p.op_type == "Concat" and len(p.inputs) == 2 for p in pairs):
             convs = [[graph.producer(name) for name in p.inputs] for p in pairs]
-            if all(b and c and b.op_type == c.op_type == "Conv" for b, c in convs):
-                nc = graph.shape(convs[0][1].outputs[0])[1]
+            if all(_feature_map(graph, b) and _feature_map(graph, c) for b, c in convs):
+                nc = _feature_map(graph, convs[0][1])[1]
                 return [b for b, _ in convs], [c for _, c in convs], nc
     return [], [], None
+
+
+def _feature_map(graph: GraphView, conv: Node | None) -> tuple | None:
+    """The [batch, C, ny, nx] output shape of a head convolution; None for any other node, or a Conv whose output
+    shape is unknown or not 4-D (the level's sizes, and so the head, cannot be read)."""
+    if conv is None or conv.op_type != "Conv" or not conv.outputs:
+        return None
+    shape = graph.shape(conv.outputs[0])
+    return tuple(shape) if shape is not None and len(shape) == 4 else None
 
 
 def _flattened_source(graph: GraphView, reshape: Node | None) -> Node | None:
@@ -284,24 +297,24 @@ def _flattened_source(graph: GraphView, reshape: Node | None) -> Node | None:
 
 def _flattened_convs(graph: GraphView, concat: Node) -> list[Node]:
     sources = [_flattened_source(graph, graph.producer(name)) for name in concat.inputs]
-    return sources if all(s is not None and s.op_type == "Conv" for s in sources) else []
+    return sources if all(_feature_map(graph, s) for s in sources) else []
 
 
 def _sibling_class_convs(graph: GraphView, box_concat: Node, boxes: list[Node]) -> tuple[list[Node], int | None]:
     """The class branch: another level concat of flattened convolutions, with the box branch's spatial sizes
     where they are known, that feeds a Sigmoid."""
-    sizes = [graph.shape(c.outputs[0])[2:] for c in boxes]
+    sizes = [_feature_map(graph, c)[2:] for c in boxes]
     for concat in graph.nodes_of("Concat"):
         if concat is box_concat or len(concat.inputs) != len(boxes):
             continue
         classes = _flattened_convs(graph, concat)
-        if not classes or len({graph.shape(c.outputs[0])[1] for c in classes}) != 1:
+        if not classes or len({_feature_map(graph, c)[1] for c in classes}) != 1:
             continue
-        class_sizes = [graph.shape(c.outputs[0])[2:] for c in classes]
+        class_sizes = [_feature_map(graph, c)[2:] for c in classes]
         static = all(isinstance(d, int) for size in sizes + class_sizes for d in size)
         if (class_sizes == sizes if static else
                 any(node.op_type == "Sigmoid" for node in _downstream(graph, concat.outputs[0], 2))):
-            return classes, graph.shape(classes[0].outputs[0])[1]
+            return classes, _feature_map(graph, classes[0])[1]
     return [], None
 
 

@@ -67,7 +67,9 @@ def in_graph_normalization(graph: GraphView, name: str, shape) -> Normalization 
     applied: list[Node] = []
     for node in single_chain(graph, name, ELEMENTWISE | {"Transpose"}):
         if node.op_type == "Transpose":
-            axis = list(node.attr("perm", [])).index(axis)
+            axis = transposed_axis(node, axis, len(shape))
+            if axis is None:
+                break
             continue
         if node.op_type not in ARITHMETIC:
             continue
@@ -79,6 +81,13 @@ def in_graph_normalization(graph: GraphView, name: str, shape) -> Normalization 
     if not applied or np.any(scale == 0) or (np.allclose(scale, 1) and np.allclose(offset, 0)):
         return None
     return Normalization(mean=_rounded(-offset / scale), std=_rounded(1.0 / scale), nodes=tuple(applied))
+
+
+def transposed_axis(transpose: Node, axis: int, rank: int) -> int | None:
+    """Where a Transpose moves `axis` of its rank-`rank` input; None when its perm is not a permutation of that
+    rank (a malformed file: nothing can be said about the layout after it)."""
+    perm = list(transpose.attr("perm", range(rank - 1, -1, -1)))  # no perm: the axes reversed
+    return perm.index(axis) if sorted(perm) == list(range(rank)) else None
 
 
 def _affine_step(graph: GraphView, node: Node, axis: int, rank: int, channels: int):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from google.protobuf.message import DecodeError
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
 from onnx import numpy_helper
 
 from onnxlint.errors import UnreadableInput
@@ -23,10 +24,27 @@ from onnxlint.files import regular_file
 # An initializer larger than this many elements is not a weight any real model carries
 # (4 Ti elements); treating it as data would only feed overflow into size arithmetic.
 MAX_TENSOR_ELEMENTS = 1 << 42
+# onnx's C++ layer reads IR and opset versions as 32-bit ints: a larger one overflows inside the checker,
+# shape inference and the schema lookups, so the loader refuses it.
+MAX_VERSION = (1 << 31) - 1
+# Element types whose values are not real numbers: no rule reads them as parameters.
+NOT_REAL = frozenset({onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128})
+# Element types packed several to a byte in raw_data: {type: bits per element} (INT2/UINT2 from onnx 1.20).
+PACKED_BITS = {getattr(onnx.TensorProto, name): bits
+               for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))
+               if hasattr(onnx.TensorProto, name)}
+TENSOR = onnx.TensorProto.DESCRIPTOR
+STRING_FIELD, MESSAGE_FIELD = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE
 
 
 class ModelLoadError(UnreadableInput):
     """An .onnx file that cannot be parsed, or whose external data is refused."""
+
+
+class UnreadableTensor(Exception):
+    """A tensor whose values cannot be read as real numbers: an unknown, string or complex element type, or data
+    that does not fill its dims. Not a load error: only the rule that asked for the values is affected, and it
+    treats the value as unknown (it judges nothing from that tensor)."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +86,31 @@ class LoadedModel:
         return None
 
     def read_tensor(self, tensor: onnx.TensorProto) -> np.ndarray:
-        """Values of one tensor, reading its external data (already vetted) if it has any."""
+        """Values of one tensor, reading its external data (already vetted) if it has any.
+
+        Raises UnreadableTensor when the values are not real numbers or do not match the tensor's dims."""
+        if tensor.data_type in NOT_REAL:
+            raise UnreadableTensor(f"tensor '{tensor.name}' holds {dtype_name(tensor.data_type)} values, not numbers")
+        try:
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
+        except KeyError:  # UNDEFINED, or a number ONNX does not define
+            raise UnreadableTensor(f"tensor '{tensor.name}' has no numeric element type ({tensor.data_type})") from None
+        count = math.prod(tensor.dims)
+        if tensor.HasField("raw_data") and tensor.data_location != onnx.TensorProto.EXTERNAL:
+            bits = PACKED_BITS.get(tensor.data_type, dtype.itemsize * 8)
+            needed = -(-count * bits // 8)
+            if len(tensor.raw_data) != needed:
+                raise UnreadableTensor(f"tensor '{tensor.name}' holds {len(tensor.raw_data)} bytes but its dims "
+                                       f"{list(tensor.dims)} need {needed}")
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             detached = onnx.TensorProto()
             detached.CopyFrom(tensor)  # loading external data mutates the proto; keep ours light
-            return numpy_helper.to_array(detached, base_dir=str(self.base_dir))
-        return numpy_helper.to_array(tensor)
+            tensor = detached
+        try:
+            # numpy's reshape refuses typed data (float_data, int64_data...) or external bytes of another size.
+            return numpy_helper.to_array(tensor, base_dir=str(self.base_dir))
+        except (ValueError, OSError) as exc:
+            raise UnreadableTensor(f"tensor '{tensor.name}': {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -125,7 +162,36 @@ def _parse(path: Path) -> onnx.ModelProto:
     # Arbitrary bytes often parse as a protobuf with only unknown fields.
     if not proto.HasField("graph") or proto.ir_version <= 0:
         raise ModelLoadError(path, "not an ONNX model (no graph or IR version in the file)")
+    versions = [("IR version", proto.ir_version)]
+    for opset in [*proto.opset_import, *(o for function in proto.functions for o in function.opset_import)]:
+        versions.append((f"opset version of domain '{opset.domain}'", opset.version))
+    for what, version in versions:
+        if abs(version) > MAX_VERSION:
+            raise ModelLoadError(path, f"{what} {version} is out of range (onnx reads it as a 32-bit integer)")
+    garbled = _garbled_text(proto)
+    if garbled is not None:
+        raise ModelLoadError(path, f"corrupted: a {garbled} is not valid UTF-8")
     return proto
+
+
+def _garbled_text(message: Message) -> str | None:
+    """The first string field (a name, op type, dim, domain...) that is not valid UTF-8, as 'Type.field', else None.
+
+    ONNX strings are UTF-8; protobuf hands a corrupted one back as bytes, which every name lookup, message and
+    report format would then have to handle. Tensors are checked by name only: their data is never text.
+    It costs under a second per 100k nodes."""
+    if message.DESCRIPTOR is TENSOR:
+        return "TensorProto.name" if isinstance(message.name, bytes) else None
+    for field, value in message.ListFields():
+        if field.type == STRING_FIELD:
+            if isinstance(value, bytes) or not isinstance(value, str) and any(isinstance(v, bytes) for v in value):
+                return f"{message.DESCRIPTOR.name}.{field.name}"
+        elif field.type == MESSAGE_FIELD:
+            for child in (value,) if isinstance(value, Message) else value:
+                garbled = _garbled_text(child)
+                if garbled is not None:
+                    return garbled
+    return None
 
 
 def all_tensors(proto: onnx.ModelProto):
@@ -176,6 +242,8 @@ def _vet_external(path: Path, base: Path, tensor: onnx.TensorProto, sizes: dict[
     location = info.get("location", "")
     if not location:
         raise ModelLoadError(path, f"tensor '{tensor.name}' is stored externally but names no location")
+    if "\0" in location:
+        raise ModelLoadError(path, f"external data location of tensor '{tensor.name}' contains a NUL byte; refused")
     if os.path.isabs(location) or Path(location).drive:
         raise ModelLoadError(
             path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused")
@@ -184,9 +252,13 @@ def _vet_external(path: Path, base: Path, tensor: onnx.TensorProto, sizes: dict[
         raise ModelLoadError(
             path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused")
     if data_file not in sizes:
-        if not data_file.is_file():
-            raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
-        sizes[data_file] = data_file.stat().st_size
+        try:
+            if not data_file.is_file():
+                raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
+            sizes[data_file] = data_file.stat().st_size
+        except OSError as exc:  # a name too long for the file system, a folder we may not enter
+            raise ModelLoadError(path, f"cannot read external data file '{location}' for tensor '{tensor.name}' "
+                                       f"({exc.strerror or exc})") from None
     try:
         offset = int(info.get("offset", 0))
         length = int(info["length"]) if "length" in info else sizes[data_file] - offset
@@ -205,8 +277,12 @@ def _declared(value: onnx.ValueInfoProto) -> DeclaredValue:
 
 
 def dtype_name(elem_type: int | None) -> str:
+    """numpy's name for an ONNX element type ('float32'), else onnx's ('string'); a number ONNX does not define
+    (a corrupted file) is named as such."""
     if not elem_type:
         return "unknown"
+    if elem_type not in onnx.TensorProto.DataType.values():
+        return f"undefined element type {elem_type}"
     try:
         return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
     except (KeyError, ValueError, TypeError):

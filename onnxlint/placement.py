@@ -285,8 +285,6 @@ class _NodeTests:
 
     def _attr_values(self, spec: Mapping[str, Any]) -> list:
         value = self.node.attr(spec["attr"], spec.get("default"))
-        if isinstance(value, bytes):
-            value = value.decode()
         return list(value) if isinstance(value, (list, tuple)) else [value]
 
     def _input(self, index: int) -> str | None:
@@ -354,8 +352,9 @@ class _NodeTests:
         return shape is not None and len(shape) not in spec["values"]
 
     def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
-        shape = self.graph.shape(self.node.inputs[0])
-        if shape is None:
+        name = self._input(0)
+        shape = self.graph.shape(name) if name else None
+        if not shape:  # unknown, or a scalar: no axis to judge
             return False
         axis = self.node.attr(spec["attr"], spec["default"])
         return axis % len(shape) != len(shape) - 1

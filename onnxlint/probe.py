@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from onnxlint.model import LoadedModel, type_and_shape
+from onnxlint.model import LoadedModel, UnreadableTensor, type_and_shape
 
 # Ops that compute shapes and indices; folded when their inputs are known and small.
 SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
@@ -148,7 +148,13 @@ def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto) -> tuple[
 
     Returns the inferred model and {tensor: value} of every small constant known along the way."""
     opset = next((o.version for o in probe.opset_import if o.domain in ("", "ai.onnx")), None)
-    known = {t.name: model.read_tensor(t) for t in probe.graph.initializer if _small(t.dims)}
+    known = {}
+    for tensor in probe.graph.initializer:
+        if _small(tensor.dims):
+            try:
+                known[tensor.name] = model.read_tensor(tensor)
+            except UnreadableTensor:
+                continue  # a malformed constant is unknown: what it feeds is not folded
     for _ in range(MAX_FOLD_ROUNDS):
         inferred = onnx.shape_inference.infer_shapes(probe, data_prop=True)
         if opset is None:

@@ -3,7 +3,11 @@ other files still run, the traceback goes to a file, and the exit code is 2 (nev
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import multiprocessing
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,30 @@ def test_child_traceback_reaches_the_internal_error_file():
     crash = internal_error("compare", raised.value, "a.onnx")
     written = Path(crash.traceback).read_text(encoding="utf-8")
     assert "_bug_in_child" in written and 'return {}["missing"]' in written
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patched loader reaches workers by fork")
+def test_worker_that_dies_is_an_internal_error_and_the_other_files_are_reported(monkeypatch, capsys, tmp_path):
+    """A segfault in onnx's C++ on a hostile file kills its worker and breaks the pool under every other file."""
+    load = engine.load_model
+
+    def load_or_die(path):
+        if Path(path).name == "segfault.onnx":
+            faulthandler.disable()  # the worker dies quietly, as a real segfault in C++ would
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return load(path)
+
+    monkeypatch.setattr(engine, "load_model", load_or_die)
+    paths = [tmp_path / name for name in ("first.onnx", "segfault.onnx", "third.onnx", "fourth.onnx")]
+    for path in paths:
+        path.write_bytes(TRAINING.read_bytes())
+    code = main([*map(str, paths), "--jobs", "2", "--select", "NM001", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    results = json.loads(out)["results"]
+    assert [r["path"] for r in results] == list(map(str, paths))
+    dead = results[1]
+    assert [(e["source"], e["exception"]) for e in dead["internal_errors"]] == [("worker", "BrokenProcessPool")]
+    for result in results[:1] + results[2:]:
+        assert not result["internal_errors"] and {f["code"] for f in result["findings"]} == {"NM001"}
+    assert f"onnxlint: internal error: {paths[1]}: worker failed (BrokenProcessPool" in err

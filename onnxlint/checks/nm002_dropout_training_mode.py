@@ -19,7 +19,7 @@ class DropoutTrainingMode(Rule):
             for node in graph.nodes_of("Dropout"):
                 ratio = _ratio(graph, node)
                 if len(node.inputs) > 2 and node.inputs[2]:
-                    mode = graph.constant(node.inputs[2])
+                    mode = graph.scalar(node.inputs[2])
                     if mode is None:
                         yield self.finding(
                             f"Dropout {node.name} takes its training_mode from the non-constant tensor "
@@ -27,7 +27,7 @@ class DropoutTrainingMode(Rule):
                             graph=graph, node=node, tensor=node.inputs[2], severity=Severity.WARNING,
                             fix="Export in eval mode so Dropout is removed, or feed a constant False",
                             data={"training_mode": None, "ratio": ratio})
-                    elif bool(mode.reshape(-1)[0]):
+                    elif bool(mode):
                         yield self._training(graph, node, ratio, "training_mode=True")
                 elif opset is not None and opset <= 6 and node.attr("is_test", 0) == 0:
                     yield self._training(graph, node, ratio, "is_test=0")
@@ -44,7 +44,7 @@ class DropoutTrainingMode(Rule):
 def _ratio(graph, node) -> float:
     """The drop ratio: the `ratio` input from opset 12, the attribute before, 0.5 by default."""
     if len(node.inputs) > 1 and node.inputs[1]:
-        value = graph.constant(node.inputs[1])
+        value = graph.scalar(node.inputs[1])
         if value is not None:
-            return round(float(value.reshape(-1)[0]), 6)
+            return round(float(value), 6)
     return round(float(node.attr("ratio", 0.5)), 6)
