@@ -30,8 +30,10 @@ BASELINE = ("import sys, onnx; m = onnx.load(sys.argv[1], load_external_data=Fal
             "onnx.shape_inference.infer_shapes(m, data_prop=True)")
 
 
-def chain_model(nodes: int) -> onnx.ModelProto:
-    """A conv-net-shaped chain: Conv -> Mul(Sigmoid) blocks with a residual Add every 4 nodes."""
+def chain_model(nodes: int, batch: int | str = 1) -> onnx.ModelProto:
+    """A conv-net-shaped chain: Conv -> Mul(Sigmoid) blocks with a residual Add every 4 nodes.
+
+    `batch` is the first dim of the input and output: 1, or a symbol such as "batch" for a dynamic batch."""
     weight = numpy_helper.from_array(np.full((8, 8, 1, 1), 0.1, dtype=np.float32), "w")
     bias = numpy_helper.from_array(np.zeros(8, dtype=np.float32), "b")
     body, previous, skip = [], "x", "x"
@@ -44,8 +46,8 @@ def chain_model(nodes: int) -> onnx.ModelProto:
                  helper.make_node("Add", [act, skip], [out], name=f"/block{i}/Add")]
         previous = skip = out
     graph = helper.make_graph(
-        body, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])],
-        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 8, 16, 16])], [weight, bias])
+        body, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [batch, 8, 16, 16])], [weight, bias])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
