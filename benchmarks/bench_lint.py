@@ -5,7 +5,8 @@
 Writes synthetic models under benchmarks/out/ (git-ignored) and prints:
   * lint time / baseline time, where baseline = onnx.load(load_external_data=False)
     + onnx.checker.check_model + onnx.shape_inference.infer_shapes(data_prop=True),
-    at three sizes to show time is linear in nodes (target <= 2.0x);
+    at three sizes to show time is linear in nodes, and on the largest with a dynamic batch dim, which makes
+    the dim probe run (target <= 2.0x);
   * peak RSS of `onnxlint` on a model with >= 2 GB of external data (target < 300 MB, independent
     of weight size; the data file is sparse, and onnxlint must never read it);
   * `onnxlint --target rk3588` / `onnxlint` on the largest model: what the target rules add (target <= 1.2x);
@@ -115,6 +116,13 @@ def main() -> None:
         lint, lint_rss = best([*onnxlint, str(path), "--format", "json"], args.repeat)
         print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s, onnxlint {lint:6.2f} s, ratio {lint / baseline:.2f}x, "
               f"{lint / nodes * 1e6:.1f} us/node, peak RSS {lint_rss:.0f} MiB")
+    dynamic = OUT / f"chain_dyn_{args.nodes}.onnx"
+    if not dynamic.exists():
+        onnx.save(chain_model(args.nodes, batch="batch"), str(dynamic))
+    baseline, _ = best([sys.executable, "-c", BASELINE, str(dynamic)], args.repeat)
+    lint_dyn, dyn_rss = best([*onnxlint, str(dynamic), "--format", "json"], args.repeat)
+    print(f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s, onnxlint {lint_dyn:6.2f} s, "
+          f"ratio {lint_dyn / baseline:.2f}x, peak RSS {dyn_rss:.0f} MiB")
     # --toolkit keeps the measurement off any installed toolkit's version query.
     targeted, _ = best([*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"],
                        args.repeat)
