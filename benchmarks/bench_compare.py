@@ -1,11 +1,17 @@
-"""`onnxlint compare` against `polygraphy run --onnxrt --onnx-outputs mark all`: wall time and peak RSS.
+"""`onnxlint compare A B` against Polygraphy's layer-wise comparison of the same two models: wall time and peak RSS.
 
     python benchmarks/bench_compare.py [--repeat 3]
 
-Both run the YOLOv5-style fixture (fixtures/yolov5n_legacy_op12.onnx, 160x160) on seeded inputs with every
-intermediate tensor exposed; onnxlint also runs a second model (a copy with one Conv weight scaled) and compares
-the two tensor by tensor. Prints the ratios (targets: <= 1.0x the wall time, <= 0.5x the peak RSS). Needs
-polygraphy (pip install polygraphy). Each timing is a fresh process, best of --repeat runs.
+Two pairs, each run side by side in this one process (fresh child processes, best of --repeat):
+  * YOLOv5n (fixtures/yolov5n_legacy_op12.onnx, 160x160) against its onnxsim-simplified copy;
+  * a ResNet-18 (built here with onnx.helper and seeded random weights, 224x224, 11.7 M parameters, BatchNorm
+    folded into the convolutions as an exporter does) against itself.
+Polygraphy's comparison is two runs, every intermediate tensor exposed:
+    polygraphy run A --onnxrt --onnx-outputs mark all --save-inputs I --save-outputs O
+    polygraphy run B --onnxrt --onnx-outputs mark all --load-inputs I --load-outputs O
+its time is the sum of the two, its peak RSS the larger. Prints the ratios (targets: time no worse than it was,
+<= 0.5x the peak RSS). Needs polygraphy (pip install polygraphy; a benchmark-only dependency). Models are
+written under benchmarks/out/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -15,26 +21,108 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
-from bench_lint import OUT, best
+from bench_lint import OUT, run
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
+YOLO = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
 
 
-def perturbed_copy(path: Path) -> Path:
-    """The model with the 11th Conv's weight scaled by 1.5: a divergence for compare to find."""
-    model = onnx.load(str(path))
-    weights = {t.name: t for t in model.graph.initializer}
-    conv = [n for n in model.graph.node if n.op_type == "Conv"][10]
-    tensor = weights[conv.input[1]]
-    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor) * 1.5, tensor.name))
-    OUT.mkdir(parents=True, exist_ok=True)
-    target = OUT / "perturbed.onnx"
-    onnx.save(model, str(target))
+def simplified_copy(path: Path) -> Path:
+    """The model after onnxsim (what a deployment pipeline does before conversion)."""
+    import onnxsim
+
+    target = OUT / f"{path.stem}_sim.onnx"
+    if not target.exists():
+        model, ok = onnxsim.simplify(onnx.load(str(path)))
+        if not ok:
+            raise SystemExit(f"onnxsim could not check its simplification of {path}")
+        OUT.mkdir(parents=True, exist_ok=True)
+        onnx.save(model, str(target))
     return target
+
+
+def resnet18(seed: int = 0) -> onnx.ModelProto:
+    """ResNet-18 as torchvision defines it (BasicBlock x [2, 2, 2, 2], widths 64..512, 1000 classes), BatchNorm
+    folded into each Conv's weight and bias, He-scaled seeded random weights."""
+    rng = np.random.default_rng(seed)
+    nodes: list[onnx.NodeProto] = []
+    weights: list[onnx.TensorProto] = []
+
+    def conv(x: str, name: str, cin: int, cout: int, k: int, stride: int, relu: bool) -> str:
+        w = rng.standard_normal((cout, cin, k, k), dtype=np.float32) * np.float32((2.0 / (cin * k * k)) ** 0.5)
+        weights.append(numpy_helper.from_array(w, f"{name}.weight"))
+        weights.append(numpy_helper.from_array(rng.standard_normal(cout, dtype=np.float32) * 0.01, f"{name}.bias"))
+        nodes.append(helper.make_node("Conv", [x, f"{name}.weight", f"{name}.bias"], [f"/{name}/Conv_output_0"],
+                                      name=f"/{name}/Conv", kernel_shape=[k, k], strides=[stride, stride],
+                                      pads=[k // 2] * 4))
+        if not relu:
+            return f"/{name}/Conv_output_0"
+        nodes.append(helper.make_node("Relu", [f"/{name}/Conv_output_0"], [f"/{name}/Relu_output_0"],
+                                      name=f"/{name}/Relu"))
+        return f"/{name}/Relu_output_0"
+
+    x = conv("input", "conv1", 3, 64, 7, 2, relu=True)
+    nodes.append(helper.make_node("MaxPool", [x], ["/maxpool/MaxPool_output_0"], name="/maxpool/MaxPool",
+                                  kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    x, cin = "/maxpool/MaxPool_output_0", 64
+    for stage, cout in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            stride = 2 if stage > 1 and block == 0 else 1
+            prefix = f"layer{stage}.{block}"
+            y = conv(x, f"{prefix}.conv1", cin, cout, 3, stride, relu=True)
+            y = conv(y, f"{prefix}.conv2", cout, cout, 3, 1, relu=False)
+            skip = conv(x, f"{prefix}.downsample", cin, cout, 1, stride, relu=False) if stride != 1 or cin != cout else x
+            nodes.append(helper.make_node("Add", [y, skip], [f"/{prefix}/Add_output_0"], name=f"/{prefix}/Add"))
+            nodes.append(helper.make_node("Relu", [f"/{prefix}/Add_output_0"], [f"/{prefix}/Relu_output_0"],
+                                          name=f"/{prefix}/Relu"))
+            x, cin = f"/{prefix}/Relu_output_0", cout
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["/avgpool/GlobalAveragePool_output_0"],
+                                  name="/avgpool/GlobalAveragePool"))
+    nodes.append(helper.make_node("Flatten", ["/avgpool/GlobalAveragePool_output_0"], ["/Flatten_output_0"],
+                                  name="/Flatten", axis=1))
+    weights.append(numpy_helper.from_array(
+        rng.standard_normal((1000, 512), dtype=np.float32) * np.float32(512 ** -0.5), "fc.weight"))
+    weights.append(numpy_helper.from_array(np.zeros(1000, dtype=np.float32), "fc.bias"))
+    nodes.append(helper.make_node("Gemm", ["/Flatten_output_0", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm",
+                                  alpha=1.0, beta=1.0, transB=1))
+    graph = helper.make_graph(nodes, "resnet18", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                                                                [1, 3, 224, 224])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1000])], weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+
+
+def resnet18_file() -> Path:
+    target = OUT / "resnet18.onnx"
+    if not target.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        model = resnet18()
+        onnx.checker.check_model(model)
+        onnx.save(model, str(target))
+    return target
+
+
+def polygraphy_pair(polygraphy: str, a: Path, b: Path, repeat: int) -> tuple[float, float]:
+    """(seconds, peak MiB) of Polygraphy's two-run comparison, best of `repeat`: time summed, RSS the larger."""
+    inputs, outputs = OUT / "polygraphy_inputs.json", OUT / "polygraphy_outputs.json"
+    common = ["--onnxrt", "--onnx-outputs", "mark", "all", "--seed", "0"]
+    runs = []
+    for _ in range(repeat):
+        first = run([polygraphy, "run", str(a), *common, "--save-inputs", str(inputs), "--save-outputs",
+                     str(outputs)])
+        second = run([polygraphy, "run", str(b), *common, "--load-inputs", str(inputs), "--load-outputs",
+                      str(outputs)])
+        runs.append((first[0] + second[0], max(first[1], second[1])))
+    return min(t for t, _ in runs), max(m for _, m in runs)
+
+
+def onnxlint_pair(a: Path, b: Path, repeat: int) -> tuple[float, float]:
+    runs = [run([sys.executable, "-m", "onnxlint", "compare", str(a), str(b), "--format", "json"])
+            for _ in range(repeat)]
+    return min(t for t, _ in runs), max(m for _, m in runs)
 
 
 def main() -> None:
@@ -44,14 +132,13 @@ def main() -> None:
     polygraphy = shutil.which("polygraphy")
     if polygraphy is None:
         raise SystemExit("polygraphy is not installed (pip install polygraphy)")
-    other = perturbed_copy(MODEL)
-    ours, ours_rss = best([sys.executable, "-m", "onnxlint", "compare", str(MODEL), str(other), "--format", "json"],
-                          args.repeat)
-    theirs, theirs_rss = best([polygraphy, "run", str(MODEL), "--onnxrt", "--onnx-outputs", "mark", "all",
-                               "--seed", "0"], args.repeat)
-    print(f"onnxlint compare (two models): {ours:.2f} s, peak RSS {ours_rss:.0f} MiB")
-    print(f"polygraphy run --onnx-outputs mark all (one model): {theirs:.2f} s, peak RSS {theirs_rss:.0f} MiB")
-    print(f"ratio: wall {ours / theirs:.2f}x, peak RSS {ours_rss / theirs_rss:.2f}x")
+    resnet = resnet18_file()
+    pairs = [("YOLOv5n vs its onnxsim copy", YOLO, simplified_copy(YOLO)), ("ResNet-18 vs itself", resnet, resnet)]
+    for label, a, b in pairs:
+        ours, ours_rss = onnxlint_pair(a, b, args.repeat)
+        theirs, theirs_rss = polygraphy_pair(polygraphy, a, b, args.repeat)
+        print(f"{label}: onnxlint compare {ours:.2f} s, {ours_rss:.0f} MiB; polygraphy {theirs:.2f} s, "
+              f"{theirs_rss:.0f} MiB; ratio wall {ours / theirs:.2f}x, peak RSS {ours_rss / theirs_rss:.2f}x")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 Writes synthetic models under benchmarks/out/ (git-ignored) and prints:
   * lint time / baseline time, where baseline = onnx.load(load_external_data=False)
     + onnx.checker.check_model + onnx.shape_inference.infer_shapes(data_prop=True),
-    at three sizes to show time is linear in nodes (target <= 2.0x);
+    at three sizes to show time is linear in nodes, and on the largest with a dynamic batch dim, which makes
+    the dim probe run (target <= 2.0x);
   * peak RSS of `onnxlint` on a model with >= 2 GB of external data (target < 300 MB, independent
     of weight size; the data file is sparse, and onnxlint must never read it);
   * `onnxlint --target rk3588` / `onnxlint` on the largest model: what the target rules add (target <= 1.2x);
@@ -30,8 +31,10 @@ BASELINE = ("import sys, onnx; m = onnx.load(sys.argv[1], load_external_data=Fal
             "onnx.shape_inference.infer_shapes(m, data_prop=True)")
 
 
-def chain_model(nodes: int) -> onnx.ModelProto:
-    """A conv-net-shaped chain: Conv -> Mul(Sigmoid) blocks with a residual Add every 4 nodes."""
+def chain_model(nodes: int, batch: int | str = 1) -> onnx.ModelProto:
+    """A conv-net-shaped chain: Conv -> Mul(Sigmoid) blocks with a residual Add every 4 nodes.
+
+    `batch` is the first dim of the input and output: 1, or a symbol such as "batch" for a dynamic batch."""
     weight = numpy_helper.from_array(np.full((8, 8, 1, 1), 0.1, dtype=np.float32), "w")
     bias = numpy_helper.from_array(np.zeros(8, dtype=np.float32), "b")
     body, previous, skip = [], "x", "x"
@@ -44,8 +47,8 @@ def chain_model(nodes: int) -> onnx.ModelProto:
                  helper.make_node("Add", [act, skip], [out], name=f"/block{i}/Add")]
         previous = skip = out
     graph = helper.make_graph(
-        body, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])],
-        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 8, 16, 16])], [weight, bias])
+        body, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [batch, 8, 16, 16])], [weight, bias])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
@@ -113,6 +116,13 @@ def main() -> None:
         lint, lint_rss = best([*onnxlint, str(path), "--format", "json"], args.repeat)
         print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s, onnxlint {lint:6.2f} s, ratio {lint / baseline:.2f}x, "
               f"{lint / nodes * 1e6:.1f} us/node, peak RSS {lint_rss:.0f} MiB")
+    dynamic = OUT / f"chain_dyn_{args.nodes}.onnx"
+    if not dynamic.exists():
+        onnx.save(chain_model(args.nodes, batch="batch"), str(dynamic))
+    baseline, _ = best([sys.executable, "-c", BASELINE, str(dynamic)], args.repeat)
+    lint_dyn, dyn_rss = best([*onnxlint, str(dynamic), "--format", "json"], args.repeat)
+    print(f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s, onnxlint {lint_dyn:6.2f} s, "
+          f"ratio {lint_dyn / baseline:.2f}x, peak RSS {dyn_rss:.0f} MiB")
     # --toolkit keeps the measurement off any installed toolkit's version query.
     targeted, _ = best([*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"],
                        args.repeat)

@@ -199,7 +199,8 @@ def all_tensors(proto: onnx.ModelProto):
     def from_graph(graph: onnx.GraphProto):
         yield from graph.initializer
         for node in graph.node:
-            yield from from_node(node)
+            if node.attribute:  # most nodes have none: skip the generator
+                yield from from_node(node)
 
     def from_node(node: onnx.NodeProto):
         for attr in node.attribute:

@@ -20,9 +20,19 @@ import onnx
 
 from onnxlint.confirm.inputs import input_specs, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
-from onnxlint.confirm.runner import run_model
+from onnxlint.confirm.runner import exposed_runner
 
 CHUNK = 256
+
+
+@dataclass(frozen=True)
+class _NodeRecord:
+    """What compare needs of a node of A."""
+
+    name: str
+    op_type: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -83,10 +93,13 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
     from onnxlint.graph import build_graphs
     from onnxlint.model import load_model
 
-    model_a, model_b = onnx.load(str(a)), onnx.load(str(b))
+    # A's topological order, kept as plain records: the views hold the inferred copy of A (weights included).
+    order = [_NodeRecord(n.name, n.op_type, n.inputs, n.outputs) for n in build_graphs(load_model(a))[0].nodes]
+    model_a = onnx.load(str(a))
     feeds = random_inputs(model_a, seed=seed, given=given)
+    outputs = [value.name for value in model_a.graph.output]
+    model_b = onnx.load(str(b))
     _check_runnable(a, b, model_a, model_b, feeds, given or {})
-    order = build_graphs(load_model(a))[0].nodes  # A's topological order
     produced_b = {name for node in model_b.graph.node for name in node.output if name}
     producer: dict[str, Any] = {}
     shared: list[str] = []
@@ -99,11 +112,17 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
         raise ValueError("the models share no tensor names: nothing to compare")
     comparison = Comparison(a=str(a), b=str(b), seed=seed,
                             input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
-                            outputs=[value.name for value in model_a.graph.output])
+                            outputs=outputs)
+    # One session per model with every shared tensor exposed, each run fetching one chunk; the protos are
+    # dropped once the sessions hold the weights.
+    run_a = exposed_runner(model_a, shared)
+    del model_a
+    run_b = exposed_runner(model_b, shared)
+    del model_b
     for start in range(0, len(shared), chunk):
         names = shared[start:start + chunk]
-        values_a = dict(zip(names, run_model(model_a, feeds, names)))
-        values_b = dict(zip(names, run_model(model_b, feeds, names)))
+        values_a = dict(zip(names, run_a(feeds, names)))
+        values_b = dict(zip(names, run_b(feeds, names)))
         for name in names:
             comparison.tensors.append(_compare_one(name, producer[name], values_a.pop(name), values_b.pop(name),
                                                    tolerance))

@@ -84,23 +84,38 @@ def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: 
               optimized: bool = False) -> list[np.ndarray]:
     """Outputs of `model` in onnxruntime: all graph outputs, or the tensors `outputs` names (intermediate ones
     are exposed as graph outputs for the run). Graph optimisations off, or all on."""
+    return exposed_runner(model, outputs or (), optimized)(feeds, outputs)
+
+
+def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bool = False
+                   ) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
+    """A session of `model` with the tensors `exposed` names added to its graph outputs, as a function
+    (feeds, names or None for all) -> values. The model is left as it was, and not copied: the outputs are added
+    for serialising and taken off again. onnxruntime's memory arena is off, so memory a run used goes back."""
     import onnxruntime
 
     present = {value.name for value in model.graph.output}
-    hidden = [name for name in outputs or () if name not in present]
-    if hidden:
-        exposed = onnx.ModelProto()
-        exposed.CopyFrom(model)
-        exposed.graph.output.extend(onnx.ValueInfoProto(name=name) for name in hidden)
-        model = exposed
+    hidden = [name for name in dict.fromkeys(exposed) if name not in present]
+    count = len(model.graph.output)
+    model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in hidden)
+    try:
+        serialized = model.SerializeToString()
+    finally:
+        del model.graph.output[count:]
     session_options = onnxruntime.SessionOptions()
     session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
                                                 else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
     session_options.log_severity_level = 3
-    session = onnxruntime.InferenceSession(model.SerializeToString(), session_options,
-                                           providers=["CPUExecutionProvider"])
+    session_options.enable_cpu_mem_arena = False
+    session_options.enable_mem_pattern = False
+    session = onnxruntime.InferenceSession(serialized, session_options, providers=["CPUExecutionProvider"])
+    del serialized
     names = {i.name for i in session.get_inputs()}
-    return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+
+    def run(feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
+        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+
+    return run
 
 
 Confirmer = Callable[[ModelRun, Finding], Evidence]
