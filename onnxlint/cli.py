@@ -84,6 +84,8 @@ def _lint_parser() -> argparse.ArgumentParser:
     _format_option(parser, LINT_FORMAT_NAMES)
     parser.add_argument("--output", type=_file_name, metavar="FILE",
                         help="write the report to FILE (atomically) and a text summary to the terminal")
+    parser.add_argument("--show-all", action="store_true",
+                        help="text output: list every node of a finding that stands for several, not only the first")
     parser.add_argument("--confirm", action="store_true",
                         help="run the model (onnxruntime; rknn-toolkit2 when installed) to prove or refute each "
                              "finding; refuted findings do not count toward --fail-on")
@@ -163,12 +165,16 @@ def _lint(argv: list[str]) -> int:
         for crash in report.internal_errors:
             _stderr(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
                     f"{crash.message}); traceback in {crash.traceback or 'no file'}")
+
+    def render(fmt: str, stream) -> None:
+        options = {"show_all": args.show_all} if fmt == "text" else {}
+        FORMATS[fmt].lint(reports, stream, resolved.rules, **options)
+
     if args.output is not None:
-        _write_report("--output", args.output, lambda stream: FORMATS[args.format].lint(reports, stream,
-                                                                                         resolved.rules), inputs)
-        FORMATS["text"].lint(reports, sys.stdout, resolved.rules)
+        _write_report("--output", args.output, lambda stream: render(args.format, stream), inputs)
+        render("text", sys.stdout)
     else:
-        FORMATS[args.format].lint(reports, sys.stdout, resolved.rules)
+        render(args.format, sys.stdout)
     if any(r.error or r.internal_errors for r in reports):
         return EXIT_ERROR
     if args.write_baseline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Iterable
@@ -34,7 +35,8 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
         return unreadable_report(display, exc.reason, settings)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
         return crashed_report(display, settings, "load", exc)
-    return policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
+    report = policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
+    return dataclasses.replace(report, findings=merge_repeats(report.findings))
 
 
 def unreadable_report(path: str, reason: str, settings: LintSettings = LintSettings()) -> Report:
@@ -77,6 +79,39 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
     return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
                   findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped),
                   internal_errors=tuple(crashed))
+
+
+# How many node names a merged finding's message lists before "and N more" (JSON and SARIF keep every one).
+NAMED_IN_MESSAGE = 3
+
+
+def merge_repeats(findings: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """One finding per rule and cause: findings of one rule with the same message, fix and severity (the same
+    operator missing from the opset on 57 nodes, say) become the first of them, in topological order, naming
+    the count and the first nodes, with every other place kept as a related location. Runs after the project's
+    per-node ignores, so a count never includes an ignored node."""
+    groups: dict[tuple, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault((finding.code, finding.message, finding.fix, finding.severity), []).append(finding)
+    merged = []
+    for finding in findings:
+        group = groups[(finding.code, finding.message, finding.fix, finding.severity)]
+        if len(group) == 1:
+            merged.append(finding)
+        elif group[0] is finding:
+            merged.append(_merged(group))
+    return tuple(merged)
+
+
+def _merged(group: list[Finding]) -> Finding:
+    first = group[0]
+    places = [where for finding in group for where in (finding.location, *finding.related)]
+    names = [where.node or where.tensor or f"line {where.line}" for where in places]
+    listed = ", ".join(names[:NAMED_IN_MESSAGE]) + (f" and {len(names) - NAMED_IN_MESSAGE} more"
+                                                     if len(names) > NAMED_IN_MESSAGE else "")
+    return dataclasses.replace(first, message=f"{first.message} ({len(names)} places: {listed})",
+                               related=tuple(places[1:]),
+                               data={**first.data, "count": len(names), "places": names})
 
 
 def _toolkit_label(settings: LintSettings) -> str | None:

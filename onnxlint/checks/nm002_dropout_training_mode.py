@@ -22,7 +22,7 @@ class DropoutTrainingMode(Rule):
                     mode = graph.scalar(node.inputs[2])
                     if mode is None:
                         yield self.finding(
-                            f"Dropout {node.name} takes its training_mode from the non-constant tensor "
+                            f"Dropout takes its training_mode from the non-constant tensor "
                             f"'{node.inputs[2]}': a runtime value can switch random dropping on",
                             graph=graph, node=node, tensor=node.inputs[2], severity=Severity.WARNING,
                             fix="Export in eval mode so Dropout is removed, or feed a constant False",
@@ -34,7 +34,7 @@ class DropoutTrainingMode(Rule):
 
     def _training(self, graph, node, ratio, reason) -> Finding:
         return self.finding(
-            f"Dropout {node.name} is in training mode ({reason}): it zeroes a random {ratio} of its input on "
+            f"Dropout is in training mode ({reason}): it zeroes a random {ratio} of its input on "
             f"every run",
             graph=graph, node=node,
             fix="Call model.eval() before torch.onnx.export and export with training=torch.onnx.TrainingMode.EVAL",

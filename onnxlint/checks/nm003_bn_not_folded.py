@@ -24,8 +24,7 @@ class BnNotFolded(Rule):
                 if len(graph.consumers(node.inputs[0])) != 1 or node.inputs[0] in graph.output_names:
                     continue  # the un-normalised conv output is used elsewhere, so folding changes the graph
                 yield self.finding(
-                    f"BatchNormalization {node.name} follows {conv.op_type} {conv.name} and could be folded into "
-                    f"its weights",
+                    f"BatchNormalization follows a {conv.op_type} and could be folded into its weights",
                     graph=graph, node=node,
                     fix="Export with do_constant_folding=True from an eval-mode model, or run onnxsim; "
                         "a folded graph is smaller and quantises with one fewer rounding step",

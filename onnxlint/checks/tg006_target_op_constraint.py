@@ -22,7 +22,7 @@ class TargetOpConstraint(PlacementRule):
                 continue
             node = placement.node
             yield self.finding(
-                f"{node.op_type} {node.name} has {condition.says}: {verdict(placement, facts.label, chip)} "
+                f"{node.op_type} has {condition.says}: {verdict(placement, facts.label, chip)} "
                 f"(probe case {placement.case.id})",
                 node=node, fix=condition.fix,
                 severity=Severity.ERROR if placement.fails else Severity.WARNING,

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from onnxlint.finding import Finding, Report, Severity
+from onnxlint.finding import Finding, Location, Report, Severity
 from onnxlint.output.escape import visible
 from onnxlint.registry import FAMILIES, Rule
 from onnxlint.ruledocs import read_page
@@ -21,7 +21,8 @@ def _console(stream: TextIO) -> Console:
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
-def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
+def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = (), show_all: bool = False) -> None:
+    """The report; a finding that stands for several nodes names the first, or each with `show_all`."""
     console = _console(stream)
     reports = list(reports)
     for report in reports:
@@ -35,6 +36,9 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
                                          "dim")))
         for finding in report.findings:
             console.print(_finding_line(finding))
+            if show_all:
+                for where in finding.related:
+                    console.print(Text.assemble("        also: ", visible(_place(where))))
             if finding.fix:
                 console.print(Text.assemble("        fix: ", (visible(finding.fix), "dim")))
             if finding.evidence:
@@ -43,8 +47,8 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     console.print(_summary(reports))
 
 
-def _finding_line(finding: Finding) -> Text:
-    where = finding.location
+def _place(where: Location) -> str:
+    """'line 12', 'main/If_3.then_branch /a/Conv (Conv)' or "'tensor'": where a finding points."""
     place = []
     if where.line is not None:
         place.append(f"line {where.line}")
@@ -54,10 +58,15 @@ def _finding_line(finding: Finding) -> Text:
         place.append(f"{where.node} ({where.op_type})")
     elif where.tensor:
         place.append(f"'{where.tensor}'")
+    return " ".join(place)
+
+
+def _finding_line(finding: Finding) -> Text:
+    place = _place(finding.location)
     line = Text.assemble(
         (f"  {finding.severity.value:<8}", STYLES[finding.severity]),
         (f"{finding.code} ", "bold"),
-        visible(f"{' '.join(place)}: " if place else ""),
+        visible(f"{place}: " if place else ""),
         visible(finding.message),
         (f"  [{finding.rule}]", "dim"),
     )
