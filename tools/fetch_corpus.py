@@ -219,10 +219,25 @@ def torch_export(model, args, path: Path, *, opset: int, dynamo: bool, input_nam
                                         output_names=output_names, dynamic_shapes=dynamic_shapes,
                                         external_data=False, optimize=True)
             program.save(str(path), external_data=False)
+            drop_stack_traces(path)
         else:
             torch.onnx.export(model, args, str(path), dynamo=False, opset_version=opset, input_names=input_names,
                               output_names=output_names, dynamic_axes=dynamic_axes,
                               do_constant_folding=do_constant_folding)
+
+
+def drop_stack_traces(path: Path) -> None:
+    """The dynamo exporter records each node's Python stack trace, with the paths of the venv it ran in: drop
+    it so that the file does not depend on where the exporter was installed."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        kept = [(p.key, p.value) for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        del node.metadata_props[:]
+        for key, value in kept:
+            node.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(path))
 
 
 def normalize_file(path: Path) -> None:
