@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import onnx
@@ -67,3 +68,21 @@ def golden(request):
         assert path.is_file(), f"missing golden {name}: run pytest --update-golden"
         assert text == path.read_text(encoding="utf-8")
     return check
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The real-model corpus's per-rule table (tests/test_corpus.py), when it ran."""
+    import sys
+
+    corpus = sys.modules.get("test_corpus") or sys.modules.get("tests.test_corpus")
+    table = getattr(corpus, "TABLE", None)
+    if not table:
+        return
+    terminalreporter.section("real-model corpus: findings per rule")
+    terminalreporter.write_line(f"{'rule':6} {'true':>5} {'false':>5} {'missed':>6} {'unjudged':>8}")
+    total = Counter()
+    for code in sorted(table):
+        row = table[code]
+        total.update(row)
+        terminalreporter.write_line(f"{code:6} {row['true']:5} {row['false']:5} {row['missed']:6} {row['unjudged']:8}")
+    terminalreporter.write_line(f"{'all':6} {total['true']:5} {total['false']:5} {total['missed']:6} {total['unjudged']:8}")
