@@ -1,8 +1,12 @@
-"""The one error type the engine turns into a report instead of findings."""
+"""The error type the engine turns into a report instead of findings, and the record of an internal error."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from onnxlint.finding import InternalError
 
 
 class UnreadableInput(Exception):
