@@ -300,7 +300,7 @@ def _limits(args: argparse.Namespace):
     """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
     import math
 
-    from onnxlint.confirm.sandbox import Limits
+    from onnxlint.sandbox import Limits
 
     given = {"timeout_s": ("--run-timeout", args.run_timeout), "memory_mib": ("--run-memory", args.run_memory)}
     for option, value in given.values():
@@ -524,7 +524,7 @@ def _compare(argv: list[str]) -> int:
     _limit_options(parser)
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.confirm import sandbox
+    from onnxlint import sandbox
     from onnxlint.confirm.compare import compare_models, compare_with_rknn
     from onnxlint.confirm.inputs import load_inputs
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance

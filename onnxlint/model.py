@@ -21,6 +21,11 @@ from onnx import numpy_helper
 from onnxlint.errors import UnreadableInput
 from onnxlint.files import regular_file
 
+# Constants shape inference may read the values of (shapes, axes, indices) are far smaller than this.
+INFERENCE_READS_ELEMENTS = 1 << 16
+# Shape inference in a child process (models onnx.checker rejects) gets this long.
+ISOLATED_INFERENCE_SECONDS = 120
+
 # An initializer larger than this many elements is not a weight any real model carries
 # (4 Ti elements); treating it as data would only feed overflow into size arithmetic.
 MAX_TENSOR_ELEMENTS = 1 << 42
@@ -95,13 +100,10 @@ class LoadedModel:
             dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
         except KeyError:  # UNDEFINED, or a number ONNX does not define
             raise UnreadableTensor(f"tensor '{tensor.name}' has no numeric element type ({tensor.data_type})") from None
-        count = math.prod(tensor.dims)
         if tensor.HasField("raw_data") and tensor.data_location != onnx.TensorProto.EXTERNAL:
-            bits = PACKED_BITS.get(tensor.data_type, dtype.itemsize * 8)
-            needed = -(-count * bits // 8)
-            if len(tensor.raw_data) != needed:
-                raise UnreadableTensor(f"tensor '{tensor.name}' holds {len(tensor.raw_data)} bytes but its dims "
-                                       f"{list(tensor.dims)} need {needed}")
+            problem = raw_data_problem(tensor, dtype)
+            if problem:
+                raise UnreadableTensor(problem)
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             detached = onnx.TensorProto()
             detached.CopyFrom(tensor)  # loading external data mutates the proto; keep ours light
@@ -111,6 +113,16 @@ class LoadedModel:
             return numpy_helper.to_array(tensor, base_dir=str(self.base_dir))
         except (ValueError, OSError) as exc:
             raise UnreadableTensor(f"tensor '{tensor.name}': {exc}") from None
+
+
+def raw_data_problem(tensor: onnx.TensorProto, dtype: np.dtype) -> str | None:
+    """Why the tensor's raw_data does not hold its dims' worth of elements, or None when it does."""
+    bits = PACKED_BITS.get(tensor.data_type, dtype.itemsize * 8)
+    needed = -(-math.prod(tensor.dims) * bits // 8)
+    held = len(tensor.raw_data)
+    if held == needed:
+        return None
+    return f"tensor '{tensor.name}' holds {held} bytes but its dims {list(tensor.dims)} need {needed}"
 
 
 @dataclass(frozen=True)
@@ -144,9 +156,10 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         declared_outputs=declared_outputs,
         has_external_data=has_external,
     )
-    # The checker must see the file as written, so run it before inference rewrites anything.
-    _ = loaded.checker_error
-    loaded.inference = _infer_shapes(proto)
+    # The checker must see the file as written, so run it before inference rewrites anything. onnx's C++ shape
+    # inference can crash the process on graphs the checker rejects (onnx 1.18 divides by a zero stride, reads
+    # past malformed attributes): those are inferred in a child process.
+    loaded.inference = _infer_shapes(proto, isolated=loaded.checker_error is not None)
     return loaded
 
 
@@ -235,7 +248,23 @@ def _vet_tensors(path: Path, proto: onnx.ModelProto) -> tuple[int, bool]:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             has_external = True
             total += _vet_external(path, base, tensor, sizes)
+        elif tensor.HasField("raw_data") and math.prod(dims) <= INFERENCE_READS_ELEMENTS:
+            # Shape inference reads small constants' bytes in C++ and crashes on a short buffer. (Weights are
+            # larger, never read by inference, and checking them would copy every byte: rules check what they read.)
+            dtype = _numeric_dtype(tensor)
+            problem = raw_data_problem(tensor, dtype) if dtype is not None else None
+            if problem:
+                raise ModelLoadError(path, f"corrupted: {problem}")
     return total, has_external
+
+
+def _numeric_dtype(tensor: onnx.TensorProto) -> np.dtype | None:
+    if tensor.data_type in NOT_REAL:
+        return None
+    try:
+        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _vet_external(path: Path, base: Path, tensor: onnx.TensorProto, sizes: dict[Path, int]) -> int:
@@ -309,8 +338,9 @@ def type_and_shape(type_proto: onnx.TypeProto) -> tuple[int | None, tuple[int | 
     return elem_type, tuple(dims)
 
 
-def _infer_shapes(proto: onnx.ModelProto) -> ShapeInference:
-    """Run onnx shape inference with data propagation on the model, in place of the model.
+def _infer_shapes(proto: onnx.ModelProto, isolated: bool = False) -> ShapeInference:
+    """Run onnx shape inference with data propagation on the model, in place of the model; `isolated`, in a child
+    process, where a crash of onnx's C++ code leaves the model uninferred, with the crash as the strict error.
 
     Graph output shapes are cleared first so the result shows what the graph computes, not what
     the file declares (the declarations are kept in LoadedModel.declared_outputs). Never raises.
@@ -318,6 +348,17 @@ def _infer_shapes(proto: onnx.ModelProto) -> ShapeInference:
     for output in proto.graph.output:
         if output.type.HasField("tensor_type"):
             output.type.tensor_type.ClearField("shape")
+    if isolated:
+        from onnxlint import sandbox
+
+        try:
+            return sandbox.run(_inferred, proto, limits=sandbox.Limits(timeout_s=ISOLATED_INFERENCE_SECONDS))
+        except Exception as exc:  # the child crashed or ran over: what inference would have said is unknown
+            return ShapeInference(proto, f"onnx's shape inference failed on this model: {' '.join(str(exc).split())}")
+    return _inferred(proto)
+
+
+def _inferred(proto: onnx.ModelProto) -> ShapeInference:
     strict_error = None
     try:
         return ShapeInference(onnx.shape_inference.infer_shapes(proto, strict_mode=True, data_prop=True), None)

@@ -122,6 +122,14 @@ class ModelContext:
                     return graph, node
         return None
 
+    @property
+    def dim_probe_skip_reason(self) -> str | None:
+        """Why the dim probe cannot run: it re-runs onnx's C++ shape inference at other sizes, which can crash the
+        process on a graph onnx.checker rejects (OP003 reports that model)."""
+        if self.model.checker_error:
+            return "onnx.checker rejects the model (OP003), so its dims are not probed"
+        return None
+
     @cached_property
     def dim_probe(self) -> "DimProbe":
         """Output dims under concrete input sizes (computed once, on first use)."""

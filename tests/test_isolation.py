@@ -95,7 +95,8 @@ def test_internal_errors_leave_no_partial_findings(monkeypatch):
 
 
 def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
-    from onnxlint.confirm import runner, sandbox
+    from onnxlint import sandbox
+    from onnxlint.confirm import runner
 
     def broken_confirmer(run, finding):
         raise KeyError("count")
@@ -127,7 +128,7 @@ def _bug_in_child():
 
 
 def test_child_traceback_reaches_the_internal_error_file():
-    from onnxlint.confirm import sandbox
+    from onnxlint import sandbox
     from onnxlint.errors import internal_error
 
     with pytest.raises(KeyError) as raised:

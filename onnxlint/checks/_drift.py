@@ -12,7 +12,8 @@ def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: s
     """One finding per graph output whose two versions (`versions`, e.g. "as exported and as onnxsim simplifies
     it") differ beyond the --confirm tolerance; a measurement that cannot be made is one info finding. The
     model runs in a child process under the --confirm limits."""
-    from onnxlint.confirm import drift, sandbox
+    from onnxlint import sandbox
+    from onnxlint.confirm import drift
     from onnxlint.confirm.runner import ort_label
 
     options = ctx.settings.run

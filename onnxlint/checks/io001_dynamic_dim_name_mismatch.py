@@ -13,6 +13,9 @@ class DynamicDimNameMismatch(Rule):
     severity = Severity.WARNING
     confirmation = "sizes"
 
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        return ctx.dim_probe_skip_reason
+
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         input_shapes = {v.name: v.shape for v in ctx.model.declared_inputs}
         for value in ctx.model.declared_outputs:

@@ -14,6 +14,9 @@ class StaticDimLost(Rule):
     severity = Severity.WARNING
     confirmation = "sizes"
 
+    def skip_reason(self, ctx: ModelContext) -> str | None:
+        return ctx.dim_probe_skip_reason
+
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_outputs:
             if value.shape is None:

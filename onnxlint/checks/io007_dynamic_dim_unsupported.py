@@ -16,6 +16,8 @@ class DynamicDimUnsupported(Rule):
     confirmation = "sizes"
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
+        if ctx.dim_probe_skip_reason:
+            return ctx.dim_probe_skip_reason
         if ctx.model.inference.strict_error:
             return "strict shape inference already fails on the model as declared (OP004)"
         return None

@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import onnx
 
-from onnxlint.confirm import sandbox
+from onnxlint import sandbox
 from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
 from onnxlint.errors import internal_error
