@@ -15,19 +15,31 @@ so they are the tensors to pass to `rknn.load_onnx(outputs=[...])`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import onnx
 
-from onnxlint.graph import GraphView, Node
+from onnxlint.graph import CONTROL_FLOW, GraphView, Node
 from onnxlint.layout import channel_axis, image_height
-from onnxlint.model import LoadedModel
+from onnxlint.model import DeclaredValue, LoadedModel, type_and_shape
 
 DETECT_PERMUTATION = [0, 1, 3, 4, 2]  # [b, na, no, ny, nx] -> [b, na, ny, nx, no]
 # Ops between the head's Sigmoid and the anchor multiplication in the exporters' decode.
-DECODE_OPS = frozenset({"Split", "Slice", "Gather", "Mul", "Add", "Sub", "Pow", "Expand", "Concat"})
+DECODE_OPS = frozenset({"Split", "Slice", "Gather", "Mul", "Add", "Sub", "Pow", "Expand", "Concat", "Identity"})
 COCO_ANCHORS_PX = ((10, 13, 16, 30, 33, 23), (30, 61, 62, 45, 59, 119), (116, 90, 156, 198, 373, 326))
+# The input size at which strides are read when the model's is dynamic: any multiple of the largest stride works.
+CONCRETE_SIZE = 640
+# What a model cut at its head convolutions no longer says: YOLOv5/v7 Detect has 3 anchors per level, and the
+# YOLOv8/YOLO11 DFL 16 bins per box side (told from the class branch when both channel counts divide by 4).
+CUT_ANCHORS = 3
+DEFAULT_REG_MAX = 16
+# Constant subgraphs up to this many nodes are evaluated (an export without constant folding leaves the head's
+# reshape targets and anchor grids as arithmetic on constants).
+FOLD_LIMIT = 48
+RANDOM_OPS = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
+                        "Bernoulli"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class DetectionHead:
     na: int | None  # anchors per level (anchor-based)
     levels: tuple[HeadLevel, ...]  # in stride order
     reg_max: int | None = None  # DFL bins per box side (anchor-free)
+    cut: bool = False  # the model already ends at the head convolutions (read from its outputs)
 
     @property
     def decode_in_graph(self) -> bool:
@@ -86,14 +99,21 @@ class DetectionHead:
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, "nc": self.nc, "na": self.na, "reg_max": self.reg_max,
                 "strides": [level.stride for level in self.levels], "anchors_px": self.anchors_px,
-                "decode_in_graph": self.decode_in_graph, "rknn_outputs": self.rknn_outputs,
+                "decode_in_graph": self.decode_in_graph, "cut": self.cut, "rknn_outputs": self.rknn_outputs,
                 "levels": [level.to_dict() for level in self.levels]}
 
 
 def model_heads(model: LoadedModel, main: GraphView) -> list[DetectionHead]:
-    """Heads of a model's main graph, strides measured against its one image input (if it has one)."""
-    images = [value.shape for value in model.declared_inputs if channel_axis(value.shape) is not None]
-    return detect_heads(main, image_height(images[0]) if len(images) == 1 else None)
+    """Heads of a model's main graph, strides measured against its one image input (if it has one).
+
+    With a dynamic input size the strides are read at a concrete size instead (CONCRETE_SIZE, shapes inferred
+    once on a copy). A model already cut at its head convolutions has its head read from its outputs."""
+    images = [value for value in model.declared_inputs if channel_axis(value.shape) is not None]
+    height = image_height(images[0].shape) if len(images) == 1 else None
+    heads = detect_heads(main, height) or cut_heads(main, height)
+    if heads and len(images) == 1 and any(level.stride is None for head in heads for level in head.levels):
+        heads = _with_concrete_strides(model, main, images[0], heads)
+    return heads
 
 
 def detect_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
@@ -163,15 +183,20 @@ def _reshape_dims(graph: GraphView, reshape: Node) -> list[int | None] | None:
         return [d if isinstance(d, int) else None for d in inferred]
     if len(reshape.inputs) != 2:
         return None
-    target = graph.constant(reshape.inputs[1])
+    target = constant_value(graph, reshape.inputs[1])
     if target is not None:
         # A shape is int64 by the spec; any other type is a malformed file whose dims say nothing.
         return [int(d) if d > 0 else None for d in target.reshape(-1)] if target.dtype.kind in "iu" else None
     concat = graph.producer(reshape.inputs[1])
     if concat is None or concat.op_type != "Concat":
         return None
-    pieces = [graph.scalar(name) for name in concat.inputs]
+    pieces = [_scalar(graph, name) for name in concat.inputs]
     return [int(p) if p is not None and p.dtype.kind in "iu" and p > 0 else None for p in pieces]
+
+
+def _scalar(graph: GraphView, name: str) -> np.generic | None:
+    value = constant_value(graph, name, max_elements=1)
+    return value.reshape(-1)[0] if value is not None and value.size == 1 else None
 
 
 def _data_consumer(graph: GraphView, tensor: str, op_type: str) -> Node | None:
@@ -211,10 +236,10 @@ def _anchor_operand(graph: GraphView, mul: Node, na: int):
         data, other = other, data
     if graph.producer(data) is None or graph.producer(data).op_type != "Pow":
         return None
-    value = graph.constant(other)
+    value = constant_value(graph, other)
     producer = graph.producer(other)
     if value is None and producer is not None and producer.op_type == "Expand":
-        value = graph.constant(producer.inputs[0])  # an anchor grid expanded at run time
+        value = constant_value(graph, producer.inputs[0])  # an anchor grid expanded at run time
     if value is None or value.ndim != 5 or value.shape[1] != na or value.shape[-1] != 2 or value.dtype.kind != "f":
         return None
     per_anchor = value.reshape(na, -1, 2)
@@ -326,3 +351,144 @@ def _downstream(graph: GraphView, tensor: str, depth: int) -> list[Node]:
         found.extend(nodes)
         frontier = [output for node in nodes for output in node.outputs]
     return found
+
+
+def constant_value(graph: GraphView, name: str, max_elements: int = 1 << 16) -> np.ndarray | None:
+    """The value of a tensor computed from constants alone: a constant, or a small subgraph of ops on constants
+    and on the shapes of tensors whose shapes are fixed, evaluated with onnx's reference evaluator. None for
+    anything else, including a subgraph the evaluator cannot run (a malformed model)."""
+    if not name:
+        return None
+    value = graph.constant(name, max_elements)
+    if value is not None or graph.producer(name) is None:
+        return value
+    nodes: dict[int, Node] = {}
+    leaves: dict[str, np.ndarray] = {}
+    stack, seen = [name], set()
+    while stack:
+        tensor = stack.pop()
+        if not tensor or tensor in seen:
+            continue
+        seen.add(tensor)
+        value = graph.constant(tensor)
+        if value is not None:
+            leaves[tensor] = value
+            continue
+        node = graph.producer(tensor)
+        if node is None or node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW \
+                or node.op_type in RANDOM_OPS:
+            return None  # a graph input, or an op whose value is not fixed
+        if node.op_type == "Shape":
+            shape = graph.shape(node.inputs[0])
+            if shape is None or not all(isinstance(d, int) for d in shape):
+                return None
+            leaves[tensor] = np.array(shape[node.attr("start", 0):node.attr("end", None)], dtype=np.int64)
+            continue
+        nodes[node.index] = node
+        if len(nodes) > FOLD_LIMIT:
+            return None
+        stack.extend(node.inputs)
+    try:
+        from onnx.reference import ReferenceEvaluator  # loaded only for exports without constant folding
+
+        fold = onnx.helper.make_graph(
+            [nodes[index].proto for index in sorted(nodes)], "fold", [],
+            [onnx.helper.make_empty_tensor_value_info(name)],
+            initializer=[onnx.numpy_helper.from_array(np.asarray(v), n) for n, v in leaves.items()])
+        model = onnx.helper.make_model(fold, opset_imports=[onnx.helper.make_opsetid("", graph.opset("") or 13)])
+        result = np.asarray(ReferenceEvaluator(model).run(None, {})[0])
+    except Exception:  # the reference evaluator raises anything on a malformed subgraph
+        return None
+    return result if result.size <= max_elements else None
+
+
+def cut_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]:
+    """The head of a model already cut at its head convolutions: every graph output is a 4-D Conv output, one
+    (anchor-based, na * (5 + nc) channels) or two (anchor-free: 4 * reg_max box and nc class channels) per
+    feature-map size, and each size halves the one before. na and reg_max are not in such a graph: the usual
+    values (CUT_ANCHORS, DEFAULT_REG_MAX) are assumed where the channel counts allow them."""
+    convs = [graph.producer(name) for name in graph.output_names]
+    if len(convs) < 2 or any(conv is None or conv.op_type != "Conv" for conv in convs):
+        return []
+    shapes = [_feature_map(graph, conv) for conv in convs]
+    if any(shape is None or not all(isinstance(d, int) and d > 0 for d in shape[1:]) for shape in shapes):
+        return []
+    by_size: dict[tuple, list[Node]] = {}
+    for conv, shape in zip(convs, shapes):
+        by_size.setdefault(tuple(shape[2:]), []).append(conv)
+    sizes = sorted(by_size, reverse=True)  # the largest map, the smallest stride, first
+    if len(sizes) < 2 or any(big != (2 * small[0], 2 * small[1]) for big, small in zip(sizes, sizes[1:])):
+        return []
+    per_level = {len(found) for found in by_size.values()}
+    if per_level == {1}:
+        channels = {shape[1] for shape in shapes}
+        no = channels.pop() // CUT_ANCHORS if len(channels) == 1 else 0
+        if no < 6 or no * CUT_ANCHORS != shapes[0][1]:
+            return []
+        levels = tuple(HeadLevel((by_size[size][0],), _feature_map(graph, by_size[size][0]),
+                                 _stride(image_height, size[0]), False, False) for size in sizes)
+        return [DetectionHead("yolov5", no - 5, CUT_ANCHORS, levels, cut=True)]
+    if per_level == {2}:
+        pairs = [_box_and_class(graph, by_size[size]) for size in sizes]
+        if any(pair is None for pair in pairs):
+            return []
+        boxes = {_feature_map(graph, box)[1] for box, _ in pairs}
+        classes = {_feature_map(graph, cls)[1] for _, cls in pairs}
+        if len(boxes) != 1 or len(classes) != 1:
+            return []
+        levels = tuple(HeadLevel(pair, _feature_map(graph, pair[0]), _stride(image_height, size[0]), False, False)
+                       for pair, size in zip(pairs, sizes))
+        return [DetectionHead("yolov8", classes.pop(), None, levels, boxes.pop() // 4, cut=True)]
+    return []
+
+
+def _box_and_class(graph: GraphView, pair: list[Node]) -> tuple[Node, Node] | None:
+    """(box, class) convolutions of one level: the box branch has 4 * reg_max channels."""
+    first, second = pair
+    candidates = [(box, cls) for box, cls in ((first, second), (second, first)) if _feature_map(graph, box)[1] % 4 == 0]
+    if len(candidates) == 2:  # nc divides by 4 too: the usual reg_max decides, else the output order
+        usual = [p for p in candidates if _feature_map(graph, p[0])[1] == 4 * DEFAULT_REG_MAX]
+        candidates = usual or candidates
+    return candidates[0] if candidates else None
+
+
+def _with_concrete_strides(model: LoadedModel, graph: GraphView, image: DeclaredValue,
+                           heads: list[DetectionHead]) -> list[DetectionHead]:
+    """The heads with strides read at CONCRETE_SIZE: shapes inferred once on a copy of the model whose image
+    input has a fixed batch of 1 and fixed spatial dims. Heads are returned unchanged where that says nothing."""
+    axis = channel_axis(image.shape)
+    spatial = (2, 3) if axis == 1 else (1, 2)
+    fixed = [d if isinstance(d, int) and d > 0 else 1 if i == 0 else CONCRETE_SIZE if i in spatial else None
+             for i, d in enumerate(image.shape)]
+    if any(d is None for d in fixed):
+        return heads
+    try:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model.proto)
+        del copy.graph.value_info[:]
+        for value in copy.graph.output:
+            if value.type.HasField("tensor_type"):
+                value.type.tensor_type.ClearField("shape")
+        for value in copy.graph.input:
+            if value.name == image.name:
+                dims = value.type.tensor_type.shape.dim
+                for dim, size in zip(dims, fixed):
+                    dim.Clear()
+                    dim.dim_value = size
+        inferred = onnx.shape_inference.infer_shapes(copy, data_prop=True)
+    except Exception:  # onnx's inference raises anything on a malformed model
+        return heads
+    sizes = {value.name: type_and_shape(value.type)[1]
+             for value in (*inferred.graph.value_info, *inferred.graph.output)}
+    height = fixed[spatial[0]]
+    result = []
+    for head in heads:
+        levels = []
+        for level in head.levels:
+            shape = sizes.get(level.tensors[0])
+            stride = level.stride
+            if stride is None and shape is not None and len(shape) == 4:
+                stride = _stride(height, shape[2])
+            levels.append(replace(level, stride=stride))
+        result.append(replace(head, levels=tuple(sorted(levels, key=_stride_order))))
+    return result

@@ -13,6 +13,12 @@ from onnxlint.graph import GraphView, Node
 ELEMENTWISE = frozenset({"Cast", "Identity", "Div", "Mul", "Sub", "Add"})
 ARITHMETIC = frozenset({"Div", "Mul", "Sub", "Add"})
 IMAGE_CHANNELS = (1, 3, 4)
+# Ops that keep every axis where it was, so the layout after them is the layout before them: unary ops, Pad,
+# and elementwise ops whose other operand is a constant or of no higher rank.
+LAYOUT_PRESERVING_UNARY = frozenset({"Cast", "Identity", "Pad", "Clip", "Relu", "LeakyRelu", "Abs", "Neg", "Floor",
+                                     "Ceil", "Round", "Sqrt", "Sigmoid", "Tanh", "Exp", "Log", "Reciprocal",
+                                     "QuantizeLinear", "DequantizeLinear"})
+LAYOUT_PRESERVING_BINARY = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max"})
 
 
 def channel_axis(shape) -> int | None:
@@ -43,6 +49,37 @@ def single_chain(graph: GraphView, tensor: str, allowed: frozenset[str], limit: 
             return
         node = consumers[0]
         yield node
+        tensor = node.outputs[0]
+
+
+def preserves_layout(graph: GraphView, node: Node, tensor: str) -> bool:
+    """Whether `node`, reading `tensor`, gives it out with its axes where they were (see LAYOUT_PRESERVING_*)."""
+    if node.domain or not node.outputs:
+        return False
+    if node.op_type in LAYOUT_PRESERVING_UNARY:
+        # Pad's pads, Clip's bounds, a quantisation scale and zero point: every other input must be a constant.
+        return node.inputs[:1] == (tensor,) and all(graph.constant(name) is not None
+                                                    for name in node.inputs[1:] if name)
+    if node.op_type in LAYOUT_PRESERVING_BINARY and len(node.inputs) == 2 and tensor in node.inputs:
+        # Broadcasting aligns trailing axes: an operand of no higher rank leaves this tensor's axes in place.
+        other = node.inputs[1] if node.inputs[0] == tensor else node.inputs[0]
+        own, theirs = graph.shape(tensor), graph.shape(other)
+        return graph.constant(other) is not None or (own is not None and theirs is not None
+                                                     and len(theirs) <= len(own))
+    return False
+
+
+def layout_chain(graph: GraphView, tensor: str, limit: int = 8) -> Iterator[Node]:
+    """Nodes reached from `tensor` through single-consumer links: the layout-preserving ones, then the first
+    one that is not (which may change the layout), in order."""
+    for _ in range(limit):
+        consumers = graph.consumers(tensor)
+        if len(consumers) != 1 or consumers[0].domain:
+            return
+        node = consumers[0]
+        yield node
+        if not preserves_layout(graph, node, tensor):
+            return
         tensor = node.outputs[0]
 
 

@@ -257,21 +257,61 @@ def fused_layer_norms(graph: GraphView) -> set[int]:
     return fused
 
 
+# Operators whose output sizes depend on the values they read, not only on the sizes: with the input sizes fixed,
+# the sizes after them are still unknown until run time. Control flow and custom-domain operators count too.
+DATA_DEPENDENT_SIZES = frozenset({"NonZero", "Unique", "NonMaxSuppression", "Compress", "StringSplit",
+                                  "RegexFullMatch", "TfIdfVectorizer", "SequenceAt", "SplitToSequence",
+                                  "ConcatFromSequence", "SequenceConstruct", "Optional", "OptionalGetElement"})
+# Inputs whose values set an operator's output size: when computed from data, the output size is data-dependent.
+SIZE_INPUTS: Mapping[str, tuple[int, ...]] = {
+    "Reshape": (1,), "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
+    "Slice": (1, 2, 3, 4), "Pad": (1, 3), "Resize": (1, 2, 3), "Upsample": (1,), "TopK": (1,), "OneHot": (1,),
+    "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,), "CenterCropPad": (1, 2), "MaxUnpool": (2,),
+    "Col2Im": (1, 2), "DFT": (1, 2), "STFT": (2, 3),
+    **{op: (1,) for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+                            "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")},
+}
+
+
 def static_tensors(graph: GraphView) -> set[str]:
-    """Tensors the toolkit can compute before compiling: initializers, constants, the shapes of tensors whose
-    shapes are static, and everything computed from those alone."""
+    """Tensors the toolkit can compute before compiling: initializers, constants, the shapes of tensors, and
+    everything computed from those alone.
+
+    The toolkit requires fixed input sizes (TG002) and fixes them before it folds constants, so the shape of a
+    tensor is known once every size before it follows from the input sizes: `Shape`/`Size` of a tensor behind
+    dynamic input dims, and the arithmetic on them, fold away like any constant. Only a size that depends on
+    values computed from the data (NonZero, a Reshape to a computed target, control flow) stays unknown."""
     static = set(graph.initializers)
-    for node in graph.nodes:
-        if node.op_type == "Shape" and node.domain == "":
+    sized: set[str] = set()  # tensors whose size is fixed once the input sizes are
+    for node in graph.nodes:  # in topological order
+        inputs = [name for name in node.proto.input if name]
+        if node.op_type in ("Shape", "Size") and node.domain == "":
             shape = graph.shape(node.inputs[0])
-            computable = shape is not None and all(isinstance(d, int) for d in shape)
+            computable = _size_fixed(graph, node.inputs[0], sized) or \
+                (shape is not None and all(isinstance(d, int) for d in shape))
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
-            computable = all(name in static for name in node.proto.input if name)
+            computable = all(name in static for name in inputs)
         if computable:
             static.update(name for name in node.proto.output if name)
+        if computable or _output_size_fixed(graph, node, inputs, static, sized):
+            sized.update(name for name in node.proto.output if name)
     return static
+
+
+def _size_fixed(graph: GraphView, name: str, sized: set[str]) -> bool:
+    # A tensor no node of this graph produces is a graph input, an initializer or an outer-scope value.
+    return name in sized or graph.producer(name) is None
+
+
+def _output_size_fixed(graph: GraphView, node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
+    if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
+        return False
+    if not all(_size_fixed(graph, name, sized) for name in inputs):
+        return False
+    given = node.inputs
+    return all(given[i] in static for i in SIZE_INPUTS.get(node.op_type, ()) if i < len(given) and given[i])
 
 
 class _NodeTests:

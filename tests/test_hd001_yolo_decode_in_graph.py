@@ -19,6 +19,18 @@ def test_pass_head_already_cut(tmp_path):
     assert codes(lint_text(tmp_path, text, "HD001", settings=RK3588)) == []
 
 
+def test_pass_model_cut_at_the_head_convolutions(tmp_path):
+    # The head is recognised from the outputs (inspect shows it), but the decode is not in the graph.
+    text = mini_yolo(2, TWO_LEVELS, strides=(8, 16), outputs="cut")
+    assert codes(lint_text(tmp_path, text, "HD001", settings=RK3588)) == []
+
+
+def test_fail_dynamic_input_size_names_the_strides():
+    # Height and width are dynamic; the strides are read at a concrete size instead of printing ?/?/?.
+    [finding] = lint_file(FIXTURES / "yolov5n_dynamic_hw.onnx", [rule("HD001")], RK3588).findings
+    assert "strides 8/16/32" in finding.message and finding.data["strides"] == [8, 16, 32]
+
+
 def test_skipped_without_target(tmp_path):
     report = lint_text(tmp_path, mini_yolo(2, TWO_LEVELS, strides=(8, 16)), "HD001")
     assert report.findings == () and [s.code for s in report.rules_skipped] == ["HD001"]

@@ -25,8 +25,14 @@ def test_pass_same_anchors_within_rounding(tmp_path):
 def test_skipped_without_anchors_or_baked_anchors(tmp_path):
     report = lint_text(tmp_path, MODEL, "HD003")
     assert [(s.code, s.reason) for s in report.rules_skipped] == [("HD003", "no --anchors given")]
-    report = lint_file(FIXTURES / "yolov5n_training.onnx", [rule("HD003")], LintSettings(anchors=(1.0, 2.0)))
+    report = lint_file(FIXTURES / "yolov8n_legacy_op12.onnx", [rule("HD003")], LintSettings(anchors=(1.0, 2.0)))
     assert [s.code for s in report.rules_skipped] == ["HD003"]
+
+
+def test_fail_anchor_grid_exported_without_constant_folding():
+    # TrainingMode.TRAINING turns constant folding off: the anchor grid is arithmetic on constants, evaluated.
+    report = lint_file(FIXTURES / "yolov5n_training.onnx", [rule("HD003")], LintSettings(anchors=(1.0, 2.0)))
+    assert [f.code for f in report.findings] == ["HD003"]
 
 
 YOLOV5_YAML = """nc: 3

@@ -3,6 +3,8 @@ tensors, and decoding the cut with the anchors and strides read back reproduces 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -10,7 +12,8 @@ import pytest
 
 from conftest import FIXTURES
 from onnxlint.graph import build_graphs
-from onnxlint.heads import COCO_ANCHORS_PX, detect_heads
+from mini_yolo import COCO, mini_yolo
+from onnxlint.heads import COCO_ANCHORS_PX, detect_heads, model_heads
 from onnxlint.layout import image_height
 from onnxlint.model import load_model
 
@@ -114,3 +117,100 @@ def test_anchor_free_cut_at_suggested_outputs_reproduces_the_model(tmp_path, nam
     raw, expected = _run_cut_and_model(tmp_path, name, head.rknn_outputs)
     decoded = _decode_anchor_free(raw, [level.stride for level in head.levels], head.reg_max)
     np.testing.assert_allclose(decoded, expected, rtol=1e-4, atol=1e-3)
+
+
+def _without_constant_folding(text: str) -> str:
+    """mini_yolo as torch exports it with do_constant_folding=False: the Reshape targets and the anchor grids are
+    arithmetic on constants (behind Identity), not constants."""
+    lines = []
+    for line in text.splitlines():
+        reshape = re.match(r"\s*r(\d+) = Reshape\(c\1, shape\1\)", line)
+        anchors = re.match(r"\s*a(\d+) = Mul\(p\1, anchors\1\)", line)
+        if reshape:
+            s = reshape.group(1)
+            lines += [f"  i{s} = Identity(shape{s})", f"  sh{s} = Max(i{s}, i{s})", f"  r{s} = Reshape(c{s}, sh{s})"]
+        elif anchors:
+            s = anchors.group(1)
+            lines += [f"  g{s} = Identity(anchors{s})", f"  ag{s} = Mul(g{s}, two)", f"  hg{s} = Div(ag{s}, two)",
+                      f"  a{s} = Mul(p{s}, hg{s})"]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _model_heads(tmp_path, text: str):
+    model = load_model(_save(tmp_path, text))
+    return model_heads(model, build_graphs(model)[0])
+
+
+def test_head_read_back_without_constant_folding(tmp_path):
+    [head] = _model_heads(tmp_path, _without_constant_folding(mini_yolo(2, COCO[:2], strides=(8, 16))))
+    assert (head.family, head.nc, head.na, head.strides_text, head.cut) == ("yolov5", 2, 3, "8/16", False)
+    assert head.decode_in_graph and head.anchors_px == [list(map(float, row)) for row in COCO[:2]]
+
+
+def test_head_survives_a_model_the_checker_rejects(tmp_path):
+    # Opset 11 takes Split's sizes and Unsqueeze's axes as attributes: this graph is invalid there, the checker
+    # and the reference evaluator refuse it. The head is still found; the anchors, behind the invalid Unsqueeze,
+    # are not read.
+    text = _without_constant_folding(mini_yolo(2, COCO[:2], strides=(8, 16))).replace('"" : 13', '"" : 11')
+    text = text.replace("g8 = Identity(anchors8)", "g8 = Unsqueeze(anchors8, axes)").replace(
+        "<int64[3] split", "<int64[1] axes = {0}, int64[3] split")
+    model = load_model(_save(tmp_path, text))
+    assert model.checker_error
+    [head] = model_heads(model, build_graphs(model)[0])
+    assert (head.nc, head.strides_text, head.anchors_px) == (2, "8/16", None)
+
+
+def _save(tmp_path, text: str):
+    path = tmp_path / "model.onnx"
+    onnx.save(onnx.parser.parse_model(text), str(path))
+    return path
+
+
+def test_strides_of_a_dynamic_input_read_at_a_concrete_size():
+    model = load_model(FIXTURES / "yolov5n_dynamic_hw.onnx")
+    [head] = model_heads(model, build_graphs(model)[0])
+    assert [level.stride for level in head.levels] == [8, 16, 32]
+    assert head.rknn_outputs == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0", "/detect/m.2/Conv_output_0"]
+
+
+def test_anchor_based_head_already_cut(tmp_path):
+    [head] = _model_heads(tmp_path, mini_yolo(2, COCO, outputs="cut"))
+    assert (head.family, head.nc, head.na, head.strides_text, head.cut) == ("yolov5", 2, 3, "8/16/32", True)
+    assert not head.decode_in_graph and head.rknn_outputs == ["c8", "c16", "c32"]
+
+
+def _anchor_free_cut(nc: int, reg_max: int = 16, order: str = "box-first") -> str:
+    outputs, body, inits = [], [], []
+    for stride in (8, 16, 32):
+        grid = 64 // stride
+        for branch, channels in (("box", 4 * reg_max), ("cls", nc)):
+            inits.append(f"int64[4] w{branch}{stride}s = {{{channels}, 3, {stride}, {stride}}}")
+            body += [f"w{branch}{stride} = ConstantOfShape <value = float[1] {{0.01}}> (w{branch}{stride}s)",
+                     f"{branch}{stride} = Conv <strides = [{stride}, {stride}]> (images, w{branch}{stride})"]
+            outputs.append((branch, f"float[1, {channels}, {grid}, {grid}] {branch}{stride}"))
+    if order == "branches":  # all boxes, then all classes, as ultralytics' cut lists them
+        outputs = sorted(outputs, key=lambda pair: pair[0] != "box")
+    signature = ", ".join(declared for _, declared in outputs)
+    return "\n".join(['<ir_version: 8, opset_import: ["" : 13]>',
+                      f"detector (float[1, 3, 64, 64] images) => ({signature})",
+                      "<" + ", ".join(inits) + ">", "{", *body, "}"])
+
+
+@pytest.mark.parametrize("order", ["box-first", "branches"])
+def test_anchor_free_head_already_cut(tmp_path, order):
+    [head] = _model_heads(tmp_path, _anchor_free_cut(80, order=order))
+    assert (head.family, head.nc, head.reg_max, head.strides_text, head.cut) == ("yolov8", 80, 16, "8/16/32", True)
+    assert head.rknn_outputs == ["box8", "cls8", "box16", "cls16", "box32", "cls32"]
+
+
+def test_no_cut_head_in_outputs_of_other_sizes(tmp_path):
+    # Two Conv outputs whose sizes do not halve level by level: a segmentation-like model, not a cut head.
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 3, 64, 64] images, float[255, 3, 8, 8] w, float[255, 3, 3, 3] v) =>
+      (float[1, 255, 8, 8] a, float[1, 255, 62, 62] b) {
+        a = Conv <strides = [8, 8]> (images, w)
+        b = Conv(images, v)
+    }"""
+    assert _model_heads(tmp_path, text) == []

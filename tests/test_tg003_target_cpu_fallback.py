@@ -42,6 +42,44 @@ def test_constant_subgraphs_are_folded_not_reported(tmp_path):
     assert [f.data["nodes"] for f in report.findings] == [["Reshape_1"]]
 
 
+def test_pass_shape_arithmetic_behind_dynamic_input_dims_is_folded(tmp_path):
+    # The toolkit fixes the input sizes (TG002) before it folds: the Cast and Equal on the shape of a dynamic
+    # input are constants by then (dynamic YOLOv8/YOLOv5 exports compute their grids this way).
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, H, W] x) => (float[1, 4, H, W] y) <int64 two = {2}, int64 zero = {0}> {
+        shp = Shape(x)
+        h = Gather(shp, two)
+        nonzero = Equal(h, zero)
+        hf = Cast <to = 1> (h)
+        y = Div(x, hf)
+    }"""
+    assert codes(lint_text(tmp_path, text, "TG003", settings=_on("rk3588"))) == []
+
+
+def test_fail_size_that_depends_on_the_data_is_not_folded(tmp_path):
+    # NonZero's output size depends on the values, not on the input sizes: the arithmetic on it stays.
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, H, W] x) => (float[1] y) <int64 one = {1}> {
+        nz = NonZero(x)
+        shp = Shape(nz)
+        n = Gather(shp, one)
+        y = Cast <to = 1> (n)
+    }"""
+    report = lint_text(tmp_path, text, "TG003", settings=_on("rk3588"))
+    assert [(f.data["op_type"], f.data["nodes"]) for f in report.findings] == [("Cast", ["Cast_3"])]
+
+
+def test_fail_cast_on_the_data_path_of_a_dynamic_model(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 4, H, W] x) => (float16[1, 4, H, W] y) {
+        shp = Shape(x)
+        r = Reshape(x, shp)
+        y = Cast <to = 10> (r)
+    }"""
+    report = lint_text(tmp_path, text, "TG003", settings=_on("rk3588"))
+    assert [(f.data["op_type"], f.data["nodes"]) for f in report.findings] == [("Cast", ["Cast_2"])]
+
+
 def test_real_yolov5_export_matches_the_toolkit_build():
     # rknn-toolkit2 2.5.0 builds this fixture for rk3568 with 6 Reshape and 3 Transpose layers on the CPU
     # (tests/test_rknn_facts.py checks that against the real toolkit); for rk3588 with none of the model's own.

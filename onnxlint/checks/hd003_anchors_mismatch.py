@@ -22,7 +22,7 @@ class AnchorsMismatch(Rule):
         if ctx.settings.anchors is None:
             return "no --anchors given"
         if not any(head.anchors_px for head in ctx.heads):
-            return "no YOLO head with anchors baked into the graph (anchor-free, or exported without folding)"
+            return "no YOLO head with anchors baked into the graph (anchor-free, or already cut at the head convolutions)"
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:

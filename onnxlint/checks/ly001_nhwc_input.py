@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.layout import ELEMENTWISE, IMAGE_CHANNELS, single_chain
+from onnxlint.layout import IMAGE_CHANNELS, layout_chain
 from onnxlint.finding import Finding, Severity
 from onnxlint.graph import format_shape
 from onnxlint.registry import ModelContext, Rule
@@ -22,15 +22,16 @@ class NhwcInput(Rule):
             shape = value.shape
             if shape is None or len(shape) != 4 or shape[3] not in IMAGE_CHANNELS:
                 continue
-            for node in single_chain(ctx.main, value.name, ELEMENTWISE | {"Transpose", "Reshape"}):
+            for node in layout_chain(ctx.main, value.name):
                 if node.op_type == "Transpose":
                     if list(node.attr("perm", [])) == NHWC_TO_NCHW:
                         yield self._finding(value.name, shape, node)
                     break
                 if node.op_type == "Reshape":
                     moved = ctx.main.shape(node.outputs[0])
+                    before = ctx.main.shape(node.inputs[0]) or shape  # a Pad on the way changes H and W
                     if shape[3] == 1 and moved is not None and len(moved) == 4 and moved[1] == 1 \
-                            and moved[2:] == shape[1:3]:
+                            and len(before) == 4 and moved[2:] == before[1:3]:
                         yield self._finding(value.name, shape, node)
                     break
 

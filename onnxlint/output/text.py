@@ -148,7 +148,8 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
 
 
 def _print_head(console: Console, path: str, head: dict[str, Any]) -> None:
-    decode = "decodes boxes in the graph" if head["decode_in_graph"] else "raw outputs"
+    decode = "decodes boxes in the graph" if head["decode_in_graph"] else \
+        "already cut at the head convolutions" if head.get("cut") else "raw outputs"
     shape = f"na={head['na']}" if head["na"] else f"reg_max={head['reg_max']}"
     table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, {shape}, {decode}",
                   title_justify="left")
