@@ -229,57 +229,69 @@ def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tupl
         if any(name == value.name for name, _ in dynamic):
             ranks[value.name] = len(value.shape or ())
     for node in graph.nodes:
-        if node.domain != "":
-            return False
-        inputs = [name for name in node.inputs if name]
+        inputs = node.inputs
         batched = [name for name in inputs if name in ranks]
         if not batched:
             continue  # computed from constants alone: the same at every size
         op = node.op_type
-        first = inputs[0] if inputs else ""
-        if op in SAME_SHAPE or op in SPATIAL:
-            if first not in ranks or len(batched) != 1:
-                return False
-            rank = ranks[first]
-        elif op in BROADCAST:
-            if op == "PRelu" and first not in ranks:
-                return False  # the slope broadcasts to the input, never the other way
-            rank = ranks[batched[0]]
-            if any(ranks[name] != rank for name in batched):
-                return False
-            for name in inputs:
-                if name in ranks:
-                    continue
-                shape = _static_shape(graph, name)
-                if shape is None or len(shape) > rank or len(shape) == rank and shape[0] != 1:
-                    return False
-        elif op in ("Softmax", "LogSoftmax", "Flatten", "Concat", "LayerNormalization"):
-            rank = ranks[batched[0]]
-            if len(batched) != len(inputs) and op == "Concat" or first not in ranks:
-                return False
-            if op != "Concat" and len(batched) != 1 or any(ranks[name] != rank for name in batched):
-                return False
-            last_by_default = op == "LayerNormalization" or op != "Flatten" and (graph.opset() or 0) >= 13
-            axis = node.attr("axis", -1 if last_by_default else 1)
-            if not rank or not isinstance(axis, int) or axis % rank == 0:
-                return False  # over axis 0 the batch would mix with the other dims
-            if op == "Flatten":
-                rank = 2
-        elif op in ("Gemm", "MatMul"):
-            weight = _static_shape(graph, inputs[1]) if len(inputs) > 1 and inputs[1] not in ranks else None
-            rank = ranks[first] if first in ranks else 0
-            if weight is None or len(batched) != 1 or first not in ranks or len(weight) != 2 or rank < 2:
-                return False
-            if op == "Gemm":
-                bias = _static_shape(graph, inputs[2]) if len(inputs) > 2 else ()
-                if rank != 2 or node.attr("transA", 0) or bias is None or len(bias) == 2 and bias[0] != 1:
-                    return False
+        if (op in SAME_SHAPE or op in SPATIAL) and len(batched) == 1 and batched[0] == inputs[0] and not node.domain:
+            rank = ranks[batched[0]]  # the common cases first, without the call below
+        elif op in BROADCAST and len(batched) == len(inputs) == 2 and not node.domain \
+                and ranks[inputs[0]] == ranks[inputs[1]]:
+            rank = ranks[inputs[0]]
         else:
+            rank = _batched_rank(graph, node, [name for name in inputs if name], batched, ranks)
+        if rank is None:
             return False
         for name in node.outputs:
             if name:
                 ranks[name] = rank
     return True
+
+
+def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
+    """The rank of the node's outputs when it accepts any size of axis 0 of its batched inputs, else None."""
+    op, first = node.op_type, inputs[0]
+    if node.domain != "":
+        return None
+    if op in SAME_SHAPE or op in SPATIAL:
+        return ranks[first] if first in ranks and len(batched) == 1 else None
+    if op in BROADCAST:
+        if op == "PRelu" and first not in ranks:
+            return None  # the slope broadcasts to the input, never the other way
+        rank = ranks[batched[0]]
+        if len(batched) < len(inputs) or any(ranks[name] != rank for name in batched):
+            for name in inputs:
+                if name in ranks:
+                    if ranks[name] != rank:
+                        return None
+                    continue
+                shape = _static_shape(graph, name)
+                if shape is None or len(shape) > rank or len(shape) == rank and shape[0] != 1:
+                    return None  # a constant that meets axis 0 with another size pins the batch
+        return rank
+    if op in ("Softmax", "LogSoftmax", "Flatten", "Concat", "LayerNormalization"):
+        rank = ranks.get(first)
+        if rank is None or any(ranks[name] != rank for name in batched):
+            return None
+        if len(batched) != (len(inputs) if op == "Concat" else 1):
+            return None
+        last_by_default = op == "LayerNormalization" or op != "Flatten" and (graph.opset() or 0) >= 13
+        axis = node.attr("axis", -1 if last_by_default else 1)
+        if not rank or not isinstance(axis, int) or axis % rank == 0:
+            return None  # over axis 0 the batch would mix with the other dims
+        return 2 if op == "Flatten" else rank
+    if op in ("Gemm", "MatMul"):
+        rank = ranks.get(first)
+        weight = _static_shape(graph, inputs[1]) if len(inputs) > 1 and inputs[1] not in ranks else None
+        if rank is None or rank < 2 or weight is None or len(weight) != 2 or len(batched) != 1:
+            return None
+        if op == "Gemm":
+            bias = _static_shape(graph, inputs[2]) if len(inputs) > 2 else ()
+            if rank != 2 or node.attr("transA", 0) or bias is None or len(bias) == 2 and bias[0] != 1:
+                return None
+        return rank
+    return None
 
 
 def _static_shape(graph: "GraphView", name: str) -> tuple[int, ...] | None:
