@@ -122,8 +122,12 @@ class ShapeInference:
     strict_error: str | None
 
 
-def load_model(path: str | os.PathLike) -> LoadedModel:
-    """Parse and vet a model file; raise ModelLoadError with a one-line reason on bad input."""
+def load_model(path: str | os.PathLike, infer: bool = True) -> LoadedModel:
+    """Parse and vet a model file; raise ModelLoadError with a one-line reason on bad input.
+
+    `infer=False` skips onnx's checker and shape inference, which never raise here but each hold another copy of
+    the model (weights included): for callers that need the vetting and the graph's structure only (compare).
+    `inference` then stands for the file's own types."""
     path = Path(path)
     try:
         file_size = regular_file(path).st_size  # no size cap: weights make models as large as they are
@@ -145,6 +149,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         declared_outputs=declared_outputs,
         has_external_data=has_external,
     )
+    if not infer:
+        loaded.inference = ShapeInference(proto, None)
+        return loaded
     # The checker must see the file as written, so run it before inference rewrites anything.
     _ = loaded.checker_error
     loaded.inference = _infer_shapes(proto)
@@ -152,11 +159,15 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
 
 
 def _parse(path: Path) -> onnx.ModelProto:
-    # onnx.load's steps, keeping the file's bytes for the UTF-8 check; the format follows the extension, as there.
+    # onnx.load's steps, with the UTF-8 check on the file's bytes first: its parsed copy is gone before onnx's is
+    # made, so that the bytes and one parsed copy (weights included) are all a load ever holds at once.
+    # The format follows the extension, as in onnx.load.
     file_format = onnx.serialization.registry.get_format_from_file_extension(path.suffix) or "protobuf"
     try:
         data = path.read_bytes()
+        utf8 = _valid_utf8(data) if file_format == "protobuf" else None
         proto = onnx.load_model_from_string(data, format=file_format)
+        del data
     except DecodeError as exc:
         raise ModelLoadError(path, f"not a valid ONNX protobuf ({exc or 'truncated or corrupted'})") from None
     except (OSError, ValueError, RuntimeError) as exc:
@@ -172,8 +183,9 @@ def _parse(path: Path) -> onnx.ModelProto:
     for what, version in versions:
         if abs(version) > MAX_VERSION:
             raise ModelLoadError(path, f"{what} {version} is out of range (onnx reads it as a 32-bit integer)")
-    if not _valid_utf8(data if file_format == "protobuf" else proto.SerializeToString()):
-        del data  # the namer below walks the parsed model, not the bytes
+    if utf8 is None:  # a text format: small, and already text; its parse is checked as protobuf would be
+        utf8 = _valid_utf8(proto.SerializeToString())
+    if not utf8:
         garbled = _garbled_text(proto)
         if garbled is not None:
             raise ModelLoadError(path, f"corrupted: a {garbled} is not valid UTF-8")
@@ -216,7 +228,7 @@ def _valid_utf8(data: bytes) -> bool:
         _UTF8_CHECKED_MODEL = _utf8_checked_model()
     try:
         _UTF8_CHECKED_MODEL().ParseFromString(data)
-    except Exception:  # a bad string is the only thing this parse refuses that onnx's own parse accepted
+    except Exception:  # a bad string, or bytes onnx's own parse refuses too (it runs next, and says why)
         return False
     return True
 

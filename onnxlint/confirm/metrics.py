@@ -49,6 +49,11 @@ class Metrics:
                 for key, value in asdict(self).items()}
 
 
+# Elements per block of the elementwise metrics: compare holds one tensor pair of a whole model at a time, and the
+# temporaries of its largest tensor are the comparison's peak.
+BLOCK = 1 << 18
+
+
 def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = Tolerance()) -> Metrics:
     """Metrics of `actual` against `reference` (same shape; raises ValueError otherwise)."""
     reference = np.asarray(reference)
@@ -58,16 +63,32 @@ def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = To
     ref = reference.astype(np.float64).ravel()
     act = actual.astype(np.float64).ravel()
     finite = np.isfinite(ref) & np.isfinite(act)
-    diff = np.abs(act[finite] - ref[finite])
-    max_abs = float(diff.max()) if diff.size else 0.0
-    scale = np.abs(ref[finite])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        relative = np.where(scale > 0, diff / scale, np.where(diff > 0, np.inf, 0.0))
-    max_rel = float(relative.max()) if relative.size else 0.0
-    close = np.isclose(act, ref, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True)
-    mismatch_ratio = float(1.0 - close.mean()) if close.size else 0.0
+    all_finite = bool(finite.all())
+    # Every finite value: no copies in the common case, where all are.
+    ref_f, act_f = (ref, act) if all_finite else (ref[finite], act[finite])
+    max_abs = max_rel = 0.0
+    close_count = 0
+    for start in range(0, ref_f.size, BLOCK):  # maxima and counts block by block: exact, and few temporaries
+        block_ref, block_act = ref_f[start:start + BLOCK], act_f[start:start + BLOCK]
+        diff = np.subtract(block_act, block_ref)
+        np.abs(diff, out=diff)
+        max_abs = max(max_abs, float(diff.max()))
+        scale = np.abs(block_ref)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = np.divide(diff, scale)
+        zero = scale == 0  # |ref| is 0: any difference is infinitely relative, none is 0
+        relative[zero] = np.where(diff[zero] > 0, np.inf, 0.0)
+        max_rel = max(max_rel, float(relative.max()))
+        if all_finite:  # np.isclose's own test, abs(a - b) <= atol + rtol * abs(b), on the arrays already made
+            scale *= tolerance.rtol
+            scale += tolerance.atol
+            close_count += int(np.count_nonzero(diff <= scale))
+    if not all_finite:
+        close_count = int(np.count_nonzero(np.isclose(act, ref, rtol=tolerance.rtol, atol=tolerance.atol,
+                                                      equal_nan=True)))
+    mismatch_ratio = float(1.0 - close_count / ref.size) if ref.size else 0.0
     return Metrics(max_abs=max_abs, max_rel=max_rel, mismatch_ratio=mismatch_ratio,
-                   cosine=cosine_similarity(ref[finite], act[finite]), snr_db=snr_db(ref[finite], act[finite]),
+                   cosine=cosine_similarity(ref_f, act_f), snr_db=snr_db(ref_f, act_f),
                    nan_reference=int(np.isnan(ref).sum()), nan_actual=int(np.isnan(act).sum()),
                    inf_reference=int(np.isinf(ref).sum()), inf_actual=int(np.isinf(act).sum()), size=int(ref.size))
 
