@@ -139,14 +139,22 @@ def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str]
     session_options.log_severity_level = 3
     session_options.enable_cpu_mem_arena = False
     session_options.enable_mem_pattern = False
+    text_format = onnx.serialization.registry.get_format_from_file_extension(Path(path).suffix) not in (
+        None, "protobuf")
     if external_data:
         session_options.add_session_config_entry("session.model_external_initializers_file_folder_path",
                                                  str(Path(path).resolve().parent))
-        source: str | bytes = Path(path).read_bytes() + suffix.SerializeToString()
+        serialized = (onnx.load(str(path), load_external_data=False).SerializeToString() if text_format
+                      else Path(path).read_bytes())
+        source: str | bytes = serialized + suffix.SerializeToString()
+        del serialized
     else:
         source = str(folder / f"exposed-{len(os.listdir(folder))}.onnx")
-        with open(path, "rb") as original, open(source, "wb") as copy:
-            shutil.copyfileobj(original, copy)
+        if text_format:  # onnx.load reads the text formats (by extension); onnxruntime reads protobuf only
+            onnx.save(onnx.load(str(path)), source)
+        else:
+            shutil.copyfile(path, source)
+        with open(source, "ab") as copy:
             copy.write(suffix.SerializeToString())
     try:
         session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
