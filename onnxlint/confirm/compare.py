@@ -20,14 +20,15 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
 
-# onnx, onnxruntime and the runner load in the child process that compares: `onnxlint compare` itself (the parent,
-# which waits) then holds no more than numpy, and the process tree's memory is the child's.
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy, onnx, onnxruntime and the runner load in the child process that compares: `onnxlint compare` itself (the
+# parent, which only waits) then holds little, and the process tree's memory is the child's.
 
 CHUNK = 256
 
@@ -225,6 +226,8 @@ def _fits(array: np.ndarray, dtype: np.dtype, shape: tuple) -> bool:
 
 
 def _declared(dtype, shape) -> str:
+    import numpy as np
+
     return f"{np.dtype(dtype)} [{', '.join(str(dim) for dim in shape)}]"
 
 
@@ -236,6 +239,7 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     import tempfile
     from pathlib import Path
 
+    import numpy as np
     import onnx
 
     from onnxlint.confirm import rknn
@@ -281,6 +285,8 @@ def _dump_files(listing) -> list[tuple[str, str]]:
 
 
 def _compare_one(name: str, node, value_a, value_b, tolerance: Tolerance) -> TensorResult:
+    import numpy as np
+
     array_a, array_b = np.asarray(value_a), np.asarray(value_b)
     base = {"tensor": name, "node": node.name, "op_type": node.op_type, "shape": list(array_a.shape)}
     if array_a.shape != array_b.shape:

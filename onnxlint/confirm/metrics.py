@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy loads on first use: `onnxlint compare` itself only waits for its child
+    import numpy as np
 
 FP32_RTOL, FP32_ATOL = 1e-3, 1e-5
 # Cosine similarity an fp16 or int8 backend must reach to count as equal (configurable per call).
@@ -56,6 +59,8 @@ BLOCK = 1 << 18
 
 def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = Tolerance()) -> Metrics:
     """Metrics of `actual` against `reference` (same shape; raises ValueError otherwise)."""
+    import numpy as np
+
     reference = np.asarray(reference)
     actual = np.asarray(actual)
     if reference.shape != actual.shape:
@@ -95,6 +100,8 @@ def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = To
 
 def cosine_similarity(reference: np.ndarray, actual: np.ndarray) -> float:
     """1.0 for identical directions; two all-zero tensors count as identical, one all-zero as 0."""
+    import numpy as np
+
     norms = float(np.linalg.norm(reference)) * float(np.linalg.norm(actual))
     if norms == 0.0:
         return 1.0 if not np.any(reference) and not np.any(actual) else 0.0
@@ -103,6 +110,8 @@ def cosine_similarity(reference: np.ndarray, actual: np.ndarray) -> float:
 
 def snr_db(reference: np.ndarray, actual: np.ndarray) -> float:
     """Signal (reference power) to noise (difference power) in decibels; inf when equal."""
+    import numpy as np
+
     noise = float(np.sum((actual - reference) ** 2))
     signal = float(np.sum(reference ** 2))
     if noise == 0.0:
