@@ -12,6 +12,12 @@ Polygraphy's comparison is two runs, every intermediate tensor exposed:
 its time is the sum of the two, its peak RSS the larger. Prints the ratios (targets: time no worse than it was,
 <= 0.5x the peak RSS). Needs polygraphy (pip install polygraphy; a benchmark-only dependency). Models are
 written under benchmarks/out/ (git-ignored).
+
+Peak RSS is given two ways. "largest process" is ru_maxrss of RUSAGE_CHILDREN in a launcher: the peak of the
+largest single process it waited for (onnxlint compare runs the models in a child process of its own, so this is
+the larger of the two, not their sum). "tree" samples /proc every 10 ms and takes the largest sum of RSS over the
+launched process and all its descendants alive at that moment: what the machine had to hold. Polygraphy is one
+process, so its two figures agree. Times are wall and CPU (user + system of every waited-for process).
 """
 
 from __future__ import annotations
@@ -25,7 +31,53 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from bench_lint import OUT, run
+from bench_lint import OUT
+
+# Runs a command and samples the RSS of its whole process tree; prints exit code, wall s, CPU s, ru_maxrss of
+# the largest waited-for process (KiB) and the largest sampled tree sum (KiB).
+TREE_LAUNCHER = r"""
+import os, resource, subprocess, sys, time
+
+def tree_kib(root):
+    children = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(pid))
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+    return total
+
+start = time.perf_counter()
+process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+peak = 0
+while process.poll() is None:
+    peak = max(peak, tree_kib(process.pid))
+    time.sleep(0.01)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(process.returncode, time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, peak)
+"""
+
+
+def run(command: list[str]) -> tuple[float, float, float, float]:
+    """(wall s, CPU s, largest process peak MiB, process tree peak MiB) of one command."""
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", TREE_LAUNCHER, *command], capture_output=True, text=True)
+    code, wall, cpu, largest, tree = result.stdout.split()
+    if int(code) not in (0, 1):
+        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
+    return float(wall), float(cpu), int(largest) / 1024, int(tree) / 1024
 
 ROOT = Path(__file__).resolve().parent.parent
 YOLO = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
@@ -105,24 +157,24 @@ def resnet18_file() -> Path:
     return target
 
 
-def polygraphy_pair(polygraphy: str, a: Path, b: Path, repeat: int) -> tuple[float, float]:
-    """(seconds, peak MiB) of Polygraphy's two-run comparison, best of `repeat`: time summed, RSS the larger."""
+def polygraphy_run(polygraphy: str, a: Path, b: Path) -> tuple[float, float, float, float]:
+    """Polygraphy's two-run comparison: times summed, peaks the larger of the two runs."""
     inputs, outputs = OUT / "polygraphy_inputs.json", OUT / "polygraphy_outputs.json"
     common = ["--onnxrt", "--onnx-outputs", "mark", "all", "--seed", "0"]
-    runs = []
+    first = run([polygraphy, "run", str(a), *common, "--save-inputs", str(inputs), "--save-outputs", str(outputs)])
+    second = run([polygraphy, "run", str(b), *common, "--load-inputs", str(inputs), "--load-outputs", str(outputs)])
+    return first[0] + second[0], first[1] + second[1], max(first[2], second[2]), max(first[3], second[3])
+
+
+def side_by_side(polygraphy: str, a: Path, b: Path, repeat: int):
+    """Best times and largest peaks of onnxlint compare and of Polygraphy, taking turns in each round."""
+    ours, theirs = [], []
     for _ in range(repeat):
-        first = run([polygraphy, "run", str(a), *common, "--save-inputs", str(inputs), "--save-outputs",
-                     str(outputs)])
-        second = run([polygraphy, "run", str(b), *common, "--load-inputs", str(inputs), "--load-outputs",
-                      str(outputs)])
-        runs.append((first[0] + second[0], max(first[1], second[1])))
-    return min(t for t, _ in runs), max(m for _, m in runs)
-
-
-def onnxlint_pair(a: Path, b: Path, repeat: int) -> tuple[float, float]:
-    runs = [run([sys.executable, "-m", "onnxlint", "compare", str(a), str(b), "--format", "json"])
-            for _ in range(repeat)]
-    return min(t for t, _ in runs), max(m for _, m in runs)
+        ours.append(run([sys.executable, "-m", "onnxlint", "compare", str(a), str(b), "--format", "json"]))
+        theirs.append(polygraphy_run(polygraphy, a, b))
+    pick = lambda runs: (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),  # noqa: E731
+                         max(r[3] for r in runs))
+    return pick(ours), pick(theirs)
 
 
 def main() -> None:
@@ -135,10 +187,11 @@ def main() -> None:
     resnet = resnet18_file()
     pairs = [("YOLOv5n vs its onnxsim copy", YOLO, simplified_copy(YOLO)), ("ResNet-18 vs itself", resnet, resnet)]
     for label, a, b in pairs:
-        ours, ours_rss = onnxlint_pair(a, b, args.repeat)
-        theirs, theirs_rss = polygraphy_pair(polygraphy, a, b, args.repeat)
-        print(f"{label}: onnxlint compare {ours:.2f} s, {ours_rss:.0f} MiB; polygraphy {theirs:.2f} s, "
-              f"{theirs_rss:.0f} MiB; ratio wall {ours / theirs:.2f}x, peak RSS {ours_rss / theirs_rss:.2f}x")
+        (wall, cpu, largest, tree), (p_wall, p_cpu, p_largest, p_tree) = side_by_side(polygraphy, a, b, args.repeat)
+        print(f"{label}: onnxlint compare {wall:.2f} s wall, {cpu:.2f} s CPU, {largest:.0f} MiB largest process, "
+              f"{tree:.0f} MiB tree; polygraphy {p_wall:.2f} s, {p_cpu:.2f} s CPU, {p_largest:.0f} MiB, "
+              f"{p_tree:.0f} MiB tree; ratios: wall {wall / p_wall:.2f}x, CPU {cpu / p_cpu:.2f}x, peak RSS "
+              f"{largest / p_largest:.2f}x (largest process), {tree / p_tree:.2f}x (tree)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Writes synthetic models under benchmarks/out/ (git-ignored) and prints:
     of weight size; the data file is sparse, and onnxlint must never read it);
   * `onnxlint --target rk3588` / `onnxlint` on the largest model: what the target rules add (target <= 1.2x);
   * `onnxlint --version` cold start / `python -c "import onnx"` (target <= 1.3x).
-Each timing is a fresh process (what a user or CI pays), best of --repeat runs.
+Each timing is a fresh process (what a user or CI pays), best of --repeat runs, the commands of a ratio taking
+turns; wall and CPU time (user + system of the child) are both printed, CPU being the steadier on a shared machine.
 """
 
 from __future__ import annotations
@@ -79,23 +80,37 @@ def external_data_model(total_bytes: int, folder: Path) -> Path:
 
 
 # Started from a small launcher: a child forked from this (large) process would count our pages in its peak RSS.
+# It prints the exit code, wall seconds, the largest peak RSS among the processes it waited for (KiB) and their
+# CPU seconds (user + system): on a shared machine CPU time is the steadier measure of a ratio.
 LAUNCHER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
             "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); t = time.perf_counter() - t; "
-            "print(code, t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(code, t, u.ru_maxrss, u.ru_utime + u.ru_stime)")
 
 
-def run(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MiB) of a child process."""
+def run(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS in MiB, CPU seconds) of a child process."""
     result = subprocess.run([sys.executable, "-c", LAUNCHER, *command], capture_output=True, text=True)
-    code, elapsed, peak_kib = result.stdout.split()
+    code, elapsed, peak_kib, cpu = result.stdout.split()
     if int(code) not in (0, 1):
         raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
-    return float(elapsed), int(peak_kib) / 1024
+    return float(elapsed), int(peak_kib) / 1024, float(cpu)
 
 
-def best(command: list[str], repeat: int) -> tuple[float, float]:
-    runs = [run(command) for _ in range(repeat)]
-    return min(t for t, _ in runs), max(m for _, m in runs)
+def best(command: list[str], repeat: int) -> tuple[float, float, float]:
+    """Best wall and CPU time, largest peak RSS, of `repeat` runs."""
+    (result,) = side_by_side([command], repeat)
+    return result
+
+
+def side_by_side(commands: list[list[str]], repeat: int) -> list[tuple[float, float, float]]:
+    """best() of each command, the commands taking turns in each round, so that a busy moment on a shared machine
+    slows all of them alike."""
+    runs: list[list[tuple[float, float, float]]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for results, command in zip(runs, commands):
+            results.append(run(command))
+    return [(min(r[0] for r in results), max(r[1] for r in results), min(r[2] for r in results))
+            for results in runs]
 
 
 def main() -> None:
@@ -106,38 +121,42 @@ def main() -> None:
     args = parser.parse_args()
     onnxlint = [sys.executable, "-m", "onnxlint"]
 
-    print(f"static lint vs onnx load+check+infer_shapes(data_prop), best of {args.repeat}:")
+    print(f"static lint vs onnx load+check+infer_shapes(data_prop), best of {args.repeat}, side by side "
+          f"(wall / CPU):")
     for nodes in (args.nodes // 4, args.nodes // 2, args.nodes):
         path = OUT / f"chain_{nodes}.onnx"
         if not path.exists():
             OUT.mkdir(parents=True, exist_ok=True)
             onnx.save(chain_model(nodes), str(path))
-        baseline, _ = best([sys.executable, "-c", BASELINE, str(path)], args.repeat)
-        lint, lint_rss = best([*onnxlint, str(path), "--format", "json"], args.repeat)
-        print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s, onnxlint {lint:6.2f} s, ratio {lint / baseline:.2f}x, "
-              f"{lint / nodes * 1e6:.1f} us/node, peak RSS {lint_rss:.0f} MiB")
+        (baseline, _, base_cpu), (lint, lint_rss, lint_cpu) = side_by_side(
+            [[sys.executable, "-c", BASELINE, str(path)], [*onnxlint, str(path), "--format", "json"]], args.repeat)
+        print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint {lint:6.2f} s / "
+              f"{lint_cpu:.2f} s, ratio {lint / baseline:.2f}x / {lint_cpu / base_cpu:.2f}x, "
+              f"{lint_cpu / nodes * 1e6:.1f} us/node CPU, peak RSS {lint_rss:.0f} MiB")
     dynamic = OUT / f"chain_dyn_{args.nodes}.onnx"
     if not dynamic.exists():
         onnx.save(chain_model(args.nodes, batch="batch"), str(dynamic))
-    baseline, _ = best([sys.executable, "-c", BASELINE, str(dynamic)], args.repeat)
-    lint_dyn, dyn_rss = best([*onnxlint, str(dynamic), "--format", "json"], args.repeat)
-    print(f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s, onnxlint {lint_dyn:6.2f} s, "
-          f"ratio {lint_dyn / baseline:.2f}x, peak RSS {dyn_rss:.0f} MiB")
+    (baseline, _, base_cpu), (lint_dyn, dyn_rss, dyn_cpu) = side_by_side(
+        [[sys.executable, "-c", BASELINE, str(dynamic)], [*onnxlint, str(dynamic), "--format", "json"]], args.repeat)
+    print(f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint "
+          f"{lint_dyn:6.2f} s / {dyn_cpu:.2f} s, ratio {lint_dyn / baseline:.2f}x / {dyn_cpu / base_cpu:.2f}x, "
+          f"peak RSS {dyn_rss:.0f} MiB")
     # --toolkit keeps the measurement off any installed toolkit's version query.
-    targeted, _ = best([*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"],
-                       args.repeat)
+    (lint, _, lint_cpu), (targeted, _, targeted_cpu) = side_by_side(
+        [[*onnxlint, str(path), "--format", "json"],
+         [*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"]], args.repeat)
     print(f"target rules on {args.nodes} nodes: onnxlint --target rk3588 {targeted:.2f} s vs {lint:.2f} s, "
-          f"ratio {targeted / lint:.2f}x")
+          f"ratio {targeted / lint:.2f}x / {targeted_cpu / lint_cpu:.2f}x CPU")
 
     big = external_data_model(int(args.external_gb * 2**30), OUT / "external")
     data_gib = (OUT / "external" / "weights.bin").stat().st_size / 2**30
-    lint, rss = best([*onnxlint, str(big), "--format", "json"], args.repeat)
-    baseline, base_rss = best([sys.executable, "-c", BASELINE, str(big), "path"], args.repeat)
+    lint, rss, _ = best([*onnxlint, str(big), "--format", "json"], args.repeat)
+    baseline, base_rss, _ = best([sys.executable, "-c", BASELINE, str(big), "path"], args.repeat)
     print(f"external data model ({data_gib:.2f} GiB of weights): onnxlint {lint:.2f} s, peak RSS {rss:.0f} MiB "
           f"(onnx baseline {base_rss:.0f} MiB)")
 
-    import_onnx, _ = best([sys.executable, "-c", "import onnx"], max(args.repeat, 5))
-    version, _ = best([*onnxlint, "--version"], max(args.repeat, 5))
+    (import_onnx, _, _), (version, _, _) = side_by_side(
+        [[sys.executable, "-c", "import onnx"], [*onnxlint, "--version"]], max(args.repeat, 5))
     print(f"cold start: onnxlint --version {version * 1000:.0f} ms, python -c 'import onnx' "
           f"{import_onnx * 1000:.0f} ms, ratio {version / import_onnx:.2f}x")
 

@@ -524,23 +524,27 @@ def _compare(argv: list[str]) -> int:
     _limit_options(parser)
     _format_option(parser)
     args = parser.parse_args(argv)
+    # onnx and onnxruntime load in the child that compares, not here: this process only waits, and holds little.
     from onnxlint import sandbox
     from onnxlint.confirm.compare import compare_models, compare_with_rknn
-    from onnxlint.confirm.inputs import load_inputs
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.errors import UnreadableInput
     from onnxlint.output import FORMATS
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
     limits = _limits(args)
-    for path in (args.a, args.b) if args.b else (args.a,):
+    if args.rknn:  # the toolkit's run is long: vet A first, here (compare_models vets both files in its child)
+        from onnxlint.graph import build_graphs
+        from onnxlint.model import ModelLoadError, load_model
+
         try:
-            build_graphs(load_model(path))  # the same vetting as lint (cycles included): one clear line
+            build_graphs(load_model(args.a, infer=False))  # the same vetting as lint (cycles included)
         except ModelLoadError as exc:
             raise UsageError(f"{exc.path}: {exc.reason}") from None
     try:
+        if args.inputs:
+            from onnxlint.confirm.inputs import load_inputs
         given = load_inputs(args.inputs) if args.inputs else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -563,6 +567,8 @@ def _compare(argv: list[str]) -> int:
                 progress=sandbox.emit if progress else None, limits=limits, on_emit=progress))
     except sandbox.LimitExceeded as exc:
         raise UsageError(f"the comparison {exc.reason}") from None
+    except UnreadableInput as exc:  # a file lint would refuse too (vetted in the child): one line
+        raise UsageError(f"{exc.path}: {exc.reason}") from None
     except (ValueError, RuntimeError) as exc:  # models that cannot be compared, or a child that died: one line
         raise UsageError(" ".join(str(exc).split())) from None
     except Exception as exc:

@@ -18,6 +18,9 @@ class UnreadableInput(Exception):
         self.path = str(path)
         self.reason = reason
 
+    def __reduce__(self):  # (path, reason), not Exception's (reason,): it crosses from the sandbox's child intact
+        return type(self), (self.path, self.reason), self.__dict__
+
 
 def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> "InternalError":
     """Record an exception that escaped a rule or stage: one line for the report, the full traceback in a file

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import gc
 import math
+import operator
 from collections import ChainMap
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
@@ -35,16 +37,19 @@ class Node:
     would cost a setattr call per field per node.
     """
 
-    __slots__ = ("name", "index", "position", "proto", "op_type", "domain", "required")
+    __slots__ = ("name", "index", "position", "proto", "op_type", "domain", "required", "_inputs", "_outputs")
 
     def __init__(self, name: str, index: int, position: int, proto: onnx.NodeProto,
-                 opsets: Mapping[str, int]):
+                 opsets: Mapping[str, int], fields: tuple[str, str, tuple[str, ...], tuple[str, ...]] | None = None):
         self.name = name  # the node's own name, or "<op_type>_<index>" when the file gives none
         self.index = index  # topological
         self.position = position  # in the file
         self.proto = proto
-        self.op_type = proto.op_type
-        self.domain = "" if proto.domain in DEFAULT_DOMAINS else proto.domain  # "" = default ONNX domain
+        # (op_type, domain, inputs, outputs) as the file has them, when the caller has read them already
+        op_type, domain, self._inputs, self._outputs = fields or (
+            proto.op_type, proto.domain, tuple(proto.input), tuple(proto.output))
+        self.op_type = op_type
+        self.domain = "" if domain in DEFAULT_DOMAINS else domain  # "" = default ONNX domain
         # (inputs, outputs) the operator's schema requires in the opset the graph imports
         self.required = _required_arity(self.op_type, self.domain, opsets.get(self.domain))
 
@@ -56,11 +61,11 @@ class Node:
     # an IndexError, on a malformed node (onnx.checker reports the node itself, OP003).
     @property
     def inputs(self) -> tuple[str, ...]:
-        return _padded(self.proto.input, self.required[0])
+        return _padded(self._inputs, self.required[0])
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return _padded(self.proto.output, self.required[1])
+        return _padded(self._outputs, self.required[1])
 
     def attr(self, name: str, default: Any = None) -> Any:
         """The attribute's value (a string as text), or `default` when the node does not set it.
@@ -81,8 +86,7 @@ class Node:
         return default
 
 
-def _padded(names, length: int) -> tuple[str, ...]:
-    names = tuple(names)
+def _padded(names: tuple[str, ...], length: int) -> tuple[str, ...]:
     return names + ("",) * (length - len(names)) if len(names) < length else names
 
 
@@ -132,14 +136,25 @@ class GraphView:
             self.initializers = {t.name: t for t in graph.initializer if t.name}
             self.input_names = tuple(v.name for v in graph.input if v.name not in self.initializers)
             self.output_names = tuple(v.name for v in graph.output)
-        self.nodes, node_inputs, produced_at = _topological_nodes(model, graph.node, path, opsets)
-        by_position = {node.position: node for node in self.nodes} if produced_at else {}
-        self._producer: dict[str, Node] = {name: by_position[position] for name, position in produced_at.items()}
-        self._consumers: dict[str, list[Node]] = {}
-        for node, inputs in zip(self.nodes, node_inputs):
-            for name in dict.fromkeys(inputs):  # a node reading a tensor twice consumes it once
-                self._consumers.setdefault(name, []).append(node)
+        self.nodes, self._node_inputs, self._produced_at = _topological_nodes(model, graph.node, path, opsets)
         self.subgraphs: tuple[GraphView, ...] = ()
+
+    # Producer and consumer indexes are made on first use: 10^5 entries each, and a rule that never navigates
+    # (or a model whose rules are all skipped) never needs them.
+    @cached_property
+    def _producer(self) -> dict[str, Node]:
+        if not self._produced_at:
+            return {}
+        by_position = {node.position: node for node in self.nodes}
+        return {name: by_position[position] for name, position in self._produced_at.items()}
+
+    @cached_property
+    def _consumers(self) -> dict[str, list[Node]]:
+        consumers: dict[str, list[Node]] = {}
+        for node, inputs in zip(self.nodes, self._node_inputs):
+            for name in dict.fromkeys(inputs):  # a node reading a tensor twice consumes it once
+                consumers.setdefault(name, []).append(node)
+        return consumers
 
     @cached_property
     def nx(self) -> "nx.MultiDiGraph":
@@ -259,7 +274,10 @@ def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
                 value_types: ChainMap) -> GraphView:
     view = GraphView(model, graph, path, opsets, value_types)
     children = []
-    for node in view.nodes:
+    attributes = map(len, map(operator.attrgetter("attribute"), (node.proto for node in view.nodes)))
+    for node, count in zip(view.nodes, attributes):
+        if not count:
+            continue  # most nodes have no attributes: counted in C, not walked
         for attribute in node.proto.attribute:
             bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
             for position, body in enumerate(bodies):
@@ -271,12 +289,39 @@ def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
     return view
 
 
-def _value_types(graph: onnx.GraphProto) -> dict[str, onnx.ValueInfoProto]:
-    """Declared and inferred types by tensor name; converted to TensorInfo only when asked for."""
-    types = {value.name: value for value in graph.value_info}
-    types.update((value.name, value) for value in graph.input)
-    types.update((value.name, value) for value in graph.output)
-    return types
+class _ValueTypes(Mapping):
+    """Declared and inferred types by tensor name, indexed on the first lookup (10^5 entries that a run whose rules
+    read no shape never needs); converted to TensorInfo only when asked for."""
+
+    def __init__(self, graph: onnx.GraphProto):
+        self._graph = graph
+        self._types: dict[str, onnx.ValueInfoProto] | None = None
+
+    @property
+    def types(self) -> dict[str, onnx.ValueInfoProto]:
+        if self._types is None:
+            graph = self._graph
+            types = dict(zip(map(_NAME, graph.value_info), graph.value_info))
+            types.update((value.name, value) for value in graph.input)
+            types.update((value.name, value) for value in graph.output)
+            self._types = types
+        return self._types
+
+    def __getitem__(self, name: str) -> onnx.ValueInfoProto:
+        return self.types[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.types
+
+    def __iter__(self):
+        return iter(self.types)
+
+    def __len__(self) -> int:
+        return len(self.types)
+
+
+def _value_types(graph: onnx.GraphProto) -> Mapping[str, onnx.ValueInfoProto]:
+    return _ValueTypes(graph)
 
 
 def _all_inputs(node: onnx.NodeProto) -> list[str]:
@@ -301,26 +346,47 @@ def _outer_references(graph: onnx.GraphProto) -> list[str]:
 def _topological_nodes(model: LoadedModel, protos, path: str, opsets: Mapping[str, int]):
     """Nodes in topological order (file order when it already is one) with stable display names,
     each node's inputs (implicit subgraph inputs included) in the same order, and
-    {tensor: file position of the node producing it}."""
+    {tensor: file position of the node producing it}.
+
+    Each field of every node is read once, in bulk (map over the protos runs in C, where a loop over 10^5
+    nodes in Python costs more than the reading itself)."""
     protos = list(protos)
-    inputs = [_all_inputs(proto) for proto in protos]
-    produced_at = {}
-    for position, proto in enumerate(protos):
-        for output in proto.output:
-            if output:
-                produced_at.setdefault(output, position)
+    names = list(map(_NAME, protos))
+    op_types = list(map(_OP_TYPE, protos))
+    domains = list(map(_DOMAIN, protos))
+    raw_inputs = list(map(tuple, map(_INPUT, protos)))
+    raw_outputs = list(map(tuple, map(_OUTPUT, protos)))
+    inputs: list = raw_inputs
+    if any(map(operator.contains, raw_inputs, repeat(""))):  # '' marks an omitted input: no tensor
+        inputs = list(map(list, map(partial(filter, None), raw_inputs)))
+    else:
+        inputs = list(raw_inputs)
+    for position, (op_type, domain) in enumerate(zip(op_types, domains)):
+        if op_type in CONTROL_FLOW or domain not in DEFAULT_DOMAINS:
+            inputs[position] = _all_inputs(protos[position])  # and the outer tensors its subgraphs read
+    # {output: position}, the first producer winning: a dict built from the reversed pairs keeps the first.
+    positions = chain.from_iterable(map(repeat, range(len(protos)), map(len, raw_outputs)))
+    produced_at = dict(reversed(list(zip(chain.from_iterable(raw_outputs), positions))))
+    produced_at.pop("", None)
     order = _order(model, protos, inputs, produced_at, path)
     if order is None:
-        order = list(range(len(protos)))
-    nodes = tuple(Node(protos[i].name or f"{protos[i].op_type}_{index}", index, i, protos[i], opsets)
+        order = range(len(protos))
+    nodes = tuple(Node(names[i] or f"{op_types[i]}_{index}", index, i, protos[i], opsets,
+                       (op_types[i], domains[i], raw_inputs[i], raw_outputs[i]))
                   for index, i in enumerate(order))
     return nodes, [inputs[i] for i in order], produced_at
+
+
+_NAME, _OP_TYPE, _DOMAIN = (operator.attrgetter(name) for name in ("name", "op_type", "domain"))
+_INPUT, _OUTPUT = operator.attrgetter("input"), operator.attrgetter("output")
 
 
 def _order(model: LoadedModel, protos, inputs: list[list[str]], produced_at: dict[str, int],
            path: str) -> list[int] | None:
     """A topological order of node positions, or None when the file order already is one."""
-    if all(produced_at.get(name, -1) < position for position, names in enumerate(inputs) for name in names):
+    readers = chain.from_iterable(map(repeat, range(len(inputs)), map(len, inputs)))
+    producers = map(produced_at.get, chain.from_iterable(inputs), repeat(-1))
+    if not any(map(operator.ge, producers, readers)):  # every tensor made before it is read (in C)
         return None
     import networkx as nx
 

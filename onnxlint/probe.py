@@ -1,9 +1,13 @@
 """Which output dims are really fixed, and which follow an input's dynamic axis?
 
-Symbolic shape inference cannot divide symbols, so an output like YOLO's [batch, 3*(H/8*W/8+...), 85]
-comes out unknown. Instead, give every dynamic input dim a concrete value, infer again, and repeat
-with other values: a dim that keeps one value is fixed; a dim that always equals one input dim's
-value follows that axis. Two probes with distinct multiples of 64 (valid strides for detectors).
+First from the model's own symbolic inference (made at load): an output dim inferred as a positive int is
+fixed; one inferred as the name of exactly one dynamic input axis follows that axis. Symbolic inference cannot
+divide symbols, though, so an output like YOLO's [batch, 3*(H/8*W/8+...), 85] comes out unknown. For those dims
+only, give every dynamic input dim a concrete value, infer again, and repeat with other values: a dim that keeps
+one value is fixed; a dim that always equals one input dim's value follows that axis. Two probes with distinct
+multiples of 64 (valid strides for detectors), grown fourfold while the model's outputs do not come out at
+positive sizes: a run that fails, or an output with no elements, is a size too small for the model (an audio
+front end whose window does not fit), never evidence of a fixed dim.
 
 onnx's data propagation does not cover every opset (the legacy exporter's opset-12 Unsqueeze is not
 propagated), so under concrete sizes the shape arithmetic (Shape -> Gather -> Concat -> Reshape) is
@@ -16,6 +20,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -23,12 +28,19 @@ from onnx import helper, numpy_helper
 
 from onnxlint.model import LoadedModel, UnreadableTensor, type_and_shape
 
+if TYPE_CHECKING:
+    from onnxlint.graph import GraphView
+
 # Ops that compute shapes and indices; folded when their inputs are known and small.
 SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
                        "Mul", "Add", "Sub", "Div", "Floor", "Ceil", "Identity", "Reshape", "Range", "Equal",
                        "Where", "ReduceProd", "Min", "Max", "Neg", "Abs", "Mod"})
 MAX_FOLDED_ELEMENTS = 1024
 MAX_FOLD_ROUNDS = 8
+# A probe whose outputs do not come out positive is tried again with every size four times larger, this many
+# times at most: 128 samples grow to 32768, 256 pixels to 65536.
+GROWTHS = 4
+GROWTH_FACTOR = 4
 
 Shape = tuple[int | str | None, ...]
 
@@ -41,57 +53,114 @@ class ProbeRun:
     outputs: dict[str, Shape | None]  # {output name: inferred shape}
     failure: str | None  # strict inference's complaint at these sizes, if any (uniform runs only: the distinct
     # runs are asked for their output shapes alone and leave it None)
+    too_small: bool = False  # some tensor came out with no elements (a 0 or negative dim): a window, kernel or
+    # crop larger than the sizes given. Such a run proves nothing; the probe tries again at larger sizes.
 
 
 class DimProbe:
-    """Two runs with distinct sizes per symbol (tell fixed dims from followed ones) and, when the model has
-    dynamic dims, one run with every dynamic dim the same size (a model may need H == W, say).
+    """Answers from the model's symbolic inference where it is conclusive; otherwise two runs with distinct
+    sizes per symbol (tell fixed dims from followed ones). When the model has dynamic dims, one run with every
+    dynamic dim the same size (a model may need H == W, say) tells whether it runs at another size at all,
+    unless the graph is proved to (`_batch_polymorphic`).
 
-    Each run is a whole-model shape inference, so each is made on first use: a model whose declared outputs
-    are all fixed never needs the distinct runs, and a rule that is skipped never pays for the uniform one."""
+    Each run is a whole-model shape inference, so each is made on first use and only when needed: a model whose
+    declared-dynamic outputs symbolic inference already explains never needs the distinct runs, and a rule that
+    is skipped never pays for the uniform one."""
 
-    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]]):
+    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]], graph: "GraphView | None" = None):
         self._model = model
         self._dynamic = dynamic
+        self._graph = graph
         self._base: tuple[onnx.ModelProto, list[tuple[int, list[str]]]] | None = None
+
+    @cached_property
+    def _symbolic(self) -> dict[str, Shape | None]:
+        """{output: shape} as the model's own inference computed it, under the declared symbols."""
+        return {v.name: type_and_shape(v.type)[1] for v in self._model.inference.model.graph.output}
+
+    @cached_property
+    def _input_axes_by_symbol(self) -> dict[str, list[tuple[str, int]]]:
+        """{dim name: the dynamic input axes declared under it}."""
+        axes: dict[str, list[tuple[str, int]]] = {}
+        for where in self._dynamic:
+            axes.setdefault(_symbol(self._model, where), []).append(where)
+        return axes
+
+    def _symbolic_answer(self, output: str, axis: int) -> tuple[bool, int | None, tuple[str, int] | None]:
+        """(conclusive, fixed value, source axis) from symbolic inference alone."""
+        dim = _dim(self._symbolic.get(output), axis)
+        if isinstance(dim, int) and dim > 0:
+            return True, dim, None
+        if isinstance(dim, str) and dim in self._input_axes_by_symbol:
+            axes = self._input_axes_by_symbol[dim]
+            return True, None, axes[0] if len(axes) == 1 else None
+        return False, None, None  # unknown, a symbol onnx invented (unk__N), or 0: ask concrete sizes
 
     @cached_property
     def distinct(self) -> tuple[ProbeRun, ...]:
         model, dynamic = self._model, self._dynamic
         if not dynamic:
-            declared_fixed = all(isinstance(d, int) for v in model.declared_outputs for d in (v.shape or (None,)))
-            if declared_fixed:  # nothing to prove: the model's own inference is the answer, no second pass
-                outputs = {v.name: type_and_shape(v.type)[1] for v in model.inference.model.graph.output}
-                return (ProbeRun({}, outputs, None),)
-            return (self._run({}, failure=False),)
-        symbols = sorted({_symbol(model, where) for where in dynamic})
+            return (self._run({}, failure=False),)  # shape arithmetic folded under the declared sizes
+        symbols = sorted(self._input_axes_by_symbol)
         runs = []
         for offset in (2, 3):  # 128, 256, ... and 192, 320, ...: distinct within and across probes
-            by_symbol = {symbol: 64 * (2 * i + offset) for i, symbol in enumerate(symbols)}
-            runs.append(self._run({where: by_symbol[_symbol(model, where)] for where in dynamic}, failure=False))
+            if offset == 3 and len(symbols) == 1 and not self.uniform.failure and not self.uniform.too_small:
+                # One symbol: the uniform run (256) is as distinct from the first (128) as 192 would be, and it is
+                # the run IO007 needs anyway.
+                runs.append(self.uniform)
+                continue
+            for growth in range(GROWTHS + 1):
+                scale = GROWTH_FACTOR ** growth
+                by_symbol = {symbol: 64 * (2 * i + offset) * scale for i, symbol in enumerate(symbols)}
+                run = self._run({where: by_symbol[_symbol(model, where)] for where in dynamic}, failure=False)
+                if not run.too_small:
+                    break
+            runs.append(run)
         return tuple(runs)
 
     @cached_property
     def uniform(self) -> ProbeRun | None:
+        """Every dynamic dim at UNIFORM_SIZE, grown fourfold while some tensor comes out empty (a size too small
+        for the model is no proof that it cannot run at other sizes). When no size fits, the run at UNIFORM_SIZE."""
         if not self._dynamic:
             return None
-        return self._run({where: UNIFORM_SIZE for where in self._dynamic}, failure=True)
+        first = None
+        for growth in range(GROWTHS + 1):
+            run = self._run({where: UNIFORM_SIZE * GROWTH_FACTOR ** growth for where in self._dynamic}, failure=True)
+            if not run.too_small:
+                return run
+            first = first or run
+        return first
 
     def fixed_value(self, output: str, axis: int) -> int | None:
-        """The output dim's value when every probe agrees on one int, else None."""
-        values = {_dim(run.outputs.get(output), axis) for run in self.distinct}
+        """The output dim's value when symbolic inference says so, or when every conclusive probe agrees on one
+        positive int, else None."""
+        conclusive, fixed, _ = self._symbolic_answer(output, axis)
+        if conclusive:
+            return fixed
+        runs = self.distinct
+        if any(run.too_small or not run.outputs for run in runs):
+            return None  # a run that failed, or at sizes too small for the model, proves nothing
+        values = {_dim(run.outputs.get(output), axis) for run in runs}
         if len(values) == 1:
             (value,) = values
-            return value if isinstance(value, int) else None
+            return value if isinstance(value, int) and value > 0 else None
         return None
 
     def source_axis(self, output: str, axis: int) -> tuple[str, int] | None:
         """The (input, axis) whose value the output dim equals in every probe, if there is one."""
-        if not self._dynamic:  # no uniform run: nothing to follow
+        if not self._dynamic:  # no dynamic input: nothing to follow
             return None
+        conclusive, _, source = self._symbolic_answer(output, axis)
+        if conclusive:
+            return source
         candidates = None
         for run in self.distinct:
             value = _dim(run.outputs.get(output), axis)
+            if run.too_small:
+                return None
+            if not isinstance(value, int) or value <= 0:
+                return None
             matches = {where for where, size in run.given.items() if size == value}
             candidates = matches if candidates is None else candidates & matches
         return min(candidates) if candidates and len(candidates) == 1 else None
@@ -99,9 +168,19 @@ class DimProbe:
     @property
     def unsupported(self) -> ProbeRun | None:
         """A run that fails even with every dynamic dim the same size: the model is not dynamic at all."""
+        if not self._dynamic or self._batch_polymorphic:
+            return None
         if self.uniform is not None and self.uniform.failure:
             return self.uniform
         return None
+
+    @cached_property
+    def _batch_polymorphic(self) -> bool:
+        """Proof, from the graph's operators and the ranks symbolic inference gave, that strict inference passes
+        at any one size of the dynamic dims: then the uniform run is not needed."""
+        if self._graph is None or self._model.inference.strict_error:
+            return False
+        return batch_polymorphic(self._model, self._graph, self._dynamic)
 
     def _run(self, given: dict[tuple[str, int], int], failure: bool) -> ProbeRun:
         if self._base is None:
@@ -114,10 +193,113 @@ class DimProbe:
 UNIFORM_SIZE = 256
 
 
-def probe_dims(model: LoadedModel) -> DimProbe:
+def probe_dims(model: LoadedModel, graph: "GraphView | None" = None) -> DimProbe:
+    """The probe of a model's declared-dynamic dims; `graph`, the main GraphView, lets it prove a graph
+    batch-polymorphic instead of running it at another size."""
     dynamic = [(value.name, axis) for value in model.declared_inputs for axis, dim in enumerate(value.shape or ())
                if not isinstance(dim, int) or dim <= 0]
-    return DimProbe(model, dynamic)
+    return DimProbe(model, dynamic, graph)
+
+
+# Operators whose output has the shape of their first input, whatever the size of its axis 0.
+SAME_SHAPE = frozenset({
+    "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus",
+    "Softsign", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Erf", "Identity",
+    "Cast", "Not", "Sin", "Cos", "Mish", "Gelu", "Clip", "Dropout", "BatchNormalization", "InstanceNormalization",
+    "LRN", "IsNaN", "IsInf", "ThresholdedRelu", "Shrink"})
+# Elementwise with multidirectional broadcasting: safe when every input is axis-0 batched at the same rank, or
+# static and unable to meet axis 0 (lower rank, or a 1 there).
+BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less", "Greater",
+                       "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Mod", "Where", "PRelu"})
+# Batch-first operators: the first input batched on axis 0, every other input static; output rank as given.
+SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+                     "GlobalMaxPool", "GlobalLpPool"})
+
+
+def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tuple[str, int]]) -> bool:
+    """Whether every tensor of the graph computed from the dynamic inputs is [N, static dims...] with N = the
+    dynamic size, through operators that accept any N: then inference passes at any one size of N, as it did
+    under the symbols at load (strict). Only axis-0 dynamic dims, one graph (no subgraphs, no functions) and the
+    operators above, Softmax/LogSoftmax/Flatten/Concat not over axis 0 and Gemm/MatMul with static weights, qualify;
+    anything else (a Reshape to constants, a cached grid broadcast against H and W) is left to the uniform run."""
+    if any(axis != 0 for _, axis in dynamic) or graph.subgraphs or model.inference.model.functions:
+        return False
+    ranks: dict[str, int] = {}  # rank of each batched tensor
+    for value in model.declared_inputs:
+        if any(name == value.name for name, _ in dynamic):
+            ranks[value.name] = len(value.shape or ())
+    for node in graph.nodes:
+        inputs = node.inputs
+        batched = [name for name in inputs if name in ranks]
+        if not batched:
+            continue  # computed from constants alone: the same at every size
+        op = node.op_type
+        if (op in SAME_SHAPE or op in SPATIAL) and len(batched) == 1 and batched[0] == inputs[0] and not node.domain:
+            rank = ranks[batched[0]]  # the common cases first, without the call below
+        elif op in BROADCAST and len(batched) == len(inputs) == 2 and not node.domain \
+                and ranks[inputs[0]] == ranks[inputs[1]]:
+            rank = ranks[inputs[0]]
+        else:
+            rank = _batched_rank(graph, node, [name for name in inputs if name], batched, ranks)
+        if rank is None:
+            return False
+        for name in node.outputs:
+            if name:
+                ranks[name] = rank
+    return True
+
+
+def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
+    """The rank of the node's outputs when it accepts any size of axis 0 of its batched inputs, else None."""
+    op, first = node.op_type, inputs[0]
+    if node.domain != "":
+        return None
+    if op in SAME_SHAPE or op in SPATIAL:
+        return ranks[first] if first in ranks and len(batched) == 1 else None
+    if op in BROADCAST:
+        if op == "PRelu" and first not in ranks:
+            return None  # the slope broadcasts to the input, never the other way
+        rank = ranks[batched[0]]
+        if len(batched) < len(inputs) or any(ranks[name] != rank for name in batched):
+            for name in inputs:
+                if name in ranks:
+                    if ranks[name] != rank:
+                        return None
+                    continue
+                shape = _static_shape(graph, name)
+                if shape is None or len(shape) > rank or len(shape) == rank and shape[0] != 1:
+                    return None  # a constant that meets axis 0 with another size pins the batch
+        return rank
+    if op in ("Softmax", "LogSoftmax", "Flatten", "Concat", "LayerNormalization"):
+        rank = ranks.get(first)
+        if rank is None or any(ranks[name] != rank for name in batched):
+            return None
+        if len(batched) != (len(inputs) if op == "Concat" else 1):
+            return None
+        last_by_default = op == "LayerNormalization" or op != "Flatten" and (graph.opset() or 0) >= 13
+        axis = node.attr("axis", -1 if last_by_default else 1)
+        if not rank or not isinstance(axis, int) or axis % rank == 0:
+            return None  # over axis 0 the batch would mix with the other dims
+        return 2 if op == "Flatten" else rank
+    if op in ("Gemm", "MatMul"):
+        rank = ranks.get(first)
+        weight = _static_shape(graph, inputs[1]) if len(inputs) > 1 and inputs[1] not in ranks else None
+        if rank is None or rank < 2 or weight is None or len(weight) != 2 or len(batched) != 1:
+            return None
+        if op == "Gemm":
+            bias = _static_shape(graph, inputs[2]) if len(inputs) > 2 else ()
+            if rank != 2 or node.attr("transA", 0) or bias is None or len(bias) == 2 and bias[0] != 1:
+                return None
+        return rank
+    return None
+
+
+def _static_shape(graph: "GraphView", name: str) -> tuple[int, ...] | None:
+    """The shape of a tensor computed without the dynamic inputs, when inference gave every dim as a number."""
+    shape = graph.shape(name)
+    if shape is None or not all(isinstance(d, int) for d in shape):
+        return None
+    return shape
 
 
 def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
@@ -153,15 +335,28 @@ def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, li
     except Exception:  # a probe that cannot be evaluated proves nothing either way
         return ProbeRun(given, {}, None)
     outputs = {value.name: type_and_shape(value.type)[1] for value in inferred.graph.output}
+    empty_output = any(isinstance(d, int) and d <= 0 for shape in outputs.values() for d in shape or ())
+    unknown_output = any(shape is None or not all(isinstance(d, int) for d in shape) for shape in outputs.values())
     if not failure:
-        return ProbeRun(given, outputs, None)
+        return ProbeRun(given, outputs, None, empty_output or unknown_output and _empty_tensor(inferred))
     try:
         if not strict_passed:  # the last round was not strict: ask again, for onnx's own message
             onnx.shape_inference.infer_shapes(inferred, strict_mode=True, data_prop=True)
         problem = _reshape_mismatch(inferred, known)
     except Exception as exc:
         problem = " ".join(str(exc).split()) or type(exc).__name__
-    return ProbeRun(given, outputs, problem)
+    too_small = empty_output or problem is not None and _empty_tensor(inferred)
+    return ProbeRun(given, outputs, problem, too_small)
+
+
+def _empty_tensor(inferred: onnx.ModelProto) -> bool:
+    """Whether an inferred tensor of the main graph has a 0 or negative dim: a scan of every type, made only when
+    a run is in doubt (it failed, or an output came out unknown) to tell sizes too small from other causes."""
+    for value in inferred.graph.value_info:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.HasField("dim_value") and dim.dim_value <= 0:
+                return True
+    return False
 
 
 def _reshape_mismatch(inferred: onnx.ModelProto, known: dict) -> str | None:

@@ -135,7 +135,7 @@ class ModelContext:
         """Output dims under concrete input sizes (computed once, on first use)."""
         from onnxlint.probe import probe_dims
 
-        return probe_dims(self.model)
+        return probe_dims(self.model, self.main)
 
     @cached_property
     def heads(self) -> list["DetectionHead"]:

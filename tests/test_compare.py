@@ -125,3 +125,28 @@ def test_against_the_rknn_simulator(capsys):
     code, out, _ = _run(capsys, MODEL, "--rknn", "rk3588", "--min-cosine", "0.99999", "--format", "json")
     origin = json.loads(out)["first_divergence"]
     assert code == 1 and origin["node"] and origin["metrics"]["cosine"] < 0.99999
+
+
+def _matmul_relu():
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    weight = numpy_helper.from_array((np.arange(4096, dtype=np.float32) / 4096).reshape(64, 64), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"), helper.make_node("Relu", ["h"], ["y"], name="r")],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [weight])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+
+
+def test_external_data_and_text_format_models(capsys, tmp_path):
+    """onnxruntime reads each file itself (exposed outputs appended as protobuf): external weights stay in their
+    folder, and a model in onnx's text format is handed over as protobuf."""
+    (tmp_path / "ext").mkdir()
+    onnx.save(_matmul_relu(), str(tmp_path / "ext" / "m.onnx"), save_as_external_data=True, location="w.bin",
+              size_threshold=0)
+    onnx.save(_matmul_relu(), str(tmp_path / "text.onnxtxt"))
+    code, out, _ = _run(capsys, tmp_path / "text.onnxtxt", tmp_path / "ext" / "m.onnx", "--format", "json")
+    document = json.loads(out)
+    assert code == 0 and [t["tensor"] for t in document["tensors"]] == ["h", "y"]
+    assert all(t["ok"] and t["max_abs"] == 0.0 for t in document["tensors"])

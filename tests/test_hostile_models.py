@@ -197,6 +197,41 @@ def test_name_that_is_not_utf8_is_a_corrupted_file(tmp_path):
     assert "not valid UTF-8" in lint_file(path, ALL_RULES).error
 
 
+@pytest.mark.parametrize("marker, field", [
+    (b"batchZ", "Dimension.dim_param"),
+    (b"weightZ", "NodeProto.input"),  # the walk meets the Greater node reading it before the initializer
+    (b"alphaZ", "AttributeProto.name"),
+    (b"then_Z", "NodeProto.name"),  # inside an If's subgraph
+], ids=["dim_param", "initializer name", "attribute name", "subgraph node name"])
+def test_garbled_string_anywhere_is_named(tmp_path, marker, field):
+    """The check runs in protobuf's C parser; the Python walk that names the field runs only when it fails."""
+    then = helper.make_graph([helper.make_node("Identity", ["w"], ["t"], name="then_Z")], "then", [],
+                             [_value("t", [4])])
+    nodes = [helper.make_node("LeakyRelu", ["x"], ["l"], alpha=0.1),
+             helper.make_node("Greater", ["x", "weightZ"], ["c"]),
+             helper.make_node("ReduceMax", ["c"], ["m"], keepdims=0),
+             helper.make_node("If", ["m"], ["y"], then_branch=then, else_branch=then)]
+    nodes[0].attribute[0].name = "alphaZ"
+    model = _model(nodes, [_value("x", ["batchZ", 4])], [_value("y", [4]), _value("l", ["batchZ", 4])],
+                   [numpy_helper.from_array(np.zeros(4, np.float32), "weightZ")])
+    clean = tmp_path / "clean.onnx"
+    clean.write_bytes(model.SerializeToString())
+    assert lint_file(clean, ALL_RULES).error is None
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString().replace(marker, marker[:-1] + b"\xa7"))
+    assert lint_file(path, ALL_RULES).error.endswith(f"corrupted: a {field} is not valid UTF-8")
+
+
+def test_garbled_tensor_doc_string_is_not_refused(tmp_path):
+    """Tensor doc strings and external-data keys are never shown: they are read as bytes, as before."""
+    weight = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    weight.doc_string = "docZ"
+    model = _model([helper.make_node("Add", ["x", "w"], ["y"])], [_value("x", [4])], [_value("y", [4])], [weight])
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model.SerializeToString().replace(b"docZ", b"doc\xa7"))
+    assert lint_file(path, ALL_RULES).error is None
+
+
 @pytest.mark.parametrize("version", [1 << 31, -(1 << 40), (1 << 63) - 1])
 def test_opset_version_out_of_int_range_is_refused(tmp_path, version):
     model = _model([helper.make_node("Relu", ["x"], ["y"])], [_value("x", [4])], [_value("y", [4])])

@@ -1,3 +1,4 @@
+import pytest
 from conftest import codes, lint_proto, lint_text
 
 RELU = """<ir_version: 8, opset_import: ["" : 17]>
@@ -43,3 +44,23 @@ def test_pass_real_exports_with_dynamic_batch(fixture_path):
 
     for name in ("resnet_legacy_op13_dynbatch.onnx", "resnet_dynamo_op18_dynbatch.onnx", "yolov5n_dynamic_batch.onnx"):
         assert codes(lint_file(fixture_path(name), [rule("IO001")])) == [], name
+
+
+@pytest.mark.parametrize("source, declared", [("unk__316", "unk__317"),  # tf2onnx
+                                              ("p2o.DynamicDimension.0", "p2o.DynamicDimension.3"),  # paddle2onnx
+                                              ("unk__2", "Reluy_dim_0"),  # torch's invented output name
+                                              ("unk__5", "?")])
+def test_pass_names_nobody_chose(tmp_path, source, declared):
+    """Issue 13: exporters invent dim names; when neither side was named by a person, there is no promise to break."""
+    text = f"""<ir_version: 8, opset_import: ["" : 17]>
+    g (float["{source}", 4] x) => (float[{'?' if declared == '?' else f'"{declared}"'}, 4] y) {{ y = Relu(x) }}"""
+    assert codes(lint_text(tmp_path, text, "IO001")) == []
+
+
+@pytest.mark.parametrize("source, declared", [("batch", "unk__317"), ("unk__316", "batch"),
+                                              ("input_dynamic_axes_1", "output_dynamic_axes_1")])
+def test_fail_when_one_name_was_chosen(tmp_path, source, declared):
+    text = f"""<ir_version: 8, opset_import: ["" : 17]>
+    g (float["{source}", 4] x) => (float["{declared}", 4] y) {{ y = Relu(x) }}"""
+    [finding] = lint_text(tmp_path, text, "IO001").findings
+    assert (finding.data["declared"], finding.data["computed"]) == (declared, source)

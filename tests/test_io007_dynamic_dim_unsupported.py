@@ -1,5 +1,6 @@
+import onnx
 import pytest
-from conftest import FIXTURES, codes, lint_text, rule
+from conftest import FIXTURES, codes, lint_proto, lint_text, rule
 
 from onnxlint.engine import lint_file
 
@@ -50,3 +51,53 @@ def test_skipped_when_the_declared_model_already_fails_inference(tmp_path):
                                             ("yolov5n_dynamic_batch.onnx", [])])
 def test_real_yolov5_exports_with_dynamic_height_and_width(name, expected):
     assert codes(lint_file(FIXTURES / name, [rule("IO007")])) == expected
+
+
+
+def _conv_block(operand_shape=None) -> onnx.ModelProto:
+    """Conv -> x*sigmoid(x) -> Add -> pool -> Flatten -> Gemm on [batch, 2, 8, 8]; the Add's second operand is the
+    input itself, or a constant of `operand_shape`."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = {"w": np.ones((2, 2, 1, 1)), "b": np.zeros(2), "fc": np.ones((3, 2)), "fb": np.zeros(3)}
+    if operand_shape is not None:
+        weights["k"] = np.ones(operand_shape)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"]), helper.make_node("Sigmoid", ["c"], ["s"]),
+             helper.make_node("Mul", ["c", "s"], ["m"]),
+             helper.make_node("Add", ["m", "x" if operand_shape is None else "k"], ["r"]),
+             helper.make_node("GlobalAveragePool", ["r"], ["p"]), helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "fb"], ["y"], transB=1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])],
+                              [numpy_helper.from_array(v.astype(np.float32), k) for k, v in weights.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _probe(tmp_path, model):
+    from onnxlint.graph import build_graphs
+    from onnxlint.model import load_model
+    from onnxlint.probe import probe_dims
+
+    path = tmp_path / "probed.onnx"
+    onnx.save(model, str(path))
+    loaded = load_model(path)
+    return probe_dims(loaded, build_graphs(loaded)[0])
+
+
+def test_batch_polymorphic_graph_needs_no_uniform_run(tmp_path):
+    """A conv net with only a dynamic batch is proved to run at any batch: no whole-model inference is made."""
+    probe = _probe(tmp_path, _conv_block())
+    assert probe.unsupported is None and "uniform" not in probe.__dict__
+    assert codes(lint_proto(tmp_path, _conv_block(), "IO007")) == []
+
+
+@pytest.mark.parametrize("shape, pinned", [((4, 2, 8, 8), True),  # a constant of batch 4 pins the batch
+                                           ((1, 2, 8, 8), False),  # batch 1: broadcasts
+                                           ((2, 8, 8), False)],  # lower rank: never meets the batch axis
+                         ids=["batch 4", "batch 1", "lower rank"])
+def test_constant_operand_against_the_batch(tmp_path, shape, pinned):
+    probe = _probe(tmp_path, _conv_block(shape))
+    assert (probe.unsupported is not None) == pinned
+    assert ("uniform" in probe.__dict__) == pinned  # proved without a run when not pinned
+    assert codes(lint_proto(tmp_path, _conv_block(shape), "IO007")) == (["IO007"] if pinned else [])

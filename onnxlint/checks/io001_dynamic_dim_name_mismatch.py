@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from onnxlint.finding import Finding, Severity
 from onnxlint.registry import ModelContext, Rule
+
+
+# Dim names an exporter or onnx invents when nobody named the axis: tf2onnx and onnx's own inference (unk__316),
+# paddle2onnx (p2o.DynamicDimension.0) and torch's TorchScript exporter when its shape inference gives up
+# (<Op><tensor>_dim_<n>: Concatoutput0_dim_1). torch's <tensor>_dynamic_axes_<n> is not among them: it names an
+# axis a person asked to be dynamic (the list form of dynamic_axes), and naming it is a one-word fix.
+GENERATED_DIM_NAME = re.compile(r"unk__\d+|p2o\.DynamicDimension\.\d+|[A-Z][A-Za-z0-9]*.*_dim_\d+")
+
+
+def chosen_by_a_person(name: str | None) -> bool:
+    """Whether a dim name was written by someone (in dynamic_axes, an input signature...), not generated."""
+    return bool(name) and GENERATED_DIM_NAME.fullmatch(name) is None
 
 
 class DynamicDimNameMismatch(Rule):
@@ -29,6 +42,8 @@ class DynamicDimNameMismatch(Rule):
                 symbol = input_shapes[source_name][source_axis]
                 if not isinstance(symbol, str) or symbol == declared:
                     continue
+                if not chosen_by_a_person(symbol) and not chosen_by_a_person(declared):
+                    continue  # two names nobody chose: nothing a person promised, and nothing to rename at export
                 declared_label = f"'{declared}'" if declared else "an unnamed dim"
                 yield self.finding(
                     f"output '{value.name}' axis {axis} is declared as {declared_label} but the graph computes it "

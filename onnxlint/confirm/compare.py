@@ -5,22 +5,30 @@ share by name exposed as an output. Tensors are compared in A's topological orde
 first node whose own output leaves tolerance while every input of it that both sides share is within it: the
 node that introduced the difference, not merely the first bad tensor downstream of it.
 
-Memory stays bounded on big models: intermediates are exposed and compared in chunks, so at most one chunk of
-tensors from each model is held at a time.
+Memory stays bounded on big models, and each model's weights are held once, by onnxruntime: each file is parsed
+once, without shape inference, to vet it and learn its nodes (then dropped); onnxruntime reads the file itself. The
+two models run one after the other, as Polygraphy's two runs do: A's exposed tensors are written to a temporary
+folder chunk by chunk, then read back one chunk at a time as B produces the same tensors. At most one session and
+one chunk of tensors from each model are held at a time.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-import numpy as np
-import onnx
-
-from onnxlint.confirm.inputs import input_specs, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
-from onnxlint.confirm.runner import exposed_runner
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy, onnx, onnxruntime and the runner load in the child process that compares: `onnxlint compare` itself (the
+# parent, which only waits) then holds little, and the process tree's memory is the child's.
 
 CHUNK = 256
 
@@ -89,18 +97,28 @@ class Comparison:
 def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: int = 0,
                    given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
                    chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> Comparison:
-    """Compare every tensor A and B share by name; `progress(done, total)` is called after each chunk."""
+    """Compare every tensor A and B share by name; `progress(done, total)` is called after each chunk of each
+    model's run (total: twice the chunks). Raises ModelLoadError for a file lint would refuse (the same vetting:
+    parse, external data, cycles), ValueError for models that cannot be compared."""
+    from onnxlint.confirm.inputs import input_specs, random_inputs
     from onnxlint.graph import build_graphs
     from onnxlint.model import load_model
 
-    # A's topological order, kept as plain records: the views hold the inferred copy of A (weights included).
-    order = [_NodeRecord(n.name, n.op_type, n.inputs, n.outputs) for n in build_graphs(load_model(a))[0].nodes]
-    model_a = onnx.load(str(a))
-    feeds = random_inputs(model_a, seed=seed, given=given)
-    outputs = [value.name for value in model_a.graph.output]
-    model_b = onnx.load(str(b))
-    _check_runnable(a, b, model_a, model_b, feeds, given or {})
-    produced_b = {name for node in model_b.graph.node for name in node.output if name}
+    _return_large_blocks()
+    vetted = load_model(a, infer=False)  # A's topological order, kept as plain records; the proto is dropped
+    order = [_NodeRecord(n.name, n.op_type, n.inputs, n.outputs) for n in build_graphs(vetted)[0].nodes]
+    feeds = random_inputs(vetted.proto, seed=seed, given=given)
+    specs_a, outputs = input_specs(vetted.proto), [value.name for value in vetted.proto.graph.output]
+    external_a = vetted.has_external_data
+    del vetted
+    vetted = load_model(b, infer=False)
+    build_graphs(vetted)  # refuses a cycle, as lint does
+    specs_b, outputs_b = input_specs(vetted.proto), [value.name for value in vetted.proto.graph.output]
+    produced_b = {name for node in vetted.proto.graph.node for name in node.output if name}
+    external_b = vetted.has_external_data
+    del vetted
+    _release_freed_memory()
+    _check_inputs(a, b, specs_a, specs_b, feeds, given or {})
     producer: dict[str, Any] = {}
     shared: list[str] = []
     for node in order:
@@ -113,38 +131,82 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
     comparison = Comparison(a=str(a), b=str(b), seed=seed,
                             input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
                             outputs=outputs)
-    # One session per model with every shared tensor exposed, each run fetching one chunk; the protos are
-    # dropped once the sessions hold the weights.
-    run_a = exposed_runner(model_a, shared)
-    del model_a
-    run_b = exposed_runner(model_b, shared)
-    del model_b
-    for start in range(0, len(shared), chunk):
-        names = shared[start:start + chunk]
-        values_a = dict(zip(names, run_a(feeds, names)))
-        values_b = dict(zip(names, run_b(feeds, names)))
-        for name in names:
-            comparison.tensors.append(_compare_one(name, producer[name], values_a.pop(name), values_b.pop(name),
-                                                   tolerance))
-        if progress:
-            progress(min(start + chunk, len(shared)), len(shared))
+    chunks = [shared[start:start + chunk] for start in range(0, len(shared), chunk)]
+    with tempfile.TemporaryDirectory(prefix="onnxlint-compare-") as folder:
+        kept = Path(folder)
+        run = _session(a, shared, outputs, external_a, kept)
+        for index, names in enumerate(chunks):
+            with open(kept / f"{index}.pickle", "wb") as file:
+                for value in run(feeds, names):  # one pickle per tensor, read back one at a time
+                    pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+            if progress:
+                progress(index + 1, 2 * len(chunks))
+        del run  # A's session goes before B's comes
+        _release_freed_memory()
+        run = _session(b, shared, outputs_b, external_b, kept)
+        for index, names in enumerate(chunks):
+            values_b = run(feeds, names)
+            with open(kept / f"{index}.pickle", "rb") as file:  # written by this process, in its own folder
+                for position, name in enumerate(names):
+                    value_b, values_b[position] = values_b[position], None
+                    comparison.tensors.append(_compare_one(name, producer[name], pickle.load(file), value_b,
+                                                           tolerance))
+            os.unlink(kept / f"{index}.pickle")
+            if progress:
+                progress(len(chunks) + index + 1, 2 * len(chunks))
+        del run
     comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
     return comparison
 
 
-def _check_runnable(a, b, model_a: onnx.ModelProto, model_b: onnx.ModelProto, feeds: Mapping[str, np.ndarray],
-                    given: Mapping[str, np.ndarray]) -> None:
-    """Raise ValueError, in one line, unless both models can run on `feeds`: B takes no input A lacks, inputs of
-    the same name have the same element type and shape in both, --inputs arrays fit both, and onnxruntime loads
-    both models."""
-    import onnxruntime
+def _return_large_blocks() -> None:
+    """Have glibc map every large block on its own and unmap it when freed (a fixed mmap threshold): by default
+    the threshold grows as large blocks are freed, and the weights of the parsed protos, then onnxruntime's copies
+    while it builds a session, pile up in the heap instead of going back. Only the comparing child does this."""
+    try:
+        import ctypes
 
-    declared_a = {name: (dtype, shape) for name, dtype, shape in input_specs(model_a)}
-    missing = sorted({name for name, _, _ in input_specs(model_b)} - set(feeds))
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD: 128 KiB, glibc's default start
+    except (OSError, AttributeError):
+        pass
+
+
+def _release_freed_memory() -> None:
+    """Give the memory of the dropped protos back to the system now: glibc keeps large freed blocks in the heap
+    (its mmap threshold grows as they are freed), and the session made next would count on top of them."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim, or nothing we can ask
+        pass
+
+
+def _session(path, shared: list[str], outputs: list[str], external_data: bool, folder: Path):
+    """A session of the model file with the shared tensors exposed; ValueError, in one line, when onnxruntime
+    refuses the model."""
+    from onnxlint.confirm.runner import file_runner
+
+    try:
+        run = file_runner(path, shared, outputs, external_data, folder)
+        _release_freed_memory()  # what onnxruntime parsed on the way to its initialised tensors
+        return run
+    except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
+        raise ValueError(f"{path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
+
+
+def _check_inputs(a, b, specs_a: list, specs_b: list, feeds: Mapping[str, np.ndarray],
+                  given: Mapping[str, np.ndarray]) -> None:
+    """Raise ValueError, in one line, unless both models take `feeds`: B takes no input A lacks, inputs of the same
+    name have the same element type and shape in both, and --inputs arrays fit both. (Whether onnxruntime loads
+    each model is known when its session is made.)"""
+    declared_a = {name: (dtype, shape) for name, dtype, shape in specs_a}
+    missing = sorted({name for name, _, _ in specs_b} - set(feeds))
     if missing:
         raise ValueError(f"the models' inputs differ: {b} needs {missing}, {a} has {sorted(feeds)}")
-    for path, model in ((a, model_a), (b, model_b)):
-        for name, dtype, shape in input_specs(model):
+    for path, specs in ((a, specs_a), (b, specs_b)):
+        for name, dtype, shape in specs:
             array = feeds[name]
             if _fits(array, dtype, shape):
                 continue
@@ -153,13 +215,6 @@ def _check_runnable(a, b, model_a: onnx.ModelProto, model_b: onnx.ModelProto, fe
                                  f"{_declared(dtype, shape)}")
             raise ValueError(f"the models' inputs differ: '{name}' is {_declared(*declared_a[name])} in {a} and "
                              f"{_declared(dtype, shape)} in {b}")
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    for path in (a, b):
-        try:
-            onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
-            raise ValueError(f"{path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
 
 
 def _fits(array: np.ndarray, dtype: np.dtype, shape: tuple) -> bool:
@@ -171,6 +226,8 @@ def _fits(array: np.ndarray, dtype: np.dtype, shape: tuple) -> bool:
 
 
 def _declared(dtype, shape) -> str:
+    import numpy as np
+
     return f"{np.dtype(dtype)} [{', '.join(str(dim) for dim in shape)}]"
 
 
@@ -182,7 +239,11 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     import tempfile
     from pathlib import Path
 
+    import numpy as np
+    import onnx
+
     from onnxlint.confirm import rknn
+    from onnxlint.confirm.inputs import random_inputs
     from onnxlint.graph import build_graphs
     from onnxlint.model import load_model
 
@@ -224,6 +285,8 @@ def _dump_files(listing) -> list[tuple[str, str]]:
 
 
 def _compare_one(name: str, node, value_a, value_b, tolerance: Tolerance) -> TensorResult:
+    import numpy as np
+
     array_a, array_b = np.asarray(value_a), np.asarray(value_b)
     base = {"tensor": name, "node": node.name, "op_type": node.op_type, "shape": list(array_a.shape)}
     if array_a.shape != array_b.shape:
