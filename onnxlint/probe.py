@@ -165,14 +165,20 @@ class DimProbe:
             candidates = matches if candidates is None else candidates & matches
         return min(candidates) if candidates and len(candidates) == 1 else None
 
-    @property
+    @cached_property
     def unsupported(self) -> ProbeRun | None:
-        """A run that fails even with every dynamic dim the same size: the model is not dynamic at all."""
+        """A run that fails with every dynamic dim the same size, and fails again at the other sizes tried: the
+        model is not dynamic at all. A model that runs at one of them has a valid range (a BERT's position table
+        stops at 128) rather than one fixed size."""
         if not self._dynamic or self._batch_polymorphic:
             return None
-        if self.uniform is not None and self.uniform.failure:
-            return self.uniform
-        return None
+        if self.uniform is None or not self.uniform.failure:
+            return None
+        for size in OTHER_UNIFORM_SIZES:
+            other = self._run({where: size for where in self._dynamic}, failure=True)
+            if not other.failure and not other.too_small:
+                return None
+        return self.uniform
 
     @cached_property
     def _batch_polymorphic(self) -> bool:
@@ -191,6 +197,9 @@ class DimProbe:
 
 # The size every dynamic dim gets in the uniform probe: a multiple of 64, valid for detector strides.
 UNIFORM_SIZE = 256
+# Where the run at UNIFORM_SIZE fails, these are tried before a model is called fixed-size: one below the usual
+# sequence limits (BERT's 128 positions) and export sizes (160, 224, 320, 640), one above them.
+OTHER_UNIFORM_SIZES = (96, 1024)
 
 
 def probe_dims(model: LoadedModel, graph: "GraphView | None" = None) -> DimProbe:

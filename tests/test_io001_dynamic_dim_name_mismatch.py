@@ -48,6 +48,7 @@ def test_pass_real_exports_with_dynamic_batch(fixture_path):
 
 @pytest.mark.parametrize("source, declared", [("unk__316", "unk__317"),  # tf2onnx
                                               ("p2o.DynamicDimension.0", "p2o.DynamicDimension.3"),  # paddle2onnx
+                                              ("DynamicDimension.1", "ConvTranspose_459_o0__d2"),  # paddle2onnx 2
                                               ("unk__2", "Reluy_dim_0"),  # torch's invented output name
                                               ("unk__5", "?")])
 def test_pass_names_nobody_chose(tmp_path, source, declared):

@@ -101,3 +101,17 @@ def test_constant_operand_against_the_batch(tmp_path, shape, pinned):
     assert (probe.unsupported is not None) == pinned
     assert ("uniform" in probe.__dict__) == pinned  # proved without a run when not pinned
     assert codes(lint_proto(tmp_path, _conv_block(shape), "IO007")) == (["IO007"] if pinned else [])
+
+
+def test_pass_a_valid_range_is_not_a_fixed_size(tmp_path):
+    # A BERT-style position table of 128 entries: the model runs at any length up to 128, not only at one size.
+    # It fails at the uniform probe size (256) and runs at 96, so it is not reported.
+    text = """<ir_version: 8, opset_import: ["" : 17]>
+    g (float[1, n] x) => (float[1, n] y) <float[1, 128] table = {""" + ", ".join(["0.5"] * 128) + """},
+                                          int64[1] zero = {0}, int64[1] one = {1}> {
+        shape = Shape(x)
+        length = Gather(shape, one)
+        positions = Slice(table, zero, length, one)
+        y = Add(x, positions)
+    }"""
+    assert codes(lint_text(tmp_path, text, "IO007")) == []
