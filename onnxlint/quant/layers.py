@@ -3,8 +3,9 @@
 The toolkit fuses before it quantizes, so a tensor is quantized where a fused layer ends, not after every node:
   * Conv/ConvTranspose/Gemm/MatMul followed by BatchNormalization is one layer (the BN is folded into the
     weights, which the weight quantization then sees);
-  * a compute layer followed by Relu, Clip (ReLU6), LeakyRelu or PRelu is one layer, quantized after the
-    activation;
+  * a compute layer followed by Relu, Clip (ReLU6), LeakyRelu or PRelu, or by SiLU or HardSwish written out op
+    by op, is one layer, quantized after the activation; so is a weighted layer followed by an Add/Sub/Mul/Div
+    with a constant (a bias or a scale);
   * operators that only move or select values (Reshape, Transpose, Slice, Split, MaxPool, ...) keep their input's
     quantization and add no rounding of their own.
 Every other node output that depends on the model's inputs is a quantized tensor. A layer with constant weights
@@ -93,16 +94,22 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
             if not out or out not in float_tensors:
                 continue
             chain, end = [node.op_type], out
-            swish = _swish(graph, consumers, end) if end not in outputs else None
-            if swish is not None:  # x * Sigmoid(x) (SiLU): fused into the layer by the toolkit
-                absorbed.update(swish)
-                chain.append("SiLU")
-                end = graph.node[swish[1]].output[0]
-            while end not in outputs and len(consumers.get(end, [])) == 1:
+            while end not in outputs:
+                activation = _activation(graph, consumers, known, end)
+                if activation is not None:  # SiLU or HardSwish written out op by op: the toolkit fuses them
+                    name, members = activation
+                    absorbed.update(members)
+                    chain.append(name)
+                    end = graph.node[members[-1]].output[0]
+                    continue
+                if len(consumers.get(end, [])) != 1:
+                    break
                 follower_index = consumers[end][0]
                 follower = graph.node[follower_index]
                 fusable = (follower.op_type in FUSED_ACTIVATIONS
-                           or (follower.op_type == "BatchNormalization" and chain[-1] in WEIGHTED))
+                           or (follower.op_type in ("BatchNormalization", "Add", "Sub", "Mul", "Div")
+                               and chain[-1] in (*WEIGHTED, "BatchNormalization")
+                               and not any(name in float_tensors for name in follower.input[1:])))
                 if not fusable or follower.input[0] != end or len(follower.output) < 1:
                     break
                 absorbed.add(follower_index)
@@ -114,18 +121,34 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
     return layers
 
 
-def _swish(graph, consumers: dict[str, list[int]], tensor: str) -> tuple[int, int] | None:
-    """(Sigmoid index, Mul index) when `tensor` feeds exactly a Sigmoid and a Mul of it with that Sigmoid."""
+def _activation(graph, consumers: dict[str, list[int]], known, tensor: str) -> tuple[str, list[int]] | None:
+    """An activation written out op by op on `tensor`, as (name, node indices, last one producing the result):
+    SiLU x * Sigmoid(x), and HardSwish x * Clip(x + 3, 0, 6) / 6 (Div by 6 or Mul by 1/6)."""
     users = consumers.get(tensor, [])
     if len(users) != 2:
         return None
     ops = {graph.node[i].op_type: i for i in users}
-    if set(ops) != {"Sigmoid", "Mul"}:
+    if set(ops) == {"Sigmoid", "Mul"}:
+        sigmoid, mul = graph.node[ops["Sigmoid"]], graph.node[ops["Mul"]]
+        if sorted(mul.input) == sorted([tensor, sigmoid.output[0]]) and len(consumers.get(sigmoid.output[0], [])) == 1:
+            return "SiLU", [ops["Sigmoid"], ops["Mul"]]
         return None
-    sigmoid, mul = graph.node[ops["Sigmoid"]], graph.node[ops["Mul"]]
-    if sorted(mul.input) != sorted([tensor, sigmoid.output[0]]) or len(consumers.get(sigmoid.output[0], [])) != 1:
+    if set(ops) != {"Add", "Mul"}:
         return None
-    return ops["Sigmoid"], ops["Mul"]
+    add, mul = graph.node[ops["Add"]], graph.node[ops["Mul"]]
+    after_add = consumers.get(add.output[0], [])
+    if len(after_add) != 1 or graph.node[after_add[0]].op_type not in ("Clip", "Relu"):
+        return None
+    clip = graph.node[after_add[0]]
+    if sorted(mul.input) != sorted([tensor, clip.output[0]]):
+        return None
+    after_mul = consumers.get(mul.output[0], [])
+    if len(after_mul) != 1:
+        return None
+    scale = graph.node[after_mul[0]]
+    if scale.op_type not in ("Div", "Mul") or any(name not in known for name in scale.input[1:]):
+        return None
+    return "HardSwish", [ops["Add"], after_add[0], ops["Mul"], after_mul[0]]
 
 
 def bn_multiplier(model: onnx.ModelProto, layer: Layer) -> np.ndarray | None:
