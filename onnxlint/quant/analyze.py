@@ -80,13 +80,18 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
     samples = load_samples(model, datasets, shapes, mean, std, seed)
     calibration, evaluation, held = _split(samples, inputs)
     floats = float_tensors(model, calibration[0])
-    layers = find_layers(model, floats, quantize_inputs=not samples.images)
+    layers = find_layers(model, floats, quantize_inputs=True)
     _progress(progress, "calibrating", 0, 1)
     stats = collect(model, [layer.tensor for layer in layers], calibration)
     simulator = Simulator(model, layers)
     count = len(layers)
     ones, zeros = np.ones(count), np.zeros(count)
     params = {algo: [_params(stats[l.tensor], algo) for l in layers] for algo in ALGORITHMS}
+    if samples.images:  # the toolkit quantizes a normalised image input over the range 0-255 pixels map to
+        for algo in ALGORITHMS:
+            for layer in layers:
+                if layer.is_input:
+                    params[algo][layer.index] = asymmetric(*_pixel_range(mean, std))
 
     reference = [simulator.run(method, Settings(params[algorithm], zeros, zeros), feed) for feed in evaluation]
     names = simulator.outputs
@@ -139,8 +144,8 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
         notes.append("no --dataset: " + samples.source)
     notes.append(held)
     if samples.images:
-        notes.append("inputs are image pixels: the toolkit quantizes the raw 0-255 input without loss, so the "
-                     "model inputs are not quantized here")
+        notes.append("image inputs are quantized to int8 over the range that pixels 0-255 normalise to, as the "
+                     "toolkit does")
     sample_info = {"source": samples.source, "generated": samples.generated, "images": samples.images,
                    "calibration": len(calibration), "evaluation": len(evaluation),
                    "input_shapes": {k: list(v) for k, v in shapes.items()}, "mean": list(mean) if mean else None,
@@ -152,6 +157,14 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
                                "quantized_dtype": "w8a8"},
                        samples=sample_info, outputs=outputs, layers=results, configs=configs, proposal=proposal,
                        layer_count=count, seconds=time.perf_counter() - started, notes=notes)
+
+
+def _pixel_range(mean, std) -> tuple[float, float]:
+    means, stds = list(mean or [0.0]), list(std or [1.0])
+    count = max(len(means), len(stds))
+    means, stds = means * (count // len(means)), stds * (count // len(stds))
+    ends = [(0.0 - m) / s for m, s in zip(means, stds)] + [(255.0 - m) / s for m, s in zip(means, stds)]
+    return min(ends), max(ends)
 
 
 def _split(samples: Samples, inputs: dict[str, np.ndarray] | None):
@@ -194,17 +207,23 @@ def _single_layers(simulator: Simulator, layers: list[Layer], params, method, fe
             floats = {}
             break
         floats.update(wanted)
+    feeding = _feeding_layers(simulator.model, layers)
     out = []
     for k, layer in enumerate(layers):
         mask = zeros.copy()
         mask[k] = 1
-        extra = [] if layer.is_input or not floats else [layer.tensor]
-        runs = simulator.run(method, Settings(params, mask, mask), feed, extra)
+        runs = simulator.run(method, Settings(params, mask, mask), feed)
         output_cos = min(_cosine([reference[i]], [runs[i]]) for i in range(len(names)))
         if layer.is_input:
             value = np.asarray(feed[layer.tensor])
             own = _cosine([value], [fake_quant(value, params[k])])
         elif floats:
+            # As accuracy_analysis's "single": float inputs quantized to the layer's int8 inputs, then the
+            # layer's weights and output.
+            mask[feeding[k]] = 1
+            wmask = zeros.copy()
+            wmask[k] = 1
+            runs = simulator.run(method, Settings(params, mask, wmask), feed, [layer.tensor])
             own = _cosine([floats[layer.tensor]], [runs[names.index(layer.tensor)] if layer.tensor in names
                                                     else runs[-1]])
         else:
@@ -212,6 +231,34 @@ def _single_layers(simulator: Simulator, layers: list[Layer], params, method, fe
         out.append((own, output_cos))
         _progress(progress, "quantizing one layer at a time", k + 1, count)
     return out
+
+
+def _feeding_layers(model: onnx.ModelProto, layers: list[Layer]) -> list[list[int]]:
+    """For each layer, the layers whose quantized tensors it reads (through value-moving nodes)."""
+    from onnxlint.quant.layers import PASSTHROUGH
+
+    index = {layer.tensor: layer.index for layer in layers}
+    producers = {out: n for n in model.graph.node for out in n.output if out}
+    starts = {}
+    for i, node in enumerate(model.graph.node):
+        from onnxlint.quant.layers import node_name
+
+        starts[node_name(node, i)] = node
+
+    def source(name: str, depth: int = 0) -> list[int]:
+        if name in index:
+            return [index[name]]
+        node = producers.get(name)
+        if node is None or depth > 50 or node.op_type not in PASSTHROUGH or not node.input:
+            return []
+        return source(node.input[0], depth + 1)
+
+    feeding = []
+    for layer in layers:
+        node = starts.get(layer.node)
+        inputs = [] if node is None or layer.is_input else list(node.input)
+        feeding.append(sorted({k for name in inputs for k in source(name) if k != layer.index}))
+    return feeding
 
 
 def _joins(model: onnx.ModelProto, layers: list[Layer], stats) -> dict[int, list[tuple[str, float, float]]]:

@@ -33,7 +33,7 @@ class DatasetError(ValueError):
 @dataclass
 class Samples:
     """Feeds for the model, by input name, one dict per sample; `images` says pixels were read (the toolkit
-    then quantizes the raw 0-255 input, which loses nothing)."""
+    then quantizes the input over the range that pixels 0-255 normalise to)."""
 
     feeds: list[dict[str, np.ndarray]]
     source: str
