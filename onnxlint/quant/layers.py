@@ -3,9 +3,11 @@
 The toolkit fuses before it quantizes, so a tensor is quantized where a fused layer ends, not after every node:
   * Conv/ConvTranspose/Gemm/MatMul followed by BatchNormalization is one layer (the BN is folded into the
     weights, which the weight quantization then sees);
-  * a compute layer followed by Relu, Clip (ReLU6), LeakyRelu or PRelu, or by SiLU or HardSwish written out op
-    by op, is one layer, quantized after the activation; so is a weighted layer followed by an Add/Sub/Mul/Div
-    with a constant (a bias or a scale);
+  * a compute layer followed by Relu, Clip (ReLU6), LeakyRelu or PRelu, or by HardSwish written out op by op,
+    is one layer, quantized after the activation; so is a weighted layer followed by an Add/Sub/Mul/Div with a
+    constant (a bias or a scale);
+  * SiLU written out (x * Sigmoid(x)) is a layer of its own after the layer that computes x (the toolkit's
+    exSwish: both outputs are quantized, the Sigmoid inside is not);
   * operators that only move or select values (Reshape, Transpose, Slice, Split, MaxPool, ...) keep their input's
     quantization and add no rounding of their own.
 Every other node output that depends on the model's inputs is a quantized tensor. A layer with constant weights
@@ -75,6 +77,7 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
             if value.name not in initializers and value.name in float_tensors:
                 layers.append(Layer(len(layers), value.name, value.name, "Input", is_input=True))
     absorbed: set[int] = set()
+    silu: set[int] = set()  # the Mul of x * Sigmoid(x): a SiLU layer
     for i, node in enumerate(graph.node):
         if i in absorbed or node.op_type in PASSTHROUGH or node.op_type == "Constant" or node.domain not in ("", "ai.onnx"):
             continue
@@ -93,10 +96,16 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
         for out in node.output:
             if not out or out not in float_tensors:
                 continue
-            chain, end = [node.op_type], out
+            chain, end = ["SiLU" if i in silu else node.op_type], out
             while end not in outputs:
                 activation = _activation(graph, consumers, known, end)
-                if activation is not None:  # SiLU or HardSwish written out op by op: the toolkit fuses them
+                if activation is not None and activation[0] == "SiLU":
+                    # rknn-toolkit2 2.5.0 keeps SiLU a layer of its own (exSwish): the convolution's output is
+                    # quantized, then the activation's; the Sigmoid inside it is not.
+                    absorbed.add(activation[1][0])
+                    silu.add(activation[1][1])
+                    break
+                if activation is not None:  # HardSwish written out op by op: fused into the layer before it
                     name, members = activation
                     absorbed.update(members)
                     chain.append(name)
