@@ -29,6 +29,7 @@ from onnxlint.checks.op002_deprecated_op import DeprecatedOp
 from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.checks.qt001_mixed_range_concat import MixedRangeConcat
+from onnxlint.checks.qt002_depthwise_range_disparity import DepthwiseRangeDisparity
 from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupported
 from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
 from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
@@ -76,4 +77,5 @@ ALL_RULES = (
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),
     MixedRangeConcat(),
+    DepthwiseRangeDisparity(),
 )
