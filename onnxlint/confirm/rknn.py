@@ -104,6 +104,9 @@ if job["float16_layers"]:
     text = re.sub(r"^custom_quantize_layers:.*$", "custom_quantize_layers:\n" + lines.rstrip("\n"), text, count=1,
                   flags=re.M)
     cfg.write_text(text)
+    rknn.release()  # step2 refuses an object that already loaded a model
+    rknn = RKNN(verbose=False)
+    rknn.config(**job["config"])
     if rknn.hybrid_quantization_step2(model_input=f"{stem}.model", data_input=f"{stem}.data",
                                       model_quantization_cfg=str(cfg)) != 0:
         sys.exit(11)

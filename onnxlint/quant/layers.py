@@ -9,7 +9,8 @@ The toolkit fuses before it quantizes, so a tensor is quantized where a fused la
   * SiLU written out (x * Sigmoid(x)) is a layer of its own after the layer that computes x (the toolkit's
     exSwish: both outputs are quantized, the Sigmoid inside is not);
   * operators that only move or select values (Reshape, Transpose, Slice, Split, MaxPool, ...) keep their input's
-    quantization and add no rounding of their own.
+    quantization and add no rounding of their own;
+  * Softmax runs in float16 (FLOAT16_OPS): its output is not an int8 tensor.
 Every other node output that depends on the model's inputs is a quantized tensor. A layer with constant weights
 (Conv, ConvTranspose, Gemm, MatMul) also has its weights quantized.
 """
@@ -29,6 +30,9 @@ PASSTHROUGH = frozenset({
     "Less", "Greater", "Not", "And", "Or", "GlobalMaxPool", "ReduceMax", "ReduceMin",
 })
 FUSED_ACTIVATIONS = frozenset({"Relu", "Clip", "LeakyRelu", "PRelu"})
+# Operators the toolkit runs in float16 even in an int8 build: accuracy_analysis shows an exDataConvert to
+# float16 before its exSoftmax13 (PP-OCR cls, rk3588), so their outputs are not int8.
+FLOAT16_OPS = frozenset({"Softmax"})
 WEIGHTED = {"Conv": 0, "ConvTranspose": 1, "Gemm": 0, "MatMul": 1}  # op -> output-channel axis of the weight
 
 
@@ -124,7 +128,7 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                 absorbed.add(follower_index)
                 chain.append(follower.op_type)
                 end = follower.output[0]
-            if end in float_tensors:
+            if end in float_tensors and node.op_type not in FLOAT16_OPS:
                 layers.append(Layer(len(layers), end, node_name(node, i), "+".join(chain), weight, axis, weight_input,
                                     graph_output=end in outputs))
     return layers
