@@ -52,7 +52,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append")
     parser.add_argument("--skip-hybrid", action="store_true", help="only the default int8 build")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/quant.json"))
+    parser.add_argument("--table", action="store_true", help="print the README's table from --out and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.out.read_text())))
+        return 0
     from onnxlint.confirm import rknn
 
     if rknn.toolkit_python() is None:
@@ -156,6 +160,35 @@ def summary(record) -> dict:
         out["top5_overlap"] = record["top5_overlap"]["overlap"]
         out["top5_overlap_by_impact"] = record["top5_overlap"]["overlap_by_output_impact"]
     return out
+
+
+def table(results) -> str:
+    """Markdown: per model and output, predicted vs simulator cosine, top-5 overlap, proposal vs auto_hybrid."""
+    def cos(entry, name):
+        if not isinstance(entry, dict):
+            return "-"
+        if "failed" in entry:
+            return f"failed ({entry['failed']})"
+        value = entry.get("outputs", {}).get(name)
+        return "-" if value is None else f"{value:.4f}"
+
+    lines = ["| model (input) | output | predicted int8 | toolkit int8 | top-5 overlap (single) | proposal | "
+             "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | analysis / toolkit build+analysis |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, record in sorted(results.items()):
+        proposal = record["predicted"]["proposal"]
+        what = (f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}"
+                + (f" + {len(proposal['float16_layers'])} fp16" if proposal["float16_layers"] else ""))
+        overlap = record.get("top5_overlap", {}).get("overlap", "-")
+        size = "x".join(str(d) for d in record["input_size"][2:])
+        for output in record["predicted"]["outputs"]:
+            lines.append(
+                f"| {name} ({size}) | `{output['name']}` | {output['predicted_cosine']:.4f} | "
+                f"{cos(record['toolkit_int8'], output['name'])} | {overlap}/5 | {what} | "
+                f"{proposal['predicted_cosine']:.4f} | {cos(record.get('toolkit_proposal'), output['name'])} | "
+                f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {record['analysis_seconds']:.0f} s / "
+                f"{record['toolkit_int8']['seconds']:.0f} s |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
