@@ -130,7 +130,12 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
             elif action == "split":
                 mask[k] = 0
             elif action == "int16":
-                chosen_params[k] = _params(stats[layers[k].tensor], best["quantized_algorithm"], INT16)
+                # rknn-toolkit2 2.5.0 computes an int16 layer with int16 weights, then converts its output back
+                # to int8 for the int8 layers that read it (exDataConvert <tensor>__int8 in accuracy_analysis):
+                # weights exact at this precision, the activation stays int8 unless it is a model output.
+                wmask[k] = 0
+                if layers[k].graph_output:
+                    chosen_params[k] = _params(stats[layers[k].tensor], best["quantized_algorithm"], INT16)
         return plan.worst(cosines(Settings(chosen_params, mask, wmask), best_method))
 
     # Rank again under the best config when it differs (the candidates the greedy tries first).
@@ -343,8 +348,10 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
         "quantization_cfg": plan.quantization_cfg(layers, greedy.steps),
     }
     if integer_only and proposal["int16_layers"]:
-        proposal["caveat"] = (f"int16 layers are simulated; onnxlint has not verified that rknn-toolkit2 accepts "
-                              f"an int16 layer on {chip}")
+        proposal["caveat"] = (f"int16 layers: rknn-toolkit2 2.5.0's hybrid_quantization_step2 accepted an int16 "
+                              f"layer for {chip} in onnxlint's check (PP-OCR cls, rv1106, simulator only, not on a "
+                              f"board); the toolkit converts an int16 layer's output back to int8 for int8 layers "
+                              f"that read it, and the prediction assumes so")
     return proposal
 
 

@@ -9,8 +9,10 @@ On chips that build float16 layers (`custom_quantize_layers: {layer: float16}` i
 ("not supported 'float16' dtype at rv1103/rv1106!"), so there the changes stay integer:
   * split: a Concat (or other join) that is a model output and mixes ranges is not requantized, i.e. its
     inputs become separate outputs, each with its own int8 range (a graph change: cut the model before it);
-  * int16: the layer's activations in int16 (simulated as 16-bit asymmetric). Whether the toolkit accepts an
-    int16 layer on the chip is not verified by onnxlint: the proposal says so.
+  * int16: the layer in int16 (`custom_quantize_layers: {tensor: int16}`, which rknn-toolkit2 2.5.0's
+    hybrid_quantization_step2 accepts for rv1106: checked on PP-OCR cls in the simulator, not on a board). The
+    toolkit converts such a layer's output back to int8 for the int8 layers after it, so the simulation keeps its
+    weights exact and its activation int8 (int16 only for a model output).
 """
 
 from __future__ import annotations
