@@ -191,3 +191,29 @@ def test_images_are_resized_and_normalised_as_the_toolkit_does(tmp_path):
     np.testing.assert_allclose(feed["x"][0, :, 0, 0], [1.0, 0.0, 0.0])  # RGB order, (pixel - mean) / std
     (tmp_path / "list.txt").write_text("a.png\na.png\n")
     assert len(load_samples(None, [str(tmp_path / "list.txt")], {"x": (1, 3, 8, 8)}, None, None).feeds) == 2
+
+
+def test_inputs_file_is_the_evaluation_sample(tmp_path):
+    model_path = tmp_path / "toy.onnx"
+    onnx.save(detector(), model_path)
+    evaluation = tmp_path / "eval.npz"
+    np.savez(evaluation, x=feeds(1, seed=7)[0]["x"])
+    from onnxlint.confirm.inputs import load_inputs
+
+    document = analyze(model_path, "rk3588", [str(_npz(tmp_path, 3))], inputs=load_inputs(evaluation)).to_dict()
+    assert (document["samples"]["calibration"], document["samples"]["evaluation"]) == (3, 1)
+    assert any("evaluated on --inputs" in note for note in document["notes"])
+
+
+def test_toolkit_dataset_listing_with_npy(tmp_path):
+    from onnxlint.quant.dataset import DatasetError, load_samples
+
+    for index, feed in enumerate(feeds(2)):
+        np.save(tmp_path / f"s{index}.npy", feed["x"])
+    (tmp_path / "dataset.txt").write_text("s0.npy\ns1.npy\n")
+    samples = load_samples(None, [str(tmp_path / "dataset.txt")], {"x": (1, 3, 8, 8)}, mean=None, std=None)
+    assert len(samples.feeds) == 2 and not samples.images
+    np.testing.assert_array_equal(samples.feeds[1]["x"], feeds(2)[1]["x"])
+    (tmp_path / "bad.txt").write_text("missing.png\n")
+    with pytest.raises(DatasetError, match="no file 'missing.png'"):
+        load_samples(None, [str(tmp_path / "bad.txt")], {"x": (1, 3, 8, 8)}, None, None)
