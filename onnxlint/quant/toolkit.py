@@ -10,8 +10,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ROW = re.compile(r"^\[(?P<op>[^\]]+)\]\s+(?P<tensor>\S+)\s+(?P<entire>-?[\d.]+)\s*\|\s*(?P<entire_euc>[\d.einf]+)\s+"
-                 r"(?P<single>-?[\d.]+)\s*\|\s*(?P<single_euc>[\d.einf]+)")
+# The euclidean distance can run into the next cosine ("2263.508300.99995"): a cosine has five decimals.
+# "q_zero" marks a layer whose int8 output is all zero (cosine 0 against a non-zero reference).
+COSINE = r"(-?\d\.\d{5}|q_zero)"
+ROW = re.compile(r"^\[(?P<op>[^\]]+)\]\s+(?P<tensor>\S+)\s+" + COSINE.replace("(", "(?P<entire>", 1)
+                 + r"\s*\|\s*(?:[\d.]+?|q_zero|nan|inf)\s*" + COSINE.replace("(", "(?P<single>", 1) + r"\s*\|")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -28,7 +31,7 @@ def read_error_analysis(path: Path) -> list[ToolkitLayer]:
     for line in Path(path).read_text(errors="replace").splitlines():
         match = ROW.match(ANSI.sub("", line).strip())
         if match:
-            rows.append(ToolkitLayer(match["op"], match["tensor"], float(match["entire"]), float(match["single"])))
+            rows.append(ToolkitLayer(match["op"], match["tensor"], _cosine(match["entire"]), _cosine(match["single"])))
     return rows
 
 
@@ -37,3 +40,7 @@ def output_cosines(rows: list[ToolkitLayer], outputs: list[str]) -> dict[str, fl
     names for outputs)."""
     by_name = {row.tensor: row for row in rows}
     return {name: by_name[name].entire_cosine for name in outputs if name in by_name}
+
+
+def _cosine(text: str) -> float:
+    return 0.0 if text == "q_zero" else float(text)
