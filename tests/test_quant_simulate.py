@@ -134,6 +134,7 @@ def test_analysis_names_the_join_and_the_proposal_fixes_it(tmp_path):
     assert proposal["float16_layers"][0] == "out"
     assert proposal["predicted_cosine"] > proposal["config_predicted_cosine"]
     assert "out: float16" in proposal["quantization_cfg"]
+    assert proposal["caveat"].startswith("not proven")
 
 
 def test_integer_only_chip_gets_no_float16(tmp_path):

@@ -347,6 +347,11 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
         "predicted_cosine": greedy.final,
         "quantization_cfg": plan.quantization_cfg(layers, greedy.steps),
     }
+    if float_layers:
+        proposal["caveat"] = ("not proven: built with rknn-toolkit2 2.5.0, float16 proposals like this one measured "
+                              "no better than the default int8 build on PP-PicoDet and PP-OCRv4 rec (README, "
+                              "'Measured against the toolkit'); build(auto_hybrid=True) did better there. The keys "
+                              "are ONNX tensor names: the toolkit refuses one it renamed or fused away")
     if integer_only and proposal["int16_layers"]:
         proposal["caveat"] = (f"int16 layers: rknn-toolkit2 2.5.0's hybrid_quantization_step2 accepted an int16 "
                               f"layer for {chip} in onnxlint's check (PP-OCR cls, rv1106, simulator only, not on a "
