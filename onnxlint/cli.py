@@ -25,7 +25,7 @@ COMMAND_LINE_KEYS = ("target", "toolkit", "select", "ignore", "fail-on", "anchor
 SEVERITIES = ("error", "warning", "info")
 FORMAT_NAMES = ("text", "json")  # for every command
 LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
-SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare", "rknn-build")
+SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare", "rknn-build", "quant")
 
 
 class UsageError(Exception):
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
             return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config,
-                    "compare": _compare, "rknn-build": _rknn_build}[argv[0]](argv[1:])
+                    "compare": _compare, "rknn-build": _rknn_build, "quant": _quant}[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
         _stderr(f"onnxlint: error: {exc}")
@@ -647,3 +647,70 @@ def _rknn_build(argv: list[str]) -> int:
         export=Path(args.export_rknn) if args.export_rknn else None, timeout=args.timeout, predicted=predicted))
     FORMATS[args.format].rknn_build(report, sys.stdout)
     return EXIT_CLEAN if report.built else EXIT_FINDINGS
+
+
+def _quant(argv: list[str]) -> int:
+    parser = _Parser(prog="onnxlint quant",
+                     description="Predict int8 accuracy loss before the toolkit build: simulate the toolkit's "
+                                 "quantization in onnxruntime, rank the layers that lose most, propose the fix.")
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("--target", choices=TARGETS, required=True, metavar="CHIP",
+                        help=f"the chip ({', '.join(TARGETS)}); rv1106/rv1103 get an integer-only proposal")
+    parser.add_argument("--dataset", action="append", metavar="PATH",
+                        help="calibration data: image files, a folder of images, an .npz or the toolkit's "
+                             "dataset.txt (repeatable; default: a generated sample, reported as such)")
+    parser.add_argument("--inputs", metavar="FILE.npz", help="evaluate on these model inputs (by input name) "
+                                                             "instead of the held-back sample")
+    parser.add_argument("--mean", metavar="VALUES", help="per-channel mean, 0-255 scale, as rknn.config")
+    parser.add_argument("--std", metavar="VALUES", help="per-channel std, 0-255 scale, as rknn.config")
+    parser.add_argument("--input-size", metavar="N,C,H,W", help="the first input's shape (needed for dynamic dims)")
+    parser.add_argument("--algorithm", choices=("normal", "mmse", "kl_divergence"), default="normal",
+                        help="the quantized_algorithm you build with (default: normal)")
+    parser.add_argument("--method", choices=("channel", "layer"), default="channel",
+                        help="the quantized_method you build with (default: channel)")
+    parser.add_argument("--top", type=int, default=20, metavar="N", help="layers to report (default: 20)")
+    parser.add_argument("--max-float-layers", type=int, default=8, metavar="N",
+                        help="most layers the hybrid proposal takes out of int8 (default: 8)")
+    parser.add_argument("--goal", type=float, default=0.999, metavar="C",
+                        help="worst output cosine the hybrid proposal aims at (default: 0.999)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of a generated sample (default: 0)")
+    _format_option(parser)
+    args = parser.parse_args(argv)
+    from onnxlint.confirm.inputs import load_inputs
+    from onnxlint.deployment import parse_channel_values
+    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.output import FORMATS
+    from onnxlint.quant.analyze import analyze
+    from onnxlint.quant.dataset import DatasetError
+
+    try:
+        load_model(args.model)  # the same vetting as lint: one clear line for a file that cannot be read
+    except ModelLoadError as exc:
+        raise UsageError(f"{exc.path}: {exc.reason}") from None
+    if args.top < 1 or args.max_float_layers < 0:
+        raise UsageError("--top must be 1 or more and --max-float-layers 0 or more")
+    try:
+        mean = parse_channel_values(args.mean, "--mean") if args.mean else None
+        std = parse_channel_values(args.std, "--std") if args.std else None
+        size = [int(part) for part in args.input_size.replace(" ", "").split(",")] if args.input_size else None
+        if size is not None and any(dim <= 0 for dim in size):
+            raise ValueError(f"--input-size: dims must be positive, got {args.input_size}")
+        given = load_inputs(args.inputs) if args.inputs else None
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("invalid literal"):
+            message = f"--input-size: expected N,C,H,W integers, got '{args.input_size}'"
+        raise UsageError(message) from None
+
+    def work(progress):
+        return analyze(args.model, args.target, args.dataset or (), inputs=given, mean=mean, std=std,
+                       input_size=size, algorithm=args.algorithm, method=args.method, seed=args.seed,
+                       top=args.top, max_float_layers=args.max_float_layers, goal=args.goal,
+                       progress=(lambda what, done, total: progress(done, total)) if progress else None)
+
+    try:
+        report = _with_progress(args.format, work)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    FORMATS[args.format].quant(report, sys.stdout)
+    return EXIT_CLEAN

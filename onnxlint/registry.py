@@ -35,6 +35,7 @@ FAMILIES = {
     "HD": "YOLO detection heads and anchors",
     "TG": "deployment target (RKNN toolkit and chip)",
     "EX": "torch.onnx.export scripts",
+    "QT": "int8 quantization risk",
 }
 
 # Codes that once existed and must never be reused for another rule.

@@ -144,6 +144,14 @@ def test_installed_confirm_and_compare(installed, work):
     assert json.loads(same.stdout)["first_divergence"] is None
 
 
+def test_installed_quant(installed, work):
+    # the quant package ships in the wheel and runs from it (a generated sample, a small model)
+    result = _onnxlint(installed, work, "quant", "yolov5n_legacy_op12.onnx", "--target", "rv1106", "--top", "2",
+                       "--max-float-layers", "1", "--format", "json", code=0)
+    document = json.loads(result.stdout)
+    assert document["samples"]["generated"] and document["proposal"]["integer_only"]
+
+
 def test_installed_rknn_build_without_the_toolkit_is_one_line(installed, work):
     result = _onnxlint(installed, work, "rknn-build", "yolov5n_legacy_op12.onnx", "--target", "rk3588", code=2)
     assert result.stdout == ""

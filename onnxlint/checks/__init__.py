@@ -28,6 +28,8 @@ from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
 from onnxlint.checks.op002_deprecated_op import DeprecatedOp
 from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
+from onnxlint.checks.qt001_mixed_range_concat import MixedRangeConcat
+from onnxlint.checks.qt002_depthwise_range_disparity import DepthwiseRangeDisparity
 from onnxlint.checks.tg001_target_opset_unsupported import TargetOpsetUnsupported
 from onnxlint.checks.tg002_target_dynamic_shape import TargetDynamicShape
 from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
@@ -74,4 +76,6 @@ ALL_RULES = (
     ExportTrainingMode(),
     ConstantFoldingDisabled(),
     ExporterOpsetOverride(),
+    MixedRangeConcat(),
+    DepthwiseRangeDisparity(),
 )

@@ -84,6 +84,71 @@ if rknn.accuracy_analysis(inputs=inputs, output_dir=output_dir) != 0:
     sys.exit(14)
 """
 
+QUANT_ACCURACY = r"""
+import json
+import re
+import sys
+from pathlib import Path
+from rknn.api import RKNN
+
+model, job = sys.argv[1], json.loads(sys.argv[2])
+rknn = RKNN(verbose=False)
+rknn.config(**job["config"])
+if rknn.load_onnx(model=model, **job["load"]) != 0:
+    sys.exit(10)
+if job["float16_layers"]:
+    if rknn.hybrid_quantization_step1(dataset=job["dataset"], proposal=False) != 0:
+        sys.exit(11)
+    stem = Path(model).stem
+    cfg = Path(f"{stem}.quantization.cfg")
+    lines = "".join(f"    {json.dumps(name)}: float16\n" for name in job["float16_layers"])
+    text = cfg.read_text()
+    text = re.sub(r"^custom_quantize_layers:.*$", "custom_quantize_layers:\n" + lines.rstrip("\n"), text, count=1,
+                  flags=re.M)
+    cfg.write_text(text)
+    rknn.release()  # step2 refuses an object that already loaded a model
+    rknn = RKNN(verbose=False)
+    rknn.config(**job["config"])
+    if rknn.hybrid_quantization_step2(model_input=f"{stem}.model", data_input=f"{stem}.data",
+                                      model_quantization_cfg=str(cfg)) != 0:
+        sys.exit(11)
+else:
+    if rknn.build(do_quantization=True, dataset=job["dataset"], auto_hybrid=job["auto_hybrid"]) != 0:
+        sys.exit(11)
+if rknn.accuracy_analysis(inputs=job["inputs"], output_dir=job["output_dir"]) != 0:
+    sys.exit(14)
+"""
+
+
+def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], output_dir: Path,
+                   load: dict | None = None, float16_layers: list[str] | None = None, auto_hybrid: bool = False,
+                   timeout: int = 1800) -> BuildResult:
+    """An int8 build of `model` with rknn.config(**config) calibrated on the toolkit dataset list `dataset`, then
+    accuracy_analysis on `inputs` (files, one per model input) into output_dir (error_analysis.txt and dumps).
+    `float16_layers`: a hybrid build (hybrid_quantization_step1, those layers set to float16 in the
+    .quantization.cfg, hybrid_quantization_step2); `auto_hybrid`: build(auto_hybrid=True). `load`: extra
+    load_onnx arguments (inputs and input_size_list for dynamic dims)."""
+    python = toolkit_python()
+    if python is None:
+        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    job = {"config": config, "load": load or {}, "dataset": str(Path(dataset).resolve()),
+           "inputs": [str(Path(p).resolve()) for p in inputs], "output_dir": str(output_dir),
+           "float16_layers": list(float16_layers or []), "auto_hybrid": auto_hybrid}
+    with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
+        try:
+            result = subprocess.run([python, "-c", QUANT_ACCURACY, str(Path(model).resolve()), json.dumps(job)],
+                                    capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder,
+                                    env={**os.environ, "TMPDIR": folder})
+        except subprocess.TimeoutExpired:
+            return BuildResult(f"timeout after {timeout} s", "")
+    stage = None if result.returncode == 0 else (
+        f"crash (signal {-result.returncode})" if result.returncode < 0
+        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
+    return BuildResult(stage, result.stdout + result.stderr)
+
+
 # A row of the verbose build's "Network Layer Information Table": index, op type, dtype, target, ...
 LAYER_ROW = re.compile(r"^D RKNN: \[[^\]]*\] +\d+ +(\S+) +\S+ +(NPU|CPU) ")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

@@ -60,3 +60,8 @@ def compare(comparison, stream: TextIO) -> None:
 def rknn_build(report, stream: TextIO) -> None:
     """`onnxlint rknn-build`: the attempts, the calls that built, and the log file."""
     _dump({**report.to_dict(), "tool": {"name": "onnxlint", "version": __version__}}, stream)
+
+
+def quant(report, stream: TextIO) -> None:
+    """`onnxlint quant`: the quantization-risk document (schemas/quant-report.schema.json)."""
+    _dump({**report.to_dict(), "tool": {"name": "onnxlint", "version": __version__}}, stream)

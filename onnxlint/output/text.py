@@ -273,3 +273,60 @@ def rknn_build(report, stream: TextIO) -> None:
     else:
         console.print(Text("  no configuration built", style="bold red"))
     console.print(Text(visible(f"  full toolkit log: {report.log_path}"), style="dim"))
+
+
+def quant(report, stream: TextIO) -> None:
+    """`onnxlint quant`: predicted cosine per output, the layers that lose most, and the fix to paste."""
+    console = _console(stream)
+    console.width = max(console.width, 160)
+    document = report.to_dict()
+    config = document["config"]
+    console.print(Text(visible(f"{report.model} for {report.chip}: int8 (quantized_algorithm="
+                               f"'{config['quantized_algorithm']}', quantized_method='{config['quantized_method']}') "
+                               f"simulated in onnxruntime"), style="bold underline"))
+    samples = document["samples"]
+    console.print(Text(visible(f"samples: {samples['source']} ({samples['calibration']} calibration, "
+                               f"{samples['evaluation']} evaluation; inputs {samples['input_shapes']})")))
+    for note in document["notes"]:
+        console.print(Text(visible(f"  note: {note}"), style="dim"))
+    console.print(Text("predicted end-to-end cosine per output:", style="bold"))
+    for output in document["outputs"]:
+        cosine = output["predicted_cosine"]
+        console.print(Text.assemble("  ", (f"{cosine:.5f}", _cosine_style(cosine)), visible(f"  {output['name']}")))
+    table = Table(show_edge=False, box=None, pad_edge=False,
+                  title=f"layers that lose most ({len(document['layers'])} of {document['layer_count']} quantized "
+                        f"tensors; each quantized alone)", title_justify="left")
+    for column in ("tensor", "node", "op", "single", "output", "reason"):
+        table.add_column(column, overflow="fold")
+    for layer in document["layers"]:
+        single = layer["predicted_single_cosine"]
+        table.add_row(Text(visible(layer["tensor"])), Text(visible(layer["node"])), Text(visible(layer["op_type"])),
+                      Text("-" if single is None else f"{single:.4f}"), Text(f"{layer['predicted_output_cosine']:.4f}"),
+                      Text(visible(layer["reason"])))
+    console.print(table)
+    console.print(Text("configurations (worst output cosine, every layer int8):", style="bold"))
+    for entry in document["configs"]:
+        console.print(Text(f"  {entry['quantized_algorithm']:<14} {entry['quantized_method']:<8} "
+                           f"{entry['worst_cosine']:.5f}"))
+    proposal = document["proposal"]
+    console.print(Text("proposal:", style="bold"))
+    console.print(Text(visible(f"  {proposal['rknn_config']}   # predicted {proposal['config_predicted_cosine']:.5f}")))
+    for step in proposal["steps"]:
+        console.print(Text(visible(f"  + {step['action']} {step['tensor']} ({step['op_type']})  -> predicted "
+                                   f"{step['predicted_cosine']:.5f}")))
+    if proposal["float16_layers"] or proposal["int16_layers"]:
+        console.print(Text("  in the .quantization.cfg of hybrid_quantization_step1:", style="dim"))
+        for line in proposal["quantization_cfg"].splitlines():
+            console.print(Text(visible(f"    {line}")))
+    if proposal["split_outputs"]:
+        console.print(Text(visible(f"  split these outputs (cut the model before the join, each part gets its own "
+                                   f"int8 range): {', '.join(proposal['split_outputs'])}")))
+    if not proposal["steps"]:
+        console.print(Text("  no layer change gains enough to propose (the configuration alone is the fix)"))
+    if proposal.get("caveat"):
+        console.print(Text(visible(f"  caveat: {proposal['caveat']}"), style="yellow"))
+    console.print(Text(f"{document['layer_count']} quantized tensors analysed in {document['seconds']:.1f} s."))
+
+
+def _cosine_style(cosine: float) -> str:
+    return "green" if cosine >= 0.999 else "yellow" if cosine >= 0.98 else "bold red"
