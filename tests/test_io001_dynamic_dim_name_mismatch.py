@@ -1,3 +1,4 @@
+import onnx
 import pytest
 from conftest import codes, lint_proto, lint_text
 
@@ -53,15 +54,23 @@ def test_pass_real_exports_with_dynamic_batch(fixture_path):
                                               ("unk__5", "?")])
 def test_pass_names_nobody_chose(tmp_path, source, declared):
     """Issue 13: exporters invent dim names; when neither side was named by a person, there is no promise to break."""
-    text = f"""<ir_version: 8, opset_import: ["" : 17]>
-    g (float["{source}", 4] x) => (float[{'?' if declared == '?' else f'"{declared}"'}, 4] y) {{ y = Relu(x) }}"""
-    assert codes(lint_text(tmp_path, text, "IO001")) == []
+    assert codes(lint_proto(tmp_path, _relu(source, declared), "IO001")) == []
 
 
 @pytest.mark.parametrize("source, declared", [("batch", "unk__317"), ("unk__316", "batch"),
                                               ("input_dynamic_axes_1", "output_dynamic_axes_1")])
 def test_fail_when_one_name_was_chosen(tmp_path, source, declared):
-    text = f"""<ir_version: 8, opset_import: ["" : 17]>
-    g (float["{source}", 4] x) => (float["{declared}", 4] y) {{ y = Relu(x) }}"""
-    [finding] = lint_text(tmp_path, text, "IO001").findings
+    [finding] = lint_proto(tmp_path, _relu(source, declared), "IO001").findings
     assert (finding.data["declared"], finding.data["computed"]) == (declared, source)
+
+
+def _relu(source: str, declared: str) -> onnx.ModelProto:
+    """y = Relu(x) with x's axis 0 named `source` and y's named `declared` ('?': unnamed). Built with onnx.helper:
+    the text parser of onnx < 1.19 takes no dotted or quoted dim names."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [source, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT,
+                                                             [None if declared == "?" else declared, 4])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)

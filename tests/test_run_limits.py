@@ -43,7 +43,7 @@ def _endless_loop() -> onnx.ModelProto:
              helper.make_node("Dropout", ["looped", "", "training"], ["y"], name="dropout")]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N"])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N"])])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
 def _billion_floats() -> onnx.ModelProto:
@@ -53,7 +53,7 @@ def _billion_floats() -> onnx.ModelProto:
              helper.make_node("ConstantOfShape", ["shape"], ["y"],
                               value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))]
     graph = helper.make_graph(nodes, "g", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
 def _lint_json(capfd, *args) -> tuple[int, list[dict], str]:
@@ -201,7 +201,7 @@ def test_compare_a_cyclic_model(tmp_path, capsys):
              helper.make_node("Identity", ["q"], ["y"])]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    b = _save(tmp_path, "b.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    b = _save(tmp_path, "b.onnx", helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8))
     assert "has a cycle" in _one_line_error(capsys, "compare", a, b)
 
 

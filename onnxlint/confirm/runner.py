@@ -156,9 +156,13 @@ def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str]
             shutil.copyfile(path, source)
         with open(source, "ab") as copy:
             copy.write(suffix.SerializeToString())
+    working_folder = os.getcwd()
     try:
+        if external_data:  # onnxruntime before 1.20 ignores that entry and reads external files from here
+            os.chdir(Path(path).resolve().parent)
         session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
     finally:
+        os.chdir(working_folder)
         if isinstance(source, str):
             os.unlink(source)
     del source
