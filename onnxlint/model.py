@@ -215,10 +215,10 @@ def _utf8_checked_model() -> type[Message]:
     file.syntax = "proto3"
 
     def convert(message: descriptor_pb2.DescriptorProto) -> None:
-        for field in message.field:
-            field.ClearField("default_value")  # proto3 has no declared defaults
-            if message.name == "TensorProto" and field.type == field.TYPE_STRING and field.name != "name":
-                field.type = field.TYPE_BYTES
+        for declared in message.field:
+            declared.ClearField("default_value")  # proto3 has no declared defaults
+            if message.name == "TensorProto" and declared.type == declared.TYPE_STRING and declared.name != "name":
+                declared.type = declared.TYPE_BYTES
         for nested in message.nested_type:
             convert(nested)
 
@@ -255,11 +255,11 @@ def _garbled_text(message: Message) -> str | None:
     `_valid_utf8` has found one."""
     if message.DESCRIPTOR is TENSOR:
         return "TensorProto.name" if isinstance(message.name, bytes) else None
-    for field, value in message.ListFields():
-        if field.type == STRING_FIELD:
+    for descriptor, value in message.ListFields():
+        if descriptor.type == STRING_FIELD:
             if isinstance(value, bytes) or not isinstance(value, str) and any(isinstance(v, bytes) for v in value):
-                return f"{message.DESCRIPTOR.name}.{field.name}"
-        elif field.type == MESSAGE_FIELD:
+                return f"{message.DESCRIPTOR.name}.{descriptor.name}"
+        elif descriptor.type == MESSAGE_FIELD:
             for child in (value,) if isinstance(value, Message) else value:
                 garbled = _garbled_text(child)
                 if garbled is not None:

@@ -389,7 +389,6 @@ def ultralytics_env() -> None:
 def ultralytics_export(yaml: str, opset: int, dynamic: bool, head_cut: bool = False):
     def build(out: Path) -> None:
         ultralytics_env()
-        import torch
         from ultralytics import YOLO
 
         seed_everything()
