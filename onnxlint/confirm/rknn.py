@@ -143,10 +143,7 @@ def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], o
                                     env={**os.environ, "TMPDIR": folder})
         except subprocess.TimeoutExpired:
             return BuildResult(f"timeout after {timeout} s", "")
-    stage = None if result.returncode == 0 else (
-        f"crash (signal {-result.returncode})" if result.returncode < 0
-        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
-    return BuildResult(stage, result.stdout + result.stderr)
+    return _finished(result)
 
 
 # A row of the verbose build's "Network Layer Information Table": index, op type, dtype, target, ...
@@ -290,10 +287,7 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
                                 timeout=timeout, cwd=output_dir.parent, env={**os.environ, "TMPDIR": str(output_dir.parent)})
     except subprocess.TimeoutExpired:
         return BuildResult(f"timeout after {timeout} s", "")
-    stage = None if result.returncode == 0 else (
-        f"crash (signal {-result.returncode})" if result.returncode < 0
-        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
-    return BuildResult(stage, result.stdout + result.stderr)
+    return _finished(result)
 
 
 def installed_label() -> str | None:
@@ -323,3 +317,11 @@ def _save_arrays(folder: Path, inputs: dict[str, np.ndarray]) -> list[str]:
         np.save(path, array)
         paths.append(str(path))
     return paths
+
+
+def _finished(result: subprocess.CompletedProcess) -> BuildResult:
+    """A toolkit child's outcome, judged by its return code (the toolkit logs errors on builds that succeed)."""
+    stage = None if result.returncode == 0 else (
+        f"crash (signal {-result.returncode})" if result.returncode < 0
+        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
+    return BuildResult(stage, result.stdout + result.stderr)
