@@ -60,9 +60,9 @@ def main(argv=None) -> int:
     if args.table:
         print(table(json.loads(args.out.read_text())))
         return 0
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
 
-    if rknn.toolkit_python() is None:
+    if toolkit.toolkit_python() is None:
         print("bench_quant: needs rknn-toolkit2 in this Python (or ONNXLINT_RKNN_PYTHON)", file=sys.stderr)
         return 2
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
@@ -86,7 +86,7 @@ def find(folder: Path, name: str) -> Path:
 def measure(name, spec, args) -> dict:
     import onnx
 
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.toolkit import output_cosines, read_error_analysis
 
@@ -113,7 +113,7 @@ def measure(name, spec, args) -> dict:
     def build(label, extra_config=None, float16=None, auto_hybrid=False):
         out = work / label
         started = time.perf_counter()
-        result = rknn.quant_accuracy(model, {**config, **(extra_config or {})}, str(work / "dataset.txt"),
+        result = toolkit.quant_accuracy(model, {**config, **(extra_config or {})}, str(work / "dataset.txt"),
                                      [str(held_image)], out, load=load, float16_layers=float16,
                                      auto_hybrid=auto_hybrid)
         seconds = time.perf_counter() - started

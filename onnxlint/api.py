@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from onnxlint.config import COMMAND_LINE, Sourced, normalize, read_config
+from onnxlint.settings.config import COMMAND_LINE, Sourced, normalize, read_config
 
 if TYPE_CHECKING:
     import onnx
 
-    from onnxlint.finding import Report
+    from onnxlint.core.finding import Report
 
 IN_MEMORY = "<model>"
 # Deployment facts, as keyword arguments: the command-line option names with "_" for "-".
@@ -36,9 +36,9 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
     config takes (lists, dicts, ints). `config` applies a TOML file's [tool.onnxlint] table first; no file is
     read unless named. Raises ValueError for a bad option; a file that cannot be read gives `Report.error`.
     """
-    from onnxlint.engine import lint_file
-    from onnxlint.options import OptionError, resolve
-    from onnxlint.plugins import all_rules
+    from onnxlint.core.engine import lint_file
+    from onnxlint.settings.options import OptionError, resolve
+    from onnxlint.core.plugins import all_rules
 
     unknown = sorted(set(deployment) - set(DEPLOYMENT))
     if unknown:
@@ -65,10 +65,10 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
 
 def inspect(model: "str | os.PathLike[str] | onnx.ModelProto") -> dict[str, Any]:
     """The `onnxlint inspect` summary of one model, as the JSON output's `models[]` entry.
-    Raises onnxlint.model.ModelLoadError for a file that cannot be read."""
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import load_model
-    from onnxlint.summary import summarize
+    Raises onnxlint.core.model.ModelLoadError for a file that cannot be read."""
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import load_model
+    from onnxlint.analysis.summary import summarize
 
     def summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         loaded = load_model(path)

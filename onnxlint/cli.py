@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from onnxlint import __version__
-from onnxlint.targets import CHIPS as TARGETS
+from onnxlint.rknn.targets import CHIPS as TARGETS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Options that [tool.onnxlint] may also set (the file's key names; argparse's use "_").
@@ -128,7 +128,7 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.engine import lint_file, unreadable_report
+    from onnxlint.core.engine import lint_file, unreadable_report
     from onnxlint.output import FORMATS
 
     resolved = _resolve(args)
@@ -150,7 +150,7 @@ def _lint(argv: list[str]) -> int:
         reports = [lint_one(path) for path in paths]
     reports[:0] = [unreadable_report(folder, why, resolved.settings) for folder, why in unsearchable.items()]
     if args.write_baseline is not None:
-        from onnxlint import baseline
+        from onnxlint.core import baseline
 
         _write_report("--write-baseline", args.write_baseline, lambda stream: baseline.write(reports, stream), inputs)
     if known is not None:
@@ -189,7 +189,7 @@ def _lint_in_processes(lint_one, paths: list[str], jobs: int, settings) -> list:
     A worker that dies (a segfault in onnx's C++ on a hostile file) breaks its whole pool: every file still in it
     fails with BrokenProcessPool. Those files are linted again, each in a pool of its own, so that only a file
     that kills a worker by itself becomes an internal error, and every other file is still reported."""
-    from onnxlint.engine import crashed_report
+    from onnxlint.core.engine import crashed_report
 
     reports = _lint_in_pool(lint_one, paths, min(jobs, len(paths)))
     for at, outcome in enumerate(reports):
@@ -300,7 +300,7 @@ def _limits(args: argparse.Namespace):
     """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
     import math
 
-    from onnxlint.sandbox import Limits
+    from onnxlint.core.sandbox import Limits
 
     given = {"timeout_s": ("--run-timeout", args.run_timeout), "memory_mib": ("--run-memory", args.run_memory)}
     for option, value in given.values():
@@ -312,8 +312,8 @@ def _limits(args: argparse.Namespace):
 def _baseline(path: str | None):
     if path is None:
         return None
-    from onnxlint import baseline
-    from onnxlint.errors import UnreadableInput
+    from onnxlint.core import baseline
+    from onnxlint.core.errors import UnreadableInput
 
     try:
         return baseline.load(path)
@@ -323,7 +323,7 @@ def _baseline(path: str | None):
 
 def _all_rules():
     """Built-in rules and installed plugins' (a broken plugin is a one-line error)."""
-    from onnxlint.plugins import PluginError, all_rules
+    from onnxlint.core.plugins import PluginError, all_rules
 
     try:
         return all_rules()
@@ -334,7 +334,7 @@ def _all_rules():
 def _options(args: argparse.Namespace):
     """(every option with its source, the config file or None): the file's [tool.onnxlint], overridden by the
     options given on the command line."""
-    from onnxlint.config import ConfigError, find_config, merge, read_config
+    from onnxlint.settings.config import ConfigError, find_config, merge, read_config
 
     try:
         path = Path(args.config) if args.config else find_config(Path.cwd())
@@ -347,7 +347,7 @@ def _options(args: argparse.Namespace):
 
 
 def _resolve(args: argparse.Namespace):
-    from onnxlint.options import OptionError, resolve
+    from onnxlint.settings.options import OptionError, resolve
 
     options, path = _options(args)
     try:
@@ -371,7 +371,7 @@ def _write_report(option: str, path: str, render, inputs: list[str]) -> None:
 
 def _run_inputs(args: argparse.Namespace, paths: list[str]) -> list[str]:
     """Every file this run reads: a report must never be written over one of them."""
-    from onnxlint.config import find_config
+    from onnxlint.settings.config import find_config
 
     given = [args.config, args.baseline, args.inputs, args.reference, args.dynamic_axes, args.anchors, args.classes]
     if not args.config:
@@ -455,7 +455,7 @@ def _explain(argv: list[str]) -> int:
     _format_option(parser)
     args = parser.parse_args(argv)
     from onnxlint.output import FORMATS
-    from onnxlint.registry import find_rule
+    from onnxlint.core.registry import find_rule
 
     rule = find_rule(_all_rules(), args.rule)
     if rule is None:
@@ -469,10 +469,10 @@ def _inspect(argv: list[str]) -> int:
     parser.add_argument("paths", nargs="+", metavar="MODEL")
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
-    from onnxlint.summary import summarize
+    from onnxlint.analysis.summary import summarize
 
     summaries, failed = [], False
     for path in args.paths:
@@ -495,7 +495,7 @@ def _config(argv: list[str]) -> int:
     _config_option(parser)
     _format_option(parser)
     args = parser.parse_args(argv)
-    from onnxlint.config import DEFAULT, KEYS, Sourced
+    from onnxlint.settings.config import DEFAULT, KEYS, Sourced
     from onnxlint.output import FORMATS
 
     _resolve(args)  # every value is checked, as a lint run would
@@ -525,18 +525,18 @@ def _compare(argv: list[str]) -> int:
     _format_option(parser)
     args = parser.parse_args(argv)
     # onnx and onnxruntime load in the child that compares, not here: this process only waits, and holds little.
-    from onnxlint import sandbox
+    from onnxlint.core import sandbox
     from onnxlint.confirm.compare import compare_models, compare_with_rknn
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
-    from onnxlint.errors import UnreadableInput
+    from onnxlint.core.errors import UnreadableInput
     from onnxlint.output import FORMATS
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
     limits = _limits(args)
     if args.rknn:  # the toolkit's run is long: vet A first, here (compare_models vets both files in its child)
-        from onnxlint.graph import build_graphs
-        from onnxlint.model import ModelLoadError, load_model
+        from onnxlint.core.graph import build_graphs
+        from onnxlint.core.model import ModelLoadError, load_model
 
         try:
             build_graphs(load_model(args.a, infer=False))  # the same vetting as lint (cycles included)
@@ -552,10 +552,10 @@ def _compare(argv: list[str]) -> int:
     min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else COSINE_FP16
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=min_cosine)
     if args.rknn:
-        from onnxlint.confirm import rknn
+        from onnxlint.rknn import toolkit
 
-        if rknn.toolkit_python() is None:
-            raise UsageError(f"--rknn needs rknn-toolkit2: {rknn.toolkit_missing()}")
+        if toolkit.toolkit_python() is None:
+            raise UsageError(f"--rknn needs rknn-toolkit2: {toolkit.toolkit_missing()}")
     # The models run in a child process under the limits; its progress reports drive the bar here.
     try:
         if args.rknn:
@@ -574,7 +574,7 @@ def _compare(argv: list[str]) -> int:
     except Exception as exc:
         if type(exc).__module__.split(".")[0] in ("onnxruntime", "onnx"):  # the model refused: one line
             raise UsageError(f"{type(exc).__name__}: {' '.join(str(exc).split())}") from None
-        from onnxlint.errors import internal_error
+        from onnxlint.core.errors import internal_error
 
         crash = internal_error("compare", exc, args.a)  # a bug in compare itself
         _stderr(f"onnxlint: internal error: compare failed ({crash.exception}: {crash.message}); traceback in "
@@ -616,13 +616,13 @@ def _rknn_build(argv: list[str]) -> int:
     _format_option(parser)
     args = parser.parse_args(argv)
     from onnxlint import api
-    from onnxlint.confirm import rknn
-    from onnxlint.confirm.rknnbuild import rknn_build
-    from onnxlint.model import ModelLoadError
+    from onnxlint.rknn import toolkit
+    from onnxlint.rknn.build import rknn_build
+    from onnxlint.core.model import ModelLoadError
     from onnxlint.output import FORMATS
 
-    if rknn.toolkit_python() is None:
-        raise UsageError(rknn.toolkit_missing())
+    if toolkit.toolkit_python() is None:
+        raise UsageError(toolkit.toolkit_missing())
     try:
         heads = api.inspect(args.model)["heads"] if args.outputs == "auto" else []
     except ModelLoadError as exc:
@@ -677,8 +677,8 @@ def _quant(argv: list[str]) -> int:
     _format_option(parser)
     args = parser.parse_args(argv)
     from onnxlint.confirm.inputs import load_inputs
-    from onnxlint.deployment import parse_channel_values
-    from onnxlint.model import ModelLoadError, load_model
+    from onnxlint.settings.deployment import parse_channel_values
+    from onnxlint.core.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.dataset import DatasetError

@@ -9,9 +9,9 @@ import onnx
 import pytest
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.engine import lint_file
-from onnxlint.finding import Report
-from onnxlint.registry import LintSettings, find_rule
+from onnxlint.core.engine import lint_file
+from onnxlint.core.finding import Report
+from onnxlint.core.registry import LintSettings, find_rule
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

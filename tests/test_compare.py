@@ -104,18 +104,18 @@ def test_bad_arguments(capsys, tmp_path):
 def test_b_or_rknn(capsys, monkeypatch):
     code, _, err = _run(capsys, MODEL)
     assert code == 2 and "give either B.onnx or --rknn CHIP" in err
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
 
-    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)
+    monkeypatch.setattr(toolkit, "toolkit_python", lambda: None)
     code, _, err = _run(capsys, MODEL, "--rknn", "rk3588")
     assert code == 2 and "--rknn needs rknn-toolkit2" in err
 
 
 @pytest.mark.rknn
 def test_against_the_rknn_simulator(capsys):
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
 
-    if rknn.toolkit_python() is None:
+    if toolkit.toolkit_python() is None:
         pytest.skip("rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
     code, out, _ = _run(capsys, MODEL, "--rknn", "rk3588", "--format", "json")
     document = json.loads(out)

@@ -11,8 +11,8 @@ from conftest import FIXTURES, parse
 
 from onnxlint.cli import main
 from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun, confirm_reports
-from onnxlint.finding import Finding, Location, Report, Severity
-from onnxlint.registry import LintSettings
+from onnxlint.core.finding import Finding, Location, Report, Severity
+from onnxlint.core.registry import LintSettings
 
 
 def _run(capsys, *args):

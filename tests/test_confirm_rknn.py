@@ -10,11 +10,11 @@ import pytest
 from conftest import FIXTURES, parse
 
 from onnxlint.cli import main
-from onnxlint.confirm.rknn import toolkit_python
+from onnxlint.rknn.toolkit import toolkit_python
 from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun
-from onnxlint.finding import Finding, Location, Severity
-from onnxlint.registry import LintSettings
-from onnxlint.targets import installed_version, load_facts
+from onnxlint.core.finding import Finding, Location, Severity
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import installed_version, load_facts
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,

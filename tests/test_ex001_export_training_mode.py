@@ -1,8 +1,8 @@
 import pytest
 from conftest import codes, rule
 
-from onnxlint.engine import lint_file
-from onnxlint.finding import Severity
+from onnxlint.core.engine import lint_file
+from onnxlint.core.finding import Severity
 
 
 def _lint(tmp_path, source):

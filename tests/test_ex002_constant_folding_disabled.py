@@ -1,6 +1,6 @@
 from conftest import codes, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 
 def _lint(tmp_path, source):

@@ -14,9 +14,9 @@ from conftest import FIXTURES
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import TARGETS
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
            "resnet_dynamo_op18_dynbatch.onnx", "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx",

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
-from onnxlint.targets import CHIPS, known_versions, load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import CHIPS, known_versions, load_facts
 
 SEEDS = {path.name: onnx.load(str(path), load_external_data=False) for path in SEED_MODELS}
 TOOLKIT = load_facts(known_versions()[-1])

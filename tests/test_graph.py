@@ -8,8 +8,8 @@ import onnx
 from conftest import parse
 from onnx import TensorProto, helper, numpy_helper
 
-from onnxlint.graph import build_graphs
-from onnxlint.model import LoadedModel, load_model
+from onnxlint.core.graph import build_graphs
+from onnxlint.core.model import LoadedModel, load_model
 
 
 def _graphs(tmp_path, model):
@@ -73,7 +73,7 @@ def test_constants_are_read_on_demand_and_large_weights_never(tmp_path, monkeypa
     monkeypatch.setattr(LoadedModel, "read_tensor", lambda self, t: reads.append(t.name))
     assert main.constant("w") is None and reads == []
     from onnxlint.checks import ALL_RULES
-    from onnxlint.engine import lint_file
+    from onnxlint.core.engine import lint_file
 
     lint_file(path, ALL_RULES)
     assert reads == []

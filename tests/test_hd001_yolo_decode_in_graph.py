@@ -1,7 +1,7 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import mini_yolo
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
 
 RK3588 = LintSettings(target="rk3588")
 TWO_LEVELS = [[10, 13], [30, 61]]

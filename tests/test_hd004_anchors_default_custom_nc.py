@@ -1,6 +1,6 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import COCO, mini_yolo
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 
 def test_fail_custom_classes_with_coco_anchors(tmp_path):

@@ -2,9 +2,9 @@ import pytest
 
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import mini_yolo
-from onnxlint.deployment import parse_classes
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
+from onnxlint.settings.deployment import parse_classes
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
 
 MODEL = mini_yolo(2, [[10, 13], [30, 61]], strides=(8, 16))
 

@@ -11,11 +11,11 @@ import onnxruntime as ort
 import pytest
 
 from conftest import FIXTURES
-from onnxlint.graph import build_graphs
+from onnxlint.core.graph import build_graphs
 from mini_yolo import COCO, mini_yolo
-from onnxlint.heads import COCO_ANCHORS_PX, detect_heads, model_heads
-from onnxlint.layout import image_height
-from onnxlint.model import load_model
+from onnxlint.analysis.heads import COCO_ANCHORS_PX, detect_heads, model_heads
+from onnxlint.analysis.layout import image_height
+from onnxlint.core.model import load_model
 
 YOLO_FIXTURES = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov5n_dynamic_batch.onnx",
                  "yolov5n_norm_in_graph.onnx", "yolov5n_unnamed.onnx", "yolov5n_training.onnx"]

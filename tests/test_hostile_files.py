@@ -15,7 +15,7 @@ import pytest
 from conftest import parse
 
 from onnxlint.cli import main
-from onnxlint.files import MAX_TEXT_BYTES
+from onnxlint.core.files import MAX_TEXT_BYTES
 
 GOOD_MODEL = """
 <ir_version: 8, opset_import: ["" : 17]>

@@ -10,11 +10,11 @@ from conftest import lint_proto, rule
 from onnx import TensorProto, helper, numpy_helper
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.engine import lint_file
-from onnxlint.graph import build_graphs
-from onnxlint.model import UnreadableTensor, load_model
-from onnxlint.registry import LintSettings
-from onnxlint.targets import known_versions, load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.graph import build_graphs
+from onnxlint.core.model import UnreadableTensor, load_model
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import known_versions, load_facts
 
 RK3588 = LintSettings(target="rk3588", toolkit=load_facts(known_versions()[-1]))
 

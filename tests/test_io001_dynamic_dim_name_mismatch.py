@@ -41,7 +41,7 @@ def test_fail_real_export_whose_output_batch_was_renamed(tmp_path, fixture_path)
 def test_pass_real_exports_with_dynamic_batch(fixture_path):
     from conftest import rule
 
-    from onnxlint.engine import lint_file
+    from onnxlint.core.engine import lint_file
 
     for name in ("resnet_legacy_op13_dynbatch.onnx", "resnet_dynamo_op18_dynbatch.onnx", "yolov5n_dynamic_batch.onnx"):
         assert codes(lint_file(fixture_path(name), [rule("IO001")])) == [], name

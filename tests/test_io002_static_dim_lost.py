@@ -1,6 +1,6 @@
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 RESHAPE = """<ir_version: 8, opset_import: ["" : 17]>
 g (float[1, 12] x) => (float[{declared}] y) {{
@@ -78,8 +78,8 @@ def test_pass_frames_of_a_window_larger_than_the_first_probe(tmp_path):
 
 
 def test_probe_grows_until_the_window_fits(tmp_path):
-    from onnxlint.model import load_model
-    from onnxlint.probe import probe_dims
+    from onnxlint.core.model import load_model
+    from onnxlint.analysis.probe import probe_dims
 
     path = tmp_path / "stft.onnx"
     import onnx

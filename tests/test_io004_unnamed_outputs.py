@@ -2,7 +2,7 @@ import pytest
 from conftest import codes, lint_proto, rule
 from onnx import TensorProto, helper
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 
 def _relu_model(output_name):

@@ -1,7 +1,7 @@
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings, normalize_dynamic_axes
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings, normalize_dynamic_axes
 
 MODEL = """<ir_version: 8, opset_import: ["" : 17]>
 g (float[1, 3, 8, 8] images) => (float[1, 3, 8, 8] output0) { output0 = Relu(images) }"""

@@ -2,7 +2,7 @@ import onnx
 import pytest
 from conftest import FIXTURES, codes, lint_proto, lint_text, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 
 def test_fail_reshape_pins_the_batch(tmp_path):
@@ -75,9 +75,9 @@ def _conv_block(operand_shape=None) -> onnx.ModelProto:
 
 
 def _probe(tmp_path, model):
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import load_model
-    from onnxlint.probe import probe_dims
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import load_model
+    from onnxlint.analysis.probe import probe_dims
 
     path = tmp_path / "probed.onnx"
     onnx.save(model, str(path))

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, rule
 
-from onnxlint import engine
+from onnxlint.core import engine
 from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
 from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
 from onnxlint.cli import main
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 from onnxlint.output import FORMATS
-from onnxlint.registry import LintSettings
+from onnxlint.core.registry import LintSettings
 
 TRAINING = FIXTURES / "yolov5n_training.onnx"
 
@@ -95,7 +95,7 @@ def test_internal_errors_leave_no_partial_findings(monkeypatch):
 
 
 def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
-    from onnxlint import sandbox
+    from onnxlint.core import sandbox
     from onnxlint.confirm import runner
 
     def broken_confirmer(run, finding):
@@ -128,8 +128,8 @@ def _bug_in_child():
 
 
 def test_child_traceback_reaches_the_internal_error_file():
-    from onnxlint import sandbox
-    from onnxlint.errors import internal_error
+    from onnxlint.core import sandbox
+    from onnxlint.core.errors import internal_error
 
     with pytest.raises(KeyError) as raised:
         sandbox.run(_bug_in_child, limits=sandbox.Limits(timeout_s=60, memory_mib=2048))

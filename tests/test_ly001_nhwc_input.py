@@ -1,6 +1,6 @@
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 TRANSPOSE = """<ir_version: 8, opset_import: ["" : 17]>
 g (float[{shape}] x) => (float[1, 3, 8, 8] y) {{

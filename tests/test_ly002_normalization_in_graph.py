@@ -1,7 +1,7 @@
 import pytest
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 HEADER = """<ir_version: 8, opset_import: ["" : 17]>
 g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y) <float[4, 3, 1, 1] w> {"""

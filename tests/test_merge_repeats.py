@@ -10,8 +10,8 @@ from onnx import TensorProto, helper
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
-from onnxlint.engine import lint_file
-from onnxlint.policy import Policy
+from onnxlint.core.engine import lint_file
+from onnxlint.core.policy import Policy
 
 
 def _hardswish_chain(count: int) -> onnx.ModelProto:

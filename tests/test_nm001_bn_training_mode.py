@@ -1,6 +1,6 @@
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 BN = """<ir_version: 8, opset_import: ["" : 15]>
 g (float[2, 3, 4, 4] x) => (float[2, 3, 4, 4] y) <float[3] s = {{1.0, 1.0, 1.0}}, float[3] b = {{0.0, 0.0, 0.0}},

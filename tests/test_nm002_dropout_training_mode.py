@@ -1,7 +1,7 @@
 from conftest import codes, lint_text, rule
 
-from onnxlint.engine import lint_file
-from onnxlint.finding import Severity
+from onnxlint.core.engine import lint_file
+from onnxlint.core.finding import Severity
 
 DROPOUT = """<ir_version: 8, opset_import: ["" : 13]>
 g (float[2, 8] x{extra_input}) => (float[2, 8] y) {{

@@ -3,8 +3,8 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from onnxlint.confirm.metrics import Tolerance
 from onnxlint.confirm.runner import ConfirmOptions
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
 
 WEIGHTS = ", ".join(str(round((i % 7) / 7.0 - 0.4, 4)) for i in range(108))
 # Folding a BatchNormalization into the Conv rounds differently: visible only at zero tolerance.

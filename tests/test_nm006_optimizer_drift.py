@@ -1,9 +1,9 @@
 """NM006: onnxruntime with graph optimisations off against all on."""
 
 from conftest import FIXTURES, codes, lint_text, rule
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 from onnxlint.confirm.runner import ConfirmOptions
-from onnxlint.registry import LintSettings
+from onnxlint.core.registry import LintSettings
 from test_nm005_simplifier_drift import CONV_BN, EXACT, HEALTHY
 
 

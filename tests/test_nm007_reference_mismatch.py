@@ -8,7 +8,7 @@ import pytest
 from conftest import FIXTURES, codes, lint_text
 from onnxlint.cli import main
 from onnxlint.confirm.runner import ConfirmOptions
-from onnxlint.registry import LintSettings
+from onnxlint.core.registry import LintSettings
 
 RELU = """<ir_version: 8, opset_import: ["" : 13]>
 g (float[1, 4] x) => (float[1, 4] y) { y = Relu(x) }"""

@@ -8,7 +8,7 @@ import onnx
 import pytest
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.engine import lint_file
+from onnxlint.core.engine import lint_file
 
 BACKEND_DATA = Path(onnx.__file__).parent / "backend" / "test" / "data"
 MODELS = sorted(BACKEND_DATA.rglob("*.onnx"))

@@ -1,8 +1,8 @@
 import pytest
 from conftest import FIXTURES, codes, lint_proto, lint_text
 
-from onnxlint.registry import LintSettings
-from onnxlint.targets import known_versions, load_facts
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import known_versions, load_facts
 
 TARGET = LintSettings(target="rk3588", toolkit=load_facts(known_versions()[-1]))
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import FIXTURES
 
-from onnxlint.confirm.rknn import quant_accuracy, toolkit_python
+from onnxlint.rknn.toolkit import quant_accuracy, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,

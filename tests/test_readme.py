@@ -8,7 +8,7 @@ from conftest import ROOT
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
-from onnxlint.ruledocs import readme_table
+from onnxlint.core.ruledocs import readme_table
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

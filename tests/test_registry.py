@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.finding import Severity
-from onnxlint.registry import CODE_PATTERN, FAMILIES, RETIRED, SLUG_PATTERN, SelectorError, resolve_selection
+from onnxlint.core.finding import Severity
+from onnxlint.core.registry import CODE_PATTERN, FAMILIES, RETIRED, SLUG_PATTERN, SelectorError, resolve_selection
 
 ROOT = Path(__file__).resolve().parent.parent
 

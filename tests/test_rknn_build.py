@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FIXTURES
 from onnxlint.cli import main
-from onnxlint.confirm import rknn
+from onnxlint.rknn import toolkit
 
 
 def _run(capsys, *args):
@@ -18,20 +18,20 @@ def _run(capsys, *args):
 
 
 def test_without_the_toolkit_it_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.setattr(rknn, "toolkit_python", lambda: None)
+    monkeypatch.setattr(toolkit, "toolkit_python", lambda: None)
     code, _, err = _run(capsys, FIXTURES / "toolkit" / "dfl_split.onnx", "--target", "rk3588")
     assert code == 2 and "rknn-toolkit2 is not installed" in err and len(err.splitlines()) == 1
 
 
 def test_auto_outputs_need_a_head(capsys, monkeypatch):
-    monkeypatch.setattr(rknn, "toolkit_python", lambda: "python")
+    monkeypatch.setattr(toolkit, "toolkit_python", lambda: "python")
     code, _, err = _run(capsys, FIXTURES / "resnet_legacy_op13_dynbatch.onnx", "--target", "rk3588",
                         "--outputs", "auto")
     assert code == 2 and "found no YOLO head" in err
 
 
 @pytest.mark.rknn
-@pytest.mark.skipif(rknn.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+@pytest.mark.skipif(toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
 def test_finds_the_configuration_that_builds(capsys, tmp_path):
     out_file, log = tmp_path / "model.rknn", tmp_path / "build.log"
     code, out, _ = _run(capsys, FIXTURES / "toolkit" / "dfl_split.onnx", "--target", "rk3588", "--export-rknn",
@@ -48,7 +48,7 @@ def test_finds_the_configuration_that_builds(capsys, tmp_path):
 
 
 @pytest.mark.rknn
-@pytest.mark.skipif(rknn.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+@pytest.mark.skipif(toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
 def test_a_failure_no_rule_can_fix_is_reported(capsys, tmp_path):
     code, out, _ = _run(capsys, FIXTURES / "toolkit" / "shape_only_output.onnx", "--target", "rk3588", "--log",
                         tmp_path / "b.log")

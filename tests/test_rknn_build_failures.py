@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURES
-from onnxlint.buildfail import build_failures
-from onnxlint.confirm.rknn import build, toolkit_python
-from onnxlint.targets import installed_version, known_versions
+from onnxlint.rknn.buildfail import build_failures
+from onnxlint.rknn.toolkit import build, toolkit_python
+from onnxlint.rknn.targets import installed_version, known_versions
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,

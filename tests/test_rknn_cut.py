@@ -8,10 +8,10 @@ import onnxruntime as ort
 import pytest
 
 from conftest import FIXTURES
-from onnxlint.graph import build_graphs
-from onnxlint.heads import model_heads
-from onnxlint.model import load_model
-from onnxlint.confirm.rknn import simulate, toolkit_python
+from onnxlint.core.graph import build_graphs
+from onnxlint.analysis.heads import model_heads
+from onnxlint.core.model import load_model
+from onnxlint.rknn.toolkit import simulate, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,

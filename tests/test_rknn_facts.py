@@ -6,8 +6,8 @@ import onnx
 import pytest
 
 from conftest import FIXTURES, ROOT, parse
-from onnxlint.targets import installed_version, known_versions, load_facts
-from onnxlint.confirm.rknn import build, toolkit_python
+from onnxlint.rknn.targets import installed_version, known_versions, load_facts
+from onnxlint.rknn.toolkit import build, toolkit_python
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,
@@ -47,8 +47,8 @@ def test_dynamic_input_refusal(facts):
 @pytest.mark.parametrize("chip", ["rk3568", "rk3588"])
 def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
     from onnxlint.checks import ALL_RULES
-    from onnxlint.engine import lint_file
-    from onnxlint.registry import LintSettings, find_rule
+    from onnxlint.core.engine import lint_file
+    from onnxlint.core.registry import LintSettings, find_rule
 
     model = FIXTURES / "yolov5n_legacy_op12.onnx"
     result = build(model, chip, verbose=True)
@@ -77,8 +77,8 @@ def test_uint8_input_aborts_the_build(tmp_path, facts, chip):
 def test_unsupported_op_prediction_matches_a_real_build(facts, name):
     """TG005 says the If stops the build; the toolkit's build() does fail on it."""
     from onnxlint.checks import ALL_RULES
-    from onnxlint.engine import lint_file
-    from onnxlint.registry import LintSettings, find_rule
+    from onnxlint.core.engine import lint_file
+    from onnxlint.core.registry import LintSettings, find_rule
 
     report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target="rk3588", toolkit=facts))
     [finding] = report.findings
@@ -114,7 +114,7 @@ def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
     import json
     import subprocess
 
-    from onnxlint.confirm.rknn import toolkit_python
+    from onnxlint.rknn.toolkit import toolkit_python
 
     cases = DRIFT_SAMPLE[chip]
     result = subprocess.run([toolkit_python(), str(ROOT / "tools" / "probe_rknn_ops.py"), "--chips", chip,
@@ -141,7 +141,7 @@ def test_float16_and_float64_io_are_rewritten_to_float32(tmp_path, facts):
 def test_float64_input_data_is_refused_by_the_runtime(tmp_path, facts):
     import numpy as np
 
-    from onnxlint.confirm.rknn import simulate
+    from onnxlint.rknn.toolkit import simulate
 
     path = tmp_path / "double.onnx"
     onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>

@@ -11,11 +11,11 @@ import pytest
 from conftest import parse
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.deployment import parse_anchors
-from onnxlint.targets import known_versions, load_facts
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings, normalize_dynamic_axes
-from onnxlint.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
+from onnxlint.settings.deployment import parse_anchors
+from onnxlint.rknn.targets import known_versions, load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings, normalize_dynamic_axes
+from onnxlint.core.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
 
 # A fence line: ```onnx or ```python, optionally followed by a one-line JSON object of lint settings.
 BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{[^\n]*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)

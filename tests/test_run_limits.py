@@ -15,7 +15,7 @@ from conftest import parse
 from onnx import TensorProto, helper
 
 from onnxlint.cli import main
-from onnxlint import sandbox
+from onnxlint.core import sandbox
 from onnxlint.confirm.inputs import MAX_ARRAY_BYTES, random_inputs
 
 RELU = """<ir_version: 8, opset_import: ["" : 13]>

@@ -20,8 +20,8 @@ from conftest import FIXTURES, rule
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
-from onnxlint.engine import lint_file
-from onnxlint.finding import Evidence, InternalError
+from onnxlint.core.engine import lint_file
+from onnxlint.core.finding import Evidence, InternalError
 from onnxlint.output import FORMATS
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from conftest import codes, lint_text
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 RK3588 = LintSettings(target="rk3588", toolkit=load_facts("2.5.0"))
 RELU = """<ir_version: 8, opset_import: ["" : {opset}]>

@@ -1,7 +1,7 @@
 from conftest import FIXTURES, codes, lint_text, rule
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 RK3588 = LintSettings(target="rk3588", toolkit=load_facts("2.5.0"))
 MODEL = """<ir_version: 8, opset_import: ["" : 13]>

@@ -1,8 +1,8 @@
 import pytest
 
 from conftest import codes, lint_text
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 TOOLKIT = load_facts("2.5.0")
 MODEL = """<ir_version: 8, opset_import: ["" : 13]>

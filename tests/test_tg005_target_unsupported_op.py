@@ -1,9 +1,9 @@
 import pytest
 
 from conftest import FIXTURES, codes, lint_text, rule
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 TOOLKIT = load_facts("2.5.0")
 

@@ -6,11 +6,11 @@ import onnx
 import pytest
 
 from conftest import ROOT, codes, lint_text
-from onnxlint.graph import build_graphs
-from onnxlint.model import load_model
-from onnxlint.placement import _NodeTests, chip_knowledge, static_tensors
-from onnxlint.registry import LintSettings
-from onnxlint.targets import load_facts
+from onnxlint.core.graph import build_graphs
+from onnxlint.core.model import load_model
+from onnxlint.rknn.placement import _NodeTests, chip_knowledge, static_tensors
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import load_facts
 
 TOOLKIT = load_facts("2.5.0")
 SLICE = """<ir_version: 8, opset_import: ["" : 13]>
@@ -97,7 +97,7 @@ def test_each_condition_matches_exactly_the_cases_it_cites(tmp_path, case):
 
 
 def test_every_cited_case_was_measured_on_every_chip():
-    from onnxlint.targets import CHIPS
+    from onnxlint.rknn.targets import CHIPS
 
     for chip in CHIPS:
         measured = json.loads((ROOT / "rules" / "targets" / "probe" / "rknn-toolkit2-2.5.0" / f"{chip}.json")

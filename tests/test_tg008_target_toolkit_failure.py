@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from conftest import FIXTURES, codes, rule
-from onnxlint.buildfail import build_failures
-from onnxlint.engine import lint_file
-from onnxlint.registry import LintSettings
-from onnxlint.targets import CHIPS, load_facts
+from onnxlint.rknn.buildfail import build_failures
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import CHIPS, load_facts
 
 TOOLKIT = load_facts("2.5.0")
 FAILURES = build_failures("2.5.0")

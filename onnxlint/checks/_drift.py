@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Evidence, Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Evidence, Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: str, fix: str) -> Iterator[Finding]:
     """One finding per graph output whose two versions (`versions`, e.g. "as exported and as onnxsim simplifies
     it") differ beyond the --confirm tolerance; a measurement that cannot be made is one info finding. The
     model runs in a child process under the --confirm limits."""
-    from onnxlint import sandbox
+    from onnxlint.core import sandbox
     from onnxlint.confirm import drift
     from onnxlint.confirm.runner import ort_label
 

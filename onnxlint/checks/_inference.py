@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from onnxlint.graph import GraphView, Node
-from onnxlint.registry import ModelContext
+from onnxlint.core.graph import GraphView, Node
+from onnxlint.core.registry import ModelContext
 
 # "(op_type:Add, node name: /model.24/Add): [ShapeInferenceError] Incompatible dimensions"
 _NODE_ERROR = re.compile(r"\(op_type:(\w+), node name: ([^)]*)\)(?:: \[\w+\] ([^(]*))?")

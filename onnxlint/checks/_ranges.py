@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from onnxlint.graph import GraphView
+from onnxlint.core.graph import GraphView
 
 UNIT = {"Sigmoid": (0.0, 1.0), "HardSigmoid": (0.0, 1.0), "Softmax": (0.0, 1.0), "LogSoftmax": None,
         "Tanh": (-1.0, 1.0)}

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.exportscript import Symbol
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
+from onnxlint.analysis.exportscript import Symbol
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
 
 
 class ExportTrainingMode(ExportScriptRule):

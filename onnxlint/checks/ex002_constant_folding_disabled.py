@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
 
 
 class ConstantFoldingDisabled(ExportScriptRule):

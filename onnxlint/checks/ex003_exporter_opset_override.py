@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ExportScriptRule, ScriptContext
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ExportScriptRule, ScriptContext
 
 # The lowest opset the torch dynamo exporter (the default since torch 2.9) has implementations for.
 DYNAMO_MIN_OPSET = 18

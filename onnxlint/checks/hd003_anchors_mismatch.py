@@ -4,8 +4,8 @@ from typing import Iterator
 
 import numpy as np
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 # Anchors are pixel sizes; autoanchor's values are printed and stored to a few decimals.
 TOLERANCE_PX = 0.5

@@ -4,9 +4,9 @@ from typing import Iterator
 
 import numpy as np
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.heads import COCO_ANCHORS_PX
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.analysis.heads import COCO_ANCHORS_PX
+from onnxlint.core.registry import ModelContext, Rule
 
 COCO_CLASSES = 80
 

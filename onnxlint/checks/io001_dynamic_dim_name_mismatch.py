@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 # Dim names an exporter or onnx invents when nobody named the axis: tf2onnx and onnx's own inference (unk__316),

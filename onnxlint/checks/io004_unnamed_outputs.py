@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 # Names the torch TorchScript exporter invents when output_names is not given: "867", "onnx::Reshape_446".
 _GENERATED = re.compile(r"^(\d+|onnx::\w+?_\d+)$")

@@ -3,9 +3,9 @@ from __future__ import annotations
 import difflib
 from typing import Iterable, Iterator
 
-from onnxlint.exportscript import ExportCall
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule, ScriptContext, no_export_call_reason, normalize_dynamic_axes
+from onnxlint.analysis.exportscript import ExportCall
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule, ScriptContext, no_export_call_reason, normalize_dynamic_axes
 
 
 class DynamicAxesKeyMismatch(Rule):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.graph import format_shape
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import format_shape
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class DynamicAxesNotApplied(Rule):

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.checks._inference import failing_node
-from onnxlint.finding import Finding, Severity
-from onnxlint.probe import UNIFORM_SIZE
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.analysis.probe import UNIFORM_SIZE
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class DynamicDimUnsupported(Rule):

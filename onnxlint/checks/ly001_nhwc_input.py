@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.layout import IMAGE_CHANNELS, layout_chain
-from onnxlint.finding import Finding, Severity
-from onnxlint.graph import format_shape
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.analysis.layout import IMAGE_CHANNELS, layout_chain
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import format_shape
+from onnxlint.core.registry import ModelContext, Rule
 
 NHWC_TO_NCHW = [0, 3, 1, 2]
 

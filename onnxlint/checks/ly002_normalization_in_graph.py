@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.layout import format_values, in_graph_normalization
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.analysis.layout import format_values, in_graph_normalization
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class NormalizationInGraph(Rule):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.graph import Node
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import Node
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class BnTrainingMode(Rule):

@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.checks.nm001_bn_training_mode import batchnorm_training_reason
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class BnNotFolded(Rule):

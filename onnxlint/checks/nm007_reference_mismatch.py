@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.checks._drift import drift_findings
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, RunRule, ScriptContext
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, RunRule, ScriptContext
 
 
 class ReferenceMismatch(RunRule):

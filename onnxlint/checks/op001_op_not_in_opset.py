@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.checks._opschema import first_opset, schema_at, standard_operators
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class OpNotInOpset(Rule):

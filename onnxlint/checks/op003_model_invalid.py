@@ -4,8 +4,8 @@ import re
 from typing import Iterator
 
 from onnxlint.checks._opschema import KNOWN_DOMAINS
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 # The checker's wording for an operator missing at the imported opset (OP001 reports it in full)
 # and for a deprecated operator version (OP002 does).

@@ -6,8 +6,8 @@ from typing import Iterator
 import onnx
 
 from onnxlint.checks._inference import failing_node
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 _OP_TYPE = re.compile(r"\(op_type:(\w+)")
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from onnxlint.checks._ranges import constant_scale, static_range
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, TargetRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, TargetRule
 
 # An input the graph bounds to a span this small (probabilities, [0, 1]) ...
 NARROW_SPAN = 2.0

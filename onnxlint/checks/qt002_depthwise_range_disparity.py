@@ -4,8 +4,8 @@ from typing import Iterator
 
 import numpy as np
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, TargetRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, TargetRule
 
 # Ratio of the widest to the narrowest output channel's weight range above which per-tensor int8 weights leave
 # the narrow channels a level or so (127 / ratio). The narrow end is the live channels' 10th percentile.

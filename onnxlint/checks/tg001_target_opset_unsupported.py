@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, TargetRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, TargetRule
 
 
 class TargetOpsetUnsupported(TargetRule):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.graph import GraphView, Node
-from onnxlint.placement import CPU, Placement
-from onnxlint.registry import ModelContext, PlacementRule, RuleOption
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import GraphView, Node
+from onnxlint.rknn.placement import CPU, Placement
+from onnxlint.core.registry import ModelContext, PlacementRule, RuleOption
 
 
 class TargetCpuFallback(PlacementRule):

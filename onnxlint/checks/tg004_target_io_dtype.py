@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.model import dtype_name
-from onnxlint.registry import ModelContext, TargetRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.model import dtype_name
+from onnxlint.core.registry import ModelContext, TargetRule
 
 
 class TargetIoDtype(TargetRule):

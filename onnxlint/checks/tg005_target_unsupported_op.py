@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.graph import Node
-from onnxlint.placement import Placement, verdict
-from onnxlint.registry import ModelContext, PlacementRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import Node
+from onnxlint.rknn.placement import Placement, verdict
+from onnxlint.core.registry import ModelContext, PlacementRule
 
 
 class TargetUnsupportedOp(PlacementRule):

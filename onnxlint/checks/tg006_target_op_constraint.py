@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.placement import verdict
-from onnxlint.registry import ModelContext, PlacementRule
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.rknn.placement import verdict
+from onnxlint.core.registry import ModelContext, PlacementRule
 
 
 class TargetOpConstraint(PlacementRule):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.buildfail import PATTERNS, build_failures
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, TargetRule
+from onnxlint.rknn.buildfail import PATTERNS, build_failures
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, TargetRule
 
 
 class TargetToolkitFailure(TargetRule):

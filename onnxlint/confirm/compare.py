@@ -101,8 +101,8 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
     model's run (total: twice the chunks). Raises ModelLoadError for a file lint would refuse (the same vetting:
     parse, external data, cycles), ValueError for models that cannot be compared."""
     from onnxlint.confirm.inputs import input_specs, random_inputs
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import load_model
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import load_model
 
     _return_large_blocks()
     vetted = load_model(a, infer=False)  # A's topological order, kept as plain records; the proto is dropped
@@ -242,10 +242,10 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     import numpy as np
     import onnx
 
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
     from onnxlint.confirm.inputs import random_inputs
-    from onnxlint.graph import build_graphs
-    from onnxlint.model import load_model
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import load_model
 
     model_a = onnx.load(str(a), load_external_data=False)
     feeds = random_inputs(model_a, seed=seed, given=given)
@@ -255,7 +255,7 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
                             outputs=[value.name for value in model_a.graph.output])
     with tempfile.TemporaryDirectory(prefix="onnxlint-accuracy-") as folder:
         dumps = Path(folder) / "snapshot"
-        result = rknn.accuracy_analysis(Path(a), chip, feeds, dumps, timeout=timeout)
+        result = toolkit.accuracy_analysis(Path(a), chip, feeds, dumps, timeout=timeout)
         if result.failed_stage:
             raise RuntimeError(f"rknn-toolkit2 failed at {result.failed_stage}: "
                                f"{'; '.join(result.error_lines()) or 'no error line'}")

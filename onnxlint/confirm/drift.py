@@ -18,7 +18,7 @@ import numpy as np
 
 from onnxlint.confirm.metrics import Metrics, compare
 from onnxlint.confirm.runner import ModelRun
-from onnxlint.registry import LintSettings
+from onnxlint.core.registry import LintSettings
 
 
 class NotDeterministic(Exception):

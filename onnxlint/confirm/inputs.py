@@ -11,9 +11,9 @@ from typing import Mapping
 import numpy as np
 import onnx
 
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import MiB, regular_file
-from onnxlint.model import type_and_shape
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import MiB, regular_file
+from onnxlint.core.model import type_and_shape
 
 DEFAULT_SEED = 0
 DEFAULT_SIDE = 64

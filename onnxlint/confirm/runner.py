@@ -18,13 +18,13 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import onnx
 
-from onnxlint import sandbox
+from onnxlint.core import sandbox
 from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
 from onnxlint.confirm.metrics import Metrics, Tolerance, compare
-from onnxlint.errors import internal_error
-from onnxlint.finding import Evidence, Finding, InternalError, Report
-from onnxlint.layout import channel_axis
-from onnxlint.registry import LintSettings, Rule
+from onnxlint.core.errors import internal_error
+from onnxlint.core.finding import Evidence, Finding, InternalError, Report
+from onnxlint.analysis.layout import channel_axis
+from onnxlint.core.registry import LintSettings, Rule
 
 CONFIRMED, REFUTED, INCONCLUSIVE, SKIPPED = "confirmed", "refuted", "inconclusive", "skipped"
 PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
@@ -70,11 +70,11 @@ class ModelRun:
 
     def toolkit_build(self, config: Mapping[str, object] | None = None):
         """The rknn-toolkit2 build of this model for the target chip (cached per config)."""
-        from onnxlint.confirm import rknn
+        from onnxlint.rknn import toolkit
 
         key = repr(sorted((config or {}).items()))
         if key not in self._builds:
-            self._builds[key] = rknn.build(Path(self.path), self.settings.target, verbose=True,
+            self._builds[key] = toolkit.build(Path(self.path), self.settings.target, verbose=True,
                                            timeout=self.options.toolkit_timeout, config=dict(config or {}),
                                            inputs=self.inputs())
         return self._builds[key]
@@ -406,9 +406,9 @@ def layout_swap(run: ModelRun, finding: Finding) -> Evidence:
 def anchors_decode(run: ModelRun, finding: Finding) -> Evidence:
     """anchors-mismatch: decode the head's box sizes with the graph's anchors and with the deployment's
     (YOLOv5/v7: wh = (2 sigmoid(t))^2 * anchor) and report how far the boxes move (IoU of same-centre boxes)."""
-    from onnxlint.graph import build_graphs
-    from onnxlint.heads import model_heads
-    from onnxlint.model import load_model
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.analysis.heads import model_heads
+    from onnxlint.core.model import load_model
 
     loaded = load_model(run.path)
     heads = [h for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px]
@@ -461,25 +461,25 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
                                                                      "model's tensors of the same names")
         detail = (f"seed {run.options.seed}: the model cut at {cut_names} gives the full model's head tensors "
                   f"exactly in onnxruntime")
-        from onnxlint.confirm import rknn
+        from onnxlint.rknn import toolkit
 
-        if run.settings.target is None or rknn.toolkit_python() is None:
-            needs = "--target" if run.settings.target is None else f"rknn-toolkit2 ({rknn.toolkit_missing()})"
+        if run.settings.target is None or toolkit.toolkit_python() is None:
+            needs = "--target" if run.settings.target is None else f"rknn-toolkit2 ({toolkit.toolkit_missing()})"
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; the RKNN simulator check needs {needs}")
-        if run.settings.target in rknn.QUANTIZED_ONLY:
+        if run.settings.target in toolkit.QUANTIZED_ONLY:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; {run.settings.target} builds only quantized, and the simulator check "
                                      f"is an fp16 build")
         try:
-            simulated = rknn.simulate(cut_path, run.settings.target, [], feeds,
+            simulated = toolkit.simulate(cut_path, run.settings.target, [], feeds,
                                       timeout=run.options.toolkit_timeout)
         except Exception as exc:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; the simulator run failed: {_one_line(str(exc))}")
     fp16 = Tolerance(min_cosine=0.999)
     npu = _worst(cut_outputs, simulated, fp16)
-    backend = f"{run.ort_label} + {rknn.installed_label()} simulator ({run.settings.target})"
+    backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target})"
     verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
     return Evidence(backend, verdict, npu.to_dict(),
                     detail + f"; the simulator's fp16 build of the cut gives cosine {npu.cosine:.5f} against it")
@@ -489,11 +489,11 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
 
 def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
     """target-*: build the model for the chip with the real toolkit and compare what it does with the finding."""
-    from onnxlint.confirm import rknn
+    from onnxlint.rknn import toolkit
 
-    label = rknn.installed_label()
+    label = toolkit.installed_label()
     if label is None:
-        return Evidence("rknn-toolkit2", SKIPPED, detail=rknn.toolkit_missing())
+        return Evidence("rknn-toolkit2", SKIPPED, detail=toolkit.toolkit_missing())
     chip = run.settings.target
     if chip is None:
         return Evidence(label, SKIPPED, detail="building with the toolkit needs --target")
@@ -565,7 +565,7 @@ def _named_in(finding: Finding, result) -> bool:
 
 def _expected_cpu_layers(run: ModelRun, finding: Finding) -> set[str]:
     """Layer names the finding predicts on the CPU: the operator, and the layers its probe case showed."""
-    from onnxlint.placement import chip_knowledge
+    from onnxlint.rknn.placement import chip_knowledge
 
     expected = set(finding.data.get("missing_cpu_kernels") or ())
     op_type = finding.data.get("op_type") or finding.location.op_type

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Iterable, TextIO
 
-from onnxlint.finding import Report, Severity
+from onnxlint.core.finding import Report, Severity
 from onnxlint.output.escape import visible
-from onnxlint.registry import Rule
+from onnxlint.core.registry import Rule
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 

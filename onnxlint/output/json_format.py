@@ -6,10 +6,10 @@ import json
 from typing import Any, Iterable, TextIO
 
 from onnxlint import __version__
-from onnxlint.finding import Report
+from onnxlint.core.finding import Report
 from onnxlint.output.escape import encodable
-from onnxlint.registry import Rule
-from onnxlint.ruledocs import read_page
+from onnxlint.core.registry import Rule
+from onnxlint.core.ruledocs import read_page
 
 SCHEMA_VERSION = 1
 

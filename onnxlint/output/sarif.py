@@ -10,10 +10,10 @@ from typing import Any, Iterable, TextIO
 from urllib.parse import quote
 
 from onnxlint import __version__
-from onnxlint.finding import Finding, Location, Report, Severity
+from onnxlint.core.finding import Finding, Location, Report, Severity
 from onnxlint.output.escape import encodable
-from onnxlint.registry import Rule
-from onnxlint.ruledocs import read_page, sections
+from onnxlint.core.registry import Rule
+from onnxlint.core.ruledocs import read_page, sections
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

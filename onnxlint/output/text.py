@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from onnxlint.finding import Finding, Location, Report, Severity
+from onnxlint.core.finding import Finding, Location, Report, Severity
 from onnxlint.output.escape import visible
-from onnxlint.registry import FAMILIES, Rule
-from onnxlint.ruledocs import read_page
+from onnxlint.core.registry import FAMILIES, Rule
+from onnxlint.core.ruledocs import read_page
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

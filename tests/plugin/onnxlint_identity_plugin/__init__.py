@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.finding import Finding, Severity
-from onnxlint.registry import ModelContext, Rule
+from onnxlint import Finding, ModelContext, Rule, Severity
 
 
 class IdentityNode(Rule):

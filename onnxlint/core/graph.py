@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
-from onnxlint.model import LoadedModel, ModelLoadError, UnreadableTensor, type_and_shape
+from onnxlint.core.model import LoadedModel, ModelLoadError, UnreadableTensor, type_and_shape
 
 if TYPE_CHECKING:
     import networkx as nx

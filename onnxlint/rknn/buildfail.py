@@ -13,9 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterator, Mapping
 
-from onnxlint.graph import GraphView, Node
-from onnxlint.placement import static_tensors
-from onnxlint.targets import TOOLKIT
+from onnxlint.core.graph import GraphView, Node
+from onnxlint.rknn.placement import static_tensors
+from onnxlint.rknn.targets import TOOLKIT
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 

@@ -5,7 +5,7 @@ Whatever runs a model (the --confirm confirmers, the rules that run the model, `
 174-byte ConstantOfShape of a billion floats) or crash onnxruntime; in a child process all three end in
 `LimitExceeded` or an exception, never in a hung or killed onnxlint.
 
-- The child is a fresh interpreter, `python -m onnxlint.sandbox`: onnxruntime is not fork-safe once its
+- The child is a fresh interpreter, `python -m onnxlint.core.sandbox`: onnxruntime is not fork-safe once its
   thread pools exist, and unlike multiprocessing's "spawn" this never re-runs the caller's main script.
 - It gets its own session, so that on the time limit the whole process group goes, the rknn-toolkit2 processes
   it may have started included.
@@ -116,7 +116,7 @@ def run(function: Callable[..., Any], *args: Any, limits: Limits, on_emit: Calla
 def emit(*values: Any) -> None:
     """Inside `run()`'s child: send `values` to the parent's `on_emit` now."""
     if _channel is None:
-        raise RuntimeError("emit() is only for functions run by onnxlint.sandbox.run()")
+        raise RuntimeError("emit() is only for functions run by onnxlint.core.sandbox.run()")
     _channel.send(("emit", values))
 
 
@@ -197,6 +197,6 @@ def _failure(exc: BaseException) -> tuple[str, Any]:
 
 
 if __name__ == "__main__":  # run() starts this module as the child; emit() needs the imported module's _channel
-    from onnxlint.sandbox import _serve as serve
+    from onnxlint.core.sandbox import _serve as serve
 
     serve(int(sys.argv[1]))

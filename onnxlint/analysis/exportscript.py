@@ -14,8 +14,8 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import MAX_TEXT_BYTES, decode, read_bytes
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes
 
 EXPORT_FUNCTION = "torch.onnx.export"
 # Positional parameters after (model, args, f) in torch 1.x, where they were not yet keyword-only.

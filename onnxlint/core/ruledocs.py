@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from onnxlint.registry import Rule
+from onnxlint.core.registry import Rule
 
 HEADINGS = ("What it catches", "Why it breaks deployment", "Example", "Fix", "Confirmation")
 

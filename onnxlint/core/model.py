@@ -19,8 +19,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from onnx import numpy_helper
 
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import regular_file
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import regular_file
 
 # Constants shape inference may read the values of (shapes, axes, indices) are far smaller than this.
 INFERENCE_READS_ELEMENTS = 1 << 16
@@ -409,7 +409,7 @@ def _infer_shapes(proto: onnx.ModelProto, isolated: bool = False) -> ShapeInfere
         if output.type.HasField("tensor_type"):
             output.type.tensor_type.ClearField("shape")
     if isolated:
-        from onnxlint import sandbox
+        from onnxlint.core import sandbox
 
         try:
             return sandbox.run(_inferred, proto, limits=sandbox.Limits(timeout_s=ISOLATED_INFERENCE_SECONDS))

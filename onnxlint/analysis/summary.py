@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import onnx
 
-from onnxlint.graph import GraphView, format_shape
-from onnxlint.heads import model_heads
-from onnxlint.model import LoadedModel, all_tensors, dtype_name
+from onnxlint.core.graph import GraphView, format_shape
+from onnxlint.analysis.heads import model_heads
+from onnxlint.core.model import LoadedModel, all_tensors, dtype_name
 
 # Parameters are the floating-point constants (weights); integer constants are shapes and indices.
 FLOAT_TYPES = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,

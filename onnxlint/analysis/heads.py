@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import onnx
 
-from onnxlint.graph import CONTROL_FLOW, GraphView, Node
-from onnxlint.layout import channel_axis, image_height
-from onnxlint.model import DeclaredValue, LoadedModel, type_and_shape
+from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
+from onnxlint.analysis.layout import channel_axis, image_height
+from onnxlint.core.model import DeclaredValue, LoadedModel, type_and_shape
 
 DETECT_PERMUTATION = [0, 1, 3, 4, 2]  # [b, na, no, ny, nx] -> [b, na, ny, nx, no]
 # Ops between the head's Sigmoid and the anchor multiplication in the exporters' decode.

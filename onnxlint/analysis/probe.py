@@ -26,10 +26,10 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from onnxlint.model import LoadedModel, UnreadableTensor, type_and_shape
+from onnxlint.core.model import LoadedModel, UnreadableTensor, type_and_shape
 
 if TYPE_CHECKING:
-    from onnxlint.graph import GraphView
+    from onnxlint.core.graph import GraphView
 
 # Ops that compute shapes and indices; folded when their inputs are known and small.
 SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",

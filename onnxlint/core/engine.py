@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from onnxlint.errors import UnreadableInput, internal_error
-from onnxlint.exportscript import parse_export_script
-from onnxlint.finding import Finding, InternalError, Report, SkippedRule
-from onnxlint.graph import build_graphs
-from onnxlint.model import load_model
-from onnxlint.policy import Policy
-from onnxlint.registry import LintSettings, ModelContext, Rule, ScriptContext
+from onnxlint.core.errors import UnreadableInput, internal_error
+from onnxlint.analysis.exportscript import parse_export_script
+from onnxlint.core.finding import Finding, InternalError, Report, SkippedRule
+from onnxlint.core.graph import build_graphs
+from onnxlint.core.model import load_model
+from onnxlint.core.policy import Policy
+from onnxlint.core.registry import LintSettings, ModelContext, Rule, ScriptContext
 
 SCRIPT_SUFFIXES = (".py",)
 

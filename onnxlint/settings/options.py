@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from onnxlint.config import COMMAND_LINE, Sourced
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import parse_json, read_text
-from onnxlint.finding import Severity
-from onnxlint.policy import Policy
-from onnxlint.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
-from onnxlint.targets import CHIPS
+from onnxlint.settings.config import COMMAND_LINE, Sourced
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import parse_json, read_text
+from onnxlint.core.finding import Severity
+from onnxlint.core.policy import Policy
+from onnxlint.core.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
+from onnxlint.rknn.targets import CHIPS
 
 LAYOUTS = ("nchw", "nhwc")
 DEFAULT_FAIL_ON = Severity.WARNING
@@ -36,7 +36,7 @@ class Resolved:
 
 def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Path | None = None) -> Resolved:
     """Check and convert every option; `root` is the folder per-model-ignores globs are relative to."""
-    from onnxlint.deployment import parse_anchors, parse_channel_values, parse_classes
+    from onnxlint.settings.deployment import parse_anchors, parse_channel_values, parse_classes
 
     all_rules = tuple(all_rules)
     value = _reader(options)
@@ -72,7 +72,7 @@ def toolkit_facts(target: str | None, named: str | None):
         if named:
             raise ValueError("--toolkit needs --target")
         return None
-    from onnxlint.targets import TOOLKIT, installed_version, known_versions, load_facts
+    from onnxlint.rknn.targets import TOOLKIT, installed_version, known_versions, load_facts
 
     known = known_versions()
     version = named or installed_version() or known[-1]
@@ -85,7 +85,7 @@ def toolkit_facts(target: str | None, named: str | None):
 
 def parse_dynamic_axes(value: str):
     """torch.onnx.export's dynamic_axes as inline JSON or a JSON file."""
-    from onnxlint.registry import normalize_dynamic_axes
+    from onnxlint.core.registry import normalize_dynamic_axes
 
     text = value
     if not value.lstrip().startswith("{"):
@@ -154,7 +154,7 @@ def _globs(rules: tuple[Rule, ...], table: Mapping[str, list[str]]) -> tuple[tup
 
 def _rule_options(rules: tuple[Rule, ...], table: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """{code: {option: value}} from {code or slug: {option: value}}, checked against what each rule declares."""
-    from onnxlint.registry import find_rule
+    from onnxlint.core.registry import find_rule
 
     chosen: dict[str, dict[str, Any]] = {}
     for key, values in table.items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from onnxlint.confirm import rknn
+from onnxlint.rknn import toolkit
 
 
 @dataclass
@@ -54,8 +54,8 @@ class BuildReport:
     @property
     def unpredicted(self) -> list[str]:
         """Fusion rules the build died in that no knowledge-base entry predicted."""
-        from onnxlint.buildfail import build_failures
-        from onnxlint.targets import installed_version, known_versions
+        from onnxlint.rknn.buildfail import build_failures
+        from onnxlint.rknn.targets import installed_version, known_versions
 
         version = installed_version()
         known = {f.fusion_rule for f in build_failures(version)} if version in known_versions() else set()
@@ -71,7 +71,7 @@ class BuildReport:
 def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, log_path: Path,
                dataset: str | None = None, export: Path | None = None, timeout: int = 600,
                predicted: list[str] | None = None) -> BuildReport:
-    report = BuildReport(model=str(model), chip=chip, toolkit=rknn.installed_label(), outputs=outputs,
+    report = BuildReport(model=str(model), chip=chip, toolkit=toolkit.installed_label(), outputs=outputs,
                          predicted=list(predicted or []), log_path=str(log_path))
     disabled: list[str] = []
     logs: list[str] = []
@@ -79,7 +79,7 @@ def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, l
         started = time.perf_counter()
         # Build into a temporary file and move it only from a build that succeeded: never a half-written .rknn.
         staging = export.with_name(f".{export.name}.partial") if export else None
-        result = rknn.build(model, chip, verbose=True, timeout=timeout, config={"disable_rules": disabled} if disabled
+        result = toolkit.build(model, chip, verbose=True, timeout=timeout, config={"disable_rules": disabled} if disabled
                             else None, outputs=outputs, dataset=dataset, export=staging)
         logs.append(f"=== rknn-build attempt {len(logs) + 1}: disable_rules={disabled}\n{result.log}")
         new_rules = [rule for rule in result.suggested_rules if rule not in disabled]

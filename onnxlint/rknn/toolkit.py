@@ -292,7 +292,7 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
 
 def installed_label() -> str | None:
     """"rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
-    from onnxlint.targets import TOOLKIT, installed_version
+    from onnxlint.rknn.targets import TOOLKIT, installed_version
 
     version = installed_version() if toolkit_python() else None
     return f"{TOOLKIT} {version}" if version else None

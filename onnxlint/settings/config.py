@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import MAX_TEXT_BYTES, decode, read_bytes
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes
 
 TABLE = ("tool", "onnxlint")
 OUR_TABLE = re.compile(rb"tool\s*\.\s*[\"']?onnxlint\b")  # [tool.onnxlint], tool.onnxlint.x = ..., [tool."onnxlint"]

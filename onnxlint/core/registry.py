@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
 
-from onnxlint.finding import Evidence, Finding, Location, Severity
+from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
 if TYPE_CHECKING:
-    from onnxlint.exportscript import ExportCall
-    from onnxlint.graph import GraphView, Node
+    from onnxlint.analysis.exportscript import ExportCall
+    from onnxlint.core.graph import GraphView, Node
     from onnxlint.confirm.runner import ConfirmOptions
-    from onnxlint.heads import DetectionHead
-    from onnxlint.model import LoadedModel
-    from onnxlint.placement import Placement
-    from onnxlint.probe import DimProbe
-    from onnxlint.targets import ToolkitFacts
+    from onnxlint.analysis.heads import DetectionHead
+    from onnxlint.core.model import LoadedModel
+    from onnxlint.rknn.placement import Placement
+    from onnxlint.analysis.probe import DimProbe
+    from onnxlint.rknn.targets import ToolkitFacts
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -134,21 +134,21 @@ class ModelContext:
     @cached_property
     def dim_probe(self) -> "DimProbe":
         """Output dims under concrete input sizes (computed once, on first use)."""
-        from onnxlint.probe import probe_dims
+        from onnxlint.analysis.probe import probe_dims
 
         return probe_dims(self.model, self.main)
 
     @cached_property
     def heads(self) -> list["DetectionHead"]:
         """The YOLO detection heads of the main graph (computed once, on first use)."""
-        from onnxlint.heads import model_heads
+        from onnxlint.analysis.heads import model_heads
 
         return model_heads(self.model, self.main)
 
     @cached_property
     def placements(self) -> list["Placement"]:
         """Nodes of the main graph the target's toolkit puts on the CPU or cannot build (needs a target)."""
-        from onnxlint.placement import chip_knowledge, model_placements
+        from onnxlint.rknn.placement import chip_knowledge, model_placements
 
         knowledge = chip_knowledge(self.settings.toolkit.version, self.settings.target)
         return model_placements(self.main, knowledge) if knowledge else []
@@ -242,7 +242,7 @@ class PlacementRule(TargetRule):
     """A target rule that reads where the toolkit places each node (the measured per-chip probe tables)."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        from onnxlint.placement import chip_knowledge
+        from onnxlint.rknn.placement import chip_knowledge
 
         reason = super().skip_reason(ctx)
         if reason is None and chip_knowledge(ctx.settings.toolkit.version, ctx.settings.target) is None:

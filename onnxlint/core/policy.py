@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Mapping
 
-from onnxlint.finding import Finding, Report, Severity
+from onnxlint.core.finding import Finding, Report, Severity
 
 
 @dataclass(frozen=True)

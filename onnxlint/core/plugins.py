@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 from functools import lru_cache
 
-from onnxlint.registry import CODE_PATTERN, SLUG_PATTERN, Rule
+from onnxlint.core.registry import CODE_PATTERN, SLUG_PATTERN, Rule
 
 GROUP = "onnxlint.rules"
 

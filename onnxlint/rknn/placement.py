@@ -22,8 +22,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from onnxlint.graph import CONTROL_FLOW, GraphView, Node
-from onnxlint.targets import TOOLKIT
+from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
+from onnxlint.rknn.targets import TOOLKIT
 
 NPU, CPU, UNSUPPORTED, CRASH = "npu", "cpu", "unsupported", "error"
 # The build succeeds with the layer on the CPU as a placeholder the application must implement itself

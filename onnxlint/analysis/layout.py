@@ -7,7 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
-from onnxlint.graph import GraphView, Node
+from onnxlint.core.graph import GraphView, Node
 
 # Ops that neither mix pixels nor change the layout: preprocessing sits between them and the first Conv.
 ELEMENTWISE = frozenset({"Cast", "Identity", "Div", "Mul", "Sub", "Add"})

@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from onnxlint.finding import InternalError
+    from onnxlint.core.finding import InternalError
 
 
 class UnreadableInput(Exception):
@@ -28,7 +28,7 @@ def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> 
     import tempfile
     import traceback
 
-    from onnxlint.finding import InternalError
+    from onnxlint.core.finding import InternalError
 
     written = None
     try:

@@ -14,9 +14,9 @@ from pathlib import PurePath
 from typing import Iterable
 
 from onnxlint import __version__
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import MiB, parse_json, read_text
-from onnxlint.finding import Report
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import MiB, parse_json, read_text
+from onnxlint.core.finding import Report
 
 SCHEMA_VERSION = 1
 # A fingerprint is ~50 bytes: this holds a million findings and parses in a few seconds.

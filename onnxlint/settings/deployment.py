@@ -11,8 +11,8 @@ import math
 import re
 from pathlib import Path
 
-from onnxlint.errors import UnreadableInput
-from onnxlint.files import parse_json, read_text
+from onnxlint.core.errors import UnreadableInput
+from onnxlint.core.files import parse_json, read_text
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 

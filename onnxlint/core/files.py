@@ -13,7 +13,7 @@ import os
 import stat
 from typing import Any
 
-from onnxlint.errors import UnreadableInput
+from onnxlint.core.errors import UnreadableInput
 
 MiB = 1 << 20
 # Scripts, configs and deployment files are written by hand and real ones are kilobytes; parsing a 1 MiB

@@ -1,0 +1,1 @@
+"""What the user sets: command-line and configuration options, and deployment facts (--anchors, --classes, --mean, --std)."""
