@@ -1,9 +1,7 @@
-import json
-
 import onnx
 import pytest
 
-from conftest import ROOT, codes, lint_text
+from conftest import codes, lint_text
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
 from onnxlint.rknn.placement import _NodeTests, chip_knowledge, static_tensors
