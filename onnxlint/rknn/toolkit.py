@@ -23,6 +23,7 @@ import numpy as np
 
 from onnxlint.rknn.knowledge import TOOLKIT, int8_only_chips
 from onnxlint.rknn.log import layer_table, strip_ansi
+from onnxlint.rknn.targets import installed_version
 
 PYTHON_VARIABLE = "ONNXLINT_RKNN_PYTHON"  # names the interpreter of the toolkit's environment
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
@@ -235,13 +236,7 @@ def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, con
         except subprocess.TimeoutExpired as exc:
             output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
             return BuildResult(f"timeout after {timeout} s", output or "")
-    if result.returncode == 0:
-        return BuildResult(None, result.stdout + result.stderr)
-    if result.returncode < 0:
-        stage = f"crash (signal {-result.returncode})"
-    else:
-        stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
-    return BuildResult(stage, result.stdout + result.stderr)
+    return _finished(result)
 
 
 def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray],
@@ -284,8 +279,6 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
 
 def installed_label() -> str | None:
     """"rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
-    from onnxlint.rknn.targets import installed_version
-
     version = installed_version() if toolkit_python() else None
     return f"{TOOLKIT} {version}" if version else None
 
