@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from onnxlint import __version__
-from onnxlint.rknn.targets import CHIPS as TARGETS
+from onnxlint.rknn.knowledge import known_chips
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 # Options that [tool.onnxlint] may also set (the file's key names; argparse's use "_").
@@ -73,8 +73,8 @@ def _lint_parser() -> argparse.ArgumentParser:
                         help="leave out files whose path or name matches (repeatable)")
     parser.add_argument("--jobs", type=_at_least(1), default=1, metavar="N",
                         help="lint N files in parallel processes (default: 1); output order stays the same")
-    parser.add_argument("--target", choices=TARGETS, metavar="NAME",
-                        help=f"deployment chip: runs the target rules ({', '.join(TARGETS)})")
+    parser.add_argument("--target", choices=known_chips(), metavar="NAME",
+                        help=f"deployment chip: runs the target rules ({', '.join(known_chips())})")
     parser.add_argument("--toolkit", metavar="VERSION",
                         help="rknn-toolkit2 version whose knowledge to apply (default: the installed one, else the "
                              "newest onnxlint knows)")
@@ -512,7 +512,7 @@ def _compare(argv: list[str]) -> int:
     parser.add_argument("a", metavar="A.onnx", help="the reference model")
     parser.add_argument("b", metavar="B.onnx", nargs="?",
                         help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
-    parser.add_argument("--rknn", choices=TARGETS, metavar="CHIP",
+    parser.add_argument("--rknn", choices=known_chips(), metavar="CHIP",
                         help="compare A with rknn-toolkit2's simulator for CHIP instead (needs the toolkit)")
     parser.add_argument("--seed", type=_at_least(0), default=0, metavar="N",
                         help="seed of the random inputs (default: 0)")
@@ -601,8 +601,8 @@ def _rknn_build(argv: list[str]) -> int:
                      description="Build a model with the installed rknn-toolkit2; when a fusion rule crashes, retry "
                                  "with the rules the toolkit names until a configuration builds.")
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--target", choices=TARGETS, required=True, metavar="NAME",
-                        help=f"the chip ({', '.join(TARGETS)})")
+    parser.add_argument("--target", choices=known_chips(), required=True, metavar="NAME",
+                        help=f"the chip ({', '.join(known_chips())})")
     parser.add_argument("--outputs", metavar="auto|NAMES",
                         help="cut the model: 'auto' at the YOLO head tensors onnxlint finds, or comma-separated names")
     parser.add_argument("--dataset", metavar="FILE",
@@ -654,8 +654,8 @@ def _quant(argv: list[str]) -> int:
                      description="Predict int8 accuracy loss before the toolkit build: simulate the toolkit's "
                                  "quantization in onnxruntime, rank the layers that lose most, propose the fix.")
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--target", choices=TARGETS, required=True, metavar="CHIP",
-                        help=f"the chip ({', '.join(TARGETS)}); rv1106/rv1103 get an integer-only proposal")
+    parser.add_argument("--target", choices=known_chips(), required=True, metavar="CHIP",
+                        help=f"the chip ({', '.join(known_chips())}); rv1106/rv1103 get an integer-only proposal")
     parser.add_argument("--dataset", action="append", metavar="PATH",
                         help="calibration data: image files, a folder of images, an .npz or the toolkit's "
                              "dataset.txt (repeatable; default: a generated sample, reported as such)")

@@ -14,7 +14,7 @@ from onnxlint.rknn.toolkit import toolkit_python
 from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun
 from onnxlint.core.finding import Finding, Location, Severity
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import installed_version, load_facts
+from onnxlint.rknn.targets import resolve_target
 
 pytestmark = [pytest.mark.rknn,
               pytest.mark.skipif(toolkit_python() is None,
@@ -51,7 +51,7 @@ def test_a_false_cpu_claim_is_refuted(tmp_path):
     path = tmp_path / "relu.onnx"
     onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (float[1, 8, 16, 16] x) => (float[1, 8, 16, 16] y) { y = Relu(x) }"""), str(path))
-    settings = LintSettings(target="rk3588", toolkit=load_facts(installed_version()))
+    settings = LintSettings(target=resolve_target("rk3588"))
     claim = Finding(code="TG003", rule="target-cpu-fallback", severity=Severity.WARNING, message="m",
                     location=Location(node="Relu_0", op_type="Relu"), data={"op_type": "Relu"})
     evidence = CONFIRMERS["toolkit-build"](ModelRun(str(path), settings, ConfirmOptions()), claim)

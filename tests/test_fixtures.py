@@ -13,10 +13,10 @@ import pytest
 from conftest import FIXTURES
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.cli import TARGETS
+from onnxlint.rknn.knowledge import known_chips
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import load_facts
+from onnxlint.rknn.targets import resolve_target
 
 HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
            "resnet_dynamo_op18_dynbatch.onnx", "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx",
@@ -42,7 +42,7 @@ def test_healthy_exports_raise_nothing(name):
     assert [(f.code, f.message) for f in report.findings] == []
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", known_chips())
 @pytest.mark.parametrize("name", HEALTHY)
 def test_on_an_npu_target_only_npu_specific_findings_are_added(name, target):
     # Healthy for onnxruntime. For an NPU a YOLO model should end at its head convolutions (HD001), a dynamic
@@ -50,7 +50,7 @@ def test_on_an_npu_target_only_npu_specific_findings_are_added(name, target):
     # predictions tests/test_rknn_facts.py checks against real builds). The LSTM exports hold an If, which
     # rknn-toolkit2 refuses on every chip (also checked against a real build), and a comparison the small
     # chips' runtimes have no CPU kernel for.
-    report = lint_file(FIXTURES / name, ALL_RULES, LintSettings(target=target, toolkit=load_facts("2.5.0")))
+    report = lint_file(FIXTURES / name, ALL_RULES, LintSettings(target=resolve_target(target, "2.5.0")))
     found = {f.code for f in report.findings}
     assert found <= {"HD001", "TG002", "TG003", "TG005", "TG008", "QT001"}
     # a YOLO head that decodes boxes joins its 0-1 scores with boxes in pixels: one int8 tensor (QT001)

@@ -21,10 +21,11 @@ from onnxlint.checks import ALL_RULES
 from onnxlint.cli import main
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import CHIPS, known_versions, load_facts
+from onnxlint.rknn.knowledge import known_chips
+from onnxlint.rknn.targets import known_versions, resolve_target
 
 SEEDS = {path.name: onnx.load(str(path), load_external_data=False) for path in SEED_MODELS}
-TOOLKIT = load_facts(known_versions()[-1])
+VERSION = known_versions()[-1]
 FUZZ = settings(derandomize=True, database=None, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -47,7 +48,7 @@ def hostile_models(draw) -> tuple[str, bytes, list[str]]:
 def _deployment(target: str | None, seed: str) -> LintSettings:
     """Every option a rule may need, so that none is skipped for want of one."""
     first_input = SEEDS[seed].graph.input[0].name
-    return LintSettings(target=target, toolkit=TOOLKIT if target else None, anchors=(10, 13, 16, 30, 33, 23),
+    return LintSettings(target=resolve_target(target, VERSION) if target else None, anchors=(10, 13, 16, 30, 33, 23),
                         classes=80, mean=(0, 0, 0), std=(255, 255, 255), input_layout="nhwc",
                         dynamic_axes={first_input: {0: "batch"}})
 
@@ -60,7 +61,7 @@ def _assert_findings_or_one_line_error(report, seed: str, done: list[str]) -> No
         assert not report.findings
 
 
-@pytest.mark.parametrize("target", (None, *CHIPS))
+@pytest.mark.parametrize("target", (None, *known_chips()))
 @settings(FUZZ, max_examples=150)
 @given(variant=hostile_models())
 def test_hostile_model_gives_findings_or_one_line_error(tmp_path, target, variant):
@@ -115,7 +116,7 @@ def test_hostile_variants_of_real_models(tmp_path, data):
     path = tmp_path / "hostile.onnx"
     path.write_bytes(payload)
     target = data.draw(st.sampled_from((None, "rk3588", "rv1106")))
-    report = lint_file(path, ALL_RULES, LintSettings(target=target, toolkit=TOOLKIT if target else None))
+    report = lint_file(path, ALL_RULES, LintSettings(target=resolve_target(target, VERSION) if target else None))
     _assert_findings_or_one_line_error(report, name, done)
 
 

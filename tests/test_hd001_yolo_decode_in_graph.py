@@ -2,8 +2,9 @@ from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import mini_yolo
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.targets import known_versions, resolve_target
 
-RK3588 = LintSettings(target="rk3588")
+RK3588 = LintSettings(target=resolve_target("rk3588", known_versions()[-1]))
 TWO_LEVELS = [[10, 13], [30, 61]]
 
 

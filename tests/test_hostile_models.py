@@ -14,9 +14,9 @@ from onnxlint.core.engine import lint_file
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import UnreadableTensor, load_model
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import known_versions, load_facts
+from onnxlint.rknn.targets import known_versions, resolve_target
 
-RK3588 = LintSettings(target="rk3588", toolkit=load_facts(known_versions()[-1]))
+RK3588 = LintSettings(target=resolve_target("rk3588", known_versions()[-1]))
 
 
 def _model(nodes, inputs, outputs, initializers=(), opset=17) -> onnx.ModelProto:
@@ -152,7 +152,7 @@ def test_transpose_after_an_image_input_with_any_perm(tmp_path, perm):
     model = _model([transpose, helper.make_node("Mul", ["t", "scale"], ["y"])], [_value("x", [1, 3, 8, 8])],
                    [_value("y", None)], [scale])
     _clean(lint_proto(tmp_path, model, "LY001", "LY002", "TG007",
-                      settings=LintSettings(target="rk3588", toolkit=RK3588.toolkit, mean=(0, 0, 0), std=(1, 1, 1))))
+                      settings=LintSettings(target=RK3588.target, mean=(0, 0, 0), std=(1, 1, 1))))
 
 
 def test_softmax_axis_of_another_type_and_scalar_input(tmp_path):

@@ -1,20 +1,13 @@
-"""tools/probe_rknn_ops.py without the toolkit: its probe models are valid, its log reading is right."""
+"""onnxlint.rknn.probe_ops without the toolkit: its probe models are valid, its log reading is right."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import onnx
 import pytest
 
-from conftest import ROOT
-
-_spec = importlib.util.spec_from_file_location("probe_rknn_ops", ROOT / "tools" / "probe_rknn_ops.py")
-probe = importlib.util.module_from_spec(_spec)
-sys.modules["probe_rknn_ops"] = probe  # dataclasses look their module up while the module executes
-_spec.loader.exec_module(probe)
+from onnxlint.rknn import probe_ops as probe
 
 # Case ids are unique, so results merge by id across runs.
 CASE_IDS = [case.id for case in probe.CASES]

@@ -2,9 +2,9 @@ import pytest
 from conftest import FIXTURES, codes, lint_proto, lint_text
 
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import known_versions, load_facts
+from onnxlint.rknn.targets import known_versions, resolve_target
 
-TARGET = LintSettings(target="rk3588", toolkit=load_facts(known_versions()[-1]))
+TARGET = LintSettings(target=resolve_target("rk3588", known_versions()[-1]))
 
 HEAD = """<ir_version: 8, opset_import: ["" : 13]>
 g (float[1, 4, 10] box, float[1, 3, 10] logits) => (float[1, 7, 10] out) <float[1] c = {{{c}}}> {{

@@ -3,9 +3,9 @@ import pytest
 from conftest import FIXTURES, codes, lint_proto, lint_text
 
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import known_versions, load_facts
+from onnxlint.rknn.targets import known_versions, resolve_target
 
-TARGET = LintSettings(target="rk3588", toolkit=load_facts(known_versions()[-1]))
+TARGET = LintSettings(target=resolve_target("rk3588", known_versions()[-1]))
 
 
 def depthwise(peaks, bn_scale=None, group=None):

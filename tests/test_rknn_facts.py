@@ -6,12 +6,10 @@ import onnx
 import pytest
 
 from conftest import FIXTURES, ROOT, parse
-from onnxlint.rknn.targets import installed_version, known_versions, load_facts
-from onnxlint.rknn.toolkit import build, toolkit_python
+from onnxlint.rknn.targets import installed_version, known_versions, load_facts, resolve_target
+from onnxlint.rknn.toolkit import build, toolkit_missing, toolkit_python
 
-pytestmark = [pytest.mark.rknn,
-              pytest.mark.skipif(toolkit_python() is None,
-                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+pytestmark = [pytest.mark.rknn, pytest.mark.skipif(toolkit_python() is None, reason=toolkit_missing())]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +51,7 @@ def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
     model = FIXTURES / "yolov5n_legacy_op12.onnx"
     result = build(model, chip, verbose=True)
     assert result.failed_stage is None
-    report = lint_file(model, [find_rule(ALL_RULES, "TG003")], LintSettings(target=chip, toolkit=facts))
+    report = lint_file(model, [find_rule(ALL_RULES, "TG003")], LintSettings(target=resolve_target(chip, facts.version)))
     predicted = {f.data["op_type"]: len(f.data["nodes"]) for f in report.findings}
     actual = result.cpu_layers
     # The toolkit adds its own output Reshape on some chips; every predicted CPU layer must be in the build.
@@ -80,7 +78,7 @@ def test_unsupported_op_prediction_matches_a_real_build(facts, name):
     from onnxlint.core.engine import lint_file
     from onnxlint.core.registry import LintSettings, find_rule
 
-    report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target="rk3588", toolkit=facts))
+    report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target=resolve_target("rk3588", facts.version)))
     [finding] = report.findings
     result = build(FIXTURES / name, "rk3588")
     failed, log = result.failed_stage, result.log
@@ -110,20 +108,21 @@ DRIFT_SAMPLE = {
 @pytest.mark.parametrize("chip", sorted(DRIFT_SAMPLE))
 def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
     """Re-measure a sample of the committed per-chip cases with the installed toolkit: a table that has drifted
-    from the toolkit fails here (after a toolkit upgrade, rerun tools/probe_rknn_ops.py)."""
+    from the toolkit fails here (after a toolkit upgrade, rerun python -m onnxlint.rknn.probe_ops)."""
     import json
     import subprocess
+    import sys
 
-    from onnxlint.rknn.toolkit import toolkit_python
+    from onnxlint.rknn.knowledge import probe_folder, probe_table
 
     cases = DRIFT_SAMPLE[chip]
-    result = subprocess.run([toolkit_python(), str(ROOT / "tools" / "probe_rknn_ops.py"), "--chips", chip,
-                             "--jobs", "2", "--out", str(tmp_path), "--cases", *cases],
-                            capture_output=True, text=True, timeout=900)
+    # The probe builds in the toolkit's interpreter (ONNXLINT_RKNN_PYTHON, inherited) whatever runs it.
+    result = subprocess.run([sys.executable, "-m", "onnxlint.rknn.probe_ops", "--chips", chip, "--jobs", "2",
+                             "--out", str(tmp_path), "--cases", *cases],
+                            capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    fresh = json.loads((tmp_path / f"rknn-toolkit2-{facts.version}" / f"{chip}.json").read_text())["cases"]
-    committed = json.loads((ROOT / "rules" / "targets" / "probe" / f"rknn-toolkit2-{facts.version}" / f"{chip}.json")
-                           .read_text())["cases"]
+    fresh = json.loads((tmp_path / probe_folder(facts.version) / f"{chip}.json").read_text())["cases"]
+    committed = probe_table(facts.version, chip)["cases"]
     assert {case: fresh[case]["outcome"] for case in cases} == {case: committed[case]["outcome"] for case in cases}
 
 
@@ -149,3 +148,15 @@ def test_float64_input_data_is_refused_by_the_runtime(tmp_path, facts):
     with pytest.raises(RuntimeError) as failure:
         simulate(path, "rk3588", [], {"x": np.ones((1, 3, 8, 8), np.float64)})
     assert facts.io_dtype_conversions["float64"]["data_refusal"].format(index=0).removeprefix("E ") in str(failure.value)
+
+
+def test_int8_only_chips_refuse_fp16_builds(tmp_path, facts):
+    """The chips the family file lists as int8-only refuse an fp16 build, so onnxlint's builds quantize there."""
+    import numpy as np
+
+    from onnxlint.rknn.toolkit import simulate
+
+    for chip in facts.int8_only_chips:
+        with pytest.raises(RuntimeError) as failure:
+            simulate(_relu(tmp_path, 13), chip, [], {"x": np.ones((1, 3, 8, 8), np.float32)})
+        assert f"target_platform({chip}) not support do_quantization = False" in str(failure.value)

@@ -12,7 +12,7 @@ from conftest import parse
 
 from onnxlint.checks import ALL_RULES
 from onnxlint.settings.deployment import parse_anchors
-from onnxlint.rknn.targets import known_versions, load_facts
+from onnxlint.rknn.targets import known_versions, resolve_target
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings, normalize_dynamic_axes
 from onnxlint.core.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
@@ -43,8 +43,7 @@ def _settings(options: dict) -> LintSettings:
     """The lint settings a fence line gives: {"target", "dynamic_axes", "anchors", "classes", "mean", "std",
     "input_layout", "confirm"}, as on the CLI."""
     return LintSettings(
-        target=options.get("target"),
-        toolkit=load_facts(known_versions()[-1]) if "target" in options else None,
+        target=resolve_target(options["target"], known_versions()[-1]) if "target" in options else None,
         dynamic_axes=normalize_dynamic_axes(options["dynamic_axes"]) if "dynamic_axes" in options else None,
         anchors=parse_anchors(json.dumps(options["anchors"])) if "anchors" in options else None,
         classes=options.get("classes"),

@@ -2,9 +2,9 @@ import pytest
 
 from conftest import codes, lint_text
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import load_facts
+from onnxlint.rknn.targets import resolve_target
 
-RK3588 = LintSettings(target="rk3588", toolkit=load_facts("2.5.0"))
+RK3588 = LintSettings(target=resolve_target("rk3588", "2.5.0"))
 RELU = """<ir_version: 8, opset_import: ["" : {opset}]>
 g (float[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) {{ y = Relu(x) }}"""
 

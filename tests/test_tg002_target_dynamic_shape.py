@@ -1,9 +1,9 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import load_facts
+from onnxlint.rknn.targets import resolve_target
 
-RK3588 = LintSettings(target="rk3588", toolkit=load_facts("2.5.0"))
+RK3588 = LintSettings(target=resolve_target("rk3588", "2.5.0"))
 MODEL = """<ir_version: 8, opset_import: ["" : 13]>
 g (float[{dims}] images) => (float[{dims}] y) {{ y = Relu(images) }}"""
 

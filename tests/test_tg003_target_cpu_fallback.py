@@ -1,13 +1,13 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import load_facts
+from onnxlint.rknn.targets import resolve_target
 
-TOOLKIT = load_facts("2.5.0")
+VERSION = "2.5.0"
 
 
 def _on(chip):
-    return LintSettings(target=chip, toolkit=TOOLKIT)
+    return LintSettings(target=resolve_target(chip, VERSION))
 
 
 def test_fail_reshape_and_transpose_on_rk3568(tmp_path):

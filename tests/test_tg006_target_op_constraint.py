@@ -1,18 +1,16 @@
-import importlib.util
-import json
-import sys
-
 import onnx
 import pytest
 
-from conftest import ROOT, codes, lint_text
+from conftest import codes, lint_text
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
 from onnxlint.rknn.placement import _NodeTests, chip_knowledge, static_tensors
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import load_facts
+from onnxlint.rknn import probe_ops as probe
+from onnxlint.rknn.knowledge import family, known_chips, probe_table
+from onnxlint.rknn.targets import resolve_target
 
-TOOLKIT = load_facts("2.5.0")
+VERSION = "2.5.0"
 SLICE = """<ir_version: 8, opset_import: ["" : 13]>
 g (float[1, 3, 64, 64] x) => (float[1, 3, H, 64] y)
   <int64[1] starts = {0}, int64[1] ends = {64}, int64[1] axes = {2}, int64[1] steps = {STEP}> {
@@ -25,7 +23,7 @@ g (float[1, 64, 32] x) => (float[1, 64, 32] y) <float[32] g = {ONES}, float[32] 
 
 
 def _on(chip):
-    return LintSettings(target=chip, toolkit=TOOLKIT)
+    return LintSettings(target=resolve_target(chip, VERSION))
 
 
 def test_warn_strided_slice_runs_on_cpu(tmp_path):
@@ -68,15 +66,8 @@ def test_worst_matching_condition_decides(tmp_path):
     assert finding.data["condition"] == "averagepool-exclude-pad" and finding.data["outcome"] == "cpu"
 
 
-_spec = importlib.util.spec_from_file_location("probe_rknn_ops", ROOT / "tools" / "probe_rknn_ops.py")
-if "probe_rknn_ops" in sys.modules:
-    probe = sys.modules["probe_rknn_ops"]
-else:
-    probe = importlib.util.module_from_spec(_spec)
-    sys.modules["probe_rknn_ops"] = probe  # dataclasses look their module up while the module executes
-    _spec.loader.exec_module(probe)
-KNOWLEDGE = chip_knowledge("2.5.0", "rk3588")
-FAMILY = json.loads((ROOT / "rules" / "targets" / "rknn-toolkit2-2.5.0.json").read_text())
+KNOWLEDGE = chip_knowledge(VERSION, "rk3588")
+FAMILY = family(VERSION)
 CITED = {spec["id"]: set(spec["cases"]) for spec in FAMILY["op_conditions"]}
 CONDITIONED_OPS = {op for condition in KNOWLEDGE.conditions for op in condition.cases}
 
@@ -97,11 +88,8 @@ def test_each_condition_matches_exactly_the_cases_it_cites(tmp_path, case):
 
 
 def test_every_cited_case_was_measured_on_every_chip():
-    from onnxlint.rknn.targets import CHIPS
-
-    for chip in CHIPS:
-        measured = json.loads((ROOT / "rules" / "targets" / "probe" / "rknn-toolkit2-2.5.0" / f"{chip}.json")
-                              .read_text())["cases"]
+    for chip in known_chips():
+        measured = probe_table(VERSION, chip)["cases"]
         for condition_id, cases in CITED.items():
             assert cases <= set(measured), (chip, condition_id, cases - set(measured))
         assert set(FAMILY["probe_artefacts"]) <= set(measured), chip

@@ -11,14 +11,15 @@ from conftest import FIXTURES, codes, rule
 from onnxlint.rknn.buildfail import build_failures
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
-from onnxlint.rknn.targets import CHIPS, load_facts
+from onnxlint.rknn.knowledge import known_chips
+from onnxlint.rknn.targets import resolve_target
 
-TOOLKIT = load_facts("2.5.0")
+VERSION = "2.5.0"
 FAILURES = build_failures("2.5.0")
 
 
 def _lint(path, chip="rk3588"):
-    return lint_file(path, [rule("TG008")], LintSettings(target=chip, toolkit=TOOLKIT))
+    return lint_file(path, [rule("TG008")], LintSettings(target=resolve_target(chip, VERSION)))
 
 
 @pytest.mark.parametrize("failure", FAILURES, ids=lambda f: f.id)
@@ -44,7 +45,7 @@ def test_the_fix_is_a_ready_to_paste_config_line():
 @pytest.mark.parametrize("name", ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx",
                                   "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
                                   "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx"])
-@pytest.mark.parametrize("chip", CHIPS)
+@pytest.mark.parametrize("chip", known_chips())
 def test_models_that_build_are_not_flagged(name, chip):
     # The toolkit builds the YOLOv5 and miniature YOLOv8 fixtures (their DFL starts from a flat tensor); the
     # LSTM fixtures fail only at their If, which TG005 reports, except on rv1106/rv1103, where their LSTM's

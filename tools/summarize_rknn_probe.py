@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Summarize probe_rknn_ops.py results as Markdown.
+"""Summarize onnxlint.rknn.probe_ops results as Markdown.
 
 Rewrites the generated part of ``rules/targets/probe/README.md`` (between the
 ``<!-- summary:begin -->`` / ``<!-- summary:end -->`` markers) with per-chip counts
 and the disagreements with Rockchip's op-support doc, and writes the full
-case-by-chip matrix to ``<version dir>/MATRIX.md``.  Needs only the standard library.
+case-by-chip matrix to ``<version dir>/MATRIX.md``.  Chips are listed in the order of onnxlint's knowledge.
 """
 
 from __future__ import annotations
@@ -12,20 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
-PROBE_ROOT = Path(__file__).resolve().parents[1] / "rules" / "targets" / "probe"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's onnxlint, not an installed one
+
+from onnxlint.rknn.knowledge import known_chips, probe_root  # noqa: E402
+
+PROBE_ROOT = probe_root()
 DEFAULT_REFERENCE = PROBE_ROOT / "reference" / "rknn_onnx_ops_2.3.2.json"
-CHIP_ORDER = ["rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118"]
 OUTCOMES = ["npu", "cpu", "unsupported", "error"]
 BEGIN, END = "<!-- summary:begin -->", "<!-- summary:end -->"
 
 
 def load_chips(version_dir: Path) -> dict[str, dict]:
     chips = {path.stem: json.loads(path.read_text()) for path in version_dir.glob("*.json")}
-    return {chip: chips[chip] for chip in sorted(chips, key=lambda c: (c not in CHIP_ORDER, CHIP_ORDER.index(c)
-                                                                     if c in CHIP_ORDER else 0, c))}
+    order = known_chips()
+    return {chip: chips[chip] for chip in sorted(chips, key=lambda c: (c not in order, order.index(c)
+                                                                     if c in order else 0, c))}
 
 
 def counts_table(chips: dict[str, dict], total_cases: int) -> list[str]:

@@ -27,7 +27,7 @@ class YoloDecodeInGraph(Rule):
                 else "no Sigmoid in the graph"
             yield self.finding(
                 f"the {head.family} head (nc={head.nc}, strides {head.strides_text}) decodes boxes inside the graph; "
-                f"for {ctx.settings.target} cut it at {head.rknn_outputs} ({sigmoid})",
+                f"for {ctx.settings.target.chip} cut it at {head.rknn_outputs} ({sigmoid})",
                 node=first.conv, tensor=first.tensors[0],
                 related=[(ctx.main, conv) for level in head.levels for conv in level.convs if conv is not first.conv],
                 fix=f"rknn.load_onnx(model='{ctx.model.path}', outputs={head.rknn_outputs!r}) and decode on the CPU, "

@@ -14,7 +14,7 @@ class TargetOpsetUnsupported(TargetRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.toolkit
+        facts = ctx.settings.target.toolkit
         opset = ctx.main.opset("")
         if opset is None or opset <= facts.max_opset:
             return

@@ -15,7 +15,7 @@ class TargetDynamicShape(TargetRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.toolkit
+        facts = ctx.settings.target.toolkit
         dynamic = [value for value in ctx.model.declared_inputs
                    if value.shape is None or any(not isinstance(d, int) or d <= 0 for d in value.shape)]
         if not dynamic:

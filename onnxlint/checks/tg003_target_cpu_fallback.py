@@ -18,7 +18,7 @@ class TargetCpuFallback(PlacementRule):
                                                   "decode tail's Reshape): not reported, still counted in islands")}
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.toolkit, ctx.settings.target
+        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
         graph = ctx.main
         # Operators every probe case put on the CPU; parameter-dependent placements are TG006's, and CPU
         # layers the chip's runtime lacks are failures (TG005).

@@ -15,7 +15,7 @@ class TargetIoDtype(TargetRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.toolkit, ctx.settings.target
+        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
         for index, value in enumerate(ctx.model.declared_inputs):
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
@@ -32,7 +32,7 @@ class TargetIoDtype(TargetRule):
         yield from self._conversions(ctx)
 
     def _conversions(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.toolkit
+        facts = ctx.settings.target.toolkit
         ports = [("input", index, value) for index, value in enumerate(ctx.model.declared_inputs)]
         ports += [("output", index, value) for index, value in enumerate(ctx.model.declared_outputs)]
         for kind, index, value in ports:

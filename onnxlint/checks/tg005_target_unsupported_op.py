@@ -16,7 +16,7 @@ class TargetUnsupportedOp(PlacementRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.toolkit, ctx.settings.target
+        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
         # Refusals of the operator as such; refusals that depend on its parameters are TG006's.
         by_op: dict[str, list[Placement]] = {}
         for placement in ctx.placements:

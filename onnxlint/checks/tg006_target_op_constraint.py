@@ -15,7 +15,7 @@ class TargetOpConstraint(PlacementRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.toolkit, ctx.settings.target
+        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
         for placement in ctx.placements:
             condition = placement.condition
             if condition is None:

@@ -39,7 +39,7 @@ class TargetLayoutMismatch(Rule):
         in_graph = channel_axis(shape)
         if stated is None or in_graph is None or LAYOUT_CHANNEL_AXIS[stated] == in_graph:
             return
-        if ctx.settings.toolkit is not None and in_graph == 1:
+        if ctx.settings.target is not None and in_graph == 1:
             return  # the RKNN runtime converts NHWC data for NCHW models itself (rknn_input.fmt, data_format)
         graph_layout = "NCHW" if in_graph == 1 else "NHWC"
         yield self.finding(
@@ -51,7 +51,7 @@ class TargetLayoutMismatch(Rule):
             data={"input": name, "shape": list(shape), "graph_layout": graph_layout.lower(), "stated_layout": stated})
 
     def _value_counts(self, ctx: ModelContext, index: int, name: str, shape) -> Iterator[Finding]:
-        facts = ctx.settings.toolkit
+        facts = ctx.settings.target.toolkit if ctx.settings.target else None
         if facts is not None:
             axis = facts.preprocessing_channel_axis  # the toolkit's own view, whatever the graph's layout
         else:  # the graph's own channel axis; a stated layout that contradicts it is reported by _layout

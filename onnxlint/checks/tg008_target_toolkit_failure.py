@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.rknn.buildfail import PATTERNS, build_failures
+from onnxlint.rknn.buildfail import PATTERNS
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
 
@@ -15,10 +15,8 @@ class TargetToolkitFailure(TargetRule):
     confirmation = "toolkit-build"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.toolkit, ctx.settings.target
-        for failure in build_failures(facts.version):
-            if failure.chips is not None and chip not in failure.chips:
-                continue  # verified on other chips only: nothing to claim here
+        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        for failure in ctx.settings.target.build_failures:  # those verified on other chips only claim nothing here
             matches = list(PATTERNS[failure.pattern](ctx.main))
             if not matches:
                 continue

@@ -74,7 +74,7 @@ class ModelRun:
 
         key = repr(sorted((config or {}).items()))
         if key not in self._builds:
-            self._builds[key] = toolkit.build(Path(self.path), self.settings.target, verbose=True,
+            self._builds[key] = toolkit.build(Path(self.path), self.settings.target.chip, verbose=True,
                                            timeout=self.options.toolkit_timeout, config=dict(config or {}),
                                            inputs=self.inputs())
         return self._builds[key]
@@ -467,19 +467,19 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
             needs = "--target" if run.settings.target is None else f"rknn-toolkit2 ({toolkit.toolkit_missing()})"
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; the RKNN simulator check needs {needs}")
-        if run.settings.target in toolkit.QUANTIZED_ONLY:
+        if run.settings.target.int8_only:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
-                            detail + f"; {run.settings.target} builds only quantized, and the simulator check "
+                            detail + f"; {run.settings.target.chip} builds only quantized, and the simulator check "
                                      f"is an fp16 build")
         try:
-            simulated = toolkit.simulate(cut_path, run.settings.target, [], feeds,
+            simulated = toolkit.simulate(cut_path, run.settings.target.chip, [], feeds,
                                       timeout=run.options.toolkit_timeout)
         except Exception as exc:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; the simulator run failed: {_one_line(str(exc))}")
     fp16 = Tolerance(min_cosine=0.999)
     npu = _worst(cut_outputs, simulated, fp16)
-    backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target})"
+    backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target.chip})"
     verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
     return Evidence(backend, verdict, npu.to_dict(),
                     detail + f"; the simulator's fp16 build of the cut gives cosine {npu.cosine:.5f} against it")
@@ -494,9 +494,9 @@ def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
     label = toolkit.installed_label()
     if label is None:
         return Evidence("rknn-toolkit2", SKIPPED, detail=toolkit.toolkit_missing())
-    chip = run.settings.target
-    if chip is None:
+    if run.settings.target is None:
         return Evidence(label, SKIPPED, detail="building with the toolkit needs --target")
+    chip = run.settings.target.chip
     config = {}
     if finding.code == "TG007":
         config = {key: [list(values)] for key, values in (("mean_values", run.settings.mean),
@@ -518,7 +518,7 @@ def toolkit_verdict(run: ModelRun, finding: Finding) -> Evidence:
     if claim == "fails":
         return Evidence(backend, REFUTED, detail="the build succeeds")
     if claim == "converts":
-        message = finding.data.get("converted_to") and run.settings.toolkit.io_dtype_conversions.get(
+        message = finding.data.get("converted_to") and run.settings.target.toolkit.io_dtype_conversions.get(
             finding.data.get("dtype"), {}).get("message", "")
         shown = bool(message) and message.removeprefix("W ") in result.log
         return Evidence(backend, CONFIRMED if shown else REFUTED,
@@ -565,14 +565,11 @@ def _named_in(finding: Finding, result) -> bool:
 
 def _expected_cpu_layers(run: ModelRun, finding: Finding) -> set[str]:
     """Layer names the finding predicts on the CPU: the operator, and the layers its probe case showed."""
-    from onnxlint.rknn.placement import chip_knowledge
-
     expected = set(finding.data.get("missing_cpu_kernels") or ())
     op_type = finding.data.get("op_type") or finding.location.op_type
     if op_type:
         expected.add(op_type)
-    facts = run.settings.toolkit
-    knowledge = chip_knowledge(facts.version, run.settings.target) if facts else None
+    knowledge = run.settings.target.knowledge if run.settings.target else None
     if knowledge is not None:
         case = knowledge.cases.get(finding.data.get("probe_case", "")) or knowledge.baseline.get(op_type or "")
         if case is not None:

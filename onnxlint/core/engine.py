@@ -41,13 +41,13 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
 
 def unreadable_report(path: str, reason: str, settings: LintSettings = LintSettings()) -> Report:
     """The report of a file (or a folder to search) that cannot be read."""
-    return Report(path=path, target=settings.target, toolkit=_toolkit_label(settings), error=reason)
+    return Report(path=path, target=_chip(settings), toolkit=_toolkit_label(settings), error=reason)
 
 
 def crashed_report(path: str, settings: LintSettings, source: str, exc: BaseException) -> Report:
     """The report of a file whose linting failed as a whole (in `source`: "load", or "worker" for a process that
     died on it): one internal error, no findings."""
-    return Report(path=path, target=settings.target, toolkit=_toolkit_label(settings),
+    return Report(path=path, target=_chip(settings), toolkit=_toolkit_label(settings),
                   internal_errors=(internal_error(source, exc, path),))
 
 
@@ -76,7 +76,7 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
         rank = order.get((where.graph, where.node or ""), (-1, -1))
         return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
 
-    return Report(path=display, target=settings.target, toolkit=_toolkit_label(settings),
+    return Report(path=display, target=_chip(settings), toolkit=_toolkit_label(settings),
                   findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped),
                   internal_errors=tuple(crashed))
 
@@ -114,5 +114,9 @@ def _merged(group: list[Finding]) -> Finding:
                                data={**first.data, "count": len(names), "places": names})
 
 
+def _chip(settings: LintSettings) -> str | None:
+    return settings.target.chip if settings.target else None
+
+
 def _toolkit_label(settings: LintSettings) -> str | None:
-    return settings.toolkit.label if settings.toolkit else None
+    return settings.target.label if settings.target else None

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from onnxlint.core.model import LoadedModel
     from onnxlint.rknn.placement import Placement
     from onnxlint.analysis.probe import DimProbe
-    from onnxlint.rknn.targets import ToolkitFacts
+    from onnxlint.rknn.targets import Target
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -46,9 +46,8 @@ RETIRED: Mapping[str, str] = {}
 class LintSettings:
     """What the user told us about the deployment that rules may read."""
 
-    target: str | None = None
-    # What the deployment toolkit accepts, for the version whose knowledge applies (set with a target).
-    toolkit: "ToolkitFacts | None" = None
+    # The chip and what its toolkit accepts, for the version whose knowledge applies (rknn.targets.resolve_target).
+    target: "Target | None" = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
     dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
     # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
@@ -148,9 +147,9 @@ class ModelContext:
     @cached_property
     def placements(self) -> list["Placement"]:
         """Nodes of the main graph the target's toolkit puts on the CPU or cannot build (needs a target)."""
-        from onnxlint.rknn.placement import chip_knowledge, model_placements
+        from onnxlint.rknn.placement import model_placements
 
-        knowledge = chip_knowledge(self.settings.toolkit.version, self.settings.target)
+        knowledge = self.settings.target.knowledge if self.settings.target else None
         return model_placements(self.main, knowledge) if knowledge else []
 
     @cached_property
@@ -235,18 +234,17 @@ class TargetRule(Rule):
     """A rule about what the deployment toolkit accepts; it runs only with --target."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        return None if ctx.settings.toolkit is not None else "no --target given"
+        return None if ctx.settings.target is not None else "no --target given"
 
 
 class PlacementRule(TargetRule):
     """A target rule that reads where the toolkit places each node (the measured per-chip probe tables)."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        from onnxlint.rknn.placement import chip_knowledge
-
         reason = super().skip_reason(ctx)
-        if reason is None and chip_knowledge(ctx.settings.toolkit.version, ctx.settings.target) is None:
-            return f"no probe data for {ctx.settings.target} with {ctx.settings.toolkit.label}"
+        target = ctx.settings.target
+        if reason is None and target is not None and target.knowledge is None:
+            return f"no probe data for {target.chip} with {target.label}"
         return reason
 
 

@@ -23,8 +23,9 @@ from typing import Callable, Sequence
 import numpy as np
 
 from onnxlint.quant.layers import Layer
+from onnxlint.rknn.knowledge import int8_only_chips
 
-FLOAT_CHIPS_EXCLUDED = ("rv1106", "rv1103")
+FLOAT_CHIPS_EXCLUDED = int8_only_chips()
 
 
 @dataclass(frozen=True)

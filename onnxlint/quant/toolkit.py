@@ -10,12 +10,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from onnxlint.rknn.log import strip_ansi
+
 # The euclidean distance can run into the next cosine ("2263.508300.99995"): a cosine has five decimals.
 # "q_zero" marks a layer whose int8 output is all zero (cosine 0 against a non-zero reference).
 COSINE = r"(-?\d\.\d{5}|q_zero)"
 ROW = re.compile(r"^\[(?P<op>[^\]]+)\]\s+(?P<tensor>\S+)\s+" + COSINE.replace("(", "(?P<entire>", 1)
                  + r"\s*\|\s*(?:[\d.]+?|q_zero|nan|inf)\s*" + COSINE.replace("(", "(?P<single>", 1) + r"\s*\|")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ToolkitLayer:
 def read_error_analysis(path: Path) -> list[ToolkitLayer]:
     rows = []
     for line in Path(path).read_text(errors="replace").splitlines():
-        match = ROW.match(ANSI.sub("", line).strip())
+        match = ROW.match(strip_ansi(line).strip())
         if match:
             rows.append(ToolkitLayer(match["op"], match["tensor"], _cosine(match["entire"]), _cosine(match["single"])))
     return rows

@@ -7,15 +7,13 @@ pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Callable, Iterator, Mapping
 
 from onnxlint.core.graph import GraphView, Node
 from onnxlint.rknn.placement import static_tensors
-from onnxlint.rknn.targets import TOOLKIT
+from onnxlint.rknn.knowledge import family
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 
@@ -36,8 +34,7 @@ class BuildFailure:
 
 @lru_cache(maxsize=None)
 def build_failures(version: str) -> tuple[BuildFailure, ...]:
-    text = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json").read_text("utf-8")
-    entries = json.loads(text).get("build_failures", [])
+    entries = family(version).get("build_failures", [])
     unknown = {entry["pattern"] for entry in entries} - set(PATTERNS)
     if unknown:
         raise ValueError(f"build_failures use unknown patterns {sorted(unknown)}")

@@ -2,7 +2,7 @@
 
 Two kinds of data, both per toolkit version, decide it:
 - the probe tables (rules/targets/probe/<toolkit>-<version>/<chip>.json): what the real toolkit did with
-  one-operator models, measured by tools/probe_rknn_ops.py;
+  one-operator models, measured by onnxlint.rknn.probe_ops;
 - the family file (rules/targets/<toolkit>-<version>.json): `op_conditions`, parameter conditions each shown
   by probe cases; `probe_artefacts`, cases whose outcome says nothing about the operator; `runtime_cpu_ops`,
   the few CPU kernels some chips' runtimes have at all.
@@ -14,16 +14,14 @@ constants before compiling are left out, as the toolkit leaves them out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from importlib import resources
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
-from onnxlint.rknn.targets import TOOLKIT
+from onnxlint.rknn.knowledge import family, probe_table
 
 NPU, CPU, UNSUPPORTED, CRASH = "npu", "cpu", "unsupported", "error"
 # The build succeeds with the layer on the CPU as a placeholder the application must implement itself
@@ -127,22 +125,17 @@ class ChipKnowledge:
         return tuple(dict.fromkeys(layer for layer in case.cpu_layers if layer not in self.runtime_cpu_ops))
 
 
-def _family(version: str) -> dict[str, Any]:
-    path = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json")
-    return json.loads(path.read_text("utf-8"))
-
-
 @lru_cache(maxsize=None)
 def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
     """What onnxlint knows about `chip` under this toolkit version; None without probe data for it."""
-    entry = resources.files("onnxlint.rules").joinpath("targets", "probe", f"{TOOLKIT}-{version}", f"{chip}.json")
-    if not entry.is_file():
+    table = probe_table(version, chip)
+    if table is None:
         return None
-    family = _family(version)
-    artefacts = {case_id for case_id, note in family.get("probe_artefacts", {}).items()
+    family_file = family(version)
+    artefacts = {case_id for case_id, note in family_file.get("probe_artefacts", {}).items()
                  if chip in note.get("chips", [chip])}
     cases = {}
-    for case_id, record in json.loads(entry.read_text("utf-8"))["cases"].items():
+    for case_id, record in table["cases"].items():
         if case_id in artefacts:
             continue
         custom = any(CUSTOM_OPERATOR in message for message in record["messages"])
@@ -152,15 +145,15 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
             outcome = NPU  # only the Reshape/Transpose the toolkit wrapped around the op ran on the CPU
         cases[case_id] = ProbeCase(id=case_id, op=record["op"], outcome=UNSUPPORTED if custom else outcome,
                                    messages=tuple(record["messages"]), cpu_layers=cpu_layers)
-    conditions = tuple(_condition(spec, cases) for spec in family.get("op_conditions", []))
-    conditioned = {case_id for spec in family.get("op_conditions", []) for case_id in spec["cases"]}
+    conditions = tuple(_condition(spec, cases) for spec in family_file.get("op_conditions", []))
+    conditioned = {case_id for spec in family_file.get("op_conditions", []) for case_id in spec["cases"]}
     unconditioned: dict[str, list[ProbeCase]] = {}
     for case in cases.values():
         # A crash or hang in a single-op probe teaches nothing about the operator unless a condition names it.
         if case.id not in conditioned and case.outcome != CRASH:
             unconditioned.setdefault(case.op, []).append(case)
     baseline = {op: found[0] for op, found in unconditioned.items() if len({c.outcome for c in found}) == 1}
-    runtime = family.get("runtime_cpu_ops", {})
+    runtime = family_file.get("runtime_cpu_ops", {})
     kernels = runtime.get("chips", {}).get(chip)
     if kernels is not None:
         aliases = runtime.get("layer_aliases", {})

@@ -1,27 +1,31 @@
-"""What an NPU toolkit version accepts, as data: rules/targets/<toolkit>-<version>.json.
+"""The deployment target: a chip and the toolkit version whose knowledge applies to it.
 
 Knowledge is per toolkit version: the user names one with --toolkit, or onnxlint asks the installed
 rknn-toolkit2 (beside onnxlint, or the Python named by ONNXLINT_RKNN_PYTHON) which version it is.
+`resolve_target` builds the one Target a run reads.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import os
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
-TOOLKIT = "rknn-toolkit2"
-CHIPS = ("rk3588", "rk3576", "rk3568", "rk3566", "rk3562", "rv1106", "rv1103", "rk2118")
+from onnxlint.rknn.knowledge import TOOLKIT, family, known_chips, known_versions
+
+if TYPE_CHECKING:
+    from onnxlint.rknn.buildfail import BuildFailure
+    from onnxlint.rknn.placement import ChipKnowledge
 
 
 @dataclass(frozen=True)
 class ToolkitFacts:
     version: str
     chips: tuple[str, ...]
+    int8_only_chips: tuple[str, ...]  # the toolkit refuses fp16 builds for these: builds need a dataset
     max_opset: int
     opset_refusal: str  # the toolkit's own message, quoted in findings
     dynamic_input_refusal: str
@@ -38,19 +42,11 @@ class ToolkitFacts:
         return f"{TOOLKIT} {self.version}"
 
 
-def known_versions() -> list[str]:
-    folder = resources.files("onnxlint.rules").joinpath("targets")
-    prefix = f"{TOOLKIT}-"
-    return sorted((entry.name[len(prefix):-len(".json")] for entry in folder.iterdir()
-                   if entry.name.startswith(prefix) and entry.name.endswith(".json")),
-                  key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")))
-
-
 @lru_cache(maxsize=None)
 def load_facts(version: str) -> ToolkitFacts:
-    text = resources.files("onnxlint.rules").joinpath("targets", f"{TOOLKIT}-{version}.json").read_text("utf-8")
-    data = json.loads(text)
-    return ToolkitFacts(version=data["version"], chips=tuple(data["chips"]), max_opset=data["max_opset"],
+    data = family(version)
+    return ToolkitFacts(version=data["version"], chips=tuple(data["chips"]),
+                        int8_only_chips=tuple(data["int8_only_chips"]), max_opset=data["max_opset"],
                         opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"],
                         input_dtype_aborts={dtype: entry["messages"]
                                             for dtype, entry in data.get("input_dtype_aborts", {}).items()},
@@ -59,9 +55,63 @@ def load_facts(version: str) -> ToolkitFacts:
                         preprocessing_refusal=data["preprocessing_refusal"])
 
 
+@dataclass(frozen=True)
+class Target:
+    """The chip a model is linted for, with the facts of the toolkit version that applies and the chip's
+    knowledge under it (placement tables, build failures), read on first use."""
+
+    chip: str
+    toolkit: ToolkitFacts
+
+    @property
+    def label(self) -> str:
+        return self.toolkit.label
+
+    @property
+    def int8_only(self) -> bool:
+        return self.chip in self.toolkit.int8_only_chips
+
+    @cached_property
+    def knowledge(self) -> ChipKnowledge | None:
+        """Where the toolkit places each operator on this chip; None without probe data for it."""
+        from onnxlint.rknn.placement import chip_knowledge
+
+        return chip_knowledge(self.toolkit.version, self.chip)
+
+    @cached_property
+    def build_failures(self) -> tuple[BuildFailure, ...]:
+        """The build failures of this toolkit version that may happen on this chip."""
+        from onnxlint.rknn.buildfail import build_failures
+
+        return tuple(failure for failure in build_failures(self.toolkit.version)
+                     if failure.chips is None or self.chip in failure.chips)
+
+
+def resolve_target(chip: str, toolkit_version: str | None = None) -> Target:
+    """The target for `chip` under the toolkit version named, else the installed one, else the newest known;
+    ValueError naming the valid choices for an unknown chip or a version onnxlint has no knowledge of."""
+    if chip not in known_chips():
+        raise ValueError(f"invalid target '{chip}' (choose from {', '.join(known_chips())})")
+    known = known_versions()
+    version = toolkit_version or installed_version() or known[-1]
+    if version not in known:
+        source = "was named" if toolkit_version else "is installed"
+        raise ValueError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
+                         f"pass --toolkit {known[-1]} to apply that")
+    facts = load_facts(version)
+    if chip not in facts.chips:
+        raise ValueError(f"{facts.label} does not build for {chip} (it builds for {', '.join(facts.chips)})")
+    return Target(chip=chip, toolkit=facts)
+
+
 def installed_version() -> str | None:
     """The rknn-toolkit2 version installed beside onnxlint, or in ONNXLINT_RKNN_PYTHON's environment."""
-    python = os.environ.get("ONNXLINT_RKNN_PYTHON")
+    return _installed_version(os.environ.get("ONNXLINT_RKNN_PYTHON"))
+
+
+@lru_cache(maxsize=None)
+def _installed_version(python: str | None) -> str | None:
+    # Asked once per interpreter: the answer costs a child process where the toolkit has its own Python.
     if python:
         try:
             result = subprocess.run(

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-# Chips whose toolkit builds only quantized models (a calibration dataset is then generated).
-QUANTIZED_ONLY = ("rv1106", "rv1103")
+from onnxlint.rknn.knowledge import TOOLKIT, int8_only_chips
+from onnxlint.rknn.log import layer_table, strip_ansi
+from onnxlint.rknn.targets import installed_version
+
 PYTHON_VARIABLE = "ONNXLINT_RKNN_PYTHON"  # names the interpreter of the toolkit's environment
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
 
@@ -130,7 +132,7 @@ def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], o
     load_onnx arguments (inputs and input_size_list for dynamic dims)."""
     python = toolkit_python()
     if python is None:
-        raise RuntimeError("rknn-toolkit2 is not available (install it, or set ONNXLINT_RKNN_PYTHON)")
+        raise RuntimeError(toolkit_missing())
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     job = {"config": config, "load": load or {}, "dataset": str(Path(dataset).resolve()),
@@ -146,11 +148,6 @@ def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], o
     return _finished(result)
 
 
-# A row of the verbose build's "Network Layer Information Table": index, op type, dtype, target, ...
-LAYER_ROW = re.compile(r"^D RKNN: \[[^\]]*\] +\d+ +(\S+) +\S+ +(NPU|CPU) ")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
 @dataclass(frozen=True)
 class BuildResult:
     failed_stage: str | None  # None: load_onnx and build succeeded
@@ -159,14 +156,14 @@ class BuildResult:
     @property
     def suggested_rules(self) -> list[str]:
         """The fusion rules the toolkit suggests disabling ("You can add disable_rules=['…']"), in order."""
-        return list(dict.fromkeys(re.findall(r"disable_rules=\[?'([^']+)'", ANSI.sub("", self.log))))
+        return list(dict.fromkeys(re.findall(r"disable_rules=\[?'([^']+)'", strip_ansi(self.log))))
 
     @property
     def matched_nodes(self) -> list[str]:
         """ONNX node names in the toolkit's "Show op fuse match nodes" blocks."""
         names: list[str] = []
         inside = False
-        for line in ANSI.sub("", self.log).splitlines():
+        for line in strip_ansi(self.log).splitlines():
             if "Show op fuse match nodes" in line:
                 inside = True
             elif inside and line.startswith("Op name: "):
@@ -178,16 +175,12 @@ class BuildResult:
     @property
     def cpu_layers(self) -> dict[str, int]:
         """{layer op type: count} of the layers the build placed on the CPU (I/O operators left out)."""
-        counts: collections.Counter = collections.Counter()
-        for line in self.log.splitlines():
-            match = LAYER_ROW.match(ANSI.sub("", line))
-            if match and match.group(2) == "CPU" and match.group(1) not in ("InputOperator", "OutputOperator"):
-                counts[match.group(1)] += 1
-        return dict(counts)
+        return dict(collections.Counter(layer.op_type for layer in layer_table(self.log)
+                                        if layer.target == "CPU" and not layer.is_io))
 
     def error_lines(self, limit: int = 3) -> list[str]:
         """The toolkit's own error lines (exceptions and E lines that are not known noise), last ones first."""
-        lines = [ANSI.sub("", line).strip() for line in self.log.splitlines()]
+        lines = [strip_ansi(line).strip() for line in self.log.splitlines()]
         wanted = [line for line in lines if (re.match(r"^[\w.]*(Error|Exception): ", line) or line.startswith("E "))
                   and "Unkown op target" not in line and "Traceback" not in line and len(line) > 8
                   and not line.startswith("E rknn-toolkit2 version")]
@@ -212,7 +205,7 @@ def toolkit_missing() -> str:
     problem = _unusable(configured) if configured else None
     if problem:
         return f"{PYTHON_VARIABLE} names '{configured}', which {problem}"
-    return f"rknn-toolkit2 is not installed (install it beside onnxlint, or set {PYTHON_VARIABLE})"
+    return f"{TOOLKIT} is not installed (install it beside onnxlint, or set {PYTHON_VARIABLE})"
 
 
 def _unusable(python: str) -> str | None:
@@ -230,7 +223,7 @@ def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, con
     if python is None:
         raise RuntimeError(toolkit_missing())
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
-        if chip in QUANTIZED_ONLY:
+        if chip in int8_only_chips():
             dataset = str(Path(dataset).resolve()) if dataset else _dataset(Path(folder), Path(model), inputs)
         else:
             dataset = ""
@@ -243,13 +236,7 @@ def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, con
         except subprocess.TimeoutExpired as exc:
             output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
             return BuildResult(f"timeout after {timeout} s", output or "")
-    if result.returncode == 0:
-        return BuildResult(None, result.stdout + result.stderr)
-    if result.returncode < 0:
-        stage = f"crash (signal {-result.returncode})"
-    else:
-        stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
-    return BuildResult(stage, result.stdout + result.stderr)
+    return _finished(result)
 
 
 def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray],
@@ -280,7 +267,7 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
         raise RuntimeError(toolkit_missing())
     output_dir.mkdir(parents=True, exist_ok=True)
     arrays = _save_arrays(output_dir.parent, inputs)
-    dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in QUANTIZED_ONLY else ""
+    dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in int8_only_chips() else ""
     try:
         result = subprocess.run([python, "-c", ACCURACY, str(Path(model).resolve()), chip, json.dumps(arrays),
                                  str(output_dir), dataset], capture_output=True, text=True, errors="replace",
@@ -292,8 +279,6 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
 
 def installed_label() -> str | None:
     """"rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
-    from onnxlint.rknn.targets import TOOLKIT, installed_version
-
     version = installed_version() if toolkit_python() else None
     return f"{TOOLKIT} {version}" if version else None
 

@@ -16,7 +16,7 @@ from onnxlint.core.files import parse_json, read_text
 from onnxlint.core.finding import Severity
 from onnxlint.core.policy import Policy
 from onnxlint.core.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
-from onnxlint.rknn.targets import CHIPS
+from onnxlint.rknn.knowledge import known_chips
 
 LAYOUTS = ("nchw", "nhwc")
 DEFAULT_FAIL_ON = Severity.WARNING
@@ -40,15 +40,14 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
 
     all_rules = tuple(all_rules)
     value = _reader(options)
-    target = value("target", lambda v: _choice(v, CHIPS, "target"))
+    chip = value("target", lambda v: _choice(v, known_chips(), "target"))
     try:
         rules = resolve_selection(all_rules, _value(options, "select"), _value(options, "ignore"))
     except SelectorError as exc:
         key = "select" if _names_unknown(all_rules, _value(options, "select")) else "ignore"
         raise _error(options, key, str(exc)) from None
     settings = LintSettings(
-        target=target,
-        toolkit=value("toolkit", lambda named: toolkit_facts(target, named), always=True),
+        target=value("toolkit", lambda named: deployment_target(chip, named), always=True),
         dynamic_axes=value("dynamic-axes", parse_dynamic_axes),
         anchors=value("anchors", parse_anchors),
         classes=value("classes", parse_classes),
@@ -66,21 +65,15 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
     return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
 
 
-def toolkit_facts(target: str | None, named: str | None):
-    """The toolkit knowledge to apply: the version named, else the installed one, else the newest known."""
-    if target is None:
-        if named:
+def deployment_target(chip: str | None, toolkit_version: str | None):
+    """The chip with the knowledge of the toolkit version named (see resolve_target), or None without a chip."""
+    if chip is None:
+        if toolkit_version:
             raise ValueError("--toolkit needs --target")
         return None
-    from onnxlint.rknn.targets import TOOLKIT, installed_version, known_versions, load_facts
+    from onnxlint.rknn.targets import resolve_target
 
-    known = known_versions()
-    version = named or installed_version() or known[-1]
-    if version not in known:
-        source = "was named" if named else "is installed"
-        raise ValueError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
-                         f"pass --toolkit {known[-1]} to apply that")
-    return load_facts(version)
+    return resolve_target(chip, toolkit_version)
 
 
 def parse_dynamic_axes(value: str):

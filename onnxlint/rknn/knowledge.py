@@ -1,0 +1,78 @@
+"""The files onnxlint knows an NPU toolkit by, read in one place.
+
+- rules/targets/<toolkit>-<version>.json, the family file: what every chip shares under one toolkit version, each
+  fact with its source. It is checked against onnxlint/schemas/rknn-family.schema.json when first read, then kept.
+- rules/targets/probe/<toolkit>-<version>/<chip>.json, the probe tables: what the real toolkit did with
+  one-operator models on that chip, as onnxlint.rknn.probe_ops measured it.
+
+Everything else about chips (the chip list, which chips build only int8) derives from these files.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+TOOLKIT = "rknn-toolkit2"
+SCHEMA = "rknn-family.schema.json"
+
+
+def _targets() -> "Traversable":
+    return resources.files("onnxlint.rules").joinpath("targets")
+
+
+def known_versions() -> list[str]:
+    """The toolkit versions onnxlint has a family file for, oldest first."""
+    prefix = f"{TOOLKIT}-"
+    return sorted((entry.name[len(prefix):-len(".json")] for entry in _targets().iterdir()
+                   if entry.name.startswith(prefix) and entry.name.endswith(".json")),
+                  key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")))
+
+
+@lru_cache(maxsize=None)
+def family(version: str) -> Mapping[str, Any]:
+    """The family file of `version`, checked against its schema; ValueError naming the file and the problem."""
+    import jsonschema
+
+    name = f"{TOOLKIT}-{version}.json"
+    data = json.loads(_targets().joinpath(name).read_text("utf-8"))
+    schema = json.loads(resources.files("onnxlint").joinpath("schemas", SCHEMA).read_text("utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "top level"
+        raise ValueError(f"rules/targets/{name}: {where}: {error.message}")
+    return data
+
+
+@lru_cache(maxsize=None)
+def known_chips() -> tuple[str, ...]:
+    """Every chip some known toolkit version builds for, in the family files' order (newest version first)."""
+    return tuple(dict.fromkeys(chip for version in reversed(known_versions()) for chip in family(version)["chips"]))
+
+
+@lru_cache(maxsize=None)
+def int8_only_chips() -> frozenset[str]:
+    """Chips whose NPU takes only quantized models (their toolkit refuses fp16 builds), in any known version."""
+    return frozenset(chip for version in known_versions() for chip in family(version)["int8_only_chips"])
+
+
+def probe_table(version: str, chip: str) -> Mapping[str, Any] | None:
+    """The probe table of `chip` under `version`, or None where the chip was never probed."""
+    entry = _targets().joinpath("probe", probe_folder(version), f"{chip}.json")
+    return json.loads(entry.read_text("utf-8")) if entry.is_file() else None
+
+
+def probe_root() -> Path:
+    """rules/targets/probe/: where the probe tables are read from and where the probe tool writes them."""
+    return Path(str(_targets().joinpath("probe")))
+
+
+def probe_folder(version: str) -> str:
+    """The folder of a version's probe tables, under rules/targets/probe/ (the probe tool writes there too)."""
+    return f"{TOOLKIT}-{version}"
