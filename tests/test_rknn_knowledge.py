@@ -3,8 +3,7 @@ resolve_target picks the version and refuses unknown chips and versions."""
 
 from __future__ import annotations
 
-import json
-
+import jsonschema
 import pytest
 
 from onnxlint.rknn import knowledge
@@ -12,22 +11,23 @@ from onnxlint.rknn.knowledge import family, int8_only_chips, known_chips, known_
 from onnxlint.rknn.targets import resolve_target
 
 
+def _schema_errors(data) -> list[str]:
+    validator = jsonschema.Draft202012Validator(knowledge.schema())
+    return ["/".join(map(str, error.absolute_path)) + ": " + error.message for error in validator.iter_errors(data)]
+
+
 @pytest.mark.parametrize("version", known_versions())
 def test_every_family_file_meets_the_schema_and_lists_its_int8_only_chips_among_its_chips(version):
     data = family(version)
+    assert _schema_errors(data) == []
     assert data["version"] == version
     assert set(data["int8_only_chips"]) <= set(data["chips"])
 
 
-def test_a_family_file_that_breaks_the_schema_is_refused_naming_file_and_field(tmp_path, monkeypatch):
+def test_the_schema_refuses_a_family_file_that_breaks_it():
     data = dict(family(known_versions()[-1]))
     data["max_opset"] = "nineteen"
-    (tmp_path / "probe").mkdir()
-    (tmp_path / "rknn-toolkit2-0.1.json").write_text(json.dumps(data))
-    monkeypatch.setattr(knowledge, "_targets", lambda: tmp_path)
-    with pytest.raises(ValueError, match=r"^rules/targets/rknn-toolkit2-0\.1\.json: max_opset: 'nineteen' is not "
-                                         r"of type 'integer'$"):
-        family("0.1")
+    assert _schema_errors(data) == ["max_opset: 'nineteen' is not of type 'integer'"]
 
 
 def test_chip_facts_come_from_the_family_files():
