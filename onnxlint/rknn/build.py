@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxlint.rknn import toolkit
+
+if TYPE_CHECKING:
+    from onnxlint.core.engine import Linted
 
 
 @dataclass
@@ -66,6 +69,19 @@ class BuildReport:
                 "outputs": self.outputs, "built": self.built, "attempts": [a.to_dict() for a in self.attempts],
                 "calls": self.calls, "cpu_layers": self.cpu_layers, "predicted": self.predicted,
                 "unpredicted_fusion_rules": self.unpredicted, "log": self.log_path, "exported": self.exported}
+
+
+def predict(model: Path, chip: str) -> "Linted":
+    """The model linted for `chip` by the knowledge base's build-failure rule alone: its report says which known
+    failures match, and its context holds the detection heads `--outputs auto` cuts at (one load for both).
+    Raises OptionError when no toolkit knowledge applies."""
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
+    from onnxlint.core.pipeline import lint_with_context
+    from onnxlint.settings.options import lint_setup
+
+    setup = lint_setup({"target": chip, "select": [TargetToolkitFailure.code]}, None, ALL_RULES)
+    return lint_with_context(model, setup)
 
 
 def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, log_path: Path,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from onnxlint.settings.config import COMMAND_LINE, Sourced
+from onnxlint.settings.config import COMMAND_LINE, Sourced, merge, read_config
+from onnxlint.settings.table import BY_NAME, CONFIG_KEYS, LAYOUTS
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import parse_json, read_text
 from onnxlint.core.finding import Severity
@@ -18,8 +19,10 @@ from onnxlint.core.policy import Policy
 from onnxlint.core.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
 from onnxlint.rknn.targets import CHIPS
 
-LAYOUTS = ("nchw", "nhwc")
-DEFAULT_FAIL_ON = Severity.WARNING
+if TYPE_CHECKING:
+    from onnxlint.confirm.runner import ConfirmOptions
+    from onnxlint.core.baseline import Baseline
+    from onnxlint.core.sandbox import Limits
 
 
 class OptionError(ValueError):
@@ -62,8 +65,87 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
         per_model_ignores=value("per-model-ignores", lambda table: _globs(all_rules, table)) or (),
         per_node_ignores=value("per-node-ignores", lambda table: _globs(all_rules, table)) or (),
         root=root)
-    fail_on = value("fail-on", _severity) or DEFAULT_FAIL_ON
+    fail_on = value("fail-on", _severity) or _severity(BY_NAME["fail-on"].default)
     return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
+
+
+@dataclass(frozen=True)
+class LintSetup:
+    """Everything one lint run is told, whoever tells it (the command line or onnxlint.lint)."""
+
+    resolved: Resolved
+    confirm: "ConfirmOptions | None" = None  # None: no --confirm
+    baseline: "Baseline | None" = None  # findings to leave out of the reports
+    jobs: int = 1
+
+
+def given_value(given: Mapping[str, Any], name: str) -> Any:
+    """An option's value as given, else the table's default."""
+    value = given.get(name)
+    return BY_NAME[name].default if value is None else value
+
+
+def sourced_options(given: Mapping[str, Any], config_path: Path | None) -> dict[str, Sourced]:
+    """Every config key's value with its source: the config file's [tool.onnxlint], overridden by the values
+    `given` (on the command line, or to onnxlint.lint). Raises ConfigError for a file that cannot be used."""
+    from_file = read_config(config_path) if config_path else {}
+    return merge(from_file, {key: given.get(key) for key in CONFIG_KEYS})
+
+
+def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: Iterable[Rule]) -> LintSetup:
+    """The run that the option values `given` ({option name: value or None}, values already in their command-line
+    form) and the config file at `config_path` ask for. Raises ConfigError or OptionError, in one line."""
+    options = sourced_options(given, config_path)
+    resolved = resolve(options, all_rules, root=config_path.parent if config_path else None)
+    return LintSetup(resolved=resolved, confirm=confirm_options(given), baseline=_baseline(given.get("baseline")),
+                     jobs=given_value(given, "jobs"))
+
+
+def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
+    """--confirm's inputs, reference outputs, tolerance and limits, or None without --confirm."""
+    if not given.get("confirm"):
+        if given.get("inputs") or given.get("reference"):
+            raise OptionError("--inputs and --reference need --confirm")
+        if given.get("run-timeout") is not None or given.get("run-memory") is not None:
+            raise OptionError("--run-timeout and --run-memory need --confirm")
+        return None
+    from onnxlint.confirm.inputs import load_inputs
+    from onnxlint.confirm.metrics import Tolerance
+    from onnxlint.confirm.runner import ConfirmOptions
+
+    try:
+        inputs = load_inputs(given["inputs"]) if given.get("inputs") else None
+        reference = load_inputs(given["reference"], option="--reference") if given.get("reference") else None
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+    return ConfirmOptions(seed=given_value(given, "seed"), inputs=inputs, reference=reference,
+                          tolerance=Tolerance(rtol=given_value(given, "rtol"), atol=given_value(given, "atol")),
+                          limits=run_limits(given))
+
+
+def run_limits(given: Mapping[str, Any]) -> "Limits":
+    """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
+    import math
+
+    from onnxlint.core.sandbox import Limits
+
+    bounds = {"timeout_s": "run-timeout", "memory_mib": "run-memory"}
+    for name in bounds.values():
+        value = given.get(name)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise OptionError(f"--{name} must be a positive number, got {value}")
+    return Limits(**{field: given[name] for field, name in bounds.items() if given.get(name) is not None})
+
+
+def _baseline(path: str | None) -> "Baseline | None":
+    if path is None:
+        return None
+    from onnxlint.core import baseline
+
+    try:
+        return baseline.load(path)
+    except UnreadableInput as exc:
+        raise OptionError(f"--baseline: {exc.path}: {exc.reason}") from None
 
 
 def toolkit_facts(target: str | None, named: str | None):
