@@ -13,7 +13,7 @@ import pytest
 from conftest import FIXTURES
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.cli import TARGETS
+from onnxlint.rknn.targets import CHIPS as TARGETS
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import load_facts

@@ -6,6 +6,7 @@ key, or the command-line option) in one line.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
@@ -97,7 +98,10 @@ def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: It
     form) and the config file at `config_path` ask for. Raises ConfigError or OptionError, in one line."""
     options = sourced_options(given, config_path)
     resolved = resolve(options, all_rules, root=config_path.parent if config_path else None)
-    return LintSetup(resolved=resolved, confirm=confirm_options(given), baseline=_baseline(given.get("baseline")),
+    confirm = confirm_options(given)
+    if confirm is not None:  # rules that run the model (RunRule) run too
+        resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=confirm))
+    return LintSetup(resolved=resolved, confirm=confirm, baseline=_baseline(given.get("baseline")),
                      jobs=given_value(given, "jobs"))
 
 
