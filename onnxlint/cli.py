@@ -279,21 +279,22 @@ def _config(argv: list[str]) -> int:
                      description="Print the effective settings and where each comes from.")
     add_options(parser, "config", defaults=False)  # what is not given shows as the default
     args = parser.parse_args(argv)
-    from onnxlint.settings.config import COMMAND_LINE, DEFAULT, ConfigError, Sourced
-    from onnxlint.settings.options import sourced_options
+    from onnxlint.settings.config import COMMAND_LINE, DEFAULT, Sourced
     from onnxlint.output import FORMATS
 
-    _setup(args, "config")  # every value is checked, as a lint run would
+    setup = _setup(args, "config")  # every value is checked, as a lint run would
     given = _given(args, "config")
-    path = _config_path(args)
-    try:
-        from_config = sourced_options(given, path)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    effective = {option.name: from_config.get(option.name) or (
-        Sourced(given[option.name], COMMAND_LINE) if given.get(option.name) not in (None, False)
-        else Sourced(option.shown_default(), DEFAULT)) for option in SHOWN_BY_CONFIG}
-    FORMATS[args.format].config(str(path) if path else None, effective, sys.stdout)
+
+    def effective(option) -> Sourced:
+        if option.name in setup.options:  # a config key given on the command line or in the file
+            return setup.options[option.name]
+        if given.get(option.name) not in (None, False):
+            return Sourced(given[option.name], COMMAND_LINE)
+        return Sourced(option.shown_default(), DEFAULT)
+
+    path = setup.config_path
+    FORMATS[args.format].config(str(path) if path else None, {option.name: effective(option)
+                                                               for option in SHOWN_BY_CONFIG}, sys.stdout)
     return EXIT_CLEAN
 
 
@@ -311,11 +312,10 @@ def _compare(argv: list[str]) -> int:
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
     from onnxlint.core.errors import UnreadableInput
     from onnxlint.output import FORMATS
+    from onnxlint.settings.options import OptionError, run_limits
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
-    from onnxlint.settings.options import OptionError, run_limits
-
     try:
         limits = run_limits(_given(args, "compare"))
     except OptionError as exc:

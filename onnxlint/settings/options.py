@@ -44,15 +44,14 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
 
     all_rules = tuple(all_rules)
     value = _reader(options)
-    target = value("target", lambda v: _choice(v, CHIPS, "target"))
+    deployment_target = _deployment_target(value)
     try:
         rules = resolve_selection(all_rules, _value(options, "select"), _value(options, "ignore"))
     except SelectorError as exc:
         key = "select" if _names_unknown(all_rules, _value(options, "select")) else "ignore"
         raise _error(options, key, str(exc)) from None
     settings = LintSettings(
-        target=target,
-        toolkit=value("toolkit", lambda named: toolkit_facts(target, named), always=True),
+        **deployment_target,
         dynamic_axes=value("dynamic-axes", parse_dynamic_axes),
         anchors=value("anchors", parse_anchors),
         classes=value("classes", parse_classes),
@@ -70,39 +69,41 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
     return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
 
 
+def _deployment_target(value: Callable[..., Any]) -> dict[str, Any]:
+    """LintSettings' fields for the chip and the toolkit knowledge that applies to it (--target, --toolkit)."""
+    target = value("target", lambda v: _choice(v, CHIPS, "target"))
+    return {"target": target, "toolkit": value("toolkit", lambda named: toolkit_facts(target, named), always=True)}
+
+
 @dataclass(frozen=True)
 class LintSetup:
     """Everything one lint run is told, whoever tells it (the command line or onnxlint.lint)."""
 
     resolved: Resolved
+    options: Mapping[str, Sourced]  # every config key given, with its source (what `onnxlint config` shows)
+    config_path: Path | None = None  # the config file read, if any
     confirm: "ConfirmOptions | None" = None  # None: no --confirm
     baseline: "Baseline | None" = None  # findings to leave out of the reports
     jobs: int = 1
 
 
-def given_value(given: Mapping[str, Any], name: str) -> Any:
+def _given_value(given: Mapping[str, Any], name: str) -> Any:
     """An option's value as given, else the table's default."""
     value = given.get(name)
     return BY_NAME[name].default if value is None else value
 
 
-def sourced_options(given: Mapping[str, Any], config_path: Path | None) -> dict[str, Sourced]:
-    """Every config key's value with its source: the config file's [tool.onnxlint], overridden by the values
-    `given` (on the command line, or to onnxlint.lint). Raises ConfigError for a file that cannot be used."""
-    from_file = read_config(config_path) if config_path else {}
-    return merge(from_file, {key: given.get(key) for key in CONFIG_KEYS})
-
-
 def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: Iterable[Rule]) -> LintSetup:
     """The run that the option values `given` ({option name: value or None}, values already in their command-line
     form) and the config file at `config_path` ask for. Raises ConfigError or OptionError, in one line."""
-    options = sourced_options(given, config_path)
+    from_file = read_config(config_path) if config_path else {}
+    options = merge(from_file, {key: given.get(key) for key in CONFIG_KEYS})
     resolved = resolve(options, all_rules, root=config_path.parent if config_path else None)
     confirm = confirm_options(given)
     if confirm is not None:  # rules that run the model (RunRule) run too
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=confirm))
-    return LintSetup(resolved=resolved, confirm=confirm, baseline=_baseline(given.get("baseline")),
-                     jobs=given_value(given, "jobs"))
+    return LintSetup(resolved=resolved, options=options, config_path=config_path, confirm=confirm,
+                     baseline=_baseline(given.get("baseline")), jobs=_given_value(given, "jobs"))
 
 
 def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
@@ -122,8 +123,8 @@ def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
         reference = load_inputs(given["reference"], option="--reference") if given.get("reference") else None
     except ValueError as exc:
         raise OptionError(str(exc)) from None
-    return ConfirmOptions(seed=given_value(given, "seed"), inputs=inputs, reference=reference,
-                          tolerance=Tolerance(rtol=given_value(given, "rtol"), atol=given_value(given, "atol")),
+    return ConfirmOptions(seed=_given_value(given, "seed"), inputs=inputs, reference=reference,
+                          tolerance=Tolerance(rtol=_given_value(given, "rtol"), atol=_given_value(given, "atol")),
                           limits=run_limits(given))
 
 
