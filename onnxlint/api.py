@@ -26,12 +26,13 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
          select: Iterable[str] | None = None, ignore: Iterable[str] | None = None, **options: Any) -> "Report":
     """Lint one model (a path, or an onnx.ModelProto) or one torch.onnx.export script, as the command line does.
 
-    Every other keyword is a lint option of the command line, named with "_" for "-" (`toolkit`, `fail_on`,
-    `anchors`, `classes`, `mean`, `std`, `input_layout`, `dynamic_axes`, `confirm`, `seed`, `inputs`,
-    `reference`, `rtol`, `atol`, `run_timeout`, `run_memory`, `baseline`, `config`). Each takes what the
+    Every other keyword is a lint option of the command line, named with "_" for "-": `toolkit`, the deployment
+    facts (`anchors`, `classes`, `mean`, `std`, `input_layout`, `dynamic_axes`), `confirm` with `seed`, `inputs`,
+    `reference`, `rtol`, `atol`, `run_timeout` and `run_memory`, `baseline` and `config`. Each takes what the
     option takes, or for the settings [tool.onnxlint] holds, the Python values the TOML takes (lists, dicts,
     ints). `config` applies a TOML file's [tool.onnxlint] table first; no file is read unless named. Raises
-    ValueError for a bad option; a file that cannot be read gives `Report.error`.
+    ValueError for a bad option (TypeError for an unknown keyword); a file that cannot be read gives
+    `Report.error`.
     """
     from onnxlint.core.pipeline import lint_model
     from onnxlint.core.plugins import all_rules

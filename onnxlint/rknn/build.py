@@ -95,8 +95,9 @@ def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, l
         started = time.perf_counter()
         # Build into a temporary file and move it only from a build that succeeded: never a half-written .rknn.
         staging = export.with_name(f".{export.name}.partial") if export else None
-        result = toolkit.build(model, chip, verbose=True, timeout=timeout, config={"disable_rules": disabled} if disabled
-                            else None, outputs=outputs, dataset=dataset, export=staging)
+        result = toolkit.build(model, chip, verbose=True, timeout=timeout,
+                               config={"disable_rules": disabled} if disabled else None, outputs=outputs,
+                               dataset=dataset, export=staging)
         logs.append(f"=== rknn-build attempt {len(logs) + 1}: disable_rules={disabled}\n{result.log}")
         new_rules = [rule for rule in result.suggested_rules if rule not in disabled]
         report.attempts.append(Attempt(disable_rules=list(disabled), failed_stage=result.failed_stage,

@@ -78,7 +78,7 @@ def file_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class Option:
-    """One option. `help` may name `{default}` and `{chips}`; `per_command` holds what one command says or takes
+    """One option. `help` may name `{default}`, `{chips}` and `{choices}`; `per_command` holds what one command says or takes
     differently (its own help, metavar, required...)."""
 
     name: str  # the command-line name without "--"; the TOML key; the API keyword with "_" for "-"
@@ -115,7 +115,9 @@ class Option:
 
 
 def _text(value: Any) -> str:
-    """A default as help shows it: 1e-3, not 0.001; 600, not 600.0."""
+    """A default as help shows it: 1e-3, not 0.001; 600, not 600.0; ALL, not ('ALL',)."""
+    if isinstance(value, tuple):
+        return ",".join(value)
     if isinstance(value, float) and 0 < value < 1e-2:
         return re.sub(r"e-0*", "e-", f"{value:.0e}")
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -134,7 +136,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("toolkit", "rknn-toolkit2 version whose knowledge to apply (default: the installed one, else the newest "
                       "onnxlint knows)", metavar="VERSION", default_text="installed, else newest known", toml=STRING,
            api=True),
-    Option("select", "comma-separated codes, family prefixes or slugs to run (default: ALL)", metavar="RULES",
+    Option("select", "comma-separated codes, family prefixes or slugs to run (default: {default})", metavar="RULES",
            repeatable=True, default=("ALL",), toml=SELECTORS, api=True),
     Option("ignore", "codes, prefixes or slugs to skip", metavar="RULES", repeatable=True, toml=SELECTORS, api=True),
     Option("format", "output format ({choices})", choices=FORMATS, default="text", operand=True,
@@ -268,8 +270,7 @@ def add_options(parser: argparse.ArgumentParser, command: str, defaults: bool = 
                     settings[key] = value
             if option.required:
                 settings["required"] = True
-        from_table = option.default if (defaults or option.operand) and option.toml is None and not option.repeatable \
-            else None
-        if from_table is not None and not option.flag:
-            settings["default"] = from_table
+        plain = option.toml is None and not (option.repeatable or option.flag or option.default is None)
+        if plain and (defaults or option.operand):
+            settings["default"] = option.default
         parser.add_argument(option.flag_name, **settings)
