@@ -8,64 +8,76 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from onnxlint.settings.config import COMMAND_LINE, Sourced, normalize, read_config
+from onnxlint.settings.config import normalize
+from onnxlint.settings.table import API_KEYWORDS
 
 if TYPE_CHECKING:
     import onnx
 
     from onnxlint.core.finding import Report
 
-IN_MEMORY = "<model>"
-# Deployment facts, as keyword arguments: the command-line option names with "_" for "-".
-DEPLOYMENT = ("anchors", "classes", "mean", "std", "input_layout", "dynamic_axes")
-
 
 def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None = None,
-         select: Iterable[str] | None = None, ignore: Iterable[str] | None = None, *,
-         toolkit: str | None = None, config: "str | os.PathLike[str] | None" = None,
-         **deployment: Any) -> "Report":
-    """Lint one model (a path, or an onnx.ModelProto) or one torch.onnx.export script.
+         select: Iterable[str] | None = None, ignore: Iterable[str] | None = None, **options: Any) -> "Report":
+    """Lint one model (a path, or an onnx.ModelProto) or one torch.onnx.export script, as the command line does.
 
-    `target`, `select`, `ignore`, `toolkit` and the deployment facts (`anchors`, `classes`, `mean`, `std`,
-    `input_layout`, `dynamic_axes`) take what the command-line options take, or the Python values the TOML
-    config takes (lists, dicts, ints). `config` applies a TOML file's [tool.onnxlint] table first; no file is
-    read unless named. Raises ValueError for a bad option; a file that cannot be read gives `Report.error`.
+    Every other keyword is a lint option of the command line, named with "_" for "-": `toolkit`, the deployment
+    facts (`anchors`, `classes`, `mean`, `std`, `input_layout`, `dynamic_axes`), `confirm` with `seed`, `inputs`,
+    `reference`, `rtol`, `atol`, `run_timeout` and `run_memory`, `baseline` and `config`. Each takes what the
+    option takes, or for the settings [tool.onnxlint] holds, the Python values the TOML takes (lists, dicts,
+    ints). `config` applies a TOML file's [tool.onnxlint] table first; no file is read unless named. Raises
+    ValueError for a bad option (TypeError for an unknown keyword); a file that cannot be read gives
+    `Report.error`.
     """
-    from onnxlint.core.engine import lint_file
-    from onnxlint.settings.options import OptionError, resolve
+    from onnxlint.core.pipeline import lint_model
     from onnxlint.core.plugins import all_rules
+    from onnxlint.settings.options import OptionError, lint_setup
 
-    unknown = sorted(set(deployment) - set(DEPLOYMENT))
+    unknown = sorted(set(options) - set(API_KEYWORDS))
     if unknown:
         raise TypeError(f"lint() got unexpected keyword arguments {unknown} "
-                        f"(deployment facts: {', '.join(DEPLOYMENT)})")
-    config_path = Path(config) if config is not None else None
-    options = dict(read_config(config_path)) if config_path else {}
-    given = {"target": target, "toolkit": toolkit,
-             "select": list(select) if select is not None else None,
-             "ignore": list(ignore) if ignore is not None else None,
-             **{key.replace("_", "-"): value for key, value in deployment.items()}}
-    for key, value in given.items():
-        if value is not None:
-            options[key] = Sourced(normalize(key, value, f"lint({key.replace('-', '_')}=...)", Path.cwd()),
-                                   COMMAND_LINE)
+                        f"(options: {', '.join(API_KEYWORDS)})")
+    given = {"target": target, "select": list(select) if select is not None else None,
+             "ignore": list(ignore) if ignore is not None else None}
+    given.update((API_KEYWORDS[keyword].name, value) for keyword, value in options.items())
+    config = Path(given.pop("config")) if given.get("config") is not None else None
     try:
-        resolved = resolve(options, all_rules(), root=config_path.parent if config_path else None)
+        setup = lint_setup({name: _checked(name, value) for name, value in given.items()}, config, all_rules())
     except OptionError as exc:
         raise ValueError(str(exc)) from None
-    if isinstance(model, (str, os.PathLike)):
-        return lint_file(model, resolved.rules, resolved.settings, resolved.policy)
-    return _lint_in_memory(model, lambda path: lint_file(path, resolved.rules, resolved.settings, resolved.policy))
+    return lint_model(model, setup)
+
+
+def _checked(name: str, value: Any) -> Any:
+    """A keyword's value in its command-line form, checked as the command line checks it."""
+    option = API_KEYWORDS[name.replace("-", "_")]
+    where = f"lint({option.keyword}=...)"
+    if value is None:
+        return None
+    if option.toml:
+        return normalize(name, value, where, Path.cwd())
+    if option.flag:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where}: expected True or False, got {value!r}")
+        return value
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    try:
+        return option.parse(str(value)) if option.parse else value
+    except (argparse.ArgumentTypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def inspect(model: "str | os.PathLike[str] | onnx.ModelProto") -> dict[str, Any]:
     """The `onnxlint inspect` summary of one model, as the JSON output's `models[]` entry.
     Raises onnxlint.core.model.ModelLoadError for a file that cannot be read."""
+    import tempfile
+
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
     from onnxlint.analysis.summary import summarize
@@ -76,16 +88,11 @@ def inspect(model: "str | os.PathLike[str] | onnx.ModelProto") -> dict[str, Any]
 
     if isinstance(model, (str, os.PathLike)):
         return summary(model)
-    return {**_lint_in_memory(model, summary), "path": IN_MEMORY}
-
-
-def _lint_in_memory(model: "onnx.ModelProto", run):
-    import dataclasses
-
     import onnx
 
-    with tempfile.TemporaryDirectory(prefix="onnxlint-") as folder:
+    from onnxlint.core.pipeline import IN_MEMORY
+
+    with tempfile.TemporaryDirectory(prefix="onnxlint-") as folder:  # the loader vets files (see lint_model)
         path = Path(folder) / "model.onnx"
         onnx.save(model, str(path))
-        result = run(path)
-    return dataclasses.replace(result, path=IN_MEMORY) if dataclasses.is_dataclass(result) else result
+        return {**summary(path), "path": IN_MEMORY}

@@ -7,24 +7,15 @@ commands so that `onnxlint --version` starts as fast as Python itself.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import functools
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from onnxlint import __version__
-from onnxlint.rknn.knowledge import known_chips
+from onnxlint.core.policy import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from onnxlint.settings.table import BY_NAME, COMMANDS, LINT, OPTIONS, SHOWN_BY_CONFIG, add_options
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-# Options that [tool.onnxlint] may also set (the file's key names; argparse's use "_").
-COMMAND_LINE_KEYS = ("target", "toolkit", "select", "ignore", "fail-on", "anchors", "classes", "mean", "std",
-                     "input-layout", "dynamic-axes")
-SEVERITIES = ("error", "warning", "info")
-FORMAT_NAMES = ("text", "json")  # for every command
-LINT_FORMAT_NAMES = (*FORMAT_NAMES, "sarif", "github")  # lint reports only
 SUBCOMMANDS = ("rules", "explain", "inspect", "config", "compare", "rknn-build", "quant")
 
 
@@ -69,56 +60,7 @@ def _lint_parser() -> argparse.ArgumentParser:
                     "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.")
     parser.add_argument("paths", nargs="+", metavar="MODEL",
                         help=".onnx models, Python export scripts, folders (searched for .onnx files) or globs")
-    parser.add_argument("--exclude", action="append", metavar="GLOB",
-                        help="leave out files whose path or name matches (repeatable)")
-    parser.add_argument("--jobs", type=_at_least(1), default=1, metavar="N",
-                        help="lint N files in parallel processes (default: 1); output order stays the same")
-    parser.add_argument("--target", choices=known_chips(), metavar="NAME",
-                        help=f"deployment chip: runs the target rules ({', '.join(known_chips())})")
-    parser.add_argument("--toolkit", metavar="VERSION",
-                        help="rknn-toolkit2 version whose knowledge to apply (default: the installed one, else the "
-                             "newest onnxlint knows)")
-    parser.add_argument("--select", action="append", metavar="RULES",
-                        help="comma-separated codes, family prefixes or slugs to run (default: ALL)")
-    parser.add_argument("--ignore", action="append", metavar="RULES", help="codes, prefixes or slugs to skip")
-    _format_option(parser, LINT_FORMAT_NAMES)
-    parser.add_argument("--output", type=_file_name, metavar="FILE",
-                        help="write the report to FILE (atomically) and a text summary to the terminal")
-    parser.add_argument("--show-all", action="store_true",
-                        help="text output: list every node of a finding that stands for several, not only the first")
-    parser.add_argument("--confirm", action="store_true",
-                        help="run the model (onnxruntime; rknn-toolkit2 when installed) to prove or refute each "
-                             "finding; refuted findings do not count toward --fail-on")
-    parser.add_argument("--seed", type=_at_least(0), default=0, metavar="N",
-                        help="seed of the random inputs --confirm uses (default: 0)")
-    parser.add_argument("--inputs", type=_file_name, metavar="FILE.npz",
-                        help="arrays for --confirm to use, by input name")
-    parser.add_argument("--rtol", type=_tolerance, default=1e-3, help="--confirm's relative tolerance (default: 1e-3)")
-    parser.add_argument("--atol", type=_tolerance, default=1e-5, help="--confirm's absolute tolerance (default: 1e-5)")
-    parser.add_argument("--reference", type=_file_name, metavar="FILE.npz",
-                        help="outputs saved from the framework on --inputs, by output name: --confirm compares them")
-    _limit_options(parser)
-    parser.add_argument("--baseline", type=_file_name, metavar="FILE",
-                        help="report only findings that FILE does not record")
-    parser.add_argument("--write-baseline", type=_file_name, metavar="FILE",
-                        help="record every current finding in FILE (then --baseline FILE reports only new ones)")
-    parser.add_argument("--fail-on", choices=SEVERITIES,
-                        help="lowest severity that makes the exit code 1 (default: warning)")
-    _config_option(parser)
-    parser.add_argument("--dynamic-axes", metavar="JSON|FILE",
-                        help="the dynamic_axes dict given to torch.onnx.export, as JSON or a JSON file, "
-                             "to check against an .onnx")
-    parser.add_argument("--anchors", metavar="JSON|FILE",
-                        help="anchors the deployment's post-processing uses, in pixels: JSON, a yolov5 model yaml, "
-                             "or an anchors txt")
-    parser.add_argument("--classes", metavar="N|FILE",
-                        help="class count the deployment expects, or a labels file with one name per line")
-    parser.add_argument("--mean", metavar="VALUES",
-                        help="per-channel mean the runtime subtracts (rknn.config mean_values), e.g. '0,0,0'")
-    parser.add_argument("--std", metavar="VALUES",
-                        help="per-channel std the runtime divides by (rknn.config std_values), e.g. '255,255,255'")
-    parser.add_argument("--input-layout", choices=("nchw", "nhwc"), type=str.lower,
-                        help="layout of the image data the deployment feeds to the model")
+    add_options(parser, "lint")
     parser.add_argument("--version", action="version", version=f"onnxlint {__version__}")
     return parser
 
@@ -128,14 +70,10 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.core.engine import lint_file, unreadable_report
+    from onnxlint.core.pipeline import lint_paths
     from onnxlint.output import FORMATS
 
-    resolved = _resolve(args)
-    run_options = _run_options(args)
-    if run_options is not None:  # rules that run the model (RunRule) run too
-        resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=run_options))
-    known = _baseline(args.baseline)
+    setup = _setup(args)
     paths, unsearchable = _expand(args.paths, args.exclude or [])
     inputs = _run_inputs(args, paths)
     destinations = [(option, path) for option, path in (("--output", args.output),
@@ -143,22 +81,14 @@ def _lint(argv: list[str]) -> int:
                     if path is not None]
     for option, path in destinations:  # refused before the run, not after it
         _write_report(option, path, None, inputs)
-    lint_one = functools.partial(lint_file, rules=resolved.rules, settings=resolved.settings, policy=resolved.policy)
-    if args.jobs > 1 and len(paths) > 1:
-        reports = _lint_in_processes(lint_one, paths, args.jobs, resolved.settings)
-    else:
-        reports = [lint_one(path) for path in paths]
-    reports[:0] = [unreadable_report(folder, why, resolved.settings) for folder, why in unsearchable.items()]
-    if args.write_baseline is not None:
+
+    def record(reports) -> None:
         from onnxlint.core import baseline
 
         _write_report("--write-baseline", args.write_baseline, lambda stream: baseline.write(reports, stream), inputs)
-    if known is not None:
-        reports = [known.new_findings(report) for report in reports]
-    if run_options is not None:
-        from onnxlint.confirm.runner import confirm_reports
 
-        reports = confirm_reports(reports, resolved.rules, resolved.settings, run_options)
+    outcome = lint_paths(paths, setup, unsearchable, record=record if args.write_baseline is not None else None)
+    reports = list(outcome.reports)
     for report in reports:
         if report.error:
             _stderr(f"onnxlint: error: {report.path}: {report.error}")
@@ -168,51 +98,14 @@ def _lint(argv: list[str]) -> int:
 
     def render(fmt: str, stream) -> None:
         options = {"show_all": args.show_all} if fmt == "text" else {}
-        FORMATS[fmt].lint(reports, stream, resolved.rules, **options)
+        FORMATS[fmt].lint(reports, stream, setup.resolved.rules, **options)
 
     if args.output is not None:
         _write_report("--output", args.output, lambda stream: render(args.format, stream), inputs)
         render("text", sys.stdout)
     else:
         render(args.format, sys.stdout)
-    if any(r.error or r.internal_errors for r in reports):
-        return EXIT_ERROR
-    if args.write_baseline:
-        return EXIT_CLEAN  # every finding is now recorded
-    failing = any(f.severity.rank >= resolved.fail_on.rank and not f.refuted for r in reports for f in r.findings)
-    return EXIT_FINDINGS if failing else EXIT_CLEAN
-
-
-def _lint_in_processes(lint_one, paths: list[str], jobs: int, settings) -> list:
-    """Reports of `paths`, in their order, linted `jobs` at a time in worker processes.
-
-    A worker that dies (a segfault in onnx's C++ on a hostile file) breaks its whole pool: every file still in it
-    fails with BrokenProcessPool. Those files are linted again, each in a pool of its own, so that only a file
-    that kills a worker by itself becomes an internal error, and every other file is still reported."""
-    from onnxlint.core.engine import crashed_report
-
-    reports = _lint_in_pool(lint_one, paths, min(jobs, len(paths)))
-    for at, outcome in enumerate(reports):
-        if isinstance(outcome, BaseException):
-            (alone,) = _lint_in_pool(lint_one, [paths[at]], 1)
-            reports[at] = crashed_report(paths[at], settings, "worker", alone) \
-                if isinstance(alone, BaseException) else alone
-    return reports
-
-
-def _lint_in_pool(lint_one, paths: list[str], workers: int) -> list:
-    """One future per file: a report each, or the BrokenProcessPool of a file whose pool died under it."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    outcomes = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for future in [pool.submit(lint_one, path) for path in paths]:
-            try:
-                outcomes.append(future.result())
-            except BrokenProcessPool as exc:
-                outcomes.append(exc)
-    return outcomes
+    return outcome.exit_code
 
 
 def _expand(arguments: list[str], exclude: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -265,60 +158,33 @@ def _onnx_files(folder: str) -> tuple[list[str], dict[str, str]]:
     return sorted(found), failed
 
 
-def _run_options(args: argparse.Namespace):
-    """--confirm's inputs and reference outputs, or None without --confirm."""
-    if not args.confirm:
-        if args.inputs or args.reference:
-            raise UsageError("--inputs and --reference need --confirm")
-        if args.run_timeout is not None or args.run_memory is not None:
-            raise UsageError("--run-timeout and --run-memory need --confirm")
-        return None
-    from onnxlint.confirm.inputs import load_inputs
-    from onnxlint.confirm.runner import ConfirmOptions
+def _given(args: argparse.Namespace, command: str) -> dict:
+    """{option name: value or None} of the options `command` takes, as parsed (--select/--ignore split)."""
+    given = {name: getattr(args, BY_NAME[name].keyword) for name in COMMANDS[command]}
+    for name in ("select", "ignore"):
+        if name in given:
+            given[name] = _split(given[name])
+    return given
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    from onnxlint.settings.config import ConfigError, find_config
 
     try:
-        given = load_inputs(args.inputs) if args.inputs else None
-        reference = load_inputs(args.reference, option="--reference") if args.reference else None
-    except ValueError as exc:
+        return Path(args.config) if args.config else find_config(Path.cwd())
+    except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    from onnxlint.confirm.metrics import Tolerance
-
-    return ConfirmOptions(seed=args.seed, inputs=given, reference=reference,
-                          tolerance=Tolerance(rtol=args.rtol, atol=args.atol), limits=_limits(args))
 
 
-def _limit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run-timeout", type=float, metavar="SECONDS",
-                        help="stop each run of a model after SECONDS (default: 600); what it had not finished is "
-                             "inconclusive")
-    parser.add_argument("--run-memory", type=int, metavar="MIB",
-                        help="memory limit of each run of a model, in MiB (default: half of physical memory, at "
-                             "most 16384)")
-
-
-def _limits(args: argparse.Namespace):
-    """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
-    import math
-
-    from onnxlint.core.sandbox import Limits
-
-    given = {"timeout_s": ("--run-timeout", args.run_timeout), "memory_mib": ("--run-memory", args.run_memory)}
-    for option, value in given.values():
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{option} must be a positive number, got {value}")
-    return Limits(**{field: value for field, (_, value) in given.items() if value is not None})
-
-
-def _baseline(path: str | None):
-    if path is None:
-        return None
-    from onnxlint.core import baseline
-    from onnxlint.core.errors import UnreadableInput
+def _setup(args: argparse.Namespace, command: str = "lint"):
+    """The run the arguments ask for: the config file's settings under the command line's, each value checked."""
+    from onnxlint.settings.config import ConfigError
+    from onnxlint.settings.options import OptionError, lint_setup
 
     try:
-        return baseline.load(path)
-    except UnreadableInput as exc:
-        raise UsageError(f"--baseline: {exc.path}: {exc.reason}") from None
+        return lint_setup(_given(args, command), _config_path(args), _all_rules())
+    except (ConfigError, OptionError) as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _all_rules():
@@ -328,31 +194,6 @@ def _all_rules():
     try:
         return all_rules()
     except PluginError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _options(args: argparse.Namespace):
-    """(every option with its source, the config file or None): the file's [tool.onnxlint], overridden by the
-    options given on the command line."""
-    from onnxlint.settings.config import ConfigError, find_config, merge, read_config
-
-    try:
-        path = Path(args.config) if args.config else find_config(Path.cwd())
-        from_file = read_config(path) if path else {}
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from None
-    given = {key: getattr(args, key.replace("-", "_"), None) for key in COMMAND_LINE_KEYS}
-    given["select"], given["ignore"] = _split(given["select"]), _split(given["ignore"])
-    return merge(from_file, given), path
-
-
-def _resolve(args: argparse.Namespace):
-    from onnxlint.settings.options import OptionError, resolve
-
-    options, path = _options(args)
-    try:
-        return resolve(options, _all_rules(), root=path.parent if path else None)
-    except OptionError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -373,54 +214,10 @@ def _run_inputs(args: argparse.Namespace, paths: list[str]) -> list[str]:
     """Every file this run reads: a report must never be written over one of them."""
     from onnxlint.settings.config import find_config
 
-    given = [args.config, args.baseline, args.inputs, args.reference, args.dynamic_axes, args.anchors, args.classes]
+    given = [getattr(args, option.keyword) for option in OPTIONS if option.reads_file and option.name in LINT]
     if not args.config:
         given.append(find_config(Path.cwd()))  # the run read it already: it parses
     return [*paths, *(str(value) for value in given if value)]
-
-
-# Argument types: argparse reports their ArgumentTypeError as "argument --NAME: <message>", a usage error.
-
-def _at_least(minimum: int):
-    def whole_number(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:  # also for thousands of digits, which int() refuses
-            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text[:40]}'") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
-        return value
-    return whole_number
-
-
-def _finite_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text[:40]}'") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got '{text[:40]}'")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    value = _finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a tolerance cannot be negative, got {text}")
-    return value
-
-
-def _cosine(text: str) -> float:
-    value = _finite_float(text)
-    if not -1 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"a cosine similarity lies in [-1, 1], got {text}")
-    return value
-
-
-def _file_name(text: str) -> str:
-    if not text:  # the shell's "$UNSET_VARIABLE": refuse rather than silently skip the option
-        raise argparse.ArgumentTypeError("expected a file name, got an empty string")
-    return text
 
 
 def _split(values: list[str] | None) -> list[str] | None:
@@ -429,19 +226,9 @@ def _split(values: list[str] | None) -> list[str] | None:
     return [item for value in values for item in value.split(",") if item.strip()]
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=_file_name, metavar="FILE",
-                        help="the TOML file with [tool.onnxlint] to use (default: the nearest pyproject.toml above "
-                             "the working directory that has one)")
-
-
-def _format_option(parser: argparse.ArgumentParser, names: tuple[str, ...] = FORMAT_NAMES) -> None:
-    parser.add_argument("--format", choices=names, default="text", help=f"output format ({', '.join(names)})")
-
-
 def _rules(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint rules", description="List every rule.")
-    _format_option(parser)
+    add_options(parser, "rules")
     args = parser.parse_args(argv)
     from onnxlint.output import FORMATS
 
@@ -452,7 +239,7 @@ def _rules(argv: list[str]) -> int:
 def _explain(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint explain", description="Show a rule's documentation.")
     parser.add_argument("rule", metavar="CODE|SLUG")
-    _format_option(parser)
+    add_options(parser, "explain")
     args = parser.parse_args(argv)
     from onnxlint.output import FORMATS
     from onnxlint.core.registry import find_rule
@@ -467,7 +254,7 @@ def _explain(argv: list[str]) -> int:
 def _inspect(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint inspect", description="Summarise models: IR, opsets, I/O, operators, size.")
     parser.add_argument("paths", nargs="+", metavar="MODEL")
-    _format_option(parser)
+    add_options(parser, "inspect")
     args = parser.parse_args(argv)
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import ModelLoadError, load_model
@@ -490,19 +277,24 @@ def _inspect(argv: list[str]) -> int:
 def _config(argv: list[str]) -> int:
     parser = _Parser(prog="onnxlint config",
                      description="Print the effective settings and where each comes from.")
-    for key in COMMAND_LINE_KEYS:
-        parser.add_argument(f"--{key}", action="append" if key in ("select", "ignore") else "store")
-    _config_option(parser)
-    _format_option(parser)
+    add_options(parser, "config", defaults=False)  # what is not given shows as the default
     args = parser.parse_args(argv)
-    from onnxlint.settings.config import DEFAULT, KEYS, Sourced
+    from onnxlint.settings.config import COMMAND_LINE, DEFAULT, Sourced
     from onnxlint.output import FORMATS
 
-    _resolve(args)  # every value is checked, as a lint run would
-    options, path = _options(args)
-    defaults = {"select": ["ALL"], "fail-on": "warning", "toolkit": "installed, else newest known"}
-    effective = {key: options.get(key, Sourced(defaults.get(key), DEFAULT)) for key in KEYS}
-    FORMATS[args.format].config(str(path) if path else None, effective, sys.stdout)
+    setup = _setup(args, "config")  # every value is checked, as a lint run would
+    given = _given(args, "config")
+
+    def effective(option) -> Sourced:
+        if option.name in setup.options:  # a config key given on the command line or in the file
+            return setup.options[option.name]
+        if given.get(option.name) not in (None, False):
+            return Sourced(given[option.name], COMMAND_LINE)
+        return Sourced(option.shown_default(), DEFAULT)
+
+    path = setup.config_path
+    FORMATS[args.format].config(str(path) if path else None, {option.name: effective(option)
+                                                               for option in SHOWN_BY_CONFIG}, sys.stdout)
     return EXIT_CLEAN
 
 
@@ -512,17 +304,7 @@ def _compare(argv: list[str]) -> int:
     parser.add_argument("a", metavar="A.onnx", help="the reference model")
     parser.add_argument("b", metavar="B.onnx", nargs="?",
                         help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
-    parser.add_argument("--rknn", choices=known_chips(), metavar="CHIP",
-                        help="compare A with rknn-toolkit2's simulator for CHIP instead (needs the toolkit)")
-    parser.add_argument("--seed", type=_at_least(0), default=0, metavar="N",
-                        help="seed of the random inputs (default: 0)")
-    parser.add_argument("--inputs", type=_file_name, metavar="FILE.npz", help="arrays to use instead, by input name")
-    parser.add_argument("--rtol", type=_tolerance, default=1e-3, help="relative tolerance (default: 1e-3)")
-    parser.add_argument("--atol", type=_tolerance, default=1e-5, help="absolute tolerance (default: 1e-5)")
-    parser.add_argument("--min-cosine", type=_cosine, metavar="C",
-                        help="judge by cosine similarity instead (e.g. 0.999 for fp16, 0.98 for int8)")
-    _limit_options(parser)
-    _format_option(parser)
+    add_options(parser, "compare")
     args = parser.parse_args(argv)
     # onnx and onnxruntime load in the child that compares, not here: this process only waits, and holds little.
     from onnxlint.core import sandbox
@@ -530,10 +312,14 @@ def _compare(argv: list[str]) -> int:
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
     from onnxlint.core.errors import UnreadableInput
     from onnxlint.output import FORMATS
+    from onnxlint.settings.options import OptionError, run_limits
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
-    limits = _limits(args)
+    try:
+        limits = run_limits(_given(args, "compare"))
+    except OptionError as exc:
+        raise UsageError(str(exc)) from None
     if args.rknn:  # the toolkit's run is long: vet A first, here (compare_models vets both files in its child)
         from onnxlint.core.graph import build_graphs
         from onnxlint.core.model import ModelLoadError, load_model
@@ -601,42 +387,30 @@ def _rknn_build(argv: list[str]) -> int:
                      description="Build a model with the installed rknn-toolkit2; when a fusion rule crashes, retry "
                                  "with the rules the toolkit names until a configuration builds.")
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--target", choices=known_chips(), required=True, metavar="NAME",
-                        help=f"the chip ({', '.join(known_chips())})")
-    parser.add_argument("--outputs", metavar="auto|NAMES",
-                        help="cut the model: 'auto' at the YOLO head tensors onnxlint finds, or comma-separated names")
-    parser.add_argument("--dataset", metavar="FILE",
-                        help="the toolkit's dataset list for int8 builds (rv1106/rv1103; default: one seeded sample)")
-    parser.add_argument("--export-rknn", metavar="OUT", help="write the .rknn of the build that succeeded")
-    parser.add_argument("--rounds", type=_at_least(1), default=4, help="most builds to try (default: 4)")
-    parser.add_argument("--timeout", type=_at_least(1), default=600,
-                        help="seconds per build before it counts as hung")
-    parser.add_argument("--log", metavar="FILE", help="where to write the toolkit's full log "
-                                                      "(default: MODEL's name + .rknn-build.log in the working folder)")
-    _format_option(parser)
+    add_options(parser, "rknn-build")
     args = parser.parse_args(argv)
-    from onnxlint import api
-    from onnxlint.rknn import toolkit
-    from onnxlint.rknn.build import rknn_build
-    from onnxlint.core.model import ModelLoadError
+    from onnxlint.core.registry import ModelContext
     from onnxlint.output import FORMATS
+    from onnxlint.rknn import toolkit
+    from onnxlint.rknn.build import predict, rknn_build
+    from onnxlint.settings.options import OptionError
 
     if toolkit.toolkit_python() is None:
         raise UsageError(toolkit.toolkit_missing())
     try:
-        heads = api.inspect(args.model)["heads"] if args.outputs == "auto" else []
-    except ModelLoadError as exc:
-        raise UsageError(f"{exc.path}: {exc.reason}") from None
+        prediction = predict(Path(args.model), args.target)
+    except OptionError as exc:
+        raise UsageError(str(exc)) from None
+    if prediction.report.error:
+        raise UsageError(f"{args.model}: {prediction.report.error}")
     if args.outputs == "auto":
+        heads = prediction.context.heads if isinstance(prediction.context, ModelContext) else []
         if not heads:
             raise UsageError(f"{args.model}: --outputs auto found no YOLO head to cut at; name the tensors")
-        outputs = heads[0]["rknn_outputs"]
+        outputs = heads[0].rknn_outputs
     else:
         outputs = [name for name in args.outputs.split(",") if name] if args.outputs else None
-    prediction = api.lint(args.model, target=args.target, select=["TG008"])
-    if prediction.error:
-        raise UsageError(f"{args.model}: {prediction.error}")
-    predicted = [] if outputs else [f.data["failure"] for f in prediction.findings]
+    predicted = [] if outputs else [f.data["failure"] for f in prediction.report.findings]
     log = Path(args.log or f"{Path(args.model).name}.rknn-build.log")
     inputs = [value for value in (args.model, args.dataset) if value]
     for option, path in (("--log", str(log)), ("--export-rknn", args.export_rknn)):
@@ -654,27 +428,7 @@ def _quant(argv: list[str]) -> int:
                      description="Predict int8 accuracy loss before the toolkit build: simulate the toolkit's "
                                  "quantization in onnxruntime, rank the layers that lose most, propose the fix.")
     parser.add_argument("model", metavar="MODEL")
-    parser.add_argument("--target", choices=known_chips(), required=True, metavar="CHIP",
-                        help=f"the chip ({', '.join(known_chips())}); rv1106/rv1103 get an integer-only proposal")
-    parser.add_argument("--dataset", action="append", metavar="PATH",
-                        help="calibration data: image files, a folder of images, an .npz or the toolkit's "
-                             "dataset.txt (repeatable; default: a generated sample, reported as such)")
-    parser.add_argument("--inputs", metavar="FILE.npz", help="evaluate on these model inputs (by input name) "
-                                                             "instead of the held-back sample")
-    parser.add_argument("--mean", metavar="VALUES", help="per-channel mean, 0-255 scale, as rknn.config")
-    parser.add_argument("--std", metavar="VALUES", help="per-channel std, 0-255 scale, as rknn.config")
-    parser.add_argument("--input-size", metavar="N,C,H,W", help="the first input's shape (needed for dynamic dims)")
-    parser.add_argument("--algorithm", choices=("normal", "mmse", "kl_divergence"), default="normal",
-                        help="the quantized_algorithm you build with (default: normal)")
-    parser.add_argument("--method", choices=("channel", "layer"), default="channel",
-                        help="the quantized_method you build with (default: channel)")
-    parser.add_argument("--top", type=int, default=20, metavar="N", help="layers to report (default: 20)")
-    parser.add_argument("--max-float-layers", type=int, default=8, metavar="N",
-                        help="most layers the hybrid proposal takes out of int8 (default: 8)")
-    parser.add_argument("--goal", type=float, default=0.999, metavar="C",
-                        help="worst output cosine the hybrid proposal aims at (default: 0.999)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of a generated sample (default: 0)")
-    _format_option(parser)
+    add_options(parser, "quant")
     args = parser.parse_args(argv)
     from onnxlint.confirm.inputs import load_inputs
     from onnxlint.settings.deployment import parse_channel_values

@@ -40,6 +40,24 @@ def test_config_file_applies_when_named(tmp_path):
     assert [(f.code, f.severity.value) for f in report.findings] == [("LY002", "error")]
 
 
+def test_confirm_and_baseline_as_on_the_command_line(tmp_path, capsys):
+    from onnxlint.cli import main
+
+    model = FIXTURES / "yolov5n_training.onnx"
+    [finding] = onnxlint.lint(model, select=["NM001"], confirm=True, seed=3).findings
+    assert finding.evidence is not None and finding.evidence.verdict == "confirmed"
+    baseline = tmp_path / "baseline.json"
+    assert main([str(model), "--select", "NM", "--write-baseline", str(baseline)]) == 0
+    capsys.readouterr()
+    assert onnxlint.lint(model, select=["NM"], baseline=baseline).findings == ()
+    assert [f.code for f in onnxlint.lint(model, select=["NM"]).findings] == ["NM001"]
+
+
+def test_an_in_memory_model_is_confirmed_and_reported_as_such():
+    report = onnxlint.lint(onnx.load(str(FIXTURES / "yolov5n_training.onnx")), select=["NM001"], confirm=True)
+    assert report.path == "<model>" and report.findings[0].evidence.verdict == "confirmed"
+
+
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="unknown rule selector 'QQ'"):
         onnxlint.lint(FIXTURES / "yolov5n_legacy_op12.onnx", select=["QQ"])

@@ -30,6 +30,24 @@ def test_auto_outputs_need_a_head(capsys, monkeypatch):
     assert code == 2 and "found no YOLO head" in err
 
 
+def test_the_prediction_loads_the_model_once_for_the_failures_and_the_heads(monkeypatch):
+    """The knowledge base's prediction (the build-failure rule alone) and the heads --outputs auto cuts at come
+    from one load of the model."""
+    from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
+    from onnxlint.core import engine
+    from onnxlint.rknn.build import predict
+
+    loads = []
+    monkeypatch.setattr(engine, "load_model", lambda path, _load=engine.load_model: loads.append(path) or _load(path))
+    prediction = predict(FIXTURES / "toolkit" / "dfl_split.onnx", "rk3588")
+    assert {f.code for f in prediction.report.findings} == {TargetToolkitFailure.code}
+    assert [f.data["failure"] for f in prediction.report.findings] == ["dfl-split"]
+    heads = predict(FIXTURES / "yolov5n_legacy_op12.onnx", "rk3588").context.heads
+    assert heads[0].rknn_outputs == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0",
+                                     "/detect/m.2/Conv_output_0"]
+    assert len(loads) == 2
+
+
 @pytest.mark.rknn
 @pytest.mark.skipif(toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
 def test_finds_the_configuration_that_builds(capsys, tmp_path):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from onnxlint.confirm.metrics import Metrics, Tolerance, compare
+from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 
 if TYPE_CHECKING:
     import numpy as np
@@ -232,8 +232,8 @@ def _declared(dtype, shape) -> str:
 
 
 def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
-                      given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(min_cosine=0.999),
-                      timeout: int = 900) -> Comparison:
+                      given: Mapping[str, np.ndarray] | None = None,
+                      tolerance: Tolerance = Tolerance(min_cosine=COSINE_FP16), timeout: int = 900) -> Comparison:
     """Compare the toolkit's fp32 reference of A with its simulator on `chip`, layer by layer, from the per-layer
     dumps of rknn-toolkit2's accuracy_analysis (read one tensor pair at a time)."""
     import tempfile

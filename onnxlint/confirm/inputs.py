@@ -14,8 +14,8 @@ import onnx
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import MiB, regular_file
 from onnxlint.core.model import type_and_shape
+from onnxlint.settings.table import DEFAULT_SEED
 
-DEFAULT_SEED = 0
 DEFAULT_SIDE = 64
 # The most bytes one input array (and one .npz file) may take, generated or read: checked before anything is
 # allocated, because a declared shape or an .npz header can claim terabytes. Edge-NPU inputs are a few MB

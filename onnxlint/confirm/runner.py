@@ -20,7 +20,7 @@ import onnx
 
 from onnxlint.core import sandbox
 from onnxlint.confirm.inputs import DEFAULT_SEED, random_inputs
-from onnxlint.confirm.metrics import Metrics, Tolerance, compare
+from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 from onnxlint.core.errors import internal_error
 from onnxlint.core.finding import Evidence, Finding, InternalError, Report
 from onnxlint.analysis.layout import channel_axis
@@ -477,7 +477,7 @@ def head_cut(run: ModelRun, finding: Finding) -> Evidence:
         except Exception as exc:
             return Evidence(run.ort_label, CONFIRMED, worst.to_dict(),
                             detail + f"; the simulator run failed: {_one_line(str(exc))}")
-    fp16 = Tolerance(min_cosine=0.999)
+    fp16 = Tolerance(min_cosine=COSINE_FP16)
     npu = _worst(cut_outputs, simulated, fp16)
     backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target.chip})"
     verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -22,21 +23,37 @@ def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSett
               policy: Policy = Policy()) -> Report:
     """Lint an .onnx model or a Python export script; a file that cannot be read gives Report.error.
     The project's policy (severity overrides, suppressions) applies to the findings."""
+    return lint_loaded(path, rules, settings, policy).report
+
+
+@dataclass(frozen=True)
+class Linted:
+    """One file's report, and the context its rules read (None when the file could not be read): a caller that
+    needs more of the model than the findings (its detection heads, say) reads it there instead of loading the
+    model again."""
+
+    report: Report
+    context: ModelContext | ScriptContext | None
+
+
+def lint_loaded(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(),
+                policy: Policy = Policy()) -> Linted:
+    """lint_file's report, with the context it was linted in."""
     display = str(path)
     try:
         if Path(path).suffix.lower() in SCRIPT_SUFFIXES:
-            ctx = ScriptContext(display, parse_export_script(path), settings)
+            ctx: ModelContext | ScriptContext = ScriptContext(display, parse_export_script(path), settings)
             kind = "script"
         else:
             model = load_model(path)
             ctx = ModelContext(model, build_graphs(model), settings)
             kind = "model"
     except UnreadableInput as exc:
-        return unreadable_report(display, exc.reason, settings)
+        return Linted(unreadable_report(display, exc.reason, settings), None)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
-        return crashed_report(display, settings, "load", exc)
+        return Linted(crashed_report(display, settings, "load", exc), None)
     report = policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
-    return dataclasses.replace(report, findings=merge_repeats(report.findings))
+    return Linted(dataclasses.replace(report, findings=merge_repeats(report.findings)), ctx)
 
 
 def unreadable_report(path: str, reason: str, settings: LintSettings = LintSettings()) -> Report:

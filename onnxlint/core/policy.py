@@ -15,6 +15,20 @@ from typing import Mapping
 
 from onnxlint.core.finding import Finding, Report, Severity
 
+# Exit codes (ruff's): no finding at or above --fail-on / at least one / a usage error, unreadable file or crash.
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def exit_code(reports: list[Report], fail_on: Severity, recording: bool = False) -> int:
+    """A run's exit code. A run that records a baseline succeeds unless a file could not be read: every finding
+    is then recorded. Refuted findings do not count."""
+    if any(report.error or report.internal_errors for report in reports):
+        return EXIT_ERROR
+    if recording:
+        return EXIT_CLEAN
+    failing = any(f.severity.rank >= fail_on.rank and not f.refuted for report in reports for f in report.findings)
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
 
 @dataclass(frozen=True)
 class Policy:

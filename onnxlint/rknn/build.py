@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxlint.rknn import toolkit
+
+if TYPE_CHECKING:
+    from onnxlint.core.engine import Linted
 
 
 @dataclass
@@ -68,6 +71,19 @@ class BuildReport:
                 "unpredicted_fusion_rules": self.unpredicted, "log": self.log_path, "exported": self.exported}
 
 
+def predict(model: Path, chip: str) -> "Linted":
+    """The model linted for `chip` by the knowledge base's build-failure rule alone: its report says which known
+    failures match, and its context holds the detection heads `--outputs auto` cuts at (one load for both).
+    Raises OptionError when no toolkit knowledge applies."""
+    from onnxlint.checks import ALL_RULES
+    from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
+    from onnxlint.core.pipeline import lint_with_context
+    from onnxlint.settings.options import lint_setup
+
+    setup = lint_setup({"target": chip, "select": [TargetToolkitFailure.code]}, None, ALL_RULES)
+    return lint_with_context(model, setup)
+
+
 def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, log_path: Path,
                dataset: str | None = None, export: Path | None = None, timeout: int = 600,
                predicted: list[str] | None = None) -> BuildReport:
@@ -79,8 +95,9 @@ def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, l
         started = time.perf_counter()
         # Build into a temporary file and move it only from a build that succeeded: never a half-written .rknn.
         staging = export.with_name(f".{export.name}.partial") if export else None
-        result = toolkit.build(model, chip, verbose=True, timeout=timeout, config={"disable_rules": disabled} if disabled
-                            else None, outputs=outputs, dataset=dataset, export=staging)
+        result = toolkit.build(model, chip, verbose=True, timeout=timeout,
+                               config={"disable_rules": disabled} if disabled else None, outputs=outputs,
+                               dataset=dataset, export=staging)
         logs.append(f"=== rknn-build attempt {len(logs) + 1}: disable_rules={disabled}\n{result.log}")
         new_rules = [rule for rule in result.suggested_rules if rule not in disabled]
         report.attempts.append(Attempt(disable_rules=list(disabled), failed_stage=result.failed_stage,

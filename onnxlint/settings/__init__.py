@@ -1,1 +1,2 @@
-"""What the user sets: command-line and configuration options, and deployment facts (--anchors, --classes, --mean, --std)."""
+"""What the user sets: every option of every command (table.py), the config file (config.py), their checking
+(options.py), and deployment facts (--anchors, --classes, --mean, --std: deployment.py)."""

@@ -18,20 +18,13 @@ from typing import Any, Mapping
 
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes
+from onnxlint.settings.table import CONFIG_KEYS, FACT, FACT_OR_FILE, SELECTORS, STRING
 
 TABLE = ("tool", "onnxlint")
 OUR_TABLE = re.compile(rb"tool\s*\.\s*[\"']?onnxlint\b")  # [tool.onnxlint], tool.onnxlint.x = ..., [tool."onnxlint"]
 COMMAND_LINE = "command line"
 DEFAULT = "default"
-
-# key -> the TOML shapes it accepts
-SCALAR_KEYS = {"target": str, "toolkit": str, "fail-on": str, "input-layout": str}
-LIST_KEYS = ("select", "ignore")  # a list of selectors, or one comma-separated string
-# Deployment facts take what the command line takes; a string is a path relative to the config file's folder
-# where the option accepts a file.
-FACT_KEYS = {"anchors": True, "classes": True, "dynamic-axes": True, "mean": False, "std": False}
-TABLE_KEYS = ("severity", "per-model-ignores", "per-node-ignores", "rules")
-KEYS = (*SCALAR_KEYS, *LIST_KEYS, *FACT_KEYS, *TABLE_KEYS)
+KEYS = tuple(CONFIG_KEYS)
 
 
 class ConfigError(ValueError):
@@ -83,19 +76,21 @@ def read_config(path: Path) -> dict[str, Sourced]:
 def normalize(key: str, value: Any, where: str, folder: Path) -> Any:
     """A setting's value in the form option checking takes: lists of selectors, option strings for deployment
     facts (files found from `folder`), tables as dicts. Raises ConfigError naming `where`."""
-    if key in SCALAR_KEYS:
+    shape = CONFIG_KEYS[key].toml
+    if shape == STRING:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
         return value
-    if key in LIST_KEYS:
+    if shape == SELECTORS:
         if isinstance(value, str):
             value = [part for part in value.split(",") if part.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of rule codes, prefixes or slugs, got {value!r}")
         return value
-    if key in FACT_KEYS:
-        accepts_file = FACT_KEYS[key]
-        if isinstance(value, str) and accepts_file and not value.lstrip().startswith(("[", "{")) \
+    if shape in (FACT, FACT_OR_FILE):
+        # A deployment fact takes what its option takes; a string is a path relative to the config file's
+        # folder where the option accepts a file.
+        if isinstance(value, str) and shape == FACT_OR_FILE and not value.lstrip().startswith(("[", "{")) \
                 and not value.strip().isdigit():
             return str(folder / value)  # a file, found from the config file's folder
         if isinstance(value, (list, dict)):
