@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, rule
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.confirm.confirmer import Confirmer
+from onnxlint.confirm.confirmer import Confirmer, PerFinding
 from onnxlint.confirm.ort import DoubleNormalization
 from onnxlint.confirm.toolkit_build import BuildFails, OnCpu, ToolkitBuild
 from onnxlint.core.finding import Finding, Location, Severity
@@ -77,3 +77,28 @@ def test_core_imports_confirm_for_typing_only():
                     and id(node) not in typing_only:
                 offending.append(f"{path.name}:{node.lineno}")
     assert offending == []
+
+
+def _names(confirmer: Confirmer) -> set[str]:
+    if isinstance(confirmer, PerFinding):
+        return _names(confirmer.then) | _names(confirmer.otherwise)
+    return {confirmer.name}
+
+
+def test_readme_confirmation_table_matches_the_rules():
+    """Each row of the README's confirmation table lists the rules that declare that confirmer."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| confirmation | rules | what runs |"):].split("\n\n")[0].splitlines()[2:]
+    documented = {}
+    for row in table:
+        name, codes = (cell.strip() for cell in row.split("|")[1:3])
+        listed = set()
+        for part in codes.split(", "):
+            first, _, last = part.partition("–")
+            listed |= {f"{first[:2]}{n:03d}" for n in range(int(first[2:]), int(last[2:] or first[2:]) + 1)}
+        documented[name.strip("`")] = listed
+    declared: dict[str, set[str]] = {}
+    for checked in ALL_RULES:
+        for name in _names(checked.confirmer) if checked.confirmer else ():
+            declared.setdefault(name, set()).add(checked.code)
+    assert documented == declared
