@@ -109,10 +109,10 @@ class InferenceMode(Confirmer):
         return Evidence(run.ort_label, verdict, least.to_dict(), detail)
 
 
-# What a finding about dynamic dims predicts of the model at two sizes ("first" and "second"): given the output
-# shapes by run label and tensor name, the failures by run label, and the finding's tensor, whether it holds
-# (None: the runs cannot tell).
-Shapes = Mapping[str, Mapping[str, list[int]]]
+# What a finding about dynamic dims predicts of the model run at two sizes: `holds(shapes, second_fails)` is True or
+# False, or None when the runs cannot tell; `shapes` are the finding's tensor's dims at the first and the second
+# sizes, None unless both runs gave it.
+Shapes = tuple[list[int], list[int]]
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ class FailsAtSize:
 
     second_size: int
 
-    def holds(self, shapes: Shapes, failures: Mapping[str, str], tensor: str | None) -> bool | None:
-        return "second" in failures
+    def holds(self, shapes: Shapes | None, second_fails: bool) -> bool | None:
+        return second_fails
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,8 @@ class OutputAxesKeepSize:
     axes: tuple[int, ...]
     second_size = None
 
-    def holds(self, shapes: Shapes, failures: Mapping[str, str], tensor: str | None) -> bool | None:
-        if len(shapes) != 2 or tensor not in shapes["first"]:
-            return None
-        return all(shapes["first"][tensor][a] == shapes["second"][tensor][a] for a in self.axes)
+    def holds(self, shapes: Shapes | None, second_fails: bool) -> bool | None:
+        return None if shapes is None else all(shapes[0][axis] == shapes[1][axis] for axis in self.axes)
 
 
 @dataclass(frozen=True)
@@ -145,10 +143,8 @@ class OutputAxisFollows:
     axis: int
     second_size = None
 
-    def holds(self, shapes: Shapes, failures: Mapping[str, str], tensor: str | None) -> bool | None:
-        if len(shapes) != 2 or tensor not in shapes["first"]:
-            return None
-        return shapes["first"][tensor][self.axis] != shapes["second"][tensor][self.axis]
+    def holds(self, shapes: Shapes | None, second_fails: bool) -> bool | None:
+        return None if shapes is None else shapes[0][self.axis] != shapes[1][self.axis]
 
 
 SizesClaim = FailsAtSize | OutputAxesKeepSize | OutputAxisFollows
@@ -181,7 +177,10 @@ class DynamicSizes(Confirmer):
             shapes[label] = {value.name: list(array.shape) for value, array in zip(run.proto.graph.output, outputs)}
         detail = "; ".join(f"with {_sizes(plans[label])}: " + (str(shapes[label]) if label in shapes
                                                                else f"fails ({failures[label]})") for label in plans)
-        holds = claim.holds(shapes, failures, finding.location.tensor)
+        tensor = finding.location.tensor
+        both = (shapes["first"][tensor], shapes["second"][tensor]) \
+            if len(shapes) == 2 and tensor in shapes["first"] else None
+        holds = claim.holds(both, "second" in failures)
         verdict = INCONCLUSIVE if holds is None else CONFIRMED if holds else REFUTED
         return Evidence(run.ort_label, verdict, detail=detail)
 
