@@ -8,7 +8,7 @@ from onnxlint.confirm.ort import InferenceMode
 
 
 class DropoutTrainingModeData(TypedDict):
-    training_mode: bool | None  # None: the mode is a graph input
+    training_mode: bool | None  # None: a tensor computed at run time sets it
     ratio: float | None
 
 
