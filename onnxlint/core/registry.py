@@ -7,12 +7,11 @@ model and never import onnxruntime.
 
 from __future__ import annotations
 
-import functools
 import re
-import typing
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
+from functools import cache, cached_property
+from typing import (TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin,
+                    get_type_hints)
 
 from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
@@ -230,12 +229,12 @@ def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
                         f"{sorted(missing)}, undeclared {sorted(unknown)}")
 
 
-@functools.cache
+@cache
 def _declared_keys(data_type: type) -> tuple[frozenset[str], frozenset[str]]:
     """(required keys, all keys) of a TypedDict. Read from its evaluated annotations: under `from __future__ import
     annotations` Python 3.11's own __required_keys__ misses NotRequired."""
-    hints = typing.get_type_hints(data_type, include_extras=True)
-    optional = {key for key, hint in hints.items() if typing.get_origin(hint) is typing.NotRequired}
+    hints = get_type_hints(data_type, include_extras=True)
+    optional = {key for key, hint in hints.items() if get_origin(hint) is NotRequired}
     return frozenset(hints.keys() - optional), frozenset(hints)
 
 
