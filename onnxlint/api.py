@@ -34,7 +34,7 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
     ValueError for a bad option (TypeError for an unknown keyword); a file that cannot be read gives
     `Report.error`.
     """
-    from onnxlint.core.pipeline import lint_model
+    from onnxlint.pipeline import lint_model
     from onnxlint.core.plugins import all_rules
     from onnxlint.settings.options import OptionError, lint_setup
 
@@ -90,7 +90,7 @@ def inspect(model: "str | os.PathLike[str] | onnx.ModelProto") -> dict[str, Any]
         return summary(model)
     import onnx
 
-    from onnxlint.core.pipeline import IN_MEMORY
+    from onnxlint.pipeline import IN_MEMORY
 
     with tempfile.TemporaryDirectory(prefix="onnxlint-") as folder:  # the loader vets files (see lint_model)
         path = Path(folder) / "model.onnx"

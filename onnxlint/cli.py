@@ -70,7 +70,7 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.core.pipeline import lint_paths
+    from onnxlint.pipeline import lint_paths
     from onnxlint.output import FORMATS
 
     setup = _setup(args)

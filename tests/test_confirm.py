@@ -10,7 +10,12 @@ import pytest
 from conftest import FIXTURES, parse
 
 from onnxlint.cli import main
-from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun, confirm_reports
+from onnxlint.checks.io002_static_dim_lost import StaticDimLost
+from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
+from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
+from onnxlint.checks.op003_model_invalid import ModelInvalid
+from onnxlint.checks.tg007_target_layout_mismatch import TargetLayoutMismatch
+from onnxlint.confirm.runner import ConfirmOptions, ModelRun, confirm_reports
 from onnxlint.core.finding import Finding, Location, Report, Severity
 from onnxlint.core.registry import LintSettings
 
@@ -101,9 +106,9 @@ def test_refuted_finding_stays_visible_and_does_not_fail(tmp_path, capsys, monke
 def test_ort_load_refutes_a_missing_op_claim_but_not_the_checker(tmp_path):
     run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
         g (float[2] x) => (float[2] y) { y = Relu(x) }""")
-    assert CONFIRMERS["ort-load"](run, _finding("OP001")).verdict == "refuted"
+    assert OpNotInOpset.confirmer.confirm(run, _finding("OP001")).verdict == "refuted"
     # onnx.checker's rejection stands even where onnxruntime runs the model
-    assert CONFIRMERS["ort-load"](run, _finding("OP003")).verdict == "inconclusive"
+    assert ModelInvalid.confirmer.confirm(run, _finding("OP003")).verdict == "inconclusive"
 
 
 def test_ort_load_confirms_an_op_missing_from_the_opset(tmp_path):
@@ -111,7 +116,8 @@ def test_ort_load_confirms_an_op_missing_from_the_opset(tmp_path):
         g (float[2] x) => (float[2] y) { y = Gelu(x) }""")  # Gelu is opset 20
     path = tmp_path / "m.onnx"
     onnx.save(model, str(path))
-    evidence = CONFIRMERS["ort-load"](ModelRun(str(path), LintSettings(), ConfirmOptions()), _finding("OP001"))
+    evidence = OpNotInOpset.confirmer.confirm(ModelRun(str(path), LintSettings(), ConfirmOptions()),
+                                              _finding("OP001"))
     assert evidence.verdict == "confirmed" and "Gelu" in evidence.detail
 
 
@@ -121,7 +127,7 @@ def test_inference_mode_refutes_a_model_already_in_inference_mode(tmp_path):
             float[3] m = {0.5, 0.5, 0.5}, float[3] v = {2, 2, 2}> {
             y = BatchNormalization <training_mode = 0> (x, s, b, m, v)
         }""")
-    assert CONFIRMERS["inference-mode"](run, _finding("NM001", node="BatchNormalization_0")).verdict == "refuted"
+    assert BnTrainingMode.confirmer.confirm(run, _finding("NM001", node="BatchNormalization_0")).verdict == "refuted"
 
 
 def test_double_normalization_refuted_when_the_deployment_leaves_data_alone(tmp_path):
@@ -132,7 +138,7 @@ def test_double_normalization_refuted_when_the_deployment_leaves_data_alone(tmp_
         }""")
     finding = _finding("TG007", tensor="images", input="images", graph_mean=[0, 0, 0], graph_std=[255, 255, 255],
                        deployment_mean=[0, 0, 0], deployment_std=[1, 1, 1])
-    assert CONFIRMERS["double-normalization"](run, finding).verdict == "refuted"
+    assert TargetLayoutMismatch.confirmer.confirm(run, finding).verdict == "refuted"
 
 
 def test_user_inputs_and_seed_are_used(tmp_path, capsys):
@@ -173,7 +179,7 @@ def test_sizes_use_random_data_even_with_user_inputs(tmp_path):
     run = _model_run(tmp_path, """<ir_version: 8, opset_import: ["" : 13]>
         g (float[N, 4] x) => (float[M, 4] y) { y = Relu(x) }""")
     run = ModelRun(run.path, LintSettings(), ConfirmOptions(inputs={"x": np.ones((1, 4), np.float32)}))
-    evidence = CONFIRMERS["sizes"](run, _finding("IO002", tensor="y", axes=[0]))
+    evidence = StaticDimLost.confirmer.confirm(run, _finding("IO002", tensor="y", axes=[0]))
     assert evidence.verdict == "refuted" and "'y': [2, 4]" in evidence.detail
 
 

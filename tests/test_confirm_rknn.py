@@ -11,7 +11,8 @@ from conftest import FIXTURES, parse
 
 from onnxlint.cli import main
 from onnxlint.rknn.toolkit import toolkit_python
-from onnxlint.confirm.runner import CONFIRMERS, ConfirmOptions, ModelRun
+from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
+from onnxlint.confirm.runner import ConfirmOptions, ModelRun
 from onnxlint.core.finding import Finding, Location, Severity
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
@@ -54,7 +55,7 @@ def test_a_false_cpu_claim_is_refuted(tmp_path):
     settings = LintSettings(target=resolve_target("rk3588"))
     claim = Finding(code="TG003", rule="target-cpu-fallback", severity=Severity.WARNING, message="m",
                     location=Location(node="Relu_0", op_type="Relu"), data={"op_type": "Relu"})
-    evidence = CONFIRMERS["toolkit-build"](ModelRun(str(path), settings, ConfirmOptions()), claim)
+    evidence = TargetCpuFallback.confirmer.confirm(ModelRun(str(path), settings, ConfirmOptions()), claim)
     assert evidence.verdict == "refuted" and "CPU layers: none" in evidence.detail
 
 

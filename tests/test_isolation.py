@@ -95,30 +95,33 @@ def test_internal_errors_leave_no_partial_findings(monkeypatch):
 
 
 def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
-    from onnxlint.core import sandbox
     from onnxlint.confirm import runner
+    from onnxlint.confirm.ort import InferenceMode
+    from onnxlint.core import sandbox
 
-    def broken_confirmer(run, finding):
-        raise KeyError("count")
+    class BrokenConfirmer(InferenceMode):
+        def confirm(self, run, finding):
+            raise KeyError("count")
 
-    def refusing_confirmer(run, finding):
-        import onnx
+    class RefusingConfirmer(InferenceMode):
+        def confirm(self, run, finding):
+            import onnx
 
-        raise onnx.checker.ValidationError("the model is invalid")  # the model's fault, not onnxlint's
+            raise onnx.checker.ValidationError("the model is invalid")  # the model's fault, not onnxlint's
 
     def in_process(function, *args, limits, on_emit):  # the child's work, here, so that the patches apply
         monkeypatch.setattr(sandbox, "emit", on_emit)
         return function(*args)
 
     monkeypatch.setattr(sandbox, "run", in_process)
-    monkeypatch.setitem(runner.CONFIRMERS, "inference-mode", broken_confirmer)
+    monkeypatch.setattr(BnTrainingMode, "confirmer", BrokenConfirmer(op_type="BatchNormalization"))
     report = lint_file(TRAINING, [rule("NM001")])
     (confirmed,) = runner.confirm_reports([report], [rule("NM001")], LintSettings())
     evidence = confirmed.findings[0].evidence
     assert evidence.verdict == "inconclusive" and "KeyError" in evidence.detail
     assert [(e.source, e.exception) for e in confirmed.internal_errors] == [("NM001 confirmation", "KeyError")]
 
-    monkeypatch.setitem(runner.CONFIRMERS, "inference-mode", refusing_confirmer)
+    monkeypatch.setattr(BnTrainingMode, "confirmer", RefusingConfirmer(op_type="BatchNormalization"))
     (confirmed,) = runner.confirm_reports([report], [rule("NM001")], LintSettings())
     assert confirmed.findings[0].evidence.verdict == "inconclusive" and confirmed.internal_errors == ()
 

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NotRequired, TypedDict
 
 from onnxlint.core.finding import Evidence, Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class DriftData(TypedDict):
+    """An output that differs, with the metrics of the two versions (onnxlint.confirm.metrics.Metrics); or the
+    error that kept the two from being compared."""
+
+    error: NotRequired[str]
+    output: NotRequired[str]
+    # Metrics.to_dict(): a float that is not finite is written as a string ("inf", "nan"); JSON has no infinity.
+    max_abs: NotRequired[float | str]
+    max_rel: NotRequired[float | str]
+    mismatch_ratio: NotRequired[float | str]
+    cosine: NotRequired[float | str]
+    snr_db: NotRequired[float | str]
+    nan_reference: NotRequired[int]
+    nan_actual: NotRequired[int]
+    inf_reference: NotRequired[int]
+    inf_actual: NotRequired[int]
+    size: NotRequired[int]
 
 
 def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: str, fix: str) -> Iterator[Finding]:

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.analysis.exportscript import Symbol
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
+
+
+class ExportTrainingModeData(TypedDict):
+    training: str  # the TrainingMode member the call passes: "TRAINING" or "PRESERVE"
 
 
 class ExportTrainingMode(ExportScriptRule):
@@ -12,6 +16,7 @@ class ExportTrainingMode(ExportScriptRule):
     name = "export-training-mode"
     summary = "torch.onnx.export is asked to export in training mode"
     severity = Severity.ERROR
+    data_type = ExportTrainingModeData
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         for call in ctx.exports:

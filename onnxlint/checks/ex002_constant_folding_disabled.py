@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
+
+
+class ConstantFoldingDisabledData(TypedDict):
+    do_constant_folding: bool
 
 
 class ConstantFoldingDisabled(ExportScriptRule):
@@ -11,6 +15,7 @@ class ConstantFoldingDisabled(ExportScriptRule):
     name = "constant-folding-disabled"
     summary = "torch.onnx.export is called with do_constant_folding=False"
     severity = Severity.WARNING
+    data_type = ConstantFoldingDisabledData
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         for call in ctx.exports:

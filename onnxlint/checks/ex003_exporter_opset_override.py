@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ExportScriptRule, ScriptContext
@@ -9,11 +9,17 @@ from onnxlint.core.registry import ExportScriptRule, ScriptContext
 DYNAMO_MIN_OPSET = 18
 
 
+class ExporterOpsetOverrideData(TypedDict):
+    opset_version: int
+    dynamo: bool | None  # the call's literal dynamo= argument, None when it has none
+
+
 class ExporterOpsetOverride(ExportScriptRule):
     code = "EX003"
     name = "exporter-opset-override"
     summary = "opset_version below 18 without dynamo=False: torch >= 2.9 may export opset 18 anyway"
     severity = Severity.WARNING
+    data_type = ExporterOpsetOverrideData
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         for call in ctx.exports:

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import HeadCut
+
+
+class YoloDecodeInGraphData(TypedDict):
+    rknn_outputs: list[str]
+    sigmoid_in_graph: bool
+    nc: int
+    strides: list[int]
+
+
+def _cut_tensors(data: YoloDecodeInGraphData) -> list[str]:
+    return data["rknn_outputs"]
 
 
 class YoloDecodeInGraph(Rule):
@@ -11,7 +23,8 @@ class YoloDecodeInGraph(Rule):
     name = "yolo-decode-in-graph"
     summary = "A YOLO head decodes boxes inside the graph; an NPU model should end at the head convolutions"
     severity = Severity.WARNING
-    confirmation = "head-cut"
+    data_type = YoloDecodeInGraphData
+    confirmer = HeadCut(outputs=_cut_tensors)
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.target is None:

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class YoloTrainingHeadData(TypedDict):
+    outputs: list[str]
+    nc: int
+    na: int
 
 
 class YoloTrainingHead(Rule):
@@ -11,6 +17,7 @@ class YoloTrainingHead(Rule):
     name = "yolo-training-head"
     summary = "The model outputs YOLO Detect's training branch: raw 5-D logits per level, no decode"
     severity = Severity.WARNING
+    data_type = YoloTrainingHeadData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         outputs = set(ctx.main.output_names)

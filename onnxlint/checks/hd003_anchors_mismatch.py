@@ -1,14 +1,24 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import numpy as np
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import AnchorsDecode
 
 # Anchors are pixel sizes; autoanchor's values are printed and stored to a few decimals.
 TOLERANCE_PX = 0.5
+
+
+class AnchorsMismatchData(TypedDict):
+    graph_anchors: list[float]  # pixels, (w, h) pairs in level order
+    deployment_anchors: list[float]
+
+
+def _anchor_sets(data: AnchorsMismatchData) -> tuple[list[float], list[float]]:
+    return data["graph_anchors"], data["deployment_anchors"]
 
 
 class AnchorsMismatch(Rule):
@@ -16,7 +26,8 @@ class AnchorsMismatch(Rule):
     name = "anchors-mismatch"
     summary = "Anchors baked into the graph differ from the ones the deployment's post-processing uses"
     severity = Severity.ERROR
-    confirmation = "anchors-decode"
+    data_type = AnchorsMismatchData
+    confirmer = AnchorsDecode(anchors=_anchor_sets)
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.anchors is None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import numpy as np
 
@@ -11,11 +11,17 @@ from onnxlint.core.registry import ModelContext, Rule
 COCO_CLASSES = 80
 
 
+class AnchorsDefaultCustomNcData(TypedDict):
+    nc: int
+    anchors: list[float]
+
+
 class AnchorsDefaultCustomNc(Rule):
     code = "HD004"
     name = "anchors-default-custom-nc"
     summary = "A head trained for a custom class count still has the COCO default anchors"
     severity = Severity.INFO
+    data_type = AnchorsDefaultCustomNcData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         coco = [float(v) for row in COCO_ANCHORS_PX for v in row]

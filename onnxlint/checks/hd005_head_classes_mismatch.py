@@ -1,9 +1,14 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class HeadClassesMismatchData(TypedDict):
+    head_classes: int
+    deployment_classes: int
 
 
 class HeadClassesMismatch(Rule):
@@ -11,6 +16,7 @@ class HeadClassesMismatch(Rule):
     name = "head-classes-mismatch"
     summary = "The class count the head was built for differs from the deployment's"
     severity = Severity.ERROR
+    data_type = HeadClassesMismatchData
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.classes is None:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import DynamicSizes, OutputAxisFollows
 
 
 # Dim names an exporter or onnx invents when nobody named the axis: tf2onnx and onnx's own inference (unk__316),
@@ -19,12 +20,25 @@ def chosen_by_a_person(name: str | None) -> bool:
     return bool(name) and GENERATED_DIM_NAME.fullmatch(name) is None
 
 
+class DynamicDimNameMismatchData(TypedDict):
+    axis: int
+    declared: str
+    computed: str
+    input: str
+    input_axis: int
+
+
+def _follows_input(data: DynamicDimNameMismatchData) -> OutputAxisFollows:
+    return OutputAxisFollows(data["axis"])
+
+
 class DynamicDimNameMismatch(Rule):
     code = "IO001"
     name = "dynamic-dim-name-mismatch"
     summary = "An output axis computed from an input's dynamic axis is declared under another name"
     severity = Severity.WARNING
-    confirmation = "sizes"
+    data_type = DynamicDimNameMismatchData
+    confirmer = DynamicSizes(claim=_follows_input)
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         return ctx.dim_probe_skip_reason

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import DynamicSizes, OutputAxesKeepSize
+
+
+class StaticDimLostData(TypedDict):
+    declared: list[int | str | None]
+    fixed: list[int | str | None]
+    axes: list[int]
+
+
+def _keeps_size(data: StaticDimLostData) -> OutputAxesKeepSize:
+    return OutputAxesKeepSize(tuple(data["axes"]))
 
 
 class StaticDimLost(Rule):
@@ -12,7 +23,8 @@ class StaticDimLost(Rule):
     name = "static-dim-lost"
     summary = "An output dim the graph fixes is declared dynamic"
     severity = Severity.WARNING
-    confirmation = "sizes"
+    data_type = StaticDimLostData
+    confirmer = DynamicSizes(claim=_keeps_size)
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         return ctx.dim_probe_skip_reason

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class NegativeDimData(TypedDict):
+    shape: list[int | str | None]
+    axes: list[int]
 
 
 class NegativeDim(Rule):
@@ -12,6 +17,7 @@ class NegativeDim(Rule):
     name = "negative-dim"
     summary = "A graph input or output declares a negative dim"
     severity = Severity.ERROR
+    data_type = NegativeDimData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for kind, values in (("input", ctx.model.declared_inputs), ("output", ctx.model.declared_outputs)):

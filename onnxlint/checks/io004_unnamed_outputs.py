@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -10,11 +10,16 @@ from onnxlint.core.registry import ModelContext, Rule
 _GENERATED = re.compile(r"^(\d+|onnx::\w+?_\d+)$")
 
 
+class UnnamedOutputsData(TypedDict):
+    name: str
+
+
 class UnnamedOutputs(Rule):
     code = "IO004"
     name = "unnamed-outputs"
     summary = "Graph outputs carry exporter-generated numeric names"
     severity = Severity.WARNING
+    data_type = UnnamedOutputsData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_outputs:

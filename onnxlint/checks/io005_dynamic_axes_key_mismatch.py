@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, TypedDict
 
 from onnxlint.analysis.exportscript import ExportCall
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule, ScriptContext, no_export_call_reason, normalize_dynamic_axes
+
+
+class DynamicAxesKeyMismatchData(TypedDict):
+    key: str
+    suggestion: str | None
+    names: list[str]
 
 
 class DynamicAxesKeyMismatch(Rule):
@@ -13,6 +19,7 @@ class DynamicAxesKeyMismatch(Rule):
     name = "dynamic-axes-key-mismatch"
     summary = "A dynamic_axes key names no input or output, so torch silently exports static dims"
     severity = Severity.ERROR
+    data_type = DynamicAxesKeyMismatchData
     inputs = frozenset({"model", "script"})
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NotRequired, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class DynamicAxesNotAppliedData(TypedDict):
+    axis: int
+    rank: NotRequired[int]  # the axis is beyond the tensor's rank
+    requested: NotRequired[str | None]  # or the dim is not dynamic as requested
+    declared: NotRequired[list[int | str | None]]
 
 
 class DynamicAxesNotApplied(Rule):
@@ -12,6 +19,7 @@ class DynamicAxesNotApplied(Rule):
     name = "dynamic-axes-not-applied"
     summary = "An axis the export asked to be dynamic is fixed in the model"
     severity = Severity.ERROR
+    data_type = DynamicAxesNotAppliedData
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given"

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks._inference import failing_node
+from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.probe import UNIFORM_SIZE
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import DynamicSizes, FailsAtSize
+
+
+class DynamicDimUnsupportedData(TypedDict):
+    dynamic_dims: list[str]
+    probe_size: int
+    inference_message: str
+
+
+def _fails_at_probe_size(data: DynamicDimUnsupportedData) -> FailsAtSize:
+    return FailsAtSize(data["probe_size"])
 
 
 class DynamicDimUnsupported(Rule):
@@ -13,13 +25,14 @@ class DynamicDimUnsupported(Rule):
     name = "dynamic-dim-unsupported"
     summary = "Input dims are declared dynamic but the graph cannot run at any other size"
     severity = Severity.ERROR
-    confirmation = "sizes"
+    data_type = DynamicDimUnsupportedData
+    confirmer = DynamicSizes(claim=_fails_at_probe_size)
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.dim_probe_skip_reason:
             return ctx.dim_probe_skip_reason
         if ctx.model.inference.strict_error:
-            return "strict shape inference already fails on the model as declared (OP004)"
+            return f"strict shape inference already fails on the model as declared ({ShapeInferenceError.code})"
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.analysis.layout import IMAGE_CHANNELS, layout_chain
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import LayoutSwap
 
 NHWC_TO_NCHW = [0, 3, 1, 2]
+
+
+class NhwcInputData(TypedDict):
+    shape: list[int | str | None]
+    channels: int
+    converted_by: str
 
 
 class NhwcInput(Rule):
@@ -15,7 +22,8 @@ class NhwcInput(Rule):
     name = "nhwc-input"
     summary = "An image input is channels-last (NHWC) and converted to NCHW inside the graph"
     severity = Severity.INFO
-    confirmation = "layout-swap"
+    data_type = NhwcInputData
+    confirmer = LayoutSwap()
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_inputs:

@@ -1,10 +1,22 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.layout import format_values, in_graph_normalization
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import DoubleNormalization
+
+
+class NormalizationInGraphData(TypedDict):
+    mean_values: list[float]
+    std_values: list[float]
+    ops: list[str]
+
+
+def _graph_values(data: NormalizationInGraphData) -> tuple[list[float], list[float]]:
+    """The suspected second pass applies the graph's own values."""
+    return data["mean_values"], data["std_values"]
 
 
 class NormalizationInGraph(Rule):
@@ -12,7 +24,8 @@ class NormalizationInGraph(Rule):
     name = "normalization-in-graph"
     summary = "An image input is scaled or mean/std-normalised inside the graph"
     severity = Severity.INFO
-    confirmation = "double-normalization"
+    data_type = NormalizationInGraphData
+    confirmer = DoubleNormalization(values=_graph_values)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_inputs:

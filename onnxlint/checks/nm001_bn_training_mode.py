@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import Node
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import InferenceMode
+
+
+class BnTrainingModeData(TypedDict):
+    count: int
+    reason: str
+    nodes: list[str]
 
 
 class BnTrainingMode(Rule):
@@ -12,7 +19,8 @@ class BnTrainingMode(Rule):
     name = "bn-training-mode"
     summary = "BatchNormalization is exported in training mode"
     severity = Severity.ERROR
-    confirmation = "inference-mode"
+    data_type = BnTrainingModeData
+    confirmer = InferenceMode(op_type="BatchNormalization")
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         offenders = [(graph, node, reason) for graph in ctx.graphs for node in graph.nodes_of("BatchNormalization")

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import InferenceMode
+
+
+class DropoutTrainingModeData(TypedDict):
+    training_mode: bool | None  # None: a tensor computed at run time sets it
+    ratio: float | None
 
 
 class DropoutTrainingMode(Rule):
@@ -11,7 +17,8 @@ class DropoutTrainingMode(Rule):
     name = "dropout-training-mode"
     summary = "Dropout is exported in training mode"
     severity = Severity.ERROR
-    confirmation = "inference-mode"
+    data_type = DropoutTrainingModeData
+    confirmer = InferenceMode(op_type="Dropout", repeat=True)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:

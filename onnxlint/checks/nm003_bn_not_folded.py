@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks.nm001_bn_training_mode import batchnorm_training_reason
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+
+
+class BnNotFoldedData(TypedDict):
+    conv: str
 
 
 class BnNotFolded(Rule):
@@ -12,6 +16,7 @@ class BnNotFolded(Rule):
     name = "bn-not-folded"
     summary = "An inference-mode BatchNormalization directly follows a convolution it could be folded into"
     severity = Severity.INFO
+    data_type = BnNotFoldedData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import numpy as np
 
@@ -8,11 +8,18 @@ from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
 
 
+class BnDefaultStatsData(TypedDict):
+    batch_norm_count: int
+    default_count: int
+    nodes: list[str]
+
+
 class BnDefaultStats(Rule):
     code = "NM004"
     name = "bn-default-stats"
     summary = "BatchNormalization has running mean 0 and variance 1: statistics never trained or never loaded"
     severity = Severity.WARNING
+    data_type = BnDefaultStatsData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         batch_norms = [(graph, node) for graph in ctx.graphs for node in graph.nodes_of("BatchNormalization")]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.checks._drift import drift_findings
+from onnxlint.checks._drift import DriftData, drift_findings
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, RunRule
 
@@ -12,6 +12,7 @@ class SimplifierDrift(RunRule):
     name = "simplifier-drift"
     summary = "onnxsim's simplified model gives other outputs than the model as exported (runs with --confirm)"
     severity = Severity.WARNING
+    data_type = DriftData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         yield from drift_findings(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from onnxlint.checks._drift import drift_findings
+from onnxlint.checks._drift import DriftData, drift_findings
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, RunRule, ScriptContext
 
@@ -12,6 +12,7 @@ class ReferenceMismatch(RunRule):
     name = "reference-mismatch"
     summary = "The model's outputs differ from the reference outputs saved from the framework (--reference)"
     severity = Severity.ERROR
+    data_type = DriftData
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         reason = super().skip_reason(ctx)

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks._opschema import first_opset, schema_at, standard_operators
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import OrtLoad
+
+
+class OpNotInOpsetData(TypedDict):
+    domain: str
+    model_opset: int
+    since_version: int | None
 
 
 class OpNotInOpset(Rule):
@@ -12,7 +19,8 @@ class OpNotInOpset(Rule):
     name = "op-not-in-opset"
     summary = "Operator does not exist in the opset the model imports"
     severity = Severity.ERROR
-    confirmation = "ort-load"
+    data_type = OpNotInOpsetData
+    confirmer = OrtLoad(run_refutes=True)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):

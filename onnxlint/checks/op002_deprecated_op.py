@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks._opschema import schema_at, standard_operators
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import OrtLoad
 
 # What the ONNX changelog names as the successor of each deprecated operator version.
 REPLACEMENTS = {
@@ -17,12 +18,19 @@ REPLACEMENTS = {
 }
 
 
+class DeprecatedOpData(TypedDict):
+    deprecated_since: int
+    model_opset: int
+    replacement: str | None
+
+
 class DeprecatedOp(Rule):
     code = "OP002"
     name = "deprecated-op"
     summary = "Operator is deprecated at the model's opset, so onnx.checker rejects the model"
     severity = Severity.ERROR
-    confirmation = "ort-load"
+    data_type = DeprecatedOpData
+    confirmer = OrtLoad()
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph, domain, op_type, opset, nodes in standard_operators(ctx.graphs):

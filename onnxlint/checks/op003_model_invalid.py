@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks._opschema import KNOWN_DOMAINS
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.confirm.ort import OrtLoad
 
 # The checker's wording for an operator missing at the imported opset (OP001 reports it in full)
 # and for a deprecated operator version (OP002 does).
@@ -13,12 +14,17 @@ _OTHER_RULES = re.compile(r"No (?:Op|Schema) registered for (\w+) with domain_ve
                           r"|Op registered for (\w+) is deprecated in domain_version of \d+")
 
 
+class ModelInvalidData(TypedDict):
+    checker_message: str
+
+
 class ModelInvalid(Rule):
     code = "OP003"
     name = "model-invalid"
     summary = "onnx.checker rejects the model"
     severity = Severity.ERROR
-    confirmation = "ort-load"
+    data_type = ModelInvalidData
+    confirmer = OrtLoad()
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         error = ctx.model.checker_error

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import onnx
 
 from onnxlint.checks._inference import failing_node
+from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
 
 _OP_TYPE = re.compile(r"\(op_type:(\w+)")
+
+
+class ShapeInferenceErrorData(TypedDict):
+    inference_message: str
 
 
 class ShapeInferenceError(Rule):
@@ -17,10 +22,11 @@ class ShapeInferenceError(Rule):
     name = "shape-inference-error"
     summary = "onnx shape inference finds shapes or types that contradict each other"
     severity = Severity.WARNING
+    data_type = ShapeInferenceErrorData
 
     def skip_reason(self, ctx: ModelContext) -> str | None:
         if ctx.model.checker_error:
-            return "the model fails onnx.checker (OP003), so shape inference would only repeat it"
+            return f"the model fails onnx.checker ({ModelInvalid.code}), so shape inference would only repeat it"
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:

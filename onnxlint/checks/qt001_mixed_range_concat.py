@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.checks._ranges import constant_scale, static_range
 from onnxlint.core.finding import Finding, Severity
@@ -13,6 +13,15 @@ WIDER = 16.0
 SCALE = 8.0
 
 
+class MixedRangeConcatData(TypedDict):
+    narrow_input: str
+    narrow_range: list[float]
+    wide_input: str
+    wide_span: float | None
+    scaled_by: float | None
+    assumes: str
+
+
 class MixedRangeConcat(TargetRule):
     """Runs with --target: the int8 scheme it assumes is rknn-toolkit2's."""
 
@@ -20,6 +29,7 @@ class MixedRangeConcat(TargetRule):
     name = "mixed-range-concat"
     summary = "A Concat joins a bounded input (scores in 0-1) with a much wider one (boxes in pixels) in one int8 tensor"
     severity = Severity.WARNING
+    data_type = MixedRangeConcatData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:

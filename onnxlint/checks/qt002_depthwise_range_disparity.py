@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 import numpy as np
 
@@ -13,6 +13,14 @@ RATIO = 100.0
 DEAD = 1e-6  # channels below this share of the widest are dead: nothing to lose
 
 
+class DepthwiseRangeDisparityData(TypedDict):
+    ratio: float
+    widest_channel: int
+    crushed_channels: int
+    folded: str | None  # the BatchNormalization folded in
+    assumes: str
+
+
 class DepthwiseRangeDisparity(TargetRule):
     """Runs with --target: it assumes rknn-toolkit2's symmetric int8 weights."""
 
@@ -20,6 +28,7 @@ class DepthwiseRangeDisparity(TargetRule):
     name = "depthwise-range-disparity"
     summary = "A depthwise convolution's channels have weight ranges so different that per-layer int8 weights crush the narrow ones"
     severity = Severity.INFO
+    data_type = DepthwiseRangeDisparityData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:

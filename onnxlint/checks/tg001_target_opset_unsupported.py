@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
+
+
+class TargetOpsetUnsupportedData(TypedDict):
+    model_opset: int
+    max_opset: int
+    toolkit: str
 
 
 class TargetOpsetUnsupported(TargetRule):
@@ -11,7 +18,8 @@ class TargetOpsetUnsupported(TargetRule):
     name = "target-opset-unsupported"
     summary = "The model's opset is above what the deployment toolkit loads"
     severity = Severity.ERROR
-    confirmation = "toolkit-build"
+    data_type = TargetOpsetUnsupportedData
+    confirmer = ToolkitBuild(claim=BuildFails(words=("opset",)))
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.settings.target.toolkit

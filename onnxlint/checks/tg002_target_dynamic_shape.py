@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, TargetRule
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
+
+
+class TargetDynamicShapeData(TypedDict):
+    inputs: list[str]
+    shapes: list[list[int | str | None] | None]
+    suggested_sizes: list[list[int | str]]
+    toolkit: str
 
 
 class TargetDynamicShape(TargetRule):
@@ -12,7 +20,8 @@ class TargetDynamicShape(TargetRule):
     name = "target-dynamic-shape"
     summary = "A model input has a dim that is not a fixed positive size, which the toolkit refuses"
     severity = Severity.ERROR
-    confirmation = "toolkit-build"
+    data_type = TargetDynamicShapeData
+    confirmer = ToolkitBuild(claim=BuildFails(words=("input shape", "dynamic")))
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.settings.target.toolkit

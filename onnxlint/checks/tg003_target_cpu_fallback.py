@@ -1,11 +1,20 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import GraphView, Node
 from onnxlint.rknn.placement import CPU, Placement
 from onnxlint.core.registry import ModelContext, PlacementRule, RuleOption
+from onnxlint.confirm.toolkit_build import OnCpu, ToolkitBuild
+
+
+class TargetCpuFallbackData(TypedDict):
+    op_type: str
+    nodes: list[str]
+    cpu_islands: int
+    chip: str
+    toolkit: str
 
 
 class TargetCpuFallback(PlacementRule):
@@ -13,7 +22,8 @@ class TargetCpuFallback(PlacementRule):
     name = "target-cpu-fallback"
     summary = "Operators the toolkit places on the CPU for this chip, splitting the graph between NPU and CPU"
     severity = Severity.WARNING
-    confirmation = "toolkit-build"
+    data_type = TargetCpuFallbackData
+    confirmer = ToolkitBuild(claim=OnCpu())
     options = {"accept-ops": RuleOption(list, [], "operator types the project accepts on the CPU (e.g. the "
                                                   "decode tail's Reshape): not reported, still counted in islands")}
 

@@ -1,10 +1,29 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NotRequired, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.model import dtype_name
 from onnxlint.core.registry import ModelContext, TargetRule
+from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, ToolkitBuild
+
+
+class TargetIoDtypeData(TypedDict):
+    """An input whose type aborts the build (input, chip), or an input or output whose type the toolkit rewrites
+    (input or output, converted_to)."""
+
+    input: NotRequired[str]
+    output: NotRequired[str]
+    dtype: str
+    toolkit: str
+    chip: NotRequired[str]
+    converted_to: NotRequired[str]
+
+
+def _build_claim(data: TargetIoDtypeData) -> BuildClaim:
+    if "converted_to" in data:
+        return Converts(data["dtype"])
+    return BuildFails(words=("signal", "Dtype", "type"))  # how the toolkit words an abort
 
 
 class TargetIoDtype(TargetRule):
@@ -12,7 +31,8 @@ class TargetIoDtype(TargetRule):
     name = "target-io-dtype"
     summary = "A model input or output has an element type the toolkit refuses for this chip, or rewrites"
     severity = Severity.ERROR  # a warning or info where the toolkit converts the type instead
-    confirmation = "toolkit-build"
+    data_type = TargetIoDtypeData
+    confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip

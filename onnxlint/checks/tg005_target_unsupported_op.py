@@ -6,6 +6,13 @@ from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import Node
 from onnxlint.rknn.placement import Placement, verdict
 from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.checks._placement import PlacementData, placement_claim
+from onnxlint.confirm.toolkit_build import ToolkitBuild
+
+
+class TargetUnsupportedOpData(PlacementData):
+    op_type: str
+    nodes: list[str]
 
 
 class TargetUnsupportedOp(PlacementRule):
@@ -13,7 +20,8 @@ class TargetUnsupportedOp(PlacementRule):
     name = "target-unsupported-op"
     summary = "Operators the toolkit cannot build for this chip, or builds with CPU kernels the chip does not have"
     severity = Severity.ERROR
-    confirmation = "toolkit-build"
+    data_type = TargetUnsupportedOpData
+    confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip

@@ -5,6 +5,12 @@ from typing import Iterator
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.rknn.placement import verdict
 from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.checks._placement import PlacementData, placement_claim
+from onnxlint.confirm.toolkit_build import ToolkitBuild
+
+
+class TargetOpConstraintData(PlacementData):
+    condition: str  # the probe condition's id
 
 
 class TargetOpConstraint(PlacementRule):
@@ -12,7 +18,8 @@ class TargetOpConstraint(PlacementRule):
     name = "target-op-constraint"
     summary = "Operator parameters (attributes, constant inputs, shapes) that send a node to the CPU or break the build"
     severity = Severity.WARNING  # an error where the measured outcome is a failure, not a CPU fallback
-    confirmation = "toolkit-build"
+    data_type = TargetOpConstraintData
+    confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip

@@ -1,15 +1,51 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, NotRequired, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.analysis.layout import channel_axis, format_values, in_graph_normalization
 from onnxlint.core.registry import ModelContext, Rule, ScriptContext
+from onnxlint.confirm.confirmer import PerFinding
+from onnxlint.confirm.ort import DoubleNormalization
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
 
 LAYOUT_CHANNEL_AXIS = {"nchw": 1, "nhwc": 3}
 # Rockchip's compiler op list (V2.3.2, §5.1): with more than 4 channels only mean[0] and std[0] are applied.
 MAX_PER_CHANNEL_PREPROCESSING = 4
+
+
+class TargetLayoutMismatchData(TypedDict):
+    input: str
+    # a layout the deployment feeds that is not the graph's
+    shape: NotRequired[list[int | str | None]]
+    graph_layout: NotRequired[str]
+    stated_layout: NotRequired[str]
+    # a mean/std value count
+    option: NotRequired[str]
+    values: NotRequired[list[float]]
+    channels: NotRequired[int]
+    # double normalisation
+    graph_mean: NotRequired[list[float]]
+    graph_std: NotRequired[list[float]]
+    deployment_mean: NotRequired[list[float]]
+    deployment_std: NotRequired[list[float]]
+
+
+def _is_double_normalization(data: TargetLayoutMismatchData) -> bool:
+    return "graph_mean" in data
+
+
+def _deployment_values(data: TargetLayoutMismatchData) -> tuple[list[float], list[float]]:
+    return data["deployment_mean"], data["deployment_std"]
+
+
+def _value_count_claim(data: TargetLayoutMismatchData) -> BuildFails | None:
+    """A value count other than the channels' is refused by the build; a build cannot see layouts, nor the
+    runtime applying only the first of more than four values."""
+    if "option" in data and len(data["values"]) != data["channels"]:
+        return BuildFails(words=("mean_values", "std_values"))
+    return None
 
 
 class TargetLayoutMismatch(Rule):
@@ -18,7 +54,10 @@ class TargetLayoutMismatch(Rule):
     summary = "The deployment's mean/std or input layout conflicts with the graph: double normalisation, " \
               "a channel count the values do not match, or data fed in the other layout"
     severity = Severity.ERROR
-    confirmation = "double-normalization"
+    data_type = TargetLayoutMismatchData
+    confirmer = PerFinding(when=_is_double_normalization,
+                           then=DoubleNormalization(values=_deployment_values),
+                           otherwise=ToolkitBuild(claim=_value_count_claim, deployment_preprocessing=True))
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         settings = ctx.settings

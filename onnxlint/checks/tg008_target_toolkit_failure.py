@@ -1,10 +1,31 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypedDict
 
 from onnxlint.rknn.buildfail import PATTERNS
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild, message_tail
+
+
+class TargetToolkitFailureData(TypedDict):
+    failure: str  # the build-failure entry's id
+    fusion_rule: str | None
+    toolkit_message: str
+    disable_rules: list[str]
+    rknn_config: str | None
+    load_onnx_outputs: list[str] | None
+    nodes: list[str]
+    matches: int
+    chip: str
+    toolkit: str
+    outcome: str
+
+
+def _build_claim(data: TargetToolkitFailureData) -> BuildFails:
+    """The build fails with the recorded message, or in the recorded fusion rule (the log names it)."""
+    rule = data["fusion_rule"]
+    return BuildFails(words=(message_tail(data["toolkit_message"]),), log_words=(f"'{rule}'",) if rule else ())
 
 
 class TargetToolkitFailure(TargetRule):
@@ -12,7 +33,8 @@ class TargetToolkitFailure(TargetRule):
     name = "target-toolkit-failure"
     summary = "A subgraph pattern that makes this toolkit version's build fail, with the configuration that builds"
     severity = Severity.ERROR
-    confirmation = "toolkit-build"
+    data_type = TargetToolkitFailureData
+    confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip

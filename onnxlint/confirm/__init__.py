@@ -1,2 +1,3 @@
 """Numeric confirmation (`--confirm`): run the model, and where installed the NPU toolkit, to prove or refute
-findings. Imported only when asked for: static linting never loads onnxruntime."""
+findings. Rules declare their confirmers from here, so static linting imports them, but onnxruntime and the toolkit
+are loaded only when a confirmer runs."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping
+from functools import cache, cached_property
+from typing import (TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin,
+                    get_type_hints)
 
 from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
 if TYPE_CHECKING:
     from onnxlint.analysis.exportscript import ExportCall
+    from onnxlint.confirm.confirmer import Confirmer
     from onnxlint.core.graph import GraphView, Node
     from onnxlint.confirm.runner import ConfirmOptions
     from onnxlint.analysis.heads import DetectionHead
@@ -176,8 +178,11 @@ class Rule:
     doc: ClassVar[str | None] = None
     # Options the project may set for this rule, by name.
     options: ClassVar[Mapping[str, RuleOption]] = {}
-    # How --confirm proves or refutes a finding: a confirmer's name in onnxlint.confirm.runner.CONFIRMERS.
-    confirmation: ClassVar[str | None] = None
+    # How --confirm proves or refutes the rule's findings: a confirmer from onnxlint.confirm, told what to check.
+    confirmer: ClassVar["Confirmer | None"] = None
+    # The declared type of the findings' `data` (a TypedDict in the rule's module): the keys a confirmer, a report
+    # reader or a test may rely on. `finding` refuses data with other keys.
+    data_type: ClassVar[type | None] = None
 
     @property
     def family(self) -> str:
@@ -197,6 +202,9 @@ class Rule:
                 tensor: str | None = None, line: int | None = None, fix: str | None = None,
                 data: Mapping[str, Any] | None = None, severity: Severity | None = None,
                 related: Iterable[tuple["GraphView", "Node"]] = (), evidence: Evidence | None = None) -> Finding:
+        data = dict(data or {})
+        if self.data_type is not None:
+            _check_declared(self, data)
         graph_path = graph if isinstance(graph, str) or graph is None else graph.path
         location = Location(
             # A finding with a line is in a Python script, which has no graph.
@@ -207,8 +215,26 @@ class Rule:
             line=line,
         )
         return Finding(code=self.code, rule=self.name, severity=severity or self.severity, message=message,
-                       location=location, fix=fix, data=dict(data or {}), evidence=evidence,
+                       location=location, fix=fix, data=data, evidence=evidence,
                        related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related))
+
+
+def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
+    """TypeError unless `data` has the required keys of the rule's data type and no key it does not declare."""
+    required, declared = _declared_keys(rule.data_type)
+    missing, unknown = required - data.keys(), data.keys() - declared
+    if missing or unknown:
+        raise TypeError(f"{rule.code} finding data does not match {rule.data_type.__name__}: missing "
+                        f"{sorted(missing)}, undeclared {sorted(unknown)}")
+
+
+@cache
+def _declared_keys(data_type: type) -> tuple[frozenset[str], frozenset[str]]:
+    """(required keys, all keys) of a TypedDict. Read from its evaluated annotations: under `from __future__ import
+    annotations` Python 3.11's own __required_keys__ misses NotRequired."""
+    hints = get_type_hints(data_type, include_extras=True)
+    optional = {key for key, hint in hints.items() if get_origin(hint) is NotRequired}
+    return frozenset(hints.keys() - optional), frozenset(hints)
 
 
 class ExportScriptRule(Rule):
@@ -284,7 +310,8 @@ def _matching(rules: tuple[Rule, ...], selectors: Iterable[str]) -> set[Rule]:
             hits = {r for r in rules if r.code == key.upper() or r.name == key.lower()
                     or (len(key) == 2 and r.family == key.upper())}
         if not hits:
-            raise SelectorError(f"unknown rule selector '{selector}' (use a code such as OP001, "
+            example = f"a code such as {rules[0].code}, " if rules else "a code, "
+            raise SelectorError(f"unknown rule selector '{selector}' (use {example}"
                                 f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')")
         matched |= hits
     return matched

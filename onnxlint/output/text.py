@@ -258,7 +258,9 @@ def rknn_build(report, stream: TextIO) -> None:
             console.print(Text(visible(f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
                                        f"{', '.join(attempt.matched_nodes) or 'no named node'}")))
     if report.predicted:
-        console.print(Text(f"  predicted by TG008: {', '.join(report.predicted)}"))
+        from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
+
+        console.print(Text(f"  predicted by {TargetToolkitFailure.code}: {', '.join(report.predicted)}"))
     if report.unpredicted:
         console.print(Text(f"  not in onnxlint's knowledge base: fusion rule {', '.join(report.unpredicted)}",
                            style="yellow"))

@@ -77,7 +77,7 @@ def predict(model: Path, chip: str) -> "Linted":
     Raises OptionError when no toolkit knowledge applies."""
     from onnxlint.checks import ALL_RULES
     from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
-    from onnxlint.core.pipeline import lint_with_context
+    from onnxlint.pipeline import lint_with_context
     from onnxlint.settings.options import lint_setup
 
     setup = lint_setup({"target": chip, "select": [TargetToolkitFailure.code]}, None, ALL_RULES)
