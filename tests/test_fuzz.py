@@ -25,8 +25,12 @@ from onnxlint.rknn.targets import CHIPS, known_versions, load_facts
 
 SEEDS = {path.name: onnx.load(str(path), load_external_data=False) for path in SEED_MODELS}
 TOOLKIT = load_facts(known_versions()[-1])
-FUZZ = settings(derandomize=True, database=None, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @st.composite
@@ -47,9 +51,16 @@ def hostile_models(draw) -> tuple[str, bytes, list[str]]:
 def _deployment(target: str | None, seed: str) -> LintSettings:
     """Every option a rule may need, so that none is skipped for want of one."""
     first_input = SEEDS[seed].graph.input[0].name
-    return LintSettings(target=target, toolkit=TOOLKIT if target else None, anchors=(10, 13, 16, 30, 33, 23),
-                        classes=80, mean=(0, 0, 0), std=(255, 255, 255), input_layout="nhwc",
-                        dynamic_axes={first_input: {0: "batch"}})
+    return LintSettings(
+        target=target,
+        toolkit=TOOLKIT if target else None,
+        anchors=(10, 13, 16, 30, 33, 23),
+        classes=80,
+        mean=(0, 0, 0),
+        std=(255, 255, 255),
+        input_layout="nhwc",
+        dynamic_axes={first_input: {0: "batch"}},
+    )
 
 
 def _assert_findings_or_one_line_error(report, seed: str, done: list[str]) -> None:
@@ -143,8 +154,9 @@ def test_compare_with_a_hostile_model_ends_in_a_comparison_or_one_line(tmp_path,
     path = tmp_path / "hostile.onnx"
     path.write_bytes(data)
     reference = SEED_MODELS[[p.name for p in SEED_MODELS].index(seed)]
-    code = main(["compare", str(reference), str(path), "--run-timeout", "60", "--run-memory", "2048",
-                 "--format", "json"])
+    code = main(
+        ["compare", str(reference), str(path), "--run-timeout", "60", "--run-memory", "2048", "--format", "json"]
+    )
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "internal error" not in err, f"{seed} after {done}: {err}"
     if code == 2:

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, rule
 
-from onnxlint.core import engine
 from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
 from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
 from onnxlint.cli import main
+from onnxlint.core import engine
 from onnxlint.core.engine import lint_file
-from onnxlint.output import FORMATS
 from onnxlint.core.registry import LintSettings
+from onnxlint.output import FORMATS
 
 TRAINING = FIXTURES / "yolov5n_training.onnx"
 
@@ -95,8 +95,8 @@ def test_internal_errors_leave_no_partial_findings(monkeypatch):
 
 
 def test_crashing_confirmer_is_inconclusive_and_an_internal_error(monkeypatch):
-    from onnxlint.core import sandbox
     from onnxlint.confirm import runner
+    from onnxlint.core import sandbox
 
     def broken_confirmer(run, finding):
         raise KeyError("count")
