@@ -11,10 +11,13 @@ import sys
 import pytest
 from conftest import FIXTURES, ROOT
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None,
-    reason="needs git and pre-commit (pip install -e '.[test]')",
-)
+pytestmark = [
+    pytest.mark.slow,  # each try-repo installs this checkout into a fresh hook environment
+    pytest.mark.skipif(
+        shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None,
+        reason="needs git and pre-commit (pip install -e '.[test]')",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
