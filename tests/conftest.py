@@ -27,8 +27,13 @@ def parse(text: str) -> onnx.ModelProto:
     return onnx.parser.parse_model(text)
 
 
-def lint_proto(tmp_path: Path, model: onnx.ModelProto, *keys: str, name: str = "model.onnx",
-               settings: LintSettings = LintSettings()) -> Report:
+def lint_proto(
+    tmp_path: Path,
+    model: onnx.ModelProto,
+    *keys: str,
+    name: str = "model.onnx",
+    settings: LintSettings = LintSettings(),
+) -> Report:
     path = tmp_path / name
     onnx.save(model, str(path))
     rules = [rule(k) for k in keys] if keys else list(ALL_RULES)
@@ -50,6 +55,7 @@ def fixture_path():
         path = FIXTURES / name
         assert path.is_file(), f"missing fixture {name}: run fixtures/build_fixtures.py"
         return path
+
     return get
 
 
@@ -60,6 +66,7 @@ def pytest_addoption(parser):
 @pytest.fixture
 def golden(request):
     """Compare text with fixtures/golden/<name>, or rewrite it under --update-golden."""
+
     def check(name: str, text: str) -> None:
         path = FIXTURES / "golden" / name
         if request.config.getoption("--update-golden"):
@@ -67,6 +74,7 @@ def golden(request):
             path.write_text(text, encoding="utf-8")
         assert path.is_file(), f"missing golden {name}: run pytest --update-golden"
         assert text == path.read_text(encoding="utf-8")
+
     return check
 
 
@@ -85,4 +93,6 @@ def pytest_terminal_summary(terminalreporter):
         row = table[code]
         total.update(row)
         terminalreporter.write_line(f"{code:6} {row['true']:5} {row['false']:5} {row['missed']:6} {row['unjudged']:8}")
-    terminalreporter.write_line(f"{'all':6} {total['true']:5} {total['false']:5} {total['missed']:6} {total['unjudged']:8}")
+    terminalreporter.write_line(
+        f"{'all':6} {total['true']:5} {total['false']:5} {total['missed']:6} {total['unjudged']:8}"
+    )

@@ -8,8 +8,8 @@ failing example says which edit broke onnxlint.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import onnx
 from onnx import AttributeProto, TensorProto
@@ -18,14 +18,44 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SEED_MODELS = tuple(sorted(FIXTURES.glob("*.onnx")) + sorted((FIXTURES / "toolkit").glob("*.onnx")))
 
 # Element types a hostile file may claim: unknown numbers, undefined, strings and every ordinary kind.
-HOSTILE_ELEM_TYPES = (0, 999, -1, TensorProto.STRING, TensorProto.BOOL, TensorProto.FLOAT16, TensorProto.DOUBLE,
-                      TensorProto.INT8, TensorProto.UINT8, TensorProto.INT64, TensorProto.COMPLEX64,
-                      TensorProto.BFLOAT16, TensorProto.FLOAT8E4M3FN)
+HOSTILE_ELEM_TYPES = (
+    0,
+    999,
+    -1,
+    TensorProto.STRING,
+    TensorProto.BOOL,
+    TensorProto.FLOAT16,
+    TensorProto.DOUBLE,
+    TensorProto.INT8,
+    TensorProto.UINT8,
+    TensorProto.INT64,
+    TensorProto.COMPLEX64,
+    TensorProto.BFLOAT16,
+    TensorProto.FLOAT8E4M3FN,
+)
 HOSTILE_INTS = (0, -1, 1, 2, 3, 7, 99, -99, 1 << 31, (1 << 63) - 1, -(1 << 63))
 HOSTILE_VERSIONS = (0, -1, -(1 << 31), (1 << 31) - 1, 1 << 31, (1 << 62), (1 << 63) - 1, 10_000)
 # Attributes the rules and analyses read: these are the ones worth breaking.
-READ_ATTRIBUTES = ("perm", "axis", "axes", "ratio", "training_mode", "is_test", "alpha", "epsilon", "momentum",
-                   "start", "end", "mode", "value", "value_float", "value_ints", "to", "strides", "kernel_shape")
+READ_ATTRIBUTES = (
+    "perm",
+    "axis",
+    "axes",
+    "ratio",
+    "training_mode",
+    "is_test",
+    "alpha",
+    "epsilon",
+    "momentum",
+    "start",
+    "end",
+    "mode",
+    "value",
+    "value_float",
+    "value_ints",
+    "to",
+    "strides",
+    "kernel_shape",
+)
 
 
 def _pick(rnd: random.Random, items):
@@ -50,8 +80,9 @@ def _graphs(model: onnx.ModelProto) -> list[onnx.GraphProto]:
 
 
 def _nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
-    return [node for graph in _graphs(model) for node in graph.node] + \
-        [node for function in model.functions for node in function.node]
+    return [node for graph in _graphs(model) for node in graph.node] + [
+        node for function in model.functions for node in function.node
+    ]
 
 
 def _tensors(model: onnx.ModelProto) -> list[TensorProto]:
@@ -122,7 +153,7 @@ def _mutate_dims(value: onnx.ValueInfoProto, rnd: random.Random) -> str:
     if choice == 2:
         dim.Clear()  # neither value nor param
         return "one dim unnamed"
-    value_or_param = rnd.choice(HOSTILE_INTS + ("", "batch", "\x00"))
+    value_or_param = rnd.choice((*HOSTILE_INTS, "", "batch", "\x00"))
     if isinstance(value_or_param, int):
         dim.dim_value = value_or_param
     else:
@@ -229,7 +260,7 @@ def rewire(model, rnd):
         node.input.append(rnd.choice(list(node.input)))
         return f"{node.op_type} given an extra input"
     if choice == 5:
-        del node.output[rnd.randrange(len(node.output) + 1):]
+        del node.output[rnd.randrange(len(node.output) + 1) :]
         return f"{node.op_type} keeps {len(node.output)} outputs"
     if choice == 0:
         node.input[at] = "no_such_tensor"
@@ -242,8 +273,17 @@ def rewire(model, rnd):
 
 
 GRAPH_MUTATIONS: tuple[Callable[[onnx.ModelProto, random.Random], str], ...] = (
-    drop_value, rename_value, retype_value, corrupt_tensor, corrupt_tensor, break_attribute, break_attribute,
-    set_versions, delete_node, rewire)
+    drop_value,
+    rename_value,
+    retype_value,
+    corrupt_tensor,
+    corrupt_tensor,
+    break_attribute,
+    break_attribute,
+    set_versions,
+    delete_node,
+    rewire,
+)
 
 
 def mutate_bytes(data: bytes, rnd: random.Random, edits: int) -> tuple[bytes, str]:
@@ -260,7 +300,7 @@ def mutate_bytes(data: bytes, rnd: random.Random, edits: int) -> tuple[bytes, st
         elif kind == "insert":
             buffer[at:at] = rnd.randbytes(rnd.randrange(1, 17))
         elif kind == "delete":
-            del buffer[at:at + rnd.randrange(1, 65)]
+            del buffer[at : at + rnd.randrange(1, 65)]
         else:
             del buffer[at:]
         done.append(f"{kind}@{at}")

@@ -98,6 +98,7 @@ def _onnxlint(plugin_path, *args):
                           env=env, timeout=300)
 
 
+@pytest.mark.slow
 def test_plugin_rule_runs_is_listed_and_explained(plugin_path, tmp_path):
     model = tmp_path / "identity.onnx"
     onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>

@@ -14,10 +14,12 @@ from onnxlint.cli import main
 
 def _relu_model(**kwargs) -> onnx.ModelProto:
     graph = helper.make_graph(
-        [helper.make_node("Add", ["x", "w"], ["y"])], "g",
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
-        [numpy_helper.from_array(np.arange(4, dtype=np.float32), "w")])
+        [numpy_helper.from_array(np.arange(4, dtype=np.float32), "w")],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8, **kwargs)
 
 
@@ -75,8 +77,10 @@ def _bad_files(tmp_path):
     cycle = tmp_path / "cycle.onnx"
     graph = helper.make_graph(
         [helper.make_node("Relu", ["b"], ["a"], name="first"), helper.make_node("Relu", ["a"], ["b"], name="second")],
-        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4])])
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(cycle))
     cases.append(("cycle", cycle, "has a cycle"))
     absurd = tmp_path / "absurd.onnx"
@@ -102,37 +106,48 @@ def test_each_bad_file_gives_one_line_and_exit_2(tmp_path, capsys):
 def test_json_reports_the_error_per_model_and_lints_the_rest(tmp_path, capsys):
     good = tmp_path / "good.onnx"
     onnx.save(_relu_model(), str(good))
-    code, out, err = _run(capsys, tmp_path / "nope.onnx", good, "--format", "json")
+    code, out, _ = _run(capsys, tmp_path / "nope.onnx", good, "--format", "json")
     assert code == 2
     results = json.loads(out)["results"]
-    assert [(r["path"], r["error"]) for r in results] == [(str(tmp_path / "nope.onnx"), "no such file"),
-                                                          (str(good), None)]
+    assert [(r["path"], r["error"]) for r in results] == [
+        (str(tmp_path / "nope.onnx"), "no such file"),
+        (str(good), None),
+    ]
     assert results[1]["summary"]["rules_run"] > 0
 
 
 def test_external_data_inside_the_folder_is_read_on_demand(tmp_path, capsys):
     model = _relu_model()
     path = tmp_path / "model.onnx"
-    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-              location="model.data", size_threshold=0)
-    code, out, err = _run(capsys, path)
+    onnx.save(
+        model,
+        str(path),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="model.data",
+        size_threshold=0,
+    )
+    code, _, err = _run(capsys, path)
     assert (code, err) == (0, "")
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--format", "yaml", "m.onnx"], "invalid choice"),
-    (["--select", "XX999", "m.onnx"], "unknown rule selector 'XX999'"),
-    (["--target", "rk9999", "m.onnx"], "invalid choice"),
-    (["--dynamic-axes", "{not json", "m.onnx"], "not valid JSON"),
-    (["--dynamic-axes", '{"x": {"a": "b"}}', "m.onnx"], "integer axes"),
-    (["--mean", "zero", "m.onnx"], "--mean: expected numbers"),
-    (["--mean", "[[0, 0,", "m.onnx"], "--mean: not a JSON list"),
-    (["--std", "255,0,255", "m.onnx"], "--std: a std value of 0"),
-    (["--input-layout", "nwhc", "m.onnx"], "invalid choice"),
-    (["explain", "NOPE"], "unknown rule 'NOPE'"),
-    ([], "required"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--format", "yaml", "m.onnx"], "invalid choice"),
+        (["--select", "XX999", "m.onnx"], "unknown rule selector 'XX999'"),
+        (["--target", "rk9999", "m.onnx"], "invalid choice"),
+        (["--dynamic-axes", "{not json", "m.onnx"], "not valid JSON"),
+        (["--dynamic-axes", '{"x": {"a": "b"}}', "m.onnx"], "integer axes"),
+        (["--mean", "zero", "m.onnx"], "--mean: expected numbers"),
+        (["--mean", "[[0, 0,", "m.onnx"], "--mean: not a JSON list"),
+        (["--std", "255,0,255", "m.onnx"], "--std: a std value of 0"),
+        (["--input-layout", "nwhc", "m.onnx"], "invalid choice"),
+        (["explain", "NOPE"], "unknown rule 'NOPE'"),
+        ([], "required"),
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(capsys, args, fragment):
-    code, out, err = _run(capsys, *args)
+    code, _, err = _run(capsys, *args)
     assert code == 2
     assert len(err.splitlines()) == 1 and err.startswith("onnxlint: error: ") and fragment in err, err

@@ -20,11 +20,16 @@ HOSTILE_TENSOR = "y\u202egnp.exe\r\n::warning::also injected"
 def _training_bn_model() -> onnx.ModelProto:
     """A BatchNormalization in training mode (NM001 fires) whose node and output names are hostile."""
     values = {name: helper.make_tensor(name, TensorProto.FLOAT, [2], [1.0, 1.0]) for name in ("s", "b", "m", "v")}
-    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], [HOSTILE_TENSOR], name=HOSTILE_NODE,
-                            training_mode=1)
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
-                              [helper.make_tensor_value_info(HOSTILE_TENSOR, TensorProto.FLOAT, [1, 2, 4, 4])],
-                              list(values.values()))
+    node = helper.make_node(
+        "BatchNormalization", ["x", "s", "b", "m", "v"], [HOSTILE_TENSOR], name=HOSTILE_NODE, training_mode=1
+    )
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info(HOSTILE_TENSOR, TensorProto.FLOAT, [1, 2, 4, 4])],
+        list(values.values()),
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
 
 
@@ -61,7 +66,7 @@ def test_text_report_shows_names_escaped(capsys, hostile):
 
 
 def test_github_annotations_stay_one_line_each(capsys, hostile):
-    code, out, _ = _lint(capsys, hostile, "--select", "NM001", "--format", "github")
+    _, out, _ = _lint(capsys, hostile, "--select", "NM001", "--format", "github")
     lines = out.splitlines()
     assert len(lines) == 1 and lines[0].startswith("::error file=")
     assert "\x1b" not in out and "\u202e" not in out and "\r" not in out
@@ -69,7 +74,7 @@ def test_github_annotations_stay_one_line_each(capsys, hostile):
 
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
 def test_machine_formats_keep_names_exact(capsys, hostile, fmt):
-    code, out, _ = _lint(capsys, hostile, "--select", "NM001", "--format", fmt)
+    _, out, _ = _lint(capsys, hostile, "--select", "NM001", "--format", fmt)
     assert "\x1b" not in out  # json escapes control characters as \u001b
     assert HOSTILE_NODE in _strings(json.loads(out))  # the name itself is kept, exactly, for machines
 

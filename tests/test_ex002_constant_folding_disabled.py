@@ -10,8 +10,9 @@ def _lint(tmp_path, source):
 
 
 def test_fail_folding_disabled(tmp_path):
-    [finding] = _lint(tmp_path, "import torch\n\ndef go():\n    torch.onnx.export(m, x, 'm.onnx', "
-                                "do_constant_folding=False)\n").findings
+    [finding] = _lint(
+        tmp_path, "import torch\n\ndef go():\n    torch.onnx.export(m, x, 'm.onnx', do_constant_folding=False)\n"
+    ).findings
     assert (finding.code, finding.location.line) == ("EX002", 4)
 
 

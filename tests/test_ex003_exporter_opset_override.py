@@ -15,13 +15,16 @@ def test_fail_low_opset_without_dynamo_false(tmp_path):
 
 
 def test_fail_low_opset_with_dynamo_true(tmp_path):
-    assert codes(_lint(tmp_path, "import torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=11, dynamo=True)\n")) \
-        == ["EX003"]
+    assert codes(
+        _lint(tmp_path, "import torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=11, dynamo=True)\n")
+    ) == ["EX003"]
 
 
 def test_pass_dynamo_false(tmp_path):
-    assert codes(_lint(tmp_path, "import torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=12, dynamo=False)\n")) \
+    assert (
+        codes(_lint(tmp_path, "import torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=12, dynamo=False)\n"))
         == []
+    )
 
 
 def test_pass_opset_18(tmp_path):

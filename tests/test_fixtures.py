@@ -18,10 +18,18 @@ from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
 
-HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
-           "resnet_dynamo_op18_dynbatch.onnx", "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx",
-           # torch drops the typo'd dynamic_axes, so the file alone is a healthy static export
-           "yolov5n_dynaxes_typo.onnx"]
+HEALTHY = [
+    "yolov5n_legacy_op12.onnx",
+    "yolov5n_dynamo_op18.onnx",
+    "yolov8n_legacy_op12.onnx",
+    "yolov8n_dynamo_op18.onnx",
+    "resnet_legacy_op13_dynbatch.onnx",
+    "resnet_dynamo_op18_dynbatch.onnx",
+    "lstm_if_legacy.onnx",
+    "lstm_if_dynamo.onnx",
+    # torch drops the typo'd dynamic_axes, so the file alone is a healthy static export
+    "yolov5n_dynaxes_typo.onnx",
+]
 
 DEFECTIVE = {
     "yolov5n_dynamic_batch.onnx": ["IO002"],
@@ -79,26 +87,34 @@ def test_every_fixture_is_classified():
     assert {p.name for p in FIXTURES.glob("*.onnx")} == set(HEALTHY) | set(DEFECTIVE)
 
 
-@pytest.mark.skipif(not all(importlib.util.find_spec(m) for m in ("torch", "onnxscript", "onnxruntime")),
-                    reason="rebuilding fixtures needs torch and onnxscript (pip install -e '.[fixtures]')")
+@pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("torch", "onnxscript", "onnxruntime")),
+    reason="rebuilding fixtures needs torch and onnxscript (pip install -e '.[fixtures]')",
+)
 def test_fixtures_match_a_rebuild(tmp_path):
     import torch
 
     if not torch.__version__.startswith("2.13."):
         pytest.skip(f"fixtures were exported with torch 2.13; torch {torch.__version__} writes other bytes")
-    result = subprocess.run([sys.executable, str(FIXTURES / "build_fixtures.py"), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, str(FIXTURES / "build_fixtures.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     # Float arithmetic at export (BatchNorm calibration, the exporter's constant folding) rounds differently on
     # different CPUs, by an ulp or so: the graphs must be identical, the weights equal to float32 precision.
     for committed in sorted(FIXTURES.glob("*.onnx")):
-        assert _without_weights(committed) == _without_weights(tmp_path / committed.name), \
+        assert _without_weights(committed) == _without_weights(tmp_path / committed.name), (
             f"{committed.name}: the rebuilt graph differs"
+        )
         for expected, actual in zip(_weights(committed), _weights(tmp_path / committed.name)):
             np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-7, err_msg=committed.name)
     measured = re.compile(r"max abs diff [0-9.e+-]+")  # what onnxruntime vs torch measured on this CPU
-    assert measured.sub("", (tmp_path / "MANIFEST.md").read_text()) == measured.sub("", (FIXTURES / "MANIFEST.md")
-                                                                                     .read_text())
+    assert measured.sub("", (tmp_path / "MANIFEST.md").read_text()) == measured.sub(
+        "", (FIXTURES / "MANIFEST.md").read_text()
+    )
 
 
 def _weights(path):

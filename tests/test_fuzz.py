@@ -144,8 +144,9 @@ def test_compare_with_a_hostile_model_ends_in_a_comparison_or_one_line(tmp_path,
     path = tmp_path / "hostile.onnx"
     path.write_bytes(data)
     reference = SEED_MODELS[[p.name for p in SEED_MODELS].index(seed)]
-    code = main(["compare", str(reference), str(path), "--run-timeout", "60", "--run-memory", "2048",
-                 "--format", "json"])
+    code = main(
+        ["compare", str(reference), str(path), "--run-timeout", "60", "--run-memory", "2048", "--format", "json"]
+    )
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "internal error" not in err, f"{seed} after {done}: {err}"
     if code == 2:

@@ -20,8 +20,11 @@ def _graphs(tmp_path, model):
 
 
 def test_nodes_edges_producer_consumers(tmp_path):
-    _, (main,) = _graphs(tmp_path, parse("""<ir_version: 8, opset_import: ["" : 17]>
-        g (float[1, 4] x) => (float[1, 4] y) { a = Relu(x)  b = Sigmoid(a)  y = Mul(a, b) }"""))
+    _, (main,) = _graphs(
+        tmp_path,
+        parse("""<ir_version: 8, opset_import: ["" : 17]>
+        g (float[1, 4] x) => (float[1, 4] y) { a = Relu(x)  b = Sigmoid(a)  y = Mul(a, b) }"""),
+    )
     assert [n.name for n in main.nodes] == ["Relu_0", "Sigmoid_1", "Mul_2"]
     assert main.producer("a").name == "Relu_0"
     assert [n.name for n in main.consumers("a")] == ["Sigmoid_1", "Mul_2"]
@@ -33,9 +36,11 @@ def test_nodes_edges_producer_consumers(tmp_path):
 
 def test_unsorted_nodes_get_topological_names(tmp_path):
     graph = helper.make_graph(
-        [helper.make_node("Sigmoid", ["a"], ["y"]), helper.make_node("Relu", ["x"], ["a"])], "g",
+        [helper.make_node("Sigmoid", ["a"], ["y"]), helper.make_node("Relu", ["x"], ["a"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     _, (main,) = _graphs(tmp_path, model)
     assert [n.name for n in main.nodes] == ["Relu_0", "Sigmoid_1"]
@@ -51,8 +56,12 @@ def test_subgraphs_and_functions_are_walked_with_paths(tmp_path):
         <domain: "local", opset_import: ["" : 17]>
         Twice (v) => (w) { w = Add(v, v) }""")
     _, graphs = _graphs(tmp_path, model)
-    assert [g.path for g in graphs] == ["main", "main/If_1.then_branch", "main/If_1.else_branch",
-                                        "function:local.Twice"]
+    assert [g.path for g in graphs] == [
+        "main",
+        "main/If_1.then_branch",
+        "main/If_1.else_branch",
+        "function:local.Twice",
+    ]
     assert graphs[1].nodes[0].name == "Relu_0"
     # The If reads z from the outer scope: an implicit input, so the edge exists.
     assert graphs[0].producer("z").name == "Twice_0" and [n.name for n in graphs[0].consumers("z")] == ["If_1"]
@@ -61,9 +70,12 @@ def test_subgraphs_and_functions_are_walked_with_paths(tmp_path):
 def test_constants_are_read_on_demand_and_large_weights_never(tmp_path, monkeypatch):
     big = numpy_helper.from_array(np.ones((128, 128, 3, 3), dtype=np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w"], ["y"])], "g",
+        [helper.make_node("Conv", ["x", "w"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 128, 6, 6])], [big])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 128, 6, 6])],
+        [big],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     path = tmp_path / "m.onnx"
     onnx.save(model, str(path), save_as_external_data=True, location="m.data", size_threshold=0)

@@ -1,5 +1,6 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import mini_yolo
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import known_versions, resolve_target

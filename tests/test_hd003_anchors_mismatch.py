@@ -1,10 +1,10 @@
 import pytest
-
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import COCO, mini_yolo
-from onnxlint.settings.deployment import parse_anchors
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.settings.deployment import parse_anchors
 
 TWO_LEVELS = [[10, 13], [30, 61]]
 MODEL = mini_yolo(2, TWO_LEVELS, strides=(8, 16))

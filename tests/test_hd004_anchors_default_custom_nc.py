@@ -1,5 +1,6 @@
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import COCO, mini_yolo
+
 from onnxlint.core.engine import lint_file
 
 

@@ -1,10 +1,10 @@
 import pytest
-
 from conftest import FIXTURES, codes, lint_text, rule
 from mini_yolo import mini_yolo
-from onnxlint.settings.deployment import parse_classes
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.settings.deployment import parse_classes
 
 MODEL = mini_yolo(2, [[10, 13], [30, 61]], strides=(8, 16))
 

@@ -9,16 +9,22 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-
 from conftest import FIXTURES
-from onnxlint.core.graph import build_graphs
 from mini_yolo import COCO, mini_yolo
+
 from onnxlint.analysis.heads import COCO_ANCHORS_PX, detect_heads, model_heads
 from onnxlint.analysis.layout import image_height
+from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
 
-YOLO_FIXTURES = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov5n_dynamic_batch.onnx",
-                 "yolov5n_norm_in_graph.onnx", "yolov5n_unnamed.onnx", "yolov5n_training.onnx"]
+YOLO_FIXTURES = [
+    "yolov5n_legacy_op12.onnx",
+    "yolov5n_dynamo_op18.onnx",
+    "yolov5n_dynamic_batch.onnx",
+    "yolov5n_norm_in_graph.onnx",
+    "yolov5n_unnamed.onnx",
+    "yolov5n_training.onnx",
+]
 
 
 def _heads(name):
@@ -82,12 +88,18 @@ def _decode(raw: np.ndarray, stride: int, anchors: tuple, na: int) -> np.ndarray
 def test_cut_at_suggested_outputs_reproduces_the_model(tmp_path, name):
     [head] = _heads(name)
     raw, expected = _run_cut_and_model(tmp_path, name, head.rknn_outputs)
-    decoded = np.concatenate([_decode(r, level.stride, level.anchors_px, head.na)
-                              for r, level in zip(raw, head.levels)], 1)
+    decoded = np.concatenate(
+        [_decode(r, level.stride, level.anchors_px, head.na) for r, level in zip(raw, head.levels)], 1
+    )
     np.testing.assert_allclose(decoded, expected, rtol=1e-4, atol=1e-3)
     # The read-back anchors matter: the same cut decoded with anchors swapped between levels does not match.
-    swapped = np.concatenate([_decode(r, level.stride, head.levels[-1 - i].anchors_px, head.na)
-                              for i, (r, level) in enumerate(zip(raw, head.levels))], 1)
+    swapped = np.concatenate(
+        [
+            _decode(r, level.stride, head.levels[-1 - i].anchors_px, head.na)
+            for i, (r, level) in enumerate(zip(raw, head.levels))
+        ],
+        1,
+    )
     assert not np.allclose(swapped, expected, rtol=1e-2, atol=1.0)
 
 
@@ -131,8 +143,12 @@ def _without_constant_folding(text: str) -> str:
             lines += [f"  i{s} = Identity(shape{s})", f"  sh{s} = Max(i{s}, i{s})", f"  r{s} = Reshape(c{s}, sh{s})"]
         elif anchors:
             s = anchors.group(1)
-            lines += [f"  g{s} = Identity(anchors{s})", f"  ag{s} = Mul(g{s}, two)", f"  hg{s} = Div(ag{s}, two)",
-                      f"  a{s} = Mul(p{s}, hg{s})"]
+            lines += [
+                f"  g{s} = Identity(anchors{s})",
+                f"  ag{s} = Mul(g{s}, two)",
+                f"  hg{s} = Div(ag{s}, two)",
+                f"  a{s} = Mul(p{s}, hg{s})",
+            ]
         else:
             lines.append(line)
     return "\n".join(lines)
@@ -155,7 +171,8 @@ def test_head_survives_a_model_the_checker_rejects(tmp_path):
     # are not read.
     text = _without_constant_folding(mini_yolo(2, COCO[:2], strides=(8, 16))).replace('"" : 13', '"" : 11')
     text = text.replace("g8 = Identity(anchors8)", "g8 = Unsqueeze(anchors8, axes)").replace(
-        "<int64[3] split", "<int64[1] axes = {0}, int64[3] split")
+        "<int64[3] split", "<int64[1] axes = {0}, int64[3] split"
+    )
     model = load_model(_save(tmp_path, text))
     assert model.checker_error
     [head] = model_heads(model, build_graphs(model)[0])
@@ -187,15 +204,24 @@ def _anchor_free_cut(nc: int, reg_max: int = 16, order: str = "box-first") -> st
         grid = 64 // stride
         for branch, channels in (("box", 4 * reg_max), ("cls", nc)):
             inits.append(f"int64[4] w{branch}{stride}s = {{{channels}, 3, {stride}, {stride}}}")
-            body += [f"w{branch}{stride} = ConstantOfShape <value = float[1] {{0.01}}> (w{branch}{stride}s)",
-                     f"{branch}{stride} = Conv <strides = [{stride}, {stride}]> (images, w{branch}{stride})"]
+            body += [
+                f"w{branch}{stride} = ConstantOfShape <value = float[1] {{0.01}}> (w{branch}{stride}s)",
+                f"{branch}{stride} = Conv <strides = [{stride}, {stride}]> (images, w{branch}{stride})",
+            ]
             outputs.append((branch, f"float[1, {channels}, {grid}, {grid}] {branch}{stride}"))
     if order == "branches":  # all boxes, then all classes, as ultralytics' cut lists them
         outputs = sorted(outputs, key=lambda pair: pair[0] != "box")
     signature = ", ".join(declared for _, declared in outputs)
-    return "\n".join(['<ir_version: 8, opset_import: ["" : 13]>',
-                      f"detector (float[1, 3, 64, 64] images) => ({signature})",
-                      "<" + ", ".join(inits) + ">", "{", *body, "}"])
+    return "\n".join(
+        [
+            '<ir_version: 8, opset_import: ["" : 13]>',
+            f"detector (float[1, 3, 64, 64] images) => ({signature})",
+            "<" + ", ".join(inits) + ">",
+            "{",
+            *body,
+            "}",
+        ]
+    )
 
 
 @pytest.mark.parametrize("order", ["box-first", "branches"])

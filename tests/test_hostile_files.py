@@ -31,6 +31,7 @@ class Hung(BaseException):
 @pytest.fixture
 def no_hang():
     """Fail instead of hanging: opening a FIFO without O_NONBLOCK waits for a writer that never comes."""
+
     def expire(signum, frame):
         raise Hung("onnxlint hung on a special file")
 
@@ -82,11 +83,14 @@ def _link_to_dev_zero(path):
     return path
 
 
-SPECIAL_FILES = [(_fifo, "is a named pipe, not a regular file"),
-                 (_link_to_dev_zero, "is a character device, not a regular file")]
+SPECIAL_FILES = [
+    (_fifo, "is a named pipe, not a regular file"),
+    (_link_to_dev_zero, "is a character device, not a regular file"),
+]
 
 
 # Paths and special files ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("suffix", [".onnx", ".py"])
 @pytest.mark.parametrize("make, reason", SPECIAL_FILES, ids=["fifo", "dev-zero"])
@@ -142,8 +146,10 @@ def _assert_folder_reported_and_rest_linted(capsys, models):
     assert code == 2
     _one_error(err, f"{models / 'private'}: cannot search folder (Permission denied)")
     results = {r["path"]: r["error"] for r in json.loads(out)["results"]}
-    assert results == {str(models / "private"): "cannot search folder (Permission denied)",
-                       str(models / "a.onnx"): None}
+    assert results == {
+        str(models / "private"): "cannot search folder (Permission denied)",
+        str(models / "a.onnx"): None,
+    }
 
 
 def test_an_unreadable_subfolder_is_reported_and_the_rest_linted(tmp_path, capsys, monkeypatch):
@@ -164,13 +170,17 @@ def test_an_unreadable_subfolder_for_real(tmp_path, capsys):
 
 # Export scripts ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("deep.py", b"x = " + b"-" * 200_000 + b"1\n", "nested too deeply to analyse"),
-    ("chain.py", b"x = " + b"a + " * 5_000 + b"a\n", "nested too deeply to analyse"),  # parses; too deep to visit
-    ("huge.py", b"x = 1\n" * (MAX_TEXT_BYTES // 6 + 1), "too large"),
-    ("latin1.py", b"import torch\ns = '\xe9'\n", "not UTF-8 text (byte 0xe9 at offset 18)"),
-    ("cookie.py", b"# -*- coding: klingon -*-\n", "unknown encoding: klingon"),
-])
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("deep.py", b"x = " + b"-" * 200_000 + b"1\n", "nested too deeply to analyse"),
+        ("chain.py", b"x = " + b"a + " * 5_000 + b"a\n", "nested too deeply to analyse"),  # parses; too deep to visit
+        ("huge.py", b"x = 1\n" * (MAX_TEXT_BYTES // 6 + 1), "too large"),
+        ("latin1.py", b"import torch\ns = '\xe9'\n", "not UTF-8 text (byte 0xe9 at offset 18)"),
+        ("cookie.py", b"# -*- coding: klingon -*-\n", "unknown encoding: klingon"),
+    ],
+)
 def test_scripts_that_cannot_be_analysed(tmp_path, capsys, good, name, content, reason):
     script = tmp_path / name
     script.write_bytes(content)
@@ -179,11 +189,17 @@ def test_scripts_that_cannot_be_analysed(tmp_path, capsys, good, name, content, 
     assert time.monotonic() - started < 30  # the 50 MB script used to take minutes and gigabytes
 
 
-@pytest.mark.parametrize("content", [
-    "# -*- coding: latin-1 -*-\nimport torch\nname = 'caf\xe9'\ntorch.onnx.export(m, x, 'm.onnx', opset_version=11)\n"
-    .encode("latin-1"),
-    b"\xef\xbb\xbfimport torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=11)\n",
-], ids=["pep263-latin1", "utf8-bom"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        (
+            "# -*- coding: latin-1 -*-\nimport torch\nname = 'caf\xe9'\n"
+            "torch.onnx.export(m, x, 'm.onnx', opset_version=11)\n"
+        ).encode("latin-1"),
+        b"\xef\xbb\xbfimport torch\ntorch.onnx.export(m, x, 'm.onnx', opset_version=11)\n",
+    ],
+    ids=["pep263-latin1", "utf8-bom"],
+)
 def test_declared_encodings_are_honoured(tmp_path, capsys, content):
     script = tmp_path / "export.py"
     script.write_bytes(content)
@@ -194,12 +210,17 @@ def test_declared_encodings_are_honoured(tmp_path, capsys, content):
 
 # Config files -----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff"), "not UTF-8 text (byte 0x89 at offset 0)"),
-    (lambda path: path.write_text("[tool.onnxlint]\nx = " + "[" * 5_000 + "]" * 5_000), "nested too deeply"),
-    (_fifo, "is a named pipe"),
-    (_link_to_dev_zero, "is a character device"),
-], ids=["binary", "deep", "fifo", "dev-zero"])
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda path: path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff"), "not UTF-8 text (byte 0x89 at offset 0)"),
+        (lambda path: path.write_text("[tool.onnxlint]\nx = " + "[" * 5_000 + "]" * 5_000), "nested too deeply"),
+        (_fifo, "is a named pipe"),
+        (_link_to_dev_zero, "is a character device"),
+    ],
+    ids=["binary", "deep", "fifo", "dev-zero"],
+)
 def test_a_config_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, reason):
     config = tmp_path / "onnxlint.toml"
     make(config)
@@ -212,7 +233,7 @@ def test_discovery_passes_over_a_broken_pyproject_that_is_not_ours(tmp_path, cap
     (tmp_path / "pyproject.toml").write_text('[tool.onnxlint]\nselect = ["LY002"]\n')
     project = tmp_path / "project"
     project.mkdir()
-    (project / "pyproject.toml").write_bytes(b"[project]\nname = \"caf\xe9\n")  # latin-1 and unterminated
+    (project / "pyproject.toml").write_bytes(b'[project]\nname = "caf\xe9\n')  # latin-1 and unterminated
     monkeypatch.chdir(project)
     code, out, err = _run(capsys, "config", "--format", "json")
     assert (code, err) == (0, "")
@@ -230,14 +251,19 @@ def test_discovery_reports_a_broken_pyproject_that_is_ours(tmp_path, capsys, goo
 
 # Baselines --------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda path: path.write_text("[]"), "not an onnxlint baseline"),
-    (lambda path: path.write_text('"models"'), "not an onnxlint baseline"),
-    (lambda path: path.write_text("null"), "not an onnxlint baseline"),
-    (lambda path: path.write_bytes(b'{"models": "\xff"}'), "not UTF-8 text"),
-    (lambda path: path.write_text("[" * DEEP + "]" * DEEP), "nested too deeply"),
-    (_fifo, "is a named pipe"),
-], ids=["list", "string", "null", "not-utf8", "deep", "fifo"])
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda path: path.write_text("[]"), "not an onnxlint baseline"),
+        (lambda path: path.write_text('"models"'), "not an onnxlint baseline"),
+        (lambda path: path.write_text("null"), "not an onnxlint baseline"),
+        (lambda path: path.write_bytes(b'{"models": "\xff"}'), "not UTF-8 text"),
+        (lambda path: path.write_text("[" * DEEP + "]" * DEEP), "nested too deeply"),
+        (_fifo, "is a named pipe"),
+    ],
+    ids=["list", "string", "null", "not-utf8", "deep", "fifo"],
+)
 def test_a_baseline_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, reason):
     baseline = tmp_path / "baseline.json"
     make(baseline)
@@ -248,29 +274,33 @@ def test_a_baseline_that_cannot_be_used(tmp_path, capsys, good, no_hang, make, r
 
 # Option values ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--mean", "[" * DEEP + "]" * DEEP], "--mean: not a JSON list of numbers (nested too deeply)"),
-    (["--anchors", "[" * DEEP + "]" * DEEP], "--anchors: not a JSON list of numbers (nested too deeply)"),
-    (["--dynamic-axes", '{"x": ' + "[" * DEEP + "]" * DEEP + "}"], "--dynamic-axes: not valid JSON (nested too"),
-    (["--dynamic-axes", '{"x": {"0": 5}}'], "dynamic axes of 'x' must be named by strings"),
-    (["--mean", "[[NaN, Infinity]]"], "--mean: not a JSON list of numbers (NaN is not a number JSON allows)"),
-    (["--std", "1e999, 1, 1"], "--std: inf is not a finite number"),
-    (["--std", '["255"]'], '--std: not a JSON list of numbers ("255" is not a number)'),
-    (["--anchors", "[[10, 13, 16, 1e999]]"], "--anchors: inf is not a finite number"),
-    (["--mean", "[1" + "0" * 5_000 + "]"], "--mean: not a JSON list of numbers"),
-    (["--classes", "9" * 5_000], "--classes: expected a class count"),
-    (["--rtol", "nan"], "argument --rtol: expected a finite number, got 'nan'"),
-    (["--atol", "-1"], "argument --atol: a tolerance cannot be negative"),
-    (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
-    (["--output", ""], "argument --output: expected a file name, got an empty string"),
-    (["--write-baseline", ""], "argument --write-baseline: expected a file name"),
-    (["--baseline", ""], "argument --baseline: expected a file name"),
-    (["--config", ""], "argument --config: expected a file name"),
-    (["--confirm", "--inputs", ""], "argument --inputs: expected a file name"),
-    (["compare", "a.onnx", "b.onnx", "--min-cosine", "nan"], "argument --min-cosine: expected a finite number"),
-    (["compare", "a.onnx", "b.onnx", "--min-cosine", "1.5"], "a cosine similarity lies in [-1, 1], got 1.5"),
-    (["rknn-build", "m.onnx", "--target", "rk3588", "--rounds", "0"], "argument --rounds: must be 1 or more"),
-])
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--mean", "[" * DEEP + "]" * DEEP], "--mean: not a JSON list of numbers (nested too deeply)"),
+        (["--anchors", "[" * DEEP + "]" * DEEP], "--anchors: not a JSON list of numbers (nested too deeply)"),
+        (["--dynamic-axes", '{"x": ' + "[" * DEEP + "]" * DEEP + "}"], "--dynamic-axes: not valid JSON (nested too"),
+        (["--dynamic-axes", '{"x": {"0": 5}}'], "dynamic axes of 'x' must be named by strings"),
+        (["--mean", "[[NaN, Infinity]]"], "--mean: not a JSON list of numbers (NaN is not a number JSON allows)"),
+        (["--std", "1e999, 1, 1"], "--std: inf is not a finite number"),
+        (["--std", '["255"]'], '--std: not a JSON list of numbers ("255" is not a number)'),
+        (["--anchors", "[[10, 13, 16, 1e999]]"], "--anchors: inf is not a finite number"),
+        (["--mean", "[1" + "0" * 5_000 + "]"], "--mean: not a JSON list of numbers"),
+        (["--classes", "9" * 5_000], "--classes: expected a class count"),
+        (["--rtol", "nan"], "argument --rtol: expected a finite number, got 'nan'"),
+        (["--atol", "-1"], "argument --atol: a tolerance cannot be negative"),
+        (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+        (["--output", ""], "argument --output: expected a file name, got an empty string"),
+        (["--write-baseline", ""], "argument --write-baseline: expected a file name"),
+        (["--baseline", ""], "argument --baseline: expected a file name"),
+        (["--config", ""], "argument --config: expected a file name"),
+        (["--confirm", "--inputs", ""], "argument --inputs: expected a file name"),
+        (["compare", "a.onnx", "b.onnx", "--min-cosine", "nan"], "argument --min-cosine: expected a finite number"),
+        (["compare", "a.onnx", "b.onnx", "--min-cosine", "1.5"], "a cosine similarity lies in [-1, 1], got 1.5"),
+        (["rknn-build", "m.onnx", "--target", "rk3588", "--rounds", "0"], "argument --rounds: must be 1 or more"),
+    ],
+)
 def test_option_values_that_mean_nothing(capsys, args, fragment):
     if args[0] not in ("compare", "rknn-build"):
         args = [*args, "m.onnx"]

@@ -35,10 +35,16 @@ def _clean(report):
 
 
 def _batch_norm(mean: TensorProto) -> onnx.ModelProto:
-    stats = [numpy_helper.from_array(np.full(4, value, np.float32), name)
-             for name, value in (("scale", 1), ("bias", 0), ("var", 1))]
-    return _model([helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"])],
-                  [_value("x", [1, 4, 8, 8])], [_value("y", [1, 4, 8, 8])], [*stats, mean])
+    stats = [
+        numpy_helper.from_array(np.full(4, value, np.float32), name)
+        for name, value in (("scale", 1), ("bias", 0), ("var", 1))
+    ]
+    return _model(
+        [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"])],
+        [_value("x", [1, 4, 8, 8])],
+        [_value("y", [1, 4, 8, 8])],
+        [*stats, mean],
+    )
 
 
 def _short_raw_data(tensor):
@@ -78,8 +84,9 @@ def test_read_tensor_refuses_malformed_tensor(tmp_path, corrupt):
 
 # A small constant with short raw_data is refused at load already (shape inference would read past it):
 # test_short_raw_data_in_a_small_constant_is_refused_at_load.
-@pytest.mark.parametrize("corrupt", [c for c in MALFORMED_TENSORS if c is not _short_raw_data],
-                         ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "corrupt", [c for c in MALFORMED_TENSORS if c is not _short_raw_data], ids=lambda f: f.__name__.strip("_")
+)
 def test_bn_statistics_that_cannot_be_read_are_not_judged(tmp_path, corrupt):
     mean = numpy_helper.from_array(np.zeros(4, np.float32), "mean")
     corrupt(mean)
@@ -89,20 +96,33 @@ def test_bn_statistics_that_cannot_be_read_are_not_judged(tmp_path, corrupt):
 
 def test_normalization_constant_of_string_data_is_not_judged(tmp_path):
     mean = helper.make_tensor("mean", TensorProto.STRING, [1, 3, 1, 1], [b"1", b"2", b"3"])
-    model = _model([helper.make_node("Sub", ["x", "mean"], ["y"])], [_value("x", [1, 3, 8, 8])],
-                   [_value("y", [1, 3, 8, 8])], [mean])
+    model = _model(
+        [helper.make_node("Sub", ["x", "mean"], ["y"])],
+        [_value("x", [1, 3, 8, 8])],
+        [_value("y", [1, 3, 8, 8])],
+        [mean],
+    )
     assert _clean(lint_proto(tmp_path, model, "LY002")).findings == ()
 
 
-@pytest.mark.parametrize("ratio", [
-    helper.make_tensor("ratio", TensorProto.FLOAT, [0], []),  # empty
-    helper.make_tensor("ratio", TensorProto.STRING, [], [b"half"]),
-    helper.make_tensor("ratio", TensorProto.FLOAT, [2], [0.1, 0.2]),  # not one value
-], ids=["empty", "string", "two values"])
+@pytest.mark.parametrize(
+    "ratio",
+    [
+        helper.make_tensor("ratio", TensorProto.FLOAT, [0], []),  # empty
+        # an array: onnx's annotation of make_tensor admits no list of bytes, which STRING tensors take too
+        helper.make_tensor("ratio", TensorProto.STRING, [], np.array([b"half"], dtype=object)),
+        helper.make_tensor("ratio", TensorProto.FLOAT, [2], [0.1, 0.2]),  # not one value
+    ],
+    ids=["empty", "string", "two values"],
+)
 def test_malformed_dropout_ratio_falls_back_to_the_default(tmp_path, ratio):
     training = numpy_helper.from_array(np.array(True), "training")
-    model = _model([helper.make_node("Dropout", ["x", "ratio", "training"], ["y"])], [_value("x", [4])],
-                   [_value("y", [4])], [ratio, training])
+    model = _model(
+        [helper.make_node("Dropout", ["x", "ratio", "training"], ["y"])],
+        [_value("x", [4])],
+        [_value("y", [4])],
+        [ratio, training],
+    )
     (finding,) = _clean(lint_proto(tmp_path, model, "NM002")).findings
     assert finding.data == {"training_mode": True, "ratio": 0.5}
 
@@ -116,8 +136,12 @@ def test_dropout_ratio_attribute_of_another_type_reads_as_absent(tmp_path):
 
 
 def test_empty_training_mode_tensor_is_unknown(tmp_path):
-    model = _model([helper.make_node("Dropout", ["x", "", "training"], ["y"])], [_value("x", [4])],
-                   [_value("y", [4])], [helper.make_tensor("training", TensorProto.BOOL, [0], [])])
+    model = _model(
+        [helper.make_node("Dropout", ["x", "", "training"], ["y"])],
+        [_value("x", [4])],
+        [_value("y", [4])],
+        [helper.make_tensor("training", TensorProto.BOOL, [0], [])],
+    )
     (finding,) = _clean(lint_proto(tmp_path, model, "NM002")).findings
     assert finding.data["training_mode"] is None  # read as a value onnxlint cannot know
 
@@ -128,21 +152,30 @@ def test_anchor_free_head_with_unknown_conv_shapes_is_not_read(tmp_path):
     nodes, inits, flats = [], [], []
     for level in range(2):
         inits.append(numpy_helper.from_array(np.zeros((64, 3, 1, 1), np.float32), f"w{level}"))
-        nodes += [helper.make_node("Conv", ["x", f"w{level}"], [f"box{level}"]),
-                  helper.make_node("Reshape", [f"box{level}", "flat"], [f"flat{level}"])]
+        nodes += [
+            helper.make_node("Conv", ["x", f"w{level}"], [f"box{level}"]),
+            helper.make_node("Reshape", [f"box{level}", "flat"], [f"flat{level}"]),
+        ]
         flats.append(f"flat{level}")
-    inits += [numpy_helper.from_array(np.array([1, 64, -1], np.int64), "flat"),
-              numpy_helper.from_array(np.array([1, 4, 16, -1], np.int64), "dfl")]
-    nodes += [helper.make_node("Concat", flats, ["boxes"], axis=2),
-              helper.make_node("Reshape", ["boxes", "dfl"], ["bins"]),
-              helper.make_node("Softmax", ["bins"], ["y"], axis=2)]
+    inits += [
+        numpy_helper.from_array(np.array([1, 64, -1], np.int64), "flat"),
+        numpy_helper.from_array(np.array([1, 4, 16, -1], np.int64), "dfl"),
+    ]
+    nodes += [
+        helper.make_node("Concat", flats, ["boxes"], axis=2),
+        helper.make_node("Reshape", ["boxes", "dfl"], ["bins"]),
+        helper.make_node("Softmax", ["bins"], ["y"], axis=2),
+    ]
     model = _model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)], [_value("y", None)], inits)
     report = _clean(lint_proto(tmp_path, model, "HD001", "HD002", "HD005", settings=RK3588))
     assert report.findings == ()
 
 
-@pytest.mark.parametrize("perm", [None, [0.0, 2.0, 3.0, 1.0], [0, 2, 3], [0, 5, 7, 1]],
-                         ids=["absent", "floats", "too short", "not a permutation"])
+@pytest.mark.parametrize(
+    "perm",
+    [None, [0.0, 2.0, 3.0, 1.0], [0, 2, 3], [0, 5, 7, 1]],
+    ids=["absent", "floats", "too short", "not a permutation"],
+)
 def test_transpose_after_an_image_input_with_any_perm(tmp_path, perm):
     """layout.py used to look the channel axis up in perm: 'ValueError: 1 is not in list'."""
     transpose = helper.make_node("Transpose", ["x"], ["t"])
@@ -160,10 +193,17 @@ def test_softmax_axis_of_another_type_and_scalar_input(tmp_path):
     k = numpy_helper.from_array(np.ones((4, 4), np.float32), "k")
     softmax = helper.make_node("Softmax", ["s"], ["p"])
     softmax.attribute.append(helper.make_attribute("axis", [1, 2]))
-    model = _model([helper.make_node("MatMul", ["q", "k"], ["s"]), softmax,
-                    helper.make_node("MatMul", ["p", "k"], ["y"]),
-                    helper.make_node("Softmax", ["scalar"], ["z"], axis=0)],
-                   [_value("q", [4, 4]), _value("scalar", [])], [_value("y", [4, 4]), _value("z", [])], [k])
+    model = _model(
+        [
+            helper.make_node("MatMul", ["q", "k"], ["s"]),
+            softmax,
+            helper.make_node("MatMul", ["p", "k"], ["y"]),
+            helper.make_node("Softmax", ["scalar"], ["z"], axis=0),
+        ],
+        [_value("q", [4, 4]), _value("scalar", [])],
+        [_value("y", [4, 4]), _value("z", [])],
+        [k],
+    )
     _clean(lint_proto(tmp_path, model, "TG006", "TG008", settings=RK3588))
 
 
@@ -197,23 +237,34 @@ def test_name_that_is_not_utf8_is_a_corrupted_file(tmp_path):
     assert "not valid UTF-8" in lint_file(path, ALL_RULES).error
 
 
-@pytest.mark.parametrize("marker, field", [
-    (b"batchZ", "Dimension.dim_param"),
-    (b"weightZ", "NodeProto.input"),  # the walk meets the Greater node reading it before the initializer
-    (b"alphaZ", "AttributeProto.name"),
-    (b"then_Z", "NodeProto.name"),  # inside an If's subgraph
-], ids=["dim_param", "initializer name", "attribute name", "subgraph node name"])
+@pytest.mark.parametrize(
+    "marker, field",
+    [
+        (b"batchZ", "Dimension.dim_param"),
+        (b"weightZ", "NodeProto.input"),  # the walk meets the Greater node reading it before the initializer
+        (b"alphaZ", "AttributeProto.name"),
+        (b"then_Z", "NodeProto.name"),  # inside an If's subgraph
+    ],
+    ids=["dim_param", "initializer name", "attribute name", "subgraph node name"],
+)
 def test_garbled_string_anywhere_is_named(tmp_path, marker, field):
     """The check runs in protobuf's C parser; the Python walk that names the field runs only when it fails."""
-    then = helper.make_graph([helper.make_node("Identity", ["w"], ["t"], name="then_Z")], "then", [],
-                             [_value("t", [4])])
-    nodes = [helper.make_node("LeakyRelu", ["x"], ["l"], alpha=0.1),
-             helper.make_node("Greater", ["x", "weightZ"], ["c"]),
-             helper.make_node("ReduceMax", ["c"], ["m"], keepdims=0),
-             helper.make_node("If", ["m"], ["y"], then_branch=then, else_branch=then)]
+    then = helper.make_graph(
+        [helper.make_node("Identity", ["w"], ["t"], name="then_Z")], "then", [], [_value("t", [4])]
+    )
+    nodes = [
+        helper.make_node("LeakyRelu", ["x"], ["l"], alpha=0.1),
+        helper.make_node("Greater", ["x", "weightZ"], ["c"]),
+        helper.make_node("ReduceMax", ["c"], ["m"], keepdims=0),
+        helper.make_node("If", ["m"], ["y"], then_branch=then, else_branch=then),
+    ]
     nodes[0].attribute[0].name = "alphaZ"
-    model = _model(nodes, [_value("x", ["batchZ", 4])], [_value("y", [4]), _value("l", ["batchZ", 4])],
-                   [numpy_helper.from_array(np.zeros(4, np.float32), "weightZ")])
+    model = _model(
+        nodes,
+        [_value("x", ["batchZ", 4])],
+        [_value("y", [4]), _value("l", ["batchZ", 4])],
+        [numpy_helper.from_array(np.zeros(4, np.float32), "weightZ")],
+    )
     clean = tmp_path / "clean.onnx"
     clean.write_bytes(model.SerializeToString())
     assert lint_file(clean, ALL_RULES).error is None
@@ -247,8 +298,12 @@ def test_ir_version_out_of_int_range_is_refused(tmp_path):
 
 @pytest.mark.parametrize("location", ["weights\0.bin", "x" * 5000 + ".bin"], ids=["NUL byte", "name too long"])
 def test_external_data_location_the_file_system_refuses(tmp_path, location):
-    model = _model([helper.make_node("Add", ["x", "w"], ["y"])], [_value("x", [4])], [_value("y", [4])],
-                   [numpy_helper.from_array(np.zeros(4, np.float32), "w")])
+    model = _model(
+        [helper.make_node("Add", ["x", "w"], ["y"])],
+        [_value("x", [4])],
+        [_value("y", [4])],
+        [numpy_helper.from_array(np.zeros(4, np.float32), "w")],
+    )
     tensor = model.graph.initializer[0]
     tensor.ClearField("raw_data")
     tensor.data_location = TensorProto.EXTERNAL
@@ -276,8 +331,13 @@ def test_short_raw_data_in_a_small_constant_is_refused_at_load(tmp_path):
     # onnx 1.18's C++ shape inference reads such a constant past its end and crashes the process.
     axis = onnx.TensorProto(name="axis", data_type=onnx.TensorProto.INT64, dims=[1], raw_data=b"\x01\x00\x00")
     node = onnx.helper.make_node("Unsqueeze", ["x", "axis"], ["y"])
-    graph = onnx.helper.make_graph([node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3])],
-                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)], [axis])
+    graph = onnx.helper.make_graph(
+        [node],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)],
+        [axis],
+    )
     path = tmp_path / "short.onnx"
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), str(path))
     report = lint_file(path, ALL_RULES)
@@ -289,9 +349,12 @@ def test_a_model_the_checker_rejects_is_inferred_in_a_child_and_not_probed(tmp_p
     node = onnx.helper.make_node("Constant", [], ["c"])
     node.attribute.append(onnx.helper.make_attribute("value", "not a tensor"))
     add = onnx.helper.make_node("Add", ["x", "c"], ["y"])
-    graph = onnx.helper.make_graph([node, add], "g",
-                                   [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 3])],
-                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["m", 3])])
+    graph = onnx.helper.make_graph(
+        [node, add],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 3])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["m", 3])],
+    )
     path = tmp_path / "rejected.onnx"
     onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)]), str(path))
     report = lint_file(path, ALL_RULES)

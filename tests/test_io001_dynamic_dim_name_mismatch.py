@@ -34,8 +34,7 @@ def test_fail_real_export_whose_output_batch_was_renamed(tmp_path, fixture_path)
     model = onnx.load(str(fixture_path("resnet_legacy_op13_dynbatch.onnx")))
     model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "batch_size"
     [finding] = lint_proto(tmp_path, model, "IO001").findings
-    assert finding.data == {"axis": 0, "declared": "batch_size", "computed": "batch", "input": "input",
-                            "input_axis": 0}
+    assert finding.data == {"axis": 0, "declared": "batch_size", "computed": "batch", "input": "input", "input_axis": 0}
 
 
 def test_pass_real_exports_with_dynamic_batch(fixture_path):
@@ -47,18 +46,25 @@ def test_pass_real_exports_with_dynamic_batch(fixture_path):
         assert codes(lint_file(fixture_path(name), [rule("IO001")])) == [], name
 
 
-@pytest.mark.parametrize("source, declared", [("unk__316", "unk__317"),  # tf2onnx
-                                              ("p2o.DynamicDimension.0", "p2o.DynamicDimension.3"),  # paddle2onnx
-                                              ("DynamicDimension.1", "ConvTranspose_459_o0__d2"),  # paddle2onnx 2
-                                              ("unk__2", "Reluy_dim_0"),  # torch's invented output name
-                                              ("unk__5", "?")])
+@pytest.mark.parametrize(
+    "source, declared",
+    [
+        ("unk__316", "unk__317"),  # tf2onnx
+        ("p2o.DynamicDimension.0", "p2o.DynamicDimension.3"),  # paddle2onnx
+        ("DynamicDimension.1", "ConvTranspose_459_o0__d2"),  # paddle2onnx 2
+        ("unk__2", "Reluy_dim_0"),  # torch's invented output name
+        ("unk__5", "?"),
+    ],
+)
 def test_pass_names_nobody_chose(tmp_path, source, declared):
     """Issue 13: exporters invent dim names; when neither side was named by a person, there is no promise to break."""
     assert codes(lint_proto(tmp_path, _relu(source, declared), "IO001")) == []
 
 
-@pytest.mark.parametrize("source, declared", [("batch", "unk__317"), ("unk__316", "batch"),
-                                              ("input_dynamic_axes_1", "output_dynamic_axes_1")])
+@pytest.mark.parametrize(
+    "source, declared",
+    [("batch", "unk__317"), ("unk__316", "batch"), ("input_dynamic_axes_1", "output_dynamic_axes_1")],
+)
 def test_fail_when_one_name_was_chosen(tmp_path, source, declared):
     [finding] = lint_proto(tmp_path, _relu(source, declared), "IO001").findings
     assert (finding.data["declared"], finding.data["computed"]) == (declared, source)
@@ -69,8 +75,10 @@ def _relu(source: str, declared: str) -> onnx.ModelProto:
     the text parser of onnx < 1.19 takes no dotted or quoted dim names."""
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [source, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT,
-                                                             [None if declared == "?" else declared, 4])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [source, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None if declared == "?" else declared, 4])],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)

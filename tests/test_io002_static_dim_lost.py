@@ -43,8 +43,11 @@ def test_fail_real_legacy_export_with_dynamic_batch(fixture_path):
     # under concrete batch sizes (opset-12 shape arithmetic folded) the boxes and 5 + nc are constant.
     report = lint_file(fixture_path("yolov5n_dynamic_batch.onnx"), [rule("IO002")])
     [finding] = report.findings
-    assert finding.data == {"declared": ["batch", "Concatoutput0_dim_1", "Concatoutput0_dim_2"],
-                            "fixed": ["batch", 1575, 85], "axes": [1, 2]}
+    assert finding.data == {
+        "declared": ["batch", "Concatoutput0_dim_1", "Concatoutput0_dim_2"],
+        "fixed": ["batch", 1575, 85],
+        "axes": [1, 2],
+    }
 
 
 def test_pass_real_dynamo_export_with_dynamic_batch(fixture_path):
@@ -59,13 +62,18 @@ def _stft_front_end():
 
     window = numpy_helper.from_array(np.ones((8, 1, 512), np.float32), "window")
     axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
-    nodes = [helper.make_node("Unsqueeze", ["input", "axes"], ["channel"]),
-             helper.make_node("Conv", ["channel", "window"], ["frames"], kernel_shape=[512], strides=[160]),
-             helper.make_node("Transpose", ["frames"], ["output"], perm=[0, 2, 1])]
+    nodes = [
+        helper.make_node("Unsqueeze", ["input", "axes"], ["channel"]),
+        helper.make_node("Conv", ["channel", "window"], ["frames"], kernel_shape=[512], strides=[160]),
+        helper.make_node("Transpose", ["frames"], ["output"], perm=[0, 2, 1]),
+    ]
     graph = helper.make_graph(
-        nodes, "stft", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch_size", "samples"])],
+        nodes,
+        "stft",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch_size", "samples"])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", "Transposeoutput_dim_1", 8])],
-        [window, axes])
+        [window, axes],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
@@ -78,8 +86,8 @@ def test_pass_frames_of_a_window_larger_than_the_first_probe(tmp_path):
 
 
 def test_probe_grows_until_the_window_fits(tmp_path):
-    from onnxlint.core.model import load_model
     from onnxlint.analysis.probe import probe_dims
+    from onnxlint.core.model import load_model
 
     path = tmp_path / "stft.onnx"
     import onnx

@@ -7,9 +7,11 @@ from onnxlint.core.engine import lint_file
 
 def _relu_model(output_name):
     graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], [output_name])], "g",
+        [helper.make_node("Relu", ["x"], [output_name])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
-        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [4])])
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [4])],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 

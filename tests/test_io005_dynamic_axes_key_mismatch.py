@@ -25,7 +25,9 @@ def test_fail_script_with_the_seed_000_typo(tmp_path):
     script.write_text(SEED_000_SCRIPT)
     report = lint_file(script, [rule("IO005")])
     assert [(f.code, f.location.tensor, f.location.line, f.data["suggestion"]) for f in report.findings] == [
-        ("IO005", "image", 5, "images"), ("IO005", "output", 5, "output0")]
+        ("IO005", "image", 5, "images"),
+        ("IO005", "output", 5, "output0"),
+    ]
 
 
 def test_pass_script_with_matching_keys(tmp_path):
@@ -36,8 +38,10 @@ def test_pass_script_with_matching_keys(tmp_path):
 
 def test_script_without_literal_names_is_not_guessed_and_says_so(tmp_path):
     script = tmp_path / "export.py"
-    script.write_text("import torch\ntorch.onnx.export(m, x, 'f.onnx', input_names=names(), "
-                      "output_names=['y'], dynamic_axes={'x': {0: 'b'}})\n")
+    script.write_text(
+        "import torch\ntorch.onnx.export(m, x, 'f.onnx', input_names=names(), "
+        "output_names=['y'], dynamic_axes={'x': {0: 'b'}})\n"
+    )
     report = lint_file(script, [rule("IO005")])
     assert report.findings == ()
     [skipped] = report.rules_skipped
@@ -49,7 +53,8 @@ def test_script_without_export_call_is_reported_skipped(tmp_path):
     script.write_text("print('no export here')\n")
     report = lint_file(script, [rule("IO005")])
     assert [(s.code, s.reason) for s in report.rules_skipped] == [
-        ("IO005", "no torch.onnx.export call found in the script")]
+        ("IO005", "no torch.onnx.export call found in the script")
+    ]
 
 
 def test_fail_onnx_with_spec(tmp_path):

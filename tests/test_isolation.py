@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, rule
 
-from onnxlint.core import engine
 from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
 from onnxlint.checks.nm002_dropout_training_mode import DropoutTrainingMode
 from onnxlint.cli import main
+from onnxlint.core import engine
 from onnxlint.core.engine import lint_file
-from onnxlint.output import FORMATS
 from onnxlint.core.registry import LintSettings
+from onnxlint.output import FORMATS
 
 TRAINING = FIXTURES / "yolov5n_training.onnx"
 

@@ -59,4 +59,3 @@ def test_pass_nchw_model_starting_with_pad(tmp_path):
         y = Conv(p, w)
     }"""
     assert codes(lint_text(tmp_path, text, "LY001")) == []
-

@@ -8,11 +8,14 @@ g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y) <float[4, 3, 1, 1] w> {"""
 
 
 def test_fail_divide_by_255(tmp_path):
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
         k = Constant <value = float {255.0}> ()
         n = Div(x, k)
         y = Conv(n, w)
     }"""
+    )
     [finding] = lint_text(tmp_path, text, "LY002").findings
     assert (finding.code, finding.location.node) == ("LY002", "Div_1")
     assert finding.data == {"mean_values": [0.0, 0.0, 0.0], "std_values": [255.0, 255.0, 255.0], "ops": ["Div_1"]}
@@ -20,7 +23,9 @@ def test_fail_divide_by_255(tmp_path):
 
 def test_fail_imagenet_mean_std_in_0_1_range(tmp_path):
     # x/255, then (x - mean)/std with ImageNet statistics: RKNN's equivalent is mean*255, std*255.
-    text = HEADER + """
+    text = (
+        HEADER
+        + """
         k = Constant <value = float {255.0}> ()
         mean = Constant <value = float[1, 3, 1, 1] {0.485, 0.456, 0.406}> ()
         std = Constant <value = float[1, 3, 1, 1] {0.229, 0.224, 0.225}> ()
@@ -29,6 +34,7 @@ def test_fail_imagenet_mean_std_in_0_1_range(tmp_path):
         n = Div(b, std)
         y = Conv(n, w)
     }"""
+    )
     [finding] = lint_text(tmp_path, text, "LY002").findings
     assert finding.data["mean_values"] == pytest.approx([123.675, 116.28, 103.53], rel=1e-5)
     assert finding.data["std_values"] == pytest.approx([58.395, 57.12, 57.375], rel=1e-5)

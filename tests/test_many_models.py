@@ -41,11 +41,16 @@ def test_folder_is_searched_for_models_in_a_stable_order(repo, capsys):
 
 def test_glob_and_exclude(repo, capsys):
     assert _paths(_run(capsys, "models/**/*.onnx", "--format", "json")[1]) == [
-        "models/good.onnx", "models/legacy/cls.onnx", "models/legacy/train.onnx"]
+        "models/good.onnx",
+        "models/legacy/cls.onnx",
+        "models/legacy/train.onnx",
+    ]
     code, out, _ = _run(capsys, "models", "--exclude", "models/legacy/*", "--format", "json")
     assert code == 0 and _paths(out) == ["models/good.onnx"]
     assert _paths(_run(capsys, "models", "--exclude", "train.onnx", "--format", "json")[1]) == [
-        "models/good.onnx", "models/legacy/cls.onnx"]
+        "models/good.onnx",
+        "models/legacy/cls.onnx",
+    ]
 
 
 def test_glob_without_match_is_a_usage_error(repo, capsys):
@@ -73,7 +78,8 @@ def test_baseline_reports_only_new_findings(repo, capsys):
     code, out, _ = _run(capsys, "models", "--baseline", "baseline.json", "--format", "json")
     assert code == 1
     assert [(r["path"], len(r["findings"])) for r in json.loads(out)["results"] if r["findings"]] == [
-        ("models/new.onnx", 2)]
+        ("models/new.onnx", 2)
+    ]
 
 
 def test_bad_baseline_is_one_line_exit_2(repo, capsys):

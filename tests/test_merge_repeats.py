@@ -16,10 +16,13 @@ from onnxlint.core.policy import Policy
 
 def _hardswish_chain(count: int) -> onnx.ModelProto:
     """`count` HardSwish nodes under opset 11, where HardSwish does not exist yet (OP001 on each)."""
-    nodes = [helper.make_node("HardSwish", [f"t{i}"], [f"t{i + 1}"], name=f"/block{i}/HardSwish")
-             for i in range(count)]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [1, 4])],
-                              [helper.make_tensor_value_info(f"t{count}", TensorProto.FLOAT, [1, 4])])
+    nodes = [helper.make_node("HardSwish", [f"t{i}"], [f"t{i + 1}"], name=f"/block{i}/HardSwish") for i in range(count)]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info(f"t{count}", TensorProto.FLOAT, [1, 4])],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=7)
 
 
@@ -63,8 +66,9 @@ def test_text_shows_one_line_and_show_all_every_node(tmp_path, capsys):
     assert out.count("OP001") == 1 and "also:" not in out
     main([str(path), "--select", "OP001", "--show-all"])
     out = capsys.readouterr().out
-    assert [line.strip() for line in out.splitlines() if "also:" in line] == \
-        [f"also: /block{i}/HardSwish (HardSwish)" for i in range(1, 5)]
+    assert [line.strip() for line in out.splitlines() if "also:" in line] == [
+        f"also: /block{i}/HardSwish (HardSwish)" for i in range(1, 5)
+    ]
 
 
 def test_baseline_absorbs_the_merged_finding(tmp_path, capsys):

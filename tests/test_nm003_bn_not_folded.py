@@ -11,8 +11,7 @@ g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y{extra_out}) <float[4, 3, 1, 1] w
 
 def test_fail_conv_then_bn(tmp_path):
     [finding] = lint_text(tmp_path, CONV_BN.format(extra_out="", extra=""), "NM003").findings
-    assert (finding.code, finding.location.node, finding.data) == ("NM003", "BatchNormalization_1",
-                                                                    {"conv": "Conv_0"})
+    assert (finding.code, finding.location.node, finding.data) == ("NM003", "BatchNormalization_1", {"conv": "Conv_0"})
 
 
 def test_pass_conv_output_also_used_elsewhere(tmp_path):

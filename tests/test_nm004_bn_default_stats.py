@@ -11,8 +11,11 @@ g (float[1, 2, 4, 4] x) => (float[1, 2, 4, 4] z) <float[2] s = {{1.0, 1.0}}, flo
 def test_fail_every_bn_at_defaults(tmp_path):
     [finding] = lint_text(tmp_path, BN.format(mean="0.0, 0.0", var="1.0, 1.0"), "NM004").findings
     assert (finding.code, finding.location.node) == ("NM004", "BatchNormalization_0")
-    assert finding.data == {"batch_norm_count": 2, "default_count": 2,
-                            "nodes": ["BatchNormalization_0", "BatchNormalization_1"]}
+    assert finding.data == {
+        "batch_norm_count": 2,
+        "default_count": 2,
+        "nodes": ["BatchNormalization_0", "BatchNormalization_1"],
+    }
     assert finding.message.startswith("all 2 BatchNormalization nodes have")
 
 

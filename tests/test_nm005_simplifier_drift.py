@@ -1,6 +1,7 @@
 """NM005: the model against onnxsim's simplification of it."""
 
 from conftest import FIXTURES, codes, lint_text, rule
+
 from onnxlint.confirm.metrics import Tolerance
 from onnxlint.confirm.runner import ConfirmOptions
 from onnxlint.core.engine import lint_file
@@ -15,8 +16,13 @@ g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y) <float[4, 3, 3, 3] w = {WEIGHTS
     y = BatchNormalization (c, s, b, mean, var)
 }""".replace("WEIGHTS", WEIGHTS)
 EXACT = LintSettings(run=ConfirmOptions(tolerance=Tolerance(rtol=0.0, atol=0.0)))
-HEALTHY = ["yolov5n_legacy_op12.onnx", "yolov8n_legacy_op12.onnx", "resnet_legacy_op13_dynbatch.onnx",
-           "lstm_if_legacy.onnx", "yolov5n_dynamic_hw.onnx"]
+HEALTHY = [
+    "yolov5n_legacy_op12.onnx",
+    "yolov8n_legacy_op12.onnx",
+    "resnet_legacy_op13_dynbatch.onnx",
+    "lstm_if_legacy.onnx",
+    "yolov5n_dynamic_hw.onnx",
+]
 
 
 def test_fail_at_zero_tolerance(tmp_path):

@@ -1,10 +1,11 @@
 """NM006: onnxruntime with graph optimisations off against all on."""
 
 from conftest import FIXTURES, codes, lint_text, rule
-from onnxlint.core.engine import lint_file
-from onnxlint.confirm.runner import ConfirmOptions
-from onnxlint.core.registry import LintSettings
 from test_nm005_simplifier_drift import CONV_BN, EXACT, HEALTHY
+
+from onnxlint.confirm.runner import ConfirmOptions
+from onnxlint.core.engine import lint_file
+from onnxlint.core.registry import LintSettings
 
 
 def test_fail_at_zero_tolerance(tmp_path):

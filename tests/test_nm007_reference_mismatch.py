@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES, codes, lint_text
+
 from onnxlint.cli import main
 from onnxlint.confirm.runner import ConfirmOptions
 from onnxlint.core.registry import LintSettings
@@ -20,8 +20,9 @@ def _settings(reference):
 
 
 def test_fail_when_the_reference_differs(tmp_path):
-    [finding] = lint_text(tmp_path, RELU, "NM007", settings=_settings({"y": np.array([[1, 0, 3, 4]], np.float32)})
-                          ).findings
+    [finding] = lint_text(
+        tmp_path, RELU, "NM007", settings=_settings({"y": np.array([[1, 0, 3, 4]], np.float32)})
+    ).findings
     assert finding.severity.value == "error" and finding.data["max_abs"] == 4.0
     assert finding.data["mismatch_ratio"] == 0.25 and finding.evidence.verdict == "confirmed"
 
@@ -47,22 +48,27 @@ def test_seed_000_workflow_on_the_command_line(tmp_path, capsys):
 
     model = FIXTURES / "yolov5n_legacy_op12.onnx"
     images = np.random.default_rng(3).random((1, 3, 160, 160), dtype=np.float32)
-    [output] = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"images": images})
+    [output] = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(
+        None, {"images": images}
+    )
     np.savez(tmp_path / "inputs.npz", images=images)
     np.savez(tmp_path / "good.npz", output0=output)
     np.savez(tmp_path / "bad.npz", output0=output * 1.01)
     args = [str(model), "--confirm", "--select", "NM007", "--inputs", str(tmp_path / "inputs.npz"), "--format", "json"]
-    assert main(args + ["--reference", str(tmp_path / "good.npz")]) == 0
+    assert main([*args, "--reference", str(tmp_path / "good.npz")]) == 0
     capsys.readouterr()
-    assert main(args + ["--reference", str(tmp_path / "bad.npz")]) == 1
+    assert main([*args, "--reference", str(tmp_path / "bad.npz")]) == 1
     [finding] = json.loads(capsys.readouterr().out)["results"][0]["findings"]
     assert finding["location"]["tensor"] == "output0" and finding["data"]["cosine"] > 0.999
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--reference", "x.npz"], "--inputs and --reference need --confirm"),
-    (["--confirm", "--reference", "missing.npz"], "--reference: cannot read 'missing.npz'"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--reference", "x.npz"], "--inputs and --reference need --confirm"),
+        (["--confirm", "--reference", "missing.npz"], "--reference: cannot read 'missing.npz'"),
+    ],
+)
 def test_usage_errors(capsys, args, fragment):
     assert main([str(FIXTURES / "yolov5n_legacy_op12.onnx"), *args]) == 2
     assert fragment in capsys.readouterr().err

@@ -119,9 +119,9 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
         "from onnxlint.output.destination import write_report\n"
         "def slow(stream):\n"
         "    stream.write('x'); stream.flush(); print('writing', flush=True); time.sleep(30)\n"
-        "write_report('--output', sys.argv[1], slow)\n")
-    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "r.txt")], stdout=subprocess.PIPE,
-                             text=True)
+        "write_report('--output', sys.argv[1], slow)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "r.txt")], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "writing"
     assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     child.send_signal(signal.SIGTERM)

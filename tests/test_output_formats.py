@@ -50,8 +50,10 @@ def test_sarif_fingerprints_are_stable_and_distinct(capsys):
     second = json.loads(_run(capsys, *reversed(MODELS), "--format", "sarif")[1])
 
     def prints(document):
-        return {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-                 r["partialFingerprints"]["onnxlint/v1"]) for r in document["runs"][0]["results"]}
+        return {
+            (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["partialFingerprints"]["onnxlint/v1"])
+            for r in document["runs"][0]["results"]
+        }
 
     assert prints(first) == prints(second)
     values = [fp for _, fp in prints(first)]
@@ -73,11 +75,14 @@ def test_github_escapes_workflow_command_syntax(tmp_path, capsys):
     from conftest import parse
 
     path = tmp_path / "odd,name:1.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (float[1, 3, 4, 4] x) => (float[1, 3, 4, 4] y) <float[3] m = {0, 0, 0}, float[3] v = {1, 1, 1},
             float[3] s = {1, 1, 1}, float[3] b = {0, 0, 0}> {
             y = BatchNormalization <training_mode = 1> (x, s, b, m, v)
-        }"""), str(path))
+        }"""),
+        str(path),
+    )
     code, out, _ = _run(capsys, path, "--format", "github", "--select", "NM001")
     assert code == 1
     assert "file=" + str(path).replace(",", "%2C").replace(":", "%3A") + ",line=1," in out
@@ -85,7 +90,7 @@ def test_github_escapes_workflow_command_syntax(tmp_path, capsys):
 
 
 def test_json_output_matches_its_schema(capsys, tmp_path):
-    code, out, _ = _run(capsys, *MODELS, tmp_path / "missing.onnx", "--format", "json", "--target", "rv1106")
+    _, out, _ = _run(capsys, *MODELS, tmp_path / "missing.onnx", "--format", "json", "--target", "rv1106")
     schema = json.loads(resources.files("onnxlint").joinpath("schemas", "lint-report.schema.json").read_text())
     jsonschema.validate(json.loads(out), schema, cls=jsonschema.Draft202012Validator)
 
@@ -104,16 +109,19 @@ def test_output_file_gets_the_format_and_the_terminal_gets_text(capsys, tmp_path
 
 
 def test_output_into_a_missing_folder_is_a_usage_error(capsys, tmp_path):
-    code, out, err = _run(capsys, FIXTURES / "yolov5n_training.onnx", "--output", tmp_path / "no" / "r.json")
+    code, _, err = _run(capsys, FIXTURES / "yolov5n_training.onnx", "--output", tmp_path / "no" / "r.json")
     assert code == 2 and err.startswith("onnxlint: error: --output: cannot write") and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize(("path", "artifact"), [
-    ("/abs/my model.onnx", {"uri": "file:///abs/my%20model.onnx"}),
-    ("models/yölo#1.onnx", {"uri": "models/y%C3%B6lo%231.onnx", "uriBaseId": "%SRCROOT%"}),
-    ("a:b.onnx", {"uri": "a%3Ab.onnx", "uriBaseId": "%SRCROOT%"}),  # not read as a URI scheme
-    ("../x 100%.onnx", {"uri": "../x%20100%25.onnx", "uriBaseId": "%SRCROOT%"}),
-])
+@pytest.mark.parametrize(
+    ("path", "artifact"),
+    [
+        ("/abs/my model.onnx", {"uri": "file:///abs/my%20model.onnx"}),
+        ("models/yölo#1.onnx", {"uri": "models/y%C3%B6lo%231.onnx", "uriBaseId": "%SRCROOT%"}),
+        ("a:b.onnx", {"uri": "a%3Ab.onnx", "uriBaseId": "%SRCROOT%"}),  # not read as a URI scheme
+        ("../x 100%.onnx", {"uri": "../x%20100%25.onnx", "uriBaseId": "%SRCROOT%"}),
+    ],
+)
 def test_sarif_artifact_uris_are_rfc3986(path, artifact):
     from onnxlint.output.sarif import _artifact
 

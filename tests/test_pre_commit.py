@@ -11,8 +11,13 @@ import sys
 import pytest
 from conftest import FIXTURES, ROOT
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None,
-                                reason="needs git and pre-commit (pip install -e '.[test]')")
+pytestmark = [
+    pytest.mark.slow,  # each try-repo installs this checkout into a fresh hook environment
+    pytest.mark.skipif(
+        shutil.which("git") is None or importlib.util.find_spec("pre_commit") is None,
+        reason="needs git and pre-commit (pip install -e '.[test]')",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,16 +27,31 @@ def cache(tmp_path_factory):
 
 
 def _git(repo, *args):
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
+    )
 
 
 def _try_repo(repo, cache, hook):
     # try-repo installs this checkout (uncommitted changes included) into a fresh hook environment.
-    return subprocess.run([sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"],
-                          cwd=repo, capture_output=True, text=True, timeout=1500,
-                          env={**os.environ, "PRE_COMMIT_HOME": str(cache), "PRE_COMMIT_COLOR": "never"})
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, "PRE_COMMIT_HOME": str(cache), "PRE_COMMIT_COLOR": "never"},
+    )
 
 
 def test_model_hook_fails_on_the_bad_model_and_passes_without_it(tmp_path, cache):

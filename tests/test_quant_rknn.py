@@ -6,9 +6,10 @@ from conftest import FIXTURES
 
 from onnxlint.rknn.toolkit import quant_accuracy, toolkit_python
 
-pytestmark = [pytest.mark.rknn,
-              pytest.mark.skipif(toolkit_python() is None,
-                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+pytestmark = [
+    pytest.mark.rknn,
+    pytest.mark.skipif(toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)"),
+]
 
 
 def _images(folder, count):
@@ -30,12 +31,18 @@ def test_predicted_cosine_matches_the_simulator(tmp_path):
 
     model = FIXTURES / "yolov8n_legacy_op12.onnx"
     *calibration, held = _images(tmp_path, 4)
-    predicted = analyze(model, "rk3588", [str(p) for p in [*calibration, held]], mean=[0, 0, 0],
-                        std=[255, 255, 255]).to_dict()
+    predicted = analyze(
+        model, "rk3588", [str(p) for p in [*calibration, held]], mean=[0, 0, 0], std=[255, 255, 255]
+    ).to_dict()
     listing = tmp_path / "dataset.txt"
     listing.write_text("".join(f"{p}\n" for p in calibration))
-    result = quant_accuracy(model, {"target_platform": "rk3588", "mean_values": [[0, 0, 0]],
-                                    "std_values": [[255, 255, 255]]}, str(listing), [str(held)], tmp_path / "snap")
+    result = quant_accuracy(
+        model,
+        {"target_platform": "rk3588", "mean_values": [[0, 0, 0]], "std_values": [[255, 255, 255]]},
+        str(listing),
+        [str(held)],
+        tmp_path / "snap",
+    )
     assert result.failed_stage is None, result.error_lines()
     rows = read_error_analysis(tmp_path / "snap" / "error_analysis.txt")
     measured = output_cosines(rows, ["output0"])["output0"]

@@ -3,8 +3,16 @@
 import numpy as np
 import pytest
 
-from onnxlint.quant.scheme import (INT16, Histogram, QParams, asymmetric, choose_range, fake_quant,
-                                   fake_quant_weights, weight_scales)
+from onnxlint.quant.scheme import (
+    INT16,
+    Histogram,
+    QParams,
+    asymmetric,
+    choose_range,
+    fake_quant,
+    fake_quant_weights,
+    weight_scales,
+)
 
 
 def test_asymmetric_params_by_hand():
@@ -48,8 +56,7 @@ def test_weights_per_channel_and_per_layer_by_hand():
     np.testing.assert_allclose(weight_scales(w, "channel").ravel(), [1 / 127, 0.02 / 127])
     np.testing.assert_allclose(weight_scales(w, "layer").ravel(), [1 / 127, 1 / 127])
     # per channel: -0.5 is -63.5 steps of 1/127, rounded to even -64; 0.01 is 63.5 steps of 0.02/127 -> 64
-    np.testing.assert_allclose(fake_quant_weights(w, "channel"), [[1.0, -64 / 127], [64 * 0.02 / 127, 0.02]],
-                               rtol=1e-6)
+    np.testing.assert_allclose(fake_quant_weights(w, "channel"), [[1.0, -64 / 127], [64 * 0.02 / 127, 0.02]], rtol=1e-6)
     # per layer: 0.01 = 1.27 steps of 1/127 -> 1/127, 0.02 = 2.54 -> 3/127: the small channel is crushed
     np.testing.assert_allclose(fake_quant_weights(w, "layer")[1], [1 / 127, 3 / 127], rtol=1e-6)
 
@@ -78,8 +85,9 @@ def test_unknown_method_is_refused():
 
 def _hist(values, bins=2048):
     values = np.asarray(values, dtype=np.float64)
-    return Histogram(float(values.min()), float(values.max()),
-                     np.histogram(values, bins=bins, range=(values.min(), values.max()))[0])
+    return Histogram(
+        float(values.min()), float(values.max()), np.histogram(values, bins=bins, range=(values.min(), values.max()))[0]
+    )
 
 
 def test_normal_keeps_min_and_max():
@@ -102,7 +110,7 @@ def test_mmse_clips_a_lone_outlier():
 def test_kl_clips_a_long_tail():
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.normal(0, 1, 100_000), rng.uniform(20, 40, 10)])
-    lo, hi = choose_range(_hist(values), "kl_divergence")
+    _, hi = choose_range(_hist(values), "kl_divergence")
     assert hi < 40
 
 

@@ -21,6 +21,11 @@ def test_rows_glued_numbers_and_all_zero_outputs(tmp_path):
     path.write_text(REPORT)
     rows = read_error_analysis(path)
     assert [(r.tensor, r.entire_cosine, r.single_cosine) for r in rows] == [
-        ("x", 1.0, 1.0), ("hardswish_0.tmp_0", 0.99994, 0.99994), ("p2o.ConvTranspose.3", 0.9904, 0.99995),
-        ("sigmoid_0.tmp_0_int8", 0.0, 0.0), ("sigmoid_0.tmp_0", 0.0, 0.0), ("relu_11.tmp_0", 0.99844, 0.99869)]
+        ("x", 1.0, 1.0),
+        ("hardswish_0.tmp_0", 0.99994, 0.99994),
+        ("p2o.ConvTranspose.3", 0.9904, 0.99995),
+        ("sigmoid_0.tmp_0_int8", 0.0, 0.0),
+        ("sigmoid_0.tmp_0", 0.0, 0.0),
+        ("relu_11.tmp_0", 0.99844, 0.99869),
+    ]
     assert output_cosines(rows, ["sigmoid_0.tmp_0", "missing"]) == {"sigmoid_0.tmp_0": 0.0}

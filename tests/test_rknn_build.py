@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import FIXTURES
+
 from onnxlint.cli import main
 from onnxlint.rknn import toolkit
 
@@ -25,8 +25,9 @@ def test_without_the_toolkit_it_is_a_usage_error(capsys, monkeypatch):
 
 def test_auto_outputs_need_a_head(capsys, monkeypatch):
     monkeypatch.setattr(toolkit, "toolkit_python", lambda: "python")
-    code, _, err = _run(capsys, FIXTURES / "resnet_legacy_op13_dynbatch.onnx", "--target", "rk3588",
-                        "--outputs", "auto")
+    code, _, err = _run(
+        capsys, FIXTURES / "resnet_legacy_op13_dynbatch.onnx", "--target", "rk3588", "--outputs", "auto"
+    )
     assert code == 2 and "found no YOLO head" in err
 
 
@@ -49,11 +50,23 @@ def test_the_prediction_loads_the_model_once_for_the_failures_and_the_heads(monk
 
 
 @pytest.mark.rknn
-@pytest.mark.skipif(toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+@pytest.mark.skipif(
+    toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)"
+)
 def test_finds_the_configuration_that_builds(capsys, tmp_path):
     out_file, log = tmp_path / "model.rknn", tmp_path / "build.log"
-    code, out, _ = _run(capsys, FIXTURES / "toolkit" / "dfl_split.onnx", "--target", "rk3588", "--export-rknn",
-                        out_file, "--log", log, "--format", "json")
+    code, out, _ = _run(
+        capsys,
+        FIXTURES / "toolkit" / "dfl_split.onnx",
+        "--target",
+        "rk3588",
+        "--export-rknn",
+        out_file,
+        "--log",
+        log,
+        "--format",
+        "json",
+    )
     report = json.loads(out)
     assert code == 0 and report["built"]
     assert [a["failed_stage"] for a in report["attempts"]] == ["build", None]
@@ -66,8 +79,11 @@ def test_finds_the_configuration_that_builds(capsys, tmp_path):
 
 
 @pytest.mark.rknn
-@pytest.mark.skipif(toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+@pytest.mark.skipif(
+    toolkit.toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)"
+)
 def test_a_failure_no_rule_can_fix_is_reported(capsys, tmp_path):
-    code, out, _ = _run(capsys, FIXTURES / "toolkit" / "shape_only_output.onnx", "--target", "rk3588", "--log",
-                        tmp_path / "b.log")
+    code, out, _ = _run(
+        capsys, FIXTURES / "toolkit" / "shape_only_output.onnx", "--target", "rk3588", "--log", tmp_path / "b.log"
+    )
     assert code == 1 and "no configuration built" in out and "All outputs ['channels'] of model are constants" in out

@@ -4,15 +4,16 @@ with it, and its near miss builds. When a toolkit release fixes a bug, this fail
 from __future__ import annotations
 
 import pytest
-
 from conftest import FIXTURES
-from onnxlint.rknn.buildfail import build_failures
-from onnxlint.rknn.toolkit import build, toolkit_python
-from onnxlint.rknn.targets import installed_version, known_versions
 
-pytestmark = [pytest.mark.rknn,
-              pytest.mark.skipif(toolkit_python() is None,
-                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+from onnxlint.rknn.buildfail import build_failures
+from onnxlint.rknn.targets import installed_version, known_versions
+from onnxlint.rknn.toolkit import build, toolkit_python
+
+pytestmark = [
+    pytest.mark.rknn,
+    pytest.mark.skipif(toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)"),
+]
 
 
 def _failures():
@@ -20,8 +21,12 @@ def _failures():
     return build_failures(version) if version in known_versions() else ()
 
 
-CASES = [(failure, chip) for failure in _failures() for chip in (failure.chips or ("rk3588", "rv1106"))
-         if chip in ("rk3588", "rv1106")]
+CASES = [
+    (failure, chip)
+    for failure in _failures()
+    for chip in (failure.chips or ("rk3588", "rv1106"))
+    if chip in ("rk3588", "rv1106")
+]
 
 
 @pytest.mark.parametrize("failure, chip", CASES, ids=lambda x: getattr(x, "id", x))
@@ -34,8 +39,9 @@ def test_failure_reproduces_and_the_workaround_builds(failure, chip):
     assert failed.failed_stage == "build", failed.log[-3000:]
     if failure.fusion_rule:
         assert f"disable_rules=['{failure.fusion_rule}']" in failed.log
-        fixed = build(FIXTURES / failure.fixture, chip, timeout=600,
-                      config={"disable_rules": failure.workaround["disable_rules"]})
+        fixed = build(
+            FIXTURES / failure.fixture, chip, timeout=600, config={"disable_rules": failure.workaround["disable_rules"]}
+        )
         assert fixed.failed_stage is None, fixed.log[-3000:]
     key = failure.message.split("...")[-1].strip(" '")[-40:]  # the message's specific end
     assert key in " ".join(failed.error_lines(limit=10)), failed.error_lines(limit=10)

@@ -6,16 +6,17 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-
 from conftest import FIXTURES
-from onnxlint.core.graph import build_graphs
+
 from onnxlint.analysis.heads import model_heads
+from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
 from onnxlint.rknn.toolkit import simulate, toolkit_python
 
-pytestmark = [pytest.mark.rknn,
-              pytest.mark.skipif(toolkit_python() is None,
-                                 reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")]
+pytestmark = [
+    pytest.mark.rknn,
+    pytest.mark.skipif(toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)"),
+]
 
 # fp16 on the NPU simulator against fp32 onnxruntime.
 MIN_COSINE = 0.999
@@ -26,8 +27,10 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-@pytest.mark.parametrize("name", ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx",
-                                  "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx"])
+@pytest.mark.parametrize(
+    "name",
+    ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx", "yolov8n_dynamo_op18.onnx"],
+)
 def test_suggested_cut_builds_and_matches_onnxruntime(tmp_path, name):
     model = load_model(FIXTURES / name)
     [head] = model_heads(model, build_graphs(model)[0])

@@ -11,11 +11,11 @@ import pytest
 from conftest import parse
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.settings.deployment import parse_anchors
-from onnxlint.rknn.targets import known_versions, resolve_target
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings, normalize_dynamic_axes
 from onnxlint.core.ruledocs import HEADINGS, doc_files, page_name, read_page, sections
+from onnxlint.rknn.targets import known_versions, resolve_target
+from onnxlint.settings.deployment import parse_anchors
 
 # A fence line: ```onnx or ```python, optionally followed by a one-line JSON object of lint settings.
 BLOCK = re.compile(r"^```(onnx|python)[ \t]*(\{[^\n]*\})?[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -35,8 +35,10 @@ def test_page_has_headings_in_order(rule):
 
 
 def _blocks(rule, heading):
-    return [(m.group(1), json.loads(m.group(2)) if m.group(2) else {}, m.group(3))
-            for m in BLOCK.finditer(sections(read_page(rule))[heading])]
+    return [
+        (m.group(1), json.loads(m.group(2)) if m.group(2) else {}, m.group(3))
+        for m in BLOCK.finditer(sections(read_page(rule))[heading])
+    ]
 
 
 def _settings(options: dict) -> LintSettings:
@@ -50,7 +52,8 @@ def _settings(options: dict) -> LintSettings:
         mean=tuple(options["mean"]) if "mean" in options else None,
         std=tuple(options["std"]) if "std" in options else None,
         input_layout=options.get("input_layout"),
-        run=_run_options(options["confirm"]) if "confirm" in options else None)
+        run=_run_options(options["confirm"]) if "confirm" in options else None,
+    )
 
 
 def _run_options(spec: dict):
@@ -63,9 +66,12 @@ def _run_options(spec: dict):
     def arrays(named):
         return {name: np.asarray(values, dtype=np.float32) for name, values in named.items()} if named else None
 
-    return ConfirmOptions(seed=spec.get("seed", 0), inputs=arrays(spec.get("inputs")),
-                          reference=arrays(spec.get("reference")),
-                          tolerance=Tolerance(rtol=spec.get("rtol", 1e-3), atol=spec.get("atol", 1e-5)))
+    return ConfirmOptions(
+        seed=spec.get("seed", 0),
+        inputs=arrays(spec.get("inputs")),
+        reference=arrays(spec.get("reference")),
+        tolerance=Tolerance(rtol=spec.get("rtol", 1e-3), atol=spec.get("atol", 1e-5)),
+    )
 
 
 def _lint_block(folder, rule, language, options, body):
@@ -120,7 +126,9 @@ QUOTED_OUTPUT = re.compile(r"^```text\n((?:  (?:error|warning|info) .*?))^```", 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
 def test_quoted_output_is_what_the_examples_print(tmp_path, rule):
     example = sections(read_page(rule))["Example"]
-    printed = [_rendered_lines(_lint_block(tmp_path / str(index), rule, *block))
-               for index, block in enumerate(_blocks(rule, "Example"))]
+    printed = [
+        _rendered_lines(_lint_block(tmp_path / str(index), rule, *block))
+        for index, block in enumerate(_blocks(rule, "Example"))
+    ]
     for quoted in QUOTED_OUTPUT.findall(example):
         assert quoted in printed, f"stale output quoted in {page_name(rule)}:\n{quoted}"

@@ -32,19 +32,26 @@ def multitool() -> str:
         return tool
     if os.environ.get("CI"):
         pytest.fail("CI must run Microsoft's SARIF validator: .ci/run installs it and sets ONNXLINT_SARIF_MULTITOOL")
-    pytest.skip("Microsoft's SARIF validator is not installed (npm install @microsoft/sarif-multitool; set "
-                "ONNXLINT_SARIF_MULTITOOL to its Sarif.Multitool binary)")
+    pytest.skip(
+        "Microsoft's SARIF validator is not installed (npm install @microsoft/sarif-multitool; set "
+        "ONNXLINT_SARIF_MULTITOOL to its Sarif.Multitool binary)"
+    )
 
 
 def _validate(tool: str, folder, reports: list) -> list[str]:
     """The validator's error-level messages over every report."""
     log = folder / "validation.sarif"
-    result = subprocess.run([tool, "validate", "--output", str(log), *map(str, reports)], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [tool, "validate", "--output", str(log), *map(str, reports)], capture_output=True, text=True, timeout=300
+    )
     assert log.is_file(), result.stdout + result.stderr
     found = json.loads(log.read_text(encoding="utf-8"))
-    errors = [f"{r['ruleId']}: {r['message'].get('text', r['message'])}" for run in found["runs"]
-              for r in run.get("results", []) if r.get("level", "warning") == "error"]
+    errors = [
+        f"{r['ruleId']}: {r['message'].get('text', r['message'])}"
+        for run in found["runs"]
+        for r in run.get("results", [])
+        if r.get("level", "warning") == "error"
+    ]
     assert result.returncode == 0 or errors, result.stdout + result.stderr
     return errors
 
@@ -69,10 +76,14 @@ def test_validator_accepts_every_kind_of_report(multitool, tmp_path, monkeypatch
         reports.append(out)
     # Refuted findings (suppressions) and internal errors (notifications), as --confirm and a crash write them.
     report = lint_file(odd, [rule("NM001")])
-    refuted = dataclasses.replace(report.findings[0], evidence=Evidence("onnxruntime 1.0", "refuted",
-                                                                         {"cosine": 1.0}, "identical outputs"))
-    crashed = dataclasses.replace(report, findings=(refuted,), internal_errors=(
-        InternalError("NM002", "ValueError", "3 is not in list", "/tmp/onnxlint-traceback-x.txt"),))
+    refuted = dataclasses.replace(
+        report.findings[0], evidence=Evidence("onnxruntime 1.0", "refuted", {"cosine": 1.0}, "identical outputs")
+    )
+    crashed = dataclasses.replace(
+        report,
+        findings=(refuted,),
+        internal_errors=(InternalError("NM002", "ValueError", "3 is not in list", "/tmp/onnxlint-traceback-x.txt"),),
+    )
     out = tmp_path / "refuted.sarif"
     with out.open("w", encoding="utf-8") as stream:
         FORMATS["sarif"].lint([crashed], stream, ALL_RULES)

@@ -53,11 +53,14 @@ def installed(built, tmp_path_factory) -> dict[str, str]:
     result = _run([sys.executable, "-m", "venv", str(venv)], cwd=venv)
     assert result.returncode == 0, result.stderr
     wheel = next(built.glob("onnxlint-*.whl"))
-    result = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   str(wheel)], cwd=venv)
+    result = _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(wheel)],
+        cwd=venv,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTHON", "VIRTUAL_ENV", "ONNXLINT_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "ONNXLINT_"))
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -72,8 +75,7 @@ def work(tmp_path_factory) -> Path:
 
 
 def _tracked(prefix: str, *options: str) -> list[str]:
-    listed = subprocess.run(["git", "ls-files", *options, prefix], cwd=ROOT, capture_output=True, text=True,
-                            check=True)
+    listed = subprocess.run(["git", "ls-files", *options, prefix], cwd=ROOT, capture_output=True, text=True, check=True)
     return [line for line in listed.stdout.splitlines() if line]
 
 
@@ -111,8 +113,9 @@ def test_installed_commands_run_from_another_folder(installed, work):
     assert "IO002" in text and "Found 0 errors, 1 warning" in text
     targeted = _onnxlint(installed, work, "yolov5n_dynamic_batch.onnx", "--target", "rk3588", code=1).stdout
     assert "rk3588 with rknn-toolkit2" in targeted
-    inspected = json.loads(_onnxlint(installed, work, "inspect", "yolov5n_legacy_op12.onnx", "--format", "json",
-                                     code=0).stdout)
+    inspected = json.loads(
+        _onnxlint(installed, work, "inspect", "yolov5n_legacy_op12.onnx", "--format", "json", code=0).stdout
+    )
     assert inspected["models"][0]["heads"][0]["rknn_outputs"]
     assert "NM001" in _onnxlint(installed, work, "rules", code=0).stdout
     assert "## What it catches" in _onnxlint(installed, work, "explain", "NM001", code=0).stdout
@@ -135,19 +138,36 @@ def test_installed_formats(installed, work, fmt):
 
 
 def test_installed_confirm_and_compare(installed, work):
-    confirmed = json.loads(_onnxlint(installed, work, "yolov5n_training.onnx", "--select", "NM001", "--confirm",
-                                     "--format", "json", code=1).stdout)
+    confirmed = json.loads(
+        _onnxlint(
+            installed, work, "yolov5n_training.onnx", "--select", "NM001", "--confirm", "--format", "json", code=1
+        ).stdout
+    )
     evidence = confirmed["results"][0]["findings"][0]["evidence"]
     assert evidence["verdict"] == "confirmed" and evidence["backend"].startswith("onnxruntime")
-    same = _onnxlint(installed, work, "compare", "yolov5n_legacy_op12.onnx", "yolov5n_legacy_op12.onnx",
-                     "--format", "json", code=0)
+    same = _onnxlint(
+        installed, work, "compare", "yolov5n_legacy_op12.onnx", "yolov5n_legacy_op12.onnx", "--format", "json", code=0
+    )
     assert json.loads(same.stdout)["first_divergence"] is None
 
 
 def test_installed_quant(installed, work):
     # the quant package ships in the wheel and runs from it (a generated sample, a small model)
-    result = _onnxlint(installed, work, "quant", "yolov5n_legacy_op12.onnx", "--target", "rv1106", "--top", "2",
-                       "--max-float-layers", "1", "--format", "json", code=0)
+    result = _onnxlint(
+        installed,
+        work,
+        "quant",
+        "yolov5n_legacy_op12.onnx",
+        "--target",
+        "rv1106",
+        "--top",
+        "2",
+        "--max-float-layers",
+        "1",
+        "--format",
+        "json",
+        code=0,
+    )
     document = json.loads(result.stdout)
     assert document["samples"]["generated"] and document["proposal"]["integer_only"]
 

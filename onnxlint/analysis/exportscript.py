@@ -11,16 +11,26 @@ import ast
 import io
 import os
 import tokenize
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes
 
 EXPORT_FUNCTION = "torch.onnx.export"
 # Positional parameters after (model, args, f) in torch 1.x, where they were not yet keyword-only.
-LEGACY_POSITIONAL = ("export_params", "verbose", "training", "input_names", "output_names",
-                     "operator_export_type", "opset_version", "do_constant_folding", "dynamic_axes")
+LEGACY_POSITIONAL = (
+    "export_params",
+    "verbose",
+    "training",
+    "input_names",
+    "output_names",
+    "operator_export_type",
+    "opset_version",
+    "do_constant_folding",
+    "dynamic_axes",
+)
 TOO_DEEP = "nested too deeply to analyse"
 
 
@@ -106,7 +116,7 @@ class _ExportFinder(ast.NodeVisitor):
             for alias in node.names:
                 self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.scopes.append(node)
         self.generic_visit(node)
         self.scopes.pop()
@@ -162,10 +172,13 @@ class _ExportFinder(ast.NodeVisitor):
         for scope in reversed(self.scopes):
             latest = None
             for statement in _own_statements(scope):
-                if isinstance(statement, ast.Assign) and statement.lineno < before_line and any(
-                        isinstance(t, ast.Name) and t.id == name for t in statement.targets):
-                    if latest is None or statement.lineno > latest.lineno:
-                        latest = statement
+                if (
+                    isinstance(statement, ast.Assign)
+                    and statement.lineno < before_line
+                    and any(isinstance(t, ast.Name) and t.id == name for t in statement.targets)
+                    and (latest is None or statement.lineno > latest.lineno)
+                ):
+                    latest = statement
             if latest is not None:
                 try:
                     return ast.literal_eval(latest.value)

@@ -16,13 +16,14 @@ so they are the tensors to pass to `rknn.load_onnx(outputs=[...])`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from itertools import pairwise
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import onnx
 
-from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
 from onnxlint.analysis.layout import channel_axis, image_height
+from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
 from onnxlint.core.model import DeclaredValue, LoadedModel, type_and_shape
 
 DETECT_PERMUTATION = [0, 1, 3, 4, 2]  # [b, na, no, ny, nx] -> [b, na, ny, nx, no]
@@ -38,8 +39,10 @@ DEFAULT_REG_MAX = 16
 # Constant subgraphs up to this many nodes are evaluated (an export without constant folding leaves the head's
 # reshape targets and anchor grids as arithmetic on constants).
 FOLD_LIMIT = 48
-RANDOM_OPS = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial",
-                        "Bernoulli"})
+_T = TypeVar("_T")
+RANDOM_OPS = frozenset(
+    {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,15 @@ class HeadLevel:
         return [conv.outputs[0] for conv in self.convs]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tensors": self.tensors, "nodes": [conv.name for conv in self.convs], "shape": list(self.shape),
-                "stride": self.stride, "sigmoid_in_graph": self.sigmoid_in_graph,
-                "decode_in_graph": self.decode_in_graph,
-                "anchors_px": [list(pair) for pair in self.anchors_px] if self.anchors_px else None}
+        return {
+            "tensors": self.tensors,
+            "nodes": [conv.name for conv in self.convs],
+            "shape": list(self.shape),
+            "stride": self.stride,
+            "sigmoid_in_graph": self.sigmoid_in_graph,
+            "decode_in_graph": self.decode_in_graph,
+            "anchors_px": [list(pair) for pair in self.anchors_px] if self.anchors_px else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -92,15 +100,26 @@ class DetectionHead:
     @property
     def anchors_px(self) -> list[list[float]] | None:
         """yolov5 yaml layout: one row per level, (w, h) pairs flattened."""
-        if not all(level.anchors_px for level in self.levels):
-            return None
-        return [[value for pair in level.anchors_px for value in pair] for level in self.levels]
+        rows = []
+        for level in self.levels:
+            if not level.anchors_px:
+                return None
+            rows.append([value for pair in level.anchors_px for value in pair])
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "nc": self.nc, "na": self.na, "reg_max": self.reg_max,
-                "strides": [level.stride for level in self.levels], "anchors_px": self.anchors_px,
-                "decode_in_graph": self.decode_in_graph, "cut": self.cut, "rknn_outputs": self.rknn_outputs,
-                "levels": [level.to_dict() for level in self.levels]}
+        return {
+            "family": self.family,
+            "nc": self.nc,
+            "na": self.na,
+            "reg_max": self.reg_max,
+            "strides": [level.stride for level in self.levels],
+            "anchors_px": self.anchors_px,
+            "decode_in_graph": self.decode_in_graph,
+            "cut": self.cut,
+            "rknn_outputs": self.rknn_outputs,
+            "levels": [level.to_dict() for level in self.levels],
+        }
 
 
 def model_heads(model: LoadedModel, main: GraphView) -> list[DetectionHead]:
@@ -135,8 +154,11 @@ def _anchor_based_heads(graph: GraphView, image_height: int | None) -> list[Dete
         if found:
             na, no, level = found
             levels.setdefault((na, no - 5), []).append(level)
-    return [DetectionHead("yolov5", nc, na, tuple(sorted(group, key=_stride_order)))
-            for (na, nc), group in levels.items() if len(group) >= 2]
+    return [
+        DetectionHead("yolov5", nc, na, tuple(sorted(group, key=_stride_order)))
+        for (na, nc), group in levels.items()
+        if len(group) >= 2
+    ]
 
 
 def _stride_order(level: HeadLevel) -> tuple:
@@ -149,30 +171,45 @@ def _anchor_based_level(graph: GraphView, transpose: Node, image_height: int | N
     if list(transpose.attr("perm", [])) != DETECT_PERMUTATION:
         return None
     reshape = graph.producer(transpose.inputs[0])
-    conv = graph.producer(reshape.inputs[0]) if reshape is not None and reshape.op_type == "Reshape" else None
-    if conv is None or conv.op_type != "Conv" or _data_consumer(graph, conv.outputs[0], "Reshape") is not reshape \
-            or _data_consumer(graph, reshape.outputs[0], "Transpose") is not transpose:
+    if reshape is None or reshape.op_type != "Reshape":
+        return None
+    conv = graph.producer(reshape.inputs[0])
+    if (
+        conv is None
+        or conv.op_type != "Conv"
+        or _data_consumer(graph, conv.outputs[0], "Reshape") is not reshape
+        or _data_consumer(graph, reshape.outputs[0], "Transpose") is not transpose
+    ):
         return None
     conv_shape = graph.shape(conv.outputs[0])
     if conv_shape is None or len(conv_shape) != 4:
         return None
-    na, no = _anchors_and_outputs(graph, reshape)
-    if na is None or na * no != conv_shape[1] or no < 6:
+    found = _anchors_and_outputs(graph, reshape)
+    if found is None:
+        return None
+    na, no = found
+    if na * no != conv_shape[1] or no < 6:
         return None
     ny = conv_shape[2]
     stride = _stride(image_height, ny)
     sigmoid = _data_consumer(graph, transpose.outputs[0], "Sigmoid")
     decoded, anchors = _decode(graph, sigmoid, na) if sigmoid else (False, None)
-    return na, no, HeadLevel((conv,), tuple(conv_shape), stride, sigmoid is not None, decoded, anchors,
-                             permuted=transpose.outputs[0])
+    return (
+        na,
+        no,
+        HeadLevel(
+            (conv,), tuple(conv_shape), stride, sigmoid is not None, decoded, anchors, permuted=transpose.outputs[0]
+        ),
+    )
 
 
-def _anchors_and_outputs(graph: GraphView, reshape: Node) -> tuple[int | None, int | None]:
+def _anchors_and_outputs(graph: GraphView, reshape: Node) -> tuple[int, int] | None:
     """(na, 5 + nc) from the head's Reshape to [batch, na, no, ny, nx]."""
     dims = _reshape_dims(graph, reshape)
-    if dims is None or len(dims) != 5 or not all(isinstance(d, int) and d > 0 for d in dims[1:3]):
-        return None, None
-    return dims[1], dims[2]
+    if dims is None or len(dims) != 5:
+        return None
+    na, no = dims[1:3]
+    return (na, no) if isinstance(na, int) and isinstance(no, int) and na > 0 and no > 0 else None
 
 
 def _reshape_dims(graph: GraphView, reshape: Node) -> list[int | None] | None:
@@ -191,7 +228,8 @@ def _reshape_dims(graph: GraphView, reshape: Node) -> list[int | None] | None:
     if concat is None or concat.op_type != "Concat":
         return None
     pieces = [_scalar(graph, name) for name in concat.inputs]
-    return [int(p) if p is not None and p.dtype.kind in "iu" and p > 0 else None for p in pieces]
+    values = [p.item() if p is not None and p.dtype.kind in "iu" else None for p in pieces]  # Python ints
+    return [v if v is not None and v > 0 else None for v in values]
 
 
 def _scalar(graph: GraphView, name: str) -> np.generic | None:
@@ -231,10 +269,14 @@ def _anchor_operand(graph: GraphView, mul: Node, na: int):
     if len(mul.inputs) != 2:
         return None
     data, other = mul.inputs
-    if (graph.producer(data) is None or graph.producer(data).op_type != "Pow") and \
-            (graph.producer(other) is not None and graph.producer(other).op_type == "Pow"):
+
+    def squared(tensor: str) -> bool:
+        producer = graph.producer(tensor)
+        return producer is not None and producer.op_type == "Pow"
+
+    if not squared(data) and squared(other):
         data, other = other, data
-    if graph.producer(data) is None or graph.producer(data).op_type != "Pow":
+    if not squared(data):
         return None
     value = constant_value(graph, other)
     producer = graph.producer(other)
@@ -259,11 +301,12 @@ def _anchor_free_heads(graph: GraphView, image_height: int | None) -> list[Detec
         box_levels, class_levels, nc = _box_and_class_convs(graph, flat, reg_max)
         if not box_levels or len(box_levels) != len(class_levels) or len(box_levels) < 2:
             continue
-        sigmoid = any(node.op_type == "Sigmoid" for conv in class_levels
-                      for node in _downstream(graph, conv.outputs[0], 4))
+        sigmoid = any(
+            node.op_type == "Sigmoid" for conv in class_levels for node in _downstream(graph, conv.outputs[0], 4)
+        )
         levels = []
         for box, cls in zip(box_levels, class_levels):
-            shape = _feature_map(graph, box)
+            shape = _head_map(graph, box)
             levels.append(HeadLevel((box, cls), shape, _stride(image_height, shape[2]), sigmoid, True))
         heads.append(DetectionHead("yolov8", nc, None, tuple(sorted(levels, key=_stride_order)), reg_max))
     return heads
@@ -289,19 +332,31 @@ def _box_and_class_convs(graph: GraphView, flat: str, reg_max: int):
     producer = graph.producer(flat)
     if producer is not None and producer.op_type == "Concat":
         boxes = _flattened_convs(graph, producer)
-        if boxes and all(_feature_map(graph, c)[1] == 4 * reg_max for c in boxes):
+        if boxes and all(_head_map(graph, c)[1] == 4 * reg_max for c in boxes):
             classes, nc = _sibling_class_convs(graph, producer, boxes)
             return boxes, classes, nc
     if producer is not None and producer.op_type in ("Split", "Slice"):
-        levels = graph.producer(producer.inputs[0])
-        pairs = [graph.producer(name) for name in levels.inputs] if levels and levels.op_type == "Concat" else []
-        pairs = [_flattened_source(graph, node) for node in pairs]
-        if pairs and all(p is not None and p.op_type == "Concat" and len(p.inputs) == 2 for p in pairs):
-            convs = [[graph.producer(name) for name in p.inputs] for p in pairs]
-            if all(_feature_map(graph, b) and _feature_map(graph, c) for b, c in convs):
-                nc = _feature_map(graph, convs[0][1])[1]
-                return [b for b, _ in convs], [c for _, c in convs], nc
+        pairs = _concatenated_levels(graph, graph.producer(producer.inputs[0]))
+        if pairs:
+            return [b for b, _ in pairs], [c for _, c in pairs], _head_map(graph, pairs[0][1])[1]
     return [], [], None
+
+
+def _concatenated_levels(graph: GraphView, levels: Node | None) -> list[tuple[Node, Node]]:
+    """(box, class) convolutions of each level in ultralytics 8.0's level Concat, where every level is a Concat of
+    its two flattened convolutions; [] for anything else."""
+    if levels is None or levels.op_type != "Concat":
+        return []
+    pairs = []
+    for name in levels.inputs:
+        concat = _flattened_source(graph, graph.producer(name))
+        if concat is None or concat.op_type != "Concat" or len(concat.inputs) != 2:
+            return []
+        box, cls = (graph.producer(name) for name in concat.inputs)
+        if box is None or cls is None or not _feature_map(graph, box) or not _feature_map(graph, cls):
+            return []
+        pairs.append((box, cls))
+    return pairs
 
 
 def _feature_map(graph: GraphView, conv: Node | None) -> tuple | None:
@@ -313,6 +368,13 @@ def _feature_map(graph: GraphView, conv: Node | None) -> tuple | None:
     return tuple(shape) if shape is not None and len(shape) == 4 else None
 
 
+def _head_map(graph: GraphView, conv: Node) -> tuple:
+    """The feature map of a convolution already accepted as a head convolution (its _feature_map is known)."""
+    shape = _feature_map(graph, conv)
+    assert shape is not None, conv.name
+    return shape
+
+
 def _flattened_source(graph: GraphView, reshape: Node | None) -> Node | None:
     """The node whose [batch, C, ny, nx] output a Reshape flattens to [batch, C, ny * nx]."""
     if reshape is None or reshape.op_type != "Reshape":
@@ -322,24 +384,28 @@ def _flattened_source(graph: GraphView, reshape: Node | None) -> Node | None:
 
 def _flattened_convs(graph: GraphView, concat: Node) -> list[Node]:
     sources = [_flattened_source(graph, graph.producer(name)) for name in concat.inputs]
-    return sources if all(_feature_map(graph, s) for s in sources) else []
+    convs = [source for source in sources if source is not None and _feature_map(graph, source)]
+    return convs if len(convs) == len(sources) else []
 
 
 def _sibling_class_convs(graph: GraphView, box_concat: Node, boxes: list[Node]) -> tuple[list[Node], int | None]:
     """The class branch: another level concat of flattened convolutions, with the box branch's spatial sizes
     where they are known, that feeds a Sigmoid."""
-    sizes = [_feature_map(graph, c)[2:] for c in boxes]
+    sizes = [_head_map(graph, c)[2:] for c in boxes]
     for concat in graph.nodes_of("Concat"):
         if concat is box_concat or len(concat.inputs) != len(boxes):
             continue
         classes = _flattened_convs(graph, concat)
-        if not classes or len({_feature_map(graph, c)[1] for c in classes}) != 1:
+        if not classes or len({_head_map(graph, c)[1] for c in classes}) != 1:
             continue
-        class_sizes = [_feature_map(graph, c)[2:] for c in classes]
+        class_sizes = [_head_map(graph, c)[2:] for c in classes]
         static = all(isinstance(d, int) for size in sizes + class_sizes for d in size)
-        if (class_sizes == sizes if static else
-                any(node.op_type == "Sigmoid" for node in _downstream(graph, concat.outputs[0], 2))):
-            return classes, _feature_map(graph, classes[0])[1]
+        if (
+            class_sizes == sizes
+            if static
+            else any(node.op_type == "Sigmoid" for node in _downstream(graph, concat.outputs[0], 2))
+        ):
+            return classes, _head_map(graph, classes[0])[1]
     return [], None
 
 
@@ -375,14 +441,18 @@ def constant_value(graph: GraphView, name: str, max_elements: int = 1 << 16) -> 
             leaves[tensor] = value
             continue
         node = graph.producer(tensor)
-        if node is None or node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW \
-                or node.op_type in RANDOM_OPS:
+        if (
+            node is None
+            or node.domain not in ("", "ai.onnx")
+            or node.op_type in CONTROL_FLOW
+            or node.op_type in RANDOM_OPS
+        ):
             return None  # a graph input, or an op whose value is not fixed
         if node.op_type == "Shape":
             shape = graph.shape(node.inputs[0])
             if shape is None or not all(isinstance(d, int) for d in shape):
                 return None
-            leaves[tensor] = np.array(shape[node.attr("start", 0):node.attr("end", None)], dtype=np.int64)
+            leaves[tensor] = np.array(shape[node.attr("start", 0) : node.attr("end", None)], dtype=np.int64)
             continue
         nodes[node.index] = node
         if len(nodes) > FOLD_LIMIT:
@@ -392,11 +462,16 @@ def constant_value(graph: GraphView, name: str, max_elements: int = 1 << 16) -> 
         from onnx.reference import ReferenceEvaluator  # loaded only for exports without constant folding
 
         fold = onnx.helper.make_graph(
-            [nodes[index].proto for index in sorted(nodes)], "fold", [],
+            [nodes[index].proto for index in sorted(nodes)],
+            "fold",
+            [],
             [onnx.helper.make_empty_tensor_value_info(name)],
-            initializer=[onnx.numpy_helper.from_array(np.asarray(v), n) for n, v in leaves.items()])
+            initializer=[onnx.numpy_helper.from_array(np.asarray(v), n) for n, v in leaves.items()],
+        )
         model = onnx.helper.make_model(fold, opset_imports=[onnx.helper.make_opsetid("", graph.opset("") or 13)])
-        result = np.asarray(ReferenceEvaluator(model).run(None, {})[0])
+        # run() returns a dict only when asked for intermediate results
+        outputs = cast(list[Any], ReferenceEvaluator(model).run(None, {}))
+        result = np.asarray(outputs[0])
     except Exception:  # the reference evaluator raises anything on a malformed subgraph
         return None
     return result if result.size <= max_elements else None
@@ -407,17 +482,17 @@ def cut_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]
     (anchor-based, na * (5 + nc) channels) or two (anchor-free: 4 * reg_max box and nc class channels) per
     feature-map size, and each size halves the one before. na and reg_max are not in such a graph: the usual
     values (CUT_ANCHORS, DEFAULT_REG_MAX) are assumed where the channel counts allow them."""
-    convs = [graph.producer(name) for name in graph.output_names]
-    if len(convs) < 2 or any(conv is None or conv.op_type != "Conv" for conv in convs):
+    convs = _every([graph.producer(name) for name in graph.output_names])
+    if convs is None or len(convs) < 2 or any(conv.op_type != "Conv" for conv in convs):
         return []
-    shapes = [_feature_map(graph, conv) for conv in convs]
-    if any(shape is None or not all(isinstance(d, int) and d > 0 for d in shape[1:]) for shape in shapes):
+    shapes = _every([_feature_map(graph, conv) for conv in convs])
+    if shapes is None or not all(isinstance(d, int) and d > 0 for shape in shapes for d in shape[1:]):
         return []
     by_size: dict[tuple, list[Node]] = {}
     for conv, shape in zip(convs, shapes):
         by_size.setdefault(tuple(shape[2:]), []).append(conv)
     sizes = sorted(by_size, reverse=True)  # the largest map, the smallest stride, first
-    if len(sizes) < 2 or any(big != (2 * small[0], 2 * small[1]) for big, small in zip(sizes, sizes[1:])):
+    if len(sizes) < 2 or any(big != (2 * small[0], 2 * small[1]) for big, small in pairwise(sizes)):
         return []
     per_level = {len(found) for found in by_size.values()}
     if per_level == {1}:
@@ -425,41 +500,57 @@ def cut_heads(graph: GraphView, image_height: int | None) -> list[DetectionHead]
         no = channels.pop() // CUT_ANCHORS if len(channels) == 1 else 0
         if no < 6 or no * CUT_ANCHORS != shapes[0][1]:
             return []
-        levels = tuple(HeadLevel((by_size[size][0],), _feature_map(graph, by_size[size][0]),
-                                 _stride(image_height, size[0]), False, False) for size in sizes)
+        levels = tuple(
+            HeadLevel(
+                (by_size[size][0],), _head_map(graph, by_size[size][0]), _stride(image_height, size[0]), False, False
+            )
+            for size in sizes
+        )
         return [DetectionHead("yolov5", no - 5, CUT_ANCHORS, levels, cut=True)]
     if per_level == {2}:
-        pairs = [_box_and_class(graph, by_size[size]) for size in sizes]
-        if any(pair is None for pair in pairs):
+        pairs = _every([_box_and_class(graph, by_size[size]) for size in sizes])
+        if pairs is None:
             return []
-        boxes = {_feature_map(graph, box)[1] for box, _ in pairs}
-        classes = {_feature_map(graph, cls)[1] for _, cls in pairs}
+        boxes = {_head_map(graph, box)[1] for box, _ in pairs}
+        classes = {_head_map(graph, cls)[1] for _, cls in pairs}
         if len(boxes) != 1 or len(classes) != 1:
             return []
-        levels = tuple(HeadLevel(pair, _feature_map(graph, pair[0]), _stride(image_height, size[0]), False, False)
-                       for pair, size in zip(pairs, sizes))
+        levels = tuple(
+            HeadLevel(pair, _head_map(graph, pair[0]), _stride(image_height, size[0]), False, False)
+            for pair, size in zip(pairs, sizes)
+        )
         return [DetectionHead("yolov8", classes.pop(), None, levels, boxes.pop() // 4, cut=True)]
     return []
+
+
+def _every(items: list[_T | None]) -> list[_T] | None:
+    """The items, or None if any of them is None."""
+    present = [item for item in items if item is not None]
+    return present if len(present) == len(items) else None
 
 
 def _box_and_class(graph: GraphView, pair: list[Node]) -> tuple[Node, Node] | None:
     """(box, class) convolutions of one level: the box branch has 4 * reg_max channels."""
     first, second = pair
-    candidates = [(box, cls) for box, cls in ((first, second), (second, first)) if _feature_map(graph, box)[1] % 4 == 0]
+    candidates = [(box, cls) for box, cls in ((first, second), (second, first)) if _head_map(graph, box)[1] % 4 == 0]
     if len(candidates) == 2:  # nc divides by 4 too: the usual reg_max decides, else the output order
-        usual = [p for p in candidates if _feature_map(graph, p[0])[1] == 4 * DEFAULT_REG_MAX]
+        usual = [p for p in candidates if _head_map(graph, p[0])[1] == 4 * DEFAULT_REG_MAX]
         candidates = usual or candidates
     return candidates[0] if candidates else None
 
 
-def _with_concrete_strides(model: LoadedModel, graph: GraphView, image: DeclaredValue,
-                           heads: list[DetectionHead]) -> list[DetectionHead]:
+def _with_concrete_strides(
+    model: LoadedModel, graph: GraphView, image: DeclaredValue, heads: list[DetectionHead]
+) -> list[DetectionHead]:
     """The heads with strides read at CONCRETE_SIZE: shapes inferred once on a copy of the model whose image
     input has a fixed batch of 1 and fixed spatial dims. Heads are returned unchanged where that says nothing."""
+    assert image.shape is not None  # model_heads passes only an image input, whose shape has a channel axis
     axis = channel_axis(image.shape)
     spatial = (2, 3) if axis == 1 else (1, 2)
-    fixed = [d if isinstance(d, int) and d > 0 else 1 if i == 0 else CONCRETE_SIZE if i in spatial else None
-             for i, d in enumerate(image.shape)]
+    fixed = [
+        d if isinstance(d, int) and d > 0 else 1 if i == 0 else CONCRETE_SIZE if i in spatial else None
+        for i, d in enumerate(image.shape)
+    ]
     if any(d is None for d in fixed) or model.checker_error:
         return heads  # onnx's C++ inference can crash the process on a graph the checker rejects
     try:
@@ -478,8 +569,9 @@ def _with_concrete_strides(model: LoadedModel, graph: GraphView, image: Declared
         inferred = onnx.shape_inference.infer_shapes(copy, data_prop=True)
     except Exception:  # onnx's inference raises anything on a malformed model
         return heads
-    sizes = {value.name: type_and_shape(value.type)[1]
-             for value in (*inferred.graph.value_info, *inferred.graph.output)}
+    sizes = {
+        value.name: type_and_shape(value.type)[1] for value in (*inferred.graph.value_info, *inferred.graph.output)
+    }
     height = fixed[spatial[0]]
     result = []
     for head in heads:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -15,9 +15,29 @@ ARITHMETIC = frozenset({"Div", "Mul", "Sub", "Add"})
 IMAGE_CHANNELS = (1, 3, 4)
 # Ops that keep every axis where it was, so the layout after them is the layout before them: unary ops, Pad,
 # and elementwise ops whose other operand is a constant or of no higher rank.
-LAYOUT_PRESERVING_UNARY = frozenset({"Cast", "Identity", "Pad", "Clip", "Relu", "LeakyRelu", "Abs", "Neg", "Floor",
-                                     "Ceil", "Round", "Sqrt", "Sigmoid", "Tanh", "Exp", "Log", "Reciprocal",
-                                     "QuantizeLinear", "DequantizeLinear"})
+LAYOUT_PRESERVING_UNARY = frozenset(
+    {
+        "Cast",
+        "Identity",
+        "Pad",
+        "Clip",
+        "Relu",
+        "LeakyRelu",
+        "Abs",
+        "Neg",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sqrt",
+        "Sigmoid",
+        "Tanh",
+        "Exp",
+        "Log",
+        "Reciprocal",
+        "QuantizeLinear",
+        "DequantizeLinear",
+    }
+)
 LAYOUT_PRESERVING_BINARY = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Min", "Max"})
 
 
@@ -58,14 +78,14 @@ def preserves_layout(graph: GraphView, node: Node, tensor: str) -> bool:
         return False
     if node.op_type in LAYOUT_PRESERVING_UNARY:
         # Pad's pads, Clip's bounds, a quantisation scale and zero point: every other input must be a constant.
-        return node.inputs[:1] == (tensor,) and all(graph.constant(name) is not None
-                                                    for name in node.inputs[1:] if name)
+        return node.inputs[:1] == (tensor,) and all(
+            graph.constant(name) is not None for name in node.inputs[1:] if name
+        )
     if node.op_type in LAYOUT_PRESERVING_BINARY and len(node.inputs) == 2 and tensor in node.inputs:
         # Broadcasting aligns trailing axes: an operand of no higher rank leaves this tensor's axes in place.
         other = node.inputs[1] if node.inputs[0] == tensor else node.inputs[0]
         own, theirs = graph.shape(tensor), graph.shape(other)
-        return graph.constant(other) is not None or (own is not None and theirs is not None
-                                                     and len(theirs) <= len(own))
+        return graph.constant(other) is not None or (own is not None and theirs is not None and len(theirs) <= len(own))
     return False
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import onnx
 
@@ -20,7 +20,7 @@ def standard_operators(graphs):
                 yield graph, domain, op_type, opset, nodes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _first_versions() -> dict[tuple[str, str], int]:
     first: dict[tuple[str, str], int] = {}
     for schema in onnx.defs.get_all_schemas_with_history():
@@ -34,7 +34,7 @@ def first_opset(op_type: str, domain: str = "") -> int | None:
     return _first_versions().get((domain, op_type))
 
 
-@lru_cache(maxsize=None)  # rules ask once per node; models repeat a few dozen (op, opset) pairs
+@cache  # rules ask once per node; models repeat a few dozen (op, opset) pairs
 def schema_at(op_type: str, opset: int, domain: str = "") -> onnx.defs.OpSchema | None:
     """The schema a model importing `opset` gets for `op_type`, or None if there is none."""
     if not onnx.defs.has(op_type, opset, domain):

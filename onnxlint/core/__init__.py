@@ -1,1 +1,2 @@
-"""The engine's core: loading a model, its graph view, findings, the rule base, running rules, and the policy applied to their findings."""
+"""The engine's core: loading a model, its graph view, findings, the rule base, running rules, and the policy
+applied to their findings."""

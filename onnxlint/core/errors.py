@@ -22,7 +22,7 @@ class UnreadableInput(Exception):
         return type(self), (self.path, self.reason), self.__dict__
 
 
-def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> "InternalError":
+def internal_error(source: str, exc: BaseException, path: str | os.PathLike) -> InternalError:
     """Record an exception that escaped a rule or stage: one line for the report, the full traceback in a file
     (a user attaches it to a bug report; the report itself stays readable)."""
     import tempfile

@@ -20,11 +20,13 @@ MiB = 1 << 20
 # Python file already takes ~2 s and ~160 MB, so more is refused rather than risked.
 MAX_TEXT_BYTES = 1 * MiB
 
-_NOT_REGULAR = ((stat.S_ISDIR, "is a directory"),
-                (stat.S_ISFIFO, "is a named pipe, not a regular file"),
-                (stat.S_ISCHR, "is a character device, not a regular file"),
-                (stat.S_ISBLK, "is a block device, not a regular file"),
-                (stat.S_ISSOCK, "is a socket, not a regular file"))
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "is a directory"),
+    (stat.S_ISFIFO, "is a named pipe, not a regular file"),
+    (stat.S_ISCHR, "is a character device, not a regular file"),
+    (stat.S_ISBLK, "is a block device, not a regular file"),
+    (stat.S_ISSOCK, "is a socket, not a regular file"),
+)
 
 
 def regular_file(path: str | os.PathLike, max_size: int | None = None) -> os.stat_result:
@@ -68,13 +70,13 @@ def decode(path: str | os.PathLike, data: bytes, encoding: str = "utf-8-sig") ->
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         name = "UTF-8" if encoding.lower().replace("_", "-").startswith("utf-8") else encoding
-        raise UnreadableInput(path, f"not {name} text (byte 0x{data[exc.start]:02x} at offset {exc.start})") \
-            from None
+        raise UnreadableInput(path, f"not {name} text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
 def parse_json(text: str) -> Any:
     """JSON as the standard requires it: NaN and Infinity are refused. Raises ValueError with a one-line
     reason for anything else json.loads would raise, deep nesting included."""
+
     def refuse(constant: str):
         raise ValueError(f"{constant} is not a number JSON allows")
 

@@ -10,10 +10,11 @@ import gc
 import math
 import operator
 from collections import ChainMap
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property, partial
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -37,17 +38,28 @@ class Node:
     would cost a setattr call per field per node.
     """
 
-    __slots__ = ("name", "index", "position", "proto", "op_type", "domain", "required", "_inputs", "_outputs")
+    __slots__ = ("_inputs", "_outputs", "domain", "index", "name", "op_type", "position", "proto", "required")
 
-    def __init__(self, name: str, index: int, position: int, proto: onnx.NodeProto,
-                 opsets: Mapping[str, int], fields: tuple[str, str, tuple[str, ...], tuple[str, ...]] | None = None):
+    def __init__(
+        self,
+        name: str,
+        index: int,
+        position: int,
+        proto: onnx.NodeProto,
+        opsets: Mapping[str, int],
+        fields: tuple[str, str, tuple[str, ...], tuple[str, ...]] | None = None,
+    ):
         self.name = name  # the node's own name, or "<op_type>_<index>" when the file gives none
         self.index = index  # topological
         self.position = position  # in the file
         self.proto = proto
         # (op_type, domain, inputs, outputs) as the file has them, when the caller has read them already
         op_type, domain, self._inputs, self._outputs = fields or (
-            proto.op_type, proto.domain, tuple(proto.input), tuple(proto.output))
+            proto.op_type,
+            proto.domain,
+            tuple(proto.input),
+            tuple(proto.output),
+        )
         self.op_type = op_type
         self.domain = "" if domain in DEFAULT_DOMAINS else domain  # "" = default ONNX domain
         # (inputs, outputs) the operator's schema requires in the opset the graph imports
@@ -106,7 +118,8 @@ def _attribute_types() -> dict[tuple[str, str, str], frozenset[int]]:
     for schema in onnx.defs.get_all_schemas_with_history():
         domain = "" if schema.domain in DEFAULT_DOMAINS else schema.domain
         for name, attribute in schema.attributes.items():
-            types.setdefault((domain, schema.name, name), set()).add(int(attribute.type))
+            # int() reads the pybind11 enum; onnx's stub for OpSchema.AttrType declares no __int__
+            types.setdefault((domain, schema.name, name), set()).add(int(attribute.type))  # type: ignore[call-overload]
     return {key: frozenset(found) for key, found in types.items()}
 
 
@@ -120,8 +133,14 @@ class TensorInfo:
 class GraphView:
     """Navigation over one graph: producer/consumers, initializers, shapes, opsets, subgraphs."""
 
-    def __init__(self, model: LoadedModel, graph: onnx.GraphProto | onnx.FunctionProto, path: str,
-                 opsets: dict[str, int], value_types: Mapping[str, onnx.ValueInfoProto]):
+    def __init__(
+        self,
+        model: LoadedModel,
+        graph: onnx.GraphProto | onnx.FunctionProto,
+        path: str,
+        opsets: dict[str, int],
+        value_types: Mapping[str, onnx.ValueInfoProto],
+    ):
         self.model = model
         self.path = path
         self.opsets = opsets
@@ -157,7 +176,7 @@ class GraphView:
         return consumers
 
     @cached_property
-    def nx(self) -> "nx.MultiDiGraph":
+    def nx(self) -> nx.MultiDiGraph:
         """The graph as networkx: node key = topological index, one edge per (tensor, consumer)."""
         import networkx as nx  # built on first use: most rules navigate with producer()/consumers()
 
@@ -169,8 +188,13 @@ class GraphView:
                 continue
             info = self.tensor(tensor)
             for consumer in consumers:
-                graph.add_edge(producer.index, consumer.index, key=tensor,
-                               elem_type=info.elem_type if info else None, shape=info.shape if info else None)
+                graph.add_edge(
+                    producer.index,
+                    consumer.index,
+                    key=tensor,
+                    elem_type=info.elem_type if info else None,
+                    shape=info.shape if info else None,
+                )
         return graph
 
     def opset(self, domain: str = "") -> int | None:
@@ -232,7 +256,7 @@ class GraphView:
         value = self.constant(name, max_elements=1)
         return value.reshape(-1)[0] if value is not None and value.size == 1 else None
 
-    def walk(self) -> Iterator["GraphView"]:
+    def walk(self) -> Iterator[GraphView]:
         """This graph and every graph nested in it, depth first."""
         yield self
         for sub in self.subgraphs:
@@ -259,19 +283,21 @@ def _build_graphs(model: LoadedModel) -> tuple[GraphView, ...]:
     inferred = model.inference.model
     opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version for o in inferred.opset_import}
     value_types = _value_types(inferred.graph)
-    main = _build_tree(model, inferred.graph, "main", opsets, ChainMap(value_types))
+    # ChainMap only reads the maps it chains; typeshed asks for MutableMapping all the same
+    main = _build_tree(model, inferred.graph, "main", opsets, ChainMap(value_types))  # type: ignore[arg-type]
     views = [*main.walk()]
     for function in inferred.functions:
-        function_opsets = {("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version
-                           for o in function.opset_import} or opsets
-        function_view = _build_tree(model, function, f"function:{function.domain}.{function.name}",
-                                    function_opsets, ChainMap())
+        function_opsets = {
+            ("" if o.domain in DEFAULT_DOMAINS else o.domain): o.version for o in function.opset_import
+        } or opsets
+        function_view = _build_tree(
+            model, function, f"function:{function.domain}.{function.name}", function_opsets, ChainMap()
+        )
         views.extend(function_view.walk())
     return tuple(views)
 
 
-def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
-                value_types: ChainMap) -> GraphView:
+def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int], value_types: ChainMap) -> GraphView:
     view = GraphView(model, graph, path, opsets, value_types)
     children = []
     attributes = map(len, map(operator.attrgetter("attribute"), (node.proto for node in view.nodes)))
@@ -282,9 +308,10 @@ def _build_tree(model: LoadedModel, graph, path: str, opsets: dict[str, int],
             bodies = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
             for position, body in enumerate(bodies):
                 suffix = f"[{position}]" if len(bodies) > 1 else ""
-                sub_types = value_types.new_child(_value_types(body))
-                children.append(_build_tree(model, body, f"{path}/{node.name}.{attribute.name}{suffix}",
-                                            opsets, sub_types))
+                sub_types = value_types.new_child(_value_types(body))  # type: ignore[arg-type]  # read only, as above
+                children.append(
+                    _build_tree(model, body, f"{path}/{node.name}.{attribute.name}{suffix}", opsets, sub_types)
+                )
     view.subgraphs = tuple(children)
     return view
 
@@ -368,12 +395,18 @@ def _topological_nodes(model: LoadedModel, protos, path: str, opsets: Mapping[st
     positions = chain.from_iterable(map(repeat, range(len(protos)), map(len, raw_outputs)))
     produced_at = dict(reversed(list(zip(chain.from_iterable(raw_outputs), positions))))
     produced_at.pop("", None)
-    order = _order(model, protos, inputs, produced_at, path)
-    if order is None:
-        order = range(len(protos))
-    nodes = tuple(Node(names[i] or f"{op_types[i]}_{index}", index, i, protos[i], opsets,
-                       (op_types[i], domains[i], raw_inputs[i], raw_outputs[i]))
-                  for index, i in enumerate(order))
+    order = _order(model, protos, inputs, produced_at, path) or range(len(protos))
+    nodes = tuple(
+        Node(
+            names[i] or f"{op_types[i]}_{index}",
+            index,
+            i,
+            protos[i],
+            opsets,
+            (op_types[i], domains[i], raw_inputs[i], raw_outputs[i]),
+        )
+        for index, i in enumerate(order)
+    )
     return nodes, [inputs[i] for i in order], produced_at
 
 
@@ -381,8 +414,9 @@ _NAME, _OP_TYPE, _DOMAIN = (operator.attrgetter(name) for name in ("name", "op_t
 _INPUT, _OUTPUT = operator.attrgetter("input"), operator.attrgetter("output")
 
 
-def _order(model: LoadedModel, protos, inputs: list[list[str]], produced_at: dict[str, int],
-           path: str) -> list[int] | None:
+def _order(
+    model: LoadedModel, protos, inputs: list[list[str]], produced_at: dict[str, int], path: str
+) -> list[int] | None:
     """A topological order of node positions, or None when the file order already is one."""
     readers = chain.from_iterable(map(repeat, range(len(inputs)), map(len, inputs)))
     producers = map(produced_at.get, chain.from_iterable(inputs), repeat(-1))
@@ -396,16 +430,19 @@ def _order(model: LoadedModel, protos, inputs: list[list[str]], produced_at: dic
         for name in names:
             source = produced_at.get(name)
             if source == position:
-                raise ModelLoadError(model.path, f"graph '{path}' has a cycle: node "
-                                                 f"'{_raw_name(protos[position], position)}' consumes its own output")
+                raise ModelLoadError(
+                    model.path,
+                    f"graph '{path}' has a cycle: node "
+                    f"'{_raw_name(protos[position], position)}' consumes its own output",
+                )
             if source is not None:
                 dependencies.add_edge(source, position)
     try:
         return list(nx.lexicographical_topological_sort(dependencies))
     except nx.NetworkXUnfeasible:
         cycle = nx.find_cycle(dependencies)
-        names = " -> ".join(_raw_name(protos[a], a) for a, _ in cycle)
-        raise ModelLoadError(model.path, f"graph '{path}' has a cycle: {names}") from None
+        steps = " -> ".join(_raw_name(protos[a], a) for a, _ in cycle)
+        raise ModelLoadError(model.path, f"graph '{path}' has a cycle: {steps}") from None
 
 
 def _raw_name(proto: onnx.NodeProto, position: int) -> str:
@@ -427,7 +464,6 @@ def _constant_attribute_value(node: Node) -> np.ndarray | None:
         if value is not None:
             return convert(value)
     return None
-
 
 
 def format_shape(shape: Shape | None) -> str:

@@ -36,9 +36,11 @@ MAX_VERSION = (1 << 31) - 1
 # Element types whose values are not real numbers: no rule reads them as parameters.
 NOT_REAL = frozenset({onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128})
 # Element types packed several to a byte in raw_data: {type: bits per element} (INT2/UINT2 from onnx 1.20).
-PACKED_BITS = {getattr(onnx.TensorProto, name): bits
-               for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))
-               if hasattr(onnx.TensorProto, name)}
+PACKED_BITS = {
+    getattr(onnx.TensorProto, name): bits
+    for name, bits in (("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2))
+    if hasattr(onnx.TensorProto, name)
+}
 TENSOR = onnx.TensorProto.DESCRIPTOR
 STRING_FIELD, MESSAGE_FIELD = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE
 
@@ -71,7 +73,7 @@ class LoadedModel:
     declared_inputs: tuple[DeclaredValue, ...]
     declared_outputs: tuple[DeclaredValue, ...]
     has_external_data: bool
-    inference: "ShapeInference" = field(init=False)
+    inference: ShapeInference = field(init=False)
 
     @property
     def base_dir(self) -> Path:
@@ -257,7 +259,7 @@ def _garbled_text(message: Message) -> str | None:
         return "TensorProto.name" if isinstance(message.name, bytes) else None
     for descriptor, value in message.ListFields():
         if descriptor.type == STRING_FIELD:
-            if isinstance(value, bytes) or not isinstance(value, str) and any(isinstance(v, bytes) for v in value):
+            if isinstance(value, bytes) or (not isinstance(value, str) and any(isinstance(v, bytes) for v in value)):
                 return f"{message.DESCRIPTOR.name}.{descriptor.name}"
         elif descriptor.type == MESSAGE_FIELD:
             for child in (value,) if isinstance(value, Message) else value:
@@ -269,6 +271,7 @@ def _garbled_text(message: Message) -> str | None:
 
 def all_tensors(proto: onnx.ModelProto):
     """Every TensorProto in the model: initializers and tensor attributes, in subgraphs and functions."""
+
     def from_graph(graph: onnx.GraphProto):
         yield from graph.initializer
         for node in graph.node:
@@ -336,28 +339,35 @@ def _vet_external(path: Path, base: Path, tensor: onnx.TensorProto, sizes: dict[
         raise ModelLoadError(path, f"external data location of tensor '{tensor.name}' contains a NUL byte; refused")
     if os.path.isabs(location) or Path(location).drive:
         raise ModelLoadError(
-            path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused")
+            path, f"external data of tensor '{tensor.name}' has an absolute location '{location}'; refused"
+        )
     data_file = (base / location).resolve()
     if data_file != base and base not in data_file.parents:
         raise ModelLoadError(
-            path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused")
+            path, f"external data of tensor '{tensor.name}' points outside the model's folder ('{location}'); refused"
+        )
     if data_file not in sizes:
         try:
             if not data_file.is_file():
                 raise ModelLoadError(path, f"missing external data file '{location}' for tensor '{tensor.name}'")
             sizes[data_file] = data_file.stat().st_size
         except OSError as exc:  # a name too long for the file system, a folder we may not enter
-            raise ModelLoadError(path, f"cannot read external data file '{location}' for tensor '{tensor.name}' "
-                                       f"({exc.strerror or exc})") from None
+            raise ModelLoadError(
+                path, f"cannot read external data file '{location}' for tensor '{tensor.name}' ({exc.strerror or exc})"
+            ) from None
     try:
         offset = int(info.get("offset", 0))
         length = int(info["length"]) if "length" in info else sizes[data_file] - offset
     except ValueError:
-        raise ModelLoadError(path, f"external data of tensor '{tensor.name}' has a non-integer offset or length") from None
+        raise ModelLoadError(
+            path, f"external data of tensor '{tensor.name}' has a non-integer offset or length"
+        ) from None
     if offset < 0 or length < 0 or offset + length > sizes[data_file]:
         raise ModelLoadError(
-            path, f"external data file '{location}' is too short for tensor '{tensor.name}' "
-                  f"(needs bytes {offset}..{offset + length}, file has {sizes[data_file]})")
+            path,
+            f"external data file '{location}' is too short for tensor '{tensor.name}' "
+            f"(needs bytes {offset}..{offset + length}, file has {sizes[data_file]})",
+        )
     return length
 
 

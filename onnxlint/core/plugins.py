@@ -8,7 +8,7 @@ another plugin's code or slug.
 from __future__ import annotations
 
 import importlib.metadata
-from functools import lru_cache
+from functools import cache
 
 from onnxlint.core.registry import CODE_PATTERN, SLUG_PATTERN, Rule
 
@@ -19,7 +19,7 @@ class PluginError(Exception):
     """A plugin that cannot be used; the message names the entry point."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def all_rules() -> tuple[Rule, ...]:
     """The built-in rules, then every installed plugin's, in entry-point name order."""
     from onnxlint.checks import ALL_RULES
@@ -43,8 +43,7 @@ def _load(entry: importlib.metadata.EntryPoint, known: list[Rule]) -> Rule:
         if not getattr(rule, attribute, None):
             raise PluginError(f"{where}: the rule has no '{attribute}'")
     if not CODE_PATTERN.match(rule.code) or not SLUG_PATTERN.match(rule.name):
-        raise PluginError(f"{where}: code '{rule.code}' or slug '{rule.name}' has the wrong form (e.g. XY001, "
-                          f"my-rule)")
+        raise PluginError(f"{where}: code '{rule.code}' or slug '{rule.name}' has the wrong form (e.g. XY001, my-rule)")
     for other in known:
         if rule.code == other.code or rule.name == other.name:
             raise PluginError(f"{where}: {rule.code} {rule.name} clashes with {other.code} {other.name}")

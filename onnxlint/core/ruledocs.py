@@ -23,7 +23,7 @@ def doc_files() -> dict[str, str]:
 def read_page(rule: Rule) -> str:
     if rule.doc is not None:  # a plugin's rule carries its page
         return rule.doc
-    return resources.files("onnxlint.rules").joinpath("docs", page_name(rule)).read_text(encoding="utf-8")
+    return (resources.files("onnxlint.rules") / "docs" / page_name(rule)).read_text(encoding="utf-8")
 
 
 def sections(page: str) -> dict[str, str]:
@@ -36,6 +36,8 @@ def readme_table(rules) -> str:
     """The rule table the README carries between its `rules:begin`/`rules:end` markers."""
     lines = ["| code | rule | severity | inputs | what it catches |", "|---|---|---|---|---|"]
     for rule in rules:
-        lines.append(f"| [{rule.code}](rules/docs/{page_name(rule)}) | `{rule.name}` | {rule.severity.value} | "
-                     f"{', '.join(sorted(rule.inputs))} | {rule.summary} |")
+        lines.append(
+            f"| [{rule.code}](rules/docs/{page_name(rule)}) | `{rule.name}` | {rule.severity.value} | "
+            f"{', '.join(sorted(rule.inputs))} | {rule.summary} |"
+        )
     return "\n".join(lines)

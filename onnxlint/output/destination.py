@@ -14,8 +14,9 @@ import os
 import signal
 import stat
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TextIO
+from typing import TextIO
 
 
 class DestinationError(Exception):
@@ -34,8 +35,9 @@ def check_destination(option: str, path: str, inputs: Iterable[str] = ()) -> tup
             raise DestinationError(f"{option}: '{path}' is not a regular file; refused")
         for given in inputs:
             if _same_file(existing, given):
-                raise DestinationError(f"{option}: '{path}' is an input of this run ('{given}'); refused, it would "
-                                       f"be overwritten")
+                raise DestinationError(
+                    f"{option}: '{path}' is an input of this run ('{given}'); refused, it would be overwritten"
+                )
     return target, existing
 
 
@@ -92,6 +94,7 @@ def _take_permissions(handle: int, existing: os.stat_result | None) -> None:
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into an exception while the temporary file exists, so `finally` removes it."""
+
     def stop(signum, frame):
         raise SystemExit(128 + signum)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from onnxlint import __version__
 from onnxlint.core.finding import Report
-from onnxlint.output.escape import encodable
 from onnxlint.core.registry import Rule
 from onnxlint.core.ruledocs import read_page
+from onnxlint.output.escape import encodable
 
 SCHEMA_VERSION = 1
 
@@ -24,10 +25,18 @@ def _envelope(**body: Any) -> dict[str, Any]:
 
 
 def rule_record(rule: Rule) -> dict[str, Any]:
-    return {"code": rule.code, "rule": rule.name, "family": rule.family, "severity": rule.severity.value,
-            "summary": rule.summary, "inputs": sorted(rule.inputs),
-            "options": {name: {"type": spec.kind.__name__, "default": spec.default, "help": spec.help}
-                        for name, spec in rule.options.items()}}
+    return {
+        "code": rule.code,
+        "rule": rule.name,
+        "family": rule.family,
+        "severity": rule.severity.value,
+        "summary": rule.summary,
+        "inputs": sorted(rule.inputs),
+        "options": {
+            name: {"type": spec.kind.__name__, "default": spec.default, "help": spec.help}
+            for name, spec in rule.options.items()
+        },
+    }
 
 
 def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) -> None:
@@ -48,8 +57,13 @@ def explain(rule: Rule, stream: TextIO) -> None:
 
 def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
     """`onnxlint config`: {key: {value, source}} and the config file used."""
-    _dump(_envelope(config_file=path, settings={key: {"value": entry.value, "source": entry.source}
-                                                for key, entry in effective.items()}), stream)
+    _dump(
+        _envelope(
+            config_file=path,
+            settings={key: {"value": entry.value, "source": entry.source} for key, entry in effective.items()},
+        ),
+        stream,
+    )
 
 
 def compare(comparison, stream: TextIO) -> None:

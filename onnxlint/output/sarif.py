@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from onnxlint import __version__
 from onnxlint.core.finding import Finding, Location, Report, Severity
-from onnxlint.output.escape import encodable
 from onnxlint.core.registry import Rule
 from onnxlint.core.ruledocs import read_page, sections
+from onnxlint.output.escape import encodable
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -24,22 +25,44 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = ()) 
     reports, rules = list(reports), list(rules)
     index = {rule.code: position for position, rule in enumerate(rules)}
     results = [_result(report, finding, index) for report in reports for finding in report.findings]
-    failures = [{"level": "error", "message": {"text": f"{report.path}: {report.error}"},
-                 "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}]}
-                for report in reports if report.error]
-    failures += [{"level": "error", "message": {"text": f"{report.path}: {crash.source} failed: {crash.exception}: "
-                                                        f"{crash.message} (traceback in {crash.traceback})"},
-                  "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}]}
-                 for report in reports for crash in report.internal_errors]
+    failures = [
+        {
+            "level": "error",
+            "message": {"text": f"{report.path}: {report.error}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}],
+        }
+        for report in reports
+        if report.error
+    ]
+    failures += [
+        {
+            "level": "error",
+            "message": {
+                "text": f"{report.path}: {crash.source} failed: {crash.exception}: "
+                f"{crash.message} (traceback in {crash.traceback})"
+            },
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(report.path)}}],
+        }
+        for report in reports
+        for crash in report.internal_errors
+    ]
     document = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "onnxlint", "version": __version__, "semanticVersion": __version__,
-                                "rules": [_rule(rule) for rule in rules]}},
-            "invocations": [{"executionSuccessful": not failures, "toolExecutionNotifications": failures}],
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "onnxlint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_rule(rule) for rule in rules],
+                    }
+                },
+                "invocations": [{"executionSuccessful": not failures, "toolExecutionNotifications": failures}],
+                "results": results,
+            }
+        ],
     }
     json.dump(encodable(document), stream, indent=2, sort_keys=True, ensure_ascii=False)
     stream.write("\n")
@@ -73,20 +96,27 @@ def _result(report: Report, finding: Finding, index: dict[str, int]) -> dict[str
         if finding.refuted:
             result["suppressions"] = [{"kind": "external", "justification": finding.evidence.detail}]
     if finding.related:
-        result["relatedLocations"] = [{"id": number, **_location(report.path, where)}
-                                      for number, where in enumerate(finding.related, start=1)]
+        result["relatedLocations"] = [
+            {"id": number, **_location(report.path, where)} for number, where in enumerate(finding.related, start=1)
+        ]
     return result
 
 
 def _location(path: str, where: Location) -> dict[str, Any]:
-    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path),
-                                                     "region": {"startLine": where.line or 1}}}
+    location: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": _artifact(path), "region": {"startLine": where.line or 1}}
+    }
     logical = []
     if where.node:
         logical.append({"name": where.node, "fullyQualifiedName": f"{where.graph}/{where.node}", "kind": "function"})
     if where.tensor:
-        logical.append({"name": where.tensor, "fullyQualifiedName": f"{where.graph or 'script'}/{where.tensor}",
-                        "kind": "variable"})
+        logical.append(
+            {
+                "name": where.tensor,
+                "fullyQualifiedName": f"{where.graph or 'script'}/{where.tensor}",
+                "kind": "variable",
+            }
+        )
     if logical:
         location["logicalLocations"] = logical
     return location

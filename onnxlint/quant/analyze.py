@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -36,16 +37,22 @@ REFERENCE_BUDGET = 2 * 2**30  # bytes of float reference tensors kept for the pe
 @dataclass
 class LayerResult:
     layer: Layer
-    single_cosine: float | None     # the layer's own output, only it quantized, float inputs
-    output_cosine: float            # worst model output with only this layer quantized
+    single_cosine: float | None  # the layer's own output, only it quantized, float inputs
+    output_cosine: float  # worst model output with only this layer quantized
     reason: str
     stats: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tensor": self.layer.tensor, "node": self.layer.node, "op_type": self.layer.op_type,
-                "predicted_single_cosine": self.single_cosine, "predicted_output_cosine": self.output_cosine,
-                "reason": self.reason, "weights": self.layer.weight,
-                "range": {key: float(value) for key, value in self.stats.items()}}
+        return {
+            "tensor": self.layer.tensor,
+            "node": self.layer.node,
+            "op_type": self.layer.op_type,
+            "predicted_single_cosine": self.single_cosine,
+            "predicted_output_cosine": self.output_cosine,
+            "reason": self.reason,
+            "weights": self.layer.weight,
+            "range": {key: float(value) for key, value in self.stats.items()},
+        }
 
 
 @dataclass
@@ -63,17 +70,38 @@ class QuantReport:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": SCHEMA_VERSION, "model": self.model, "target": self.chip, "config": self.config,
-                "samples": self.samples, "outputs": self.outputs, "layer_count": self.layer_count,
-                "layers": [layer.to_dict() for layer in self.layers], "configs": self.configs,
-                "proposal": self.proposal, "seconds": round(self.seconds, 2), "notes": self.notes}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.model,
+            "target": self.chip,
+            "config": self.config,
+            "samples": self.samples,
+            "outputs": self.outputs,
+            "layer_count": self.layer_count,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "configs": self.configs,
+            "proposal": self.proposal,
+            "seconds": round(self.seconds, 2),
+            "notes": self.notes,
+        }
 
 
-def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[str] = (),
-            inputs: dict[str, np.ndarray] | None = None, mean: Sequence[float] | None = None,
-            std: Sequence[float] | None = None, input_size: Sequence[int] | None = None,
-            algorithm: str = "normal", method: str = "channel", seed: int = 0, top: int = TOP_LAYERS,
-            max_float_layers: int = 8, goal: float = 0.999, progress=None) -> QuantReport:
+def analyze(
+    model_path: str | Path,
+    chip: str | None = None,
+    datasets: Sequence[str] = (),
+    inputs: dict[str, np.ndarray] | None = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    input_size: Sequence[int] | None = None,
+    algorithm: str = "normal",
+    method: str = "channel",
+    seed: int = 0,
+    top: int = TOP_LAYERS,
+    max_float_layers: int = 8,
+    goal: float = 0.999,
+    progress=None,
+) -> QuantReport:
     started = time.perf_counter()
     model = onnx.load(str(model_path))
     shapes = input_shapes(model, input_size)
@@ -86,7 +114,7 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
     simulator = Simulator(model, layers)
     count = len(layers)
     ones, zeros = np.ones(count), np.zeros(count)
-    params = {algo: [_params(stats[l.tensor], algo) for l in layers] for algo in ALGORITHMS}
+    params = {algo: [_params(stats[layer.tensor], algo) for layer in layers] for algo in ALGORITHMS}
     if samples.images:  # the toolkit quantizes a normalised image input over the range 0-255 pixels map to
         for algo in ALGORITHMS:
             for layer in layers:
@@ -101,22 +129,37 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
         return {name: _cosine([r[i] for r in reference], [r[i] for r in runs]) for i, name in enumerate(names)}
 
     # Every (algorithm, method) the toolkit offers, all layers quantized.
-    configs = []
+    configs: list[dict[str, Any]] = []
     for algo in ALGORITHMS:
         for meth in METHODS:
             result = cosines(Settings(params[algo], ones, ones), meth)
-            configs.append({"quantized_algorithm": algo, "quantized_method": meth, "outputs": result,
-                            "worst_cosine": plan.worst(result)})
+            configs.append(
+                {
+                    "quantized_algorithm": algo,
+                    "quantized_method": meth,
+                    "outputs": result,
+                    "worst_cosine": plan.worst(result),
+                }
+            )
     chosen = next(c for c in configs if c["quantized_algorithm"] == algorithm and c["quantized_method"] == method)
     best = max(configs, key=lambda c: (round(c["worst_cosine"], 6), c is chosen))
 
     # One layer at a time.
-    single = _single_layers(simulator, layers, params[algorithm], method, evaluation[0], reference[0], names,
-                            stats, progress)
+    single = _single_layers(
+        simulator, layers, params[algorithm], method, evaluation[0], reference[0], names, stats, progress
+    )
     ranked = sorted(range(count), key=lambda k: (single[k][1], k))
     joins = _joins(model, layers, stats)
-    results = [LayerResult(layers[k], single[k][0], single[k][1], _reason(model, layers[k], stats, joins, method),
-                           stats[layers[k].tensor].summary()) for k in ranked[:top]]
+    results = [
+        LayerResult(
+            layers[k],
+            single[k][0],
+            single[k][1],
+            _reason(model, layers[k], stats, joins, method),
+            stats[layers[k].tensor].summary(),
+        )
+        for k in ranked[:top]
+    ]
 
     # The proposal: best config, then the greedy hybrid on top of it.
     best_params = params[best["quantized_algorithm"]]
@@ -140,28 +183,54 @@ def analyze(model_path: str | Path, chip: str | None = None, datasets: Sequence[
 
     # Rank again under the best config when it differs (the candidates the greedy tries first).
     _progress(progress, "searching the hybrid proposal", 0, 1)
-    greedy = plan.greedy(ranked, evaluate, best["worst_cosine"],
-                         lambda k: plan.actions_for(layers[k], chip, k in joins), goal=goal,
-                         max_layers=max_float_layers)
+    greedy = plan.greedy(
+        ranked,
+        evaluate,
+        best["worst_cosine"],
+        lambda k: plan.actions_for(layers[k], chip, k in joins),
+        goal=goal,
+        max_layers=max_float_layers,
+    )
     proposal = _proposal(chip, best, layers, greedy, evaluate, ones)
     notes = list(samples.notes)
     if samples.generated:
         notes.append("no --dataset: " + samples.source)
     notes.append(held)
     if samples.images:
-        notes.append("image inputs are quantized to int8 over the range that pixels 0-255 normalise to, as the "
-                     "toolkit does")
-    sample_info = {"source": samples.source, "generated": samples.generated, "images": samples.images,
-                   "calibration": len(calibration), "evaluation": len(evaluation),
-                   "input_shapes": {k: list(v) for k, v in shapes.items()}, "mean": list(mean) if mean else None,
-                   "std": list(std) if std else None}
-    outputs = [{"name": name, "predicted_cosine": chosen["outputs"][name],
-                "range": stats[name].summary() if name in stats else None} for name in names]
-    return QuantReport(model=str(model_path), chip=chip,
-                       config={"quantized_algorithm": algorithm, "quantized_method": method,
-                               "quantized_dtype": "w8a8"},
-                       samples=sample_info, outputs=outputs, layers=results, configs=configs, proposal=proposal,
-                       layer_count=count, seconds=time.perf_counter() - started, notes=notes)
+        notes.append(
+            "image inputs are quantized to int8 over the range that pixels 0-255 normalise to, as the toolkit does"
+        )
+    sample_info = {
+        "source": samples.source,
+        "generated": samples.generated,
+        "images": samples.images,
+        "calibration": len(calibration),
+        "evaluation": len(evaluation),
+        "input_shapes": {k: list(v) for k, v in shapes.items()},
+        "mean": list(mean) if mean else None,
+        "std": list(std) if std else None,
+    }
+    outputs = [
+        {
+            "name": name,
+            "predicted_cosine": chosen["outputs"][name],
+            "range": stats[name].summary() if name in stats else None,
+        }
+        for name in names
+    ]
+    return QuantReport(
+        model=str(model_path),
+        chip=chip,
+        config={"quantized_algorithm": algorithm, "quantized_method": method, "quantized_dtype": "w8a8"},
+        samples=sample_info,
+        outputs=outputs,
+        layers=results,
+        configs=configs,
+        proposal=proposal,
+        layer_count=count,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
 
 
 def _pixel_range(mean, std) -> tuple[float, float]:
@@ -177,8 +246,14 @@ def _split(samples: Samples, inputs: dict[str, np.ndarray] | None):
     if inputs is not None:
         return feeds, [inputs], "evaluated on --inputs; calibrated on every dataset sample"
     if len(feeds) >= 2:
-        return feeds[:-1], feeds[-1:], (f"calibrated on {len(feeds) - 1} samples, evaluated on the last one, held "
-                                        f"back (as accuracy_analysis on an image the build did not calibrate on)")
+        return (
+            feeds[:-1],
+            feeds[-1:],
+            (
+                f"calibrated on {len(feeds) - 1} samples, evaluated on the last one, held "
+                f"back (as accuracy_analysis on an image the build did not calibrate on)"
+            ),
+        )
     return feeds, feeds, "one sample: calibrated and evaluated on the same one (give two or more to hold one back)"
 
 
@@ -194,17 +269,18 @@ def _cosine(reference: list[np.ndarray], actual: list[np.ndarray]) -> float:
     return cosine_similarity(ref[finite], act[finite])
 
 
-def _single_layers(simulator: Simulator, layers: list[Layer], params, method, feed, reference, names, stats,
-                   progress) -> list[tuple[float | None, float]]:
+def _single_layers(
+    simulator: Simulator, layers: list[Layer], params, method, feed, reference, names, stats, progress
+) -> list[tuple[float | None, float]]:
     count = len(layers)
     # Float values of each layer's tensor, for its own cosine (inputs: computed in numpy).
-    produced = [l.tensor for l in layers if not l.is_input]
+    produced = [layer.tensor for layer in layers if not layer.is_input]
     zeros = np.zeros(count)
     floats: dict[str, np.ndarray] = {}
     size = 0
     for start in range(0, len(produced), 64):
-        chunk = produced[start:start + 64]
-        values = simulator.run(method, Settings(params, zeros, zeros), feed, chunk)[len(names):]
+        chunk = produced[start : start + 64]
+        values = simulator.run(method, Settings(params, zeros, zeros), feed, chunk)[len(names) :]
         wanted = dict(zip([n for n in chunk if n not in names], values))
         wanted.update({n: reference[names.index(n)] for n in chunk if n in names})
         size += sum(v.nbytes for v in wanted.values())
@@ -229,8 +305,9 @@ def _single_layers(simulator: Simulator, layers: list[Layer], params, method, fe
             wmask = zeros.copy()
             wmask[k] = 1
             runs = simulator.run(method, Settings(params, mask, wmask), feed, [layer.tensor])
-            own = _cosine([floats[layer.tensor]], [runs[names.index(layer.tensor)] if layer.tensor in names
-                                                    else runs[-1]])
+            own = _cosine(
+                [floats[layer.tensor]], [runs[names.index(layer.tensor)] if layer.tensor in names else runs[-1]]
+            )
         else:
             own = None
         out.append((own, output_cos))
@@ -286,7 +363,7 @@ def _range_of(model, layers, stats) -> dict[str, tuple[float, float]]:
     """(lo, hi) of quantized tensors, and of tensors that only pass one through (Reshape, Slice...)."""
     from onnxlint.quant.layers import PASSTHROUGH
 
-    ranges = {l.tensor: (stats[l.tensor].lo, stats[l.tensor].hi) for l in layers}
+    ranges = {layer.tensor: (stats[layer.tensor].lo, stats[layer.tensor].hi) for layer in layers}
     for name, value in constants(model).items():
         if value.dtype.kind == "f" and value.size:
             ranges[name] = (float(value.min()), float(value.max()))
@@ -297,8 +374,16 @@ def _range_of(model, layers, stats) -> dict[str, tuple[float, float]]:
     return ranges
 
 
-LOSSY_OPS = {"Softmax": "Softmax input", "Exp": "Exp", "Log": "Log", "Pow": "Pow", "Div": "Div",
-             "LayerNormalization": "LayerNorm", "Sigmoid": "Sigmoid output", "HardSigmoid": "HardSigmoid output"}
+LOSSY_OPS = {
+    "Softmax": "Softmax input",
+    "Exp": "Exp",
+    "Log": "Log",
+    "Pow": "Pow",
+    "Div": "Div",
+    "LayerNormalization": "LayerNorm",
+    "Sigmoid": "Sigmoid output",
+    "HardSigmoid": "HardSigmoid output",
+}
 
 
 def _reason(model, layer: Layer, stats, joins, method: str) -> str:
@@ -310,12 +395,16 @@ def _reason(model, layer: Layer, stats, joins, method: str) -> str:
         ranges = joins[layer.index]
         narrow = min(ranges, key=lambda r: r[2] - r[1])
         levels = (narrow[2] - narrow[1]) / step if step > 0 else 0
-        parts.append(f"{layer.op_type.split('+')[0]} joins ranges " +
-                     ", ".join(f"[{lo:.3g}, {hi:.3g}]" for _, lo, hi in ranges) +
-                     f" in one int8 tensor: '{narrow[0]}' keeps about {levels:.0f} of 256 levels")
+        parts.append(
+            f"{layer.op_type.split('+')[0]} joins ranges "
+            + ", ".join(f"[{lo:.3g}, {hi:.3g}]" for _, lo, hi in ranges)
+            + f" in one int8 tensor: '{narrow[0]}' keeps about {levels:.0f} of 256 levels"
+        )
     if summary["range_ratio"] > 4:
-        parts.append(f"outliers: the range [{s.lo:.3g}, {s.hi:.3g}] is {summary['range_ratio']:.0f}x the central "
-                     f"99.8% [{summary['p0_1']:.3g}, {summary['p99_9']:.3g}] (int8 step {step:.3g})")
+        parts.append(
+            f"outliers: the range [{s.lo:.3g}, {s.hi:.3g}] is {summary['range_ratio']:.0f}x the central "
+            f"99.8% [{summary['p0_1']:.3g}, {summary['p99_9']:.3g}] (int8 step {step:.3g})"
+        )
     if layer.weight is not None and method == "layer":
         parts.append("per-layer weight quantization: one scale for every output channel")
     op = layer.op_type.split("+")[0]
@@ -329,8 +418,16 @@ def _reason(model, layer: Layer, stats, joins, method: str) -> str:
 
 
 def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[str, Any]:
-    steps = [{"tensor": layers[s.layer].tensor, "node": layers[s.layer].node, "op_type": layers[s.layer].op_type,
-              "action": s.action, "predicted_cosine": s.predicted_cosine} for s in greedy.steps]
+    steps = [
+        {
+            "tensor": layers[s.layer].tensor,
+            "node": layers[s.layer].node,
+            "op_type": layers[s.layer].op_type,
+            "action": s.action,
+            "predicted_cosine": s.predicted_cosine,
+        }
+        for s in greedy.steps
+    ]
     float_layers = [layers[s.layer].tensor for s in greedy.steps if s.action == "float16"]
     config = {"quantized_algorithm": best["quantized_algorithm"], "quantized_method": best["quantized_method"]}
     args = ", ".join(f"{key}={value!r}" for key, value in config.items())
@@ -348,15 +445,19 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
         "quantization_cfg": plan.quantization_cfg(layers, greedy.steps),
     }
     if float_layers:
-        proposal["caveat"] = ("not proven: built with rknn-toolkit2 2.5.0, float16 proposals like this one measured "
-                              "no better than the default int8 build on PP-PicoDet and PP-OCRv4 rec (README, "
-                              "'Measured against the toolkit'); build(auto_hybrid=True) did better there. The keys "
-                              "are ONNX tensor names: the toolkit refuses one it renamed or fused away")
+        proposal["caveat"] = (
+            "not proven: built with rknn-toolkit2 2.5.0, float16 proposals like this one measured "
+            "no better than the default int8 build on PP-PicoDet and PP-OCRv4 rec (README, "
+            "'Measured against the toolkit'); build(auto_hybrid=True) did better there. The keys "
+            "are ONNX tensor names: the toolkit refuses one it renamed or fused away"
+        )
     if integer_only and proposal["int16_layers"]:
-        proposal["caveat"] = (f"int16 layers: rknn-toolkit2 2.5.0's hybrid_quantization_step2 accepted an int16 "
-                              f"layer for {chip} in onnxlint's check (PP-OCR cls, rv1106, simulator only, not on a "
-                              f"board); the toolkit converts an int16 layer's output back to int8 for int8 layers "
-                              f"that read it, and the prediction assumes so")
+        proposal["caveat"] = (
+            f"int16 layers: rknn-toolkit2 2.5.0's hybrid_quantization_step2 accepted an int16 "
+            f"layer for {chip} in onnxlint's check (PP-OCR cls, rv1106, simulator only, not on a "
+            f"board); the toolkit converts an int16 layer's output back to int8 for int8 layers "
+            f"that read it, and the prediction assumes so"
+        )
     return proposal
 
 

@@ -7,8 +7,8 @@ ranges are read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -34,9 +34,14 @@ class TensorStats:
 
     def summary(self) -> dict[str, float]:
         p_lo, p_hi = self.hist.percentile(0.1), self.hist.percentile(99.9)
-        return {"min": self.lo, "max": self.hi, "p0_1": p_lo, "p99_9": p_hi,
-                "range_ratio": (self.hi - self.lo) / (p_hi - p_lo) if p_hi > p_lo else 1.0,
-                "outlier_ratio": outlier_ratio(self.hist)}
+        return {
+            "min": self.lo,
+            "max": self.hi,
+            "p0_1": p_lo,
+            "p99_9": p_hi,
+            "range_ratio": (self.hi - self.lo) / (p_hi - p_lo) if p_hi > p_lo else 1.0,
+            "outlier_ratio": outlier_ratio(self.hist),
+        }
 
 
 def outlier_ratio(hist: Histogram) -> float:
@@ -54,8 +59,11 @@ def session(model: onnx.ModelProto, optimized: bool = True):
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC if optimized
-                                        else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    options.graph_optimization_level = (
+        onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        if optimized
+        else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     options.log_severity_level = 3
     return onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
@@ -88,18 +96,18 @@ def float_tensors(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> se
     names = dependent_tensors(model)
     found = {name for name, array in feeds.items() if np.issubdtype(np.asarray(array).dtype, np.floating)}
     for start in range(0, len(names), CHUNK):
-        chunk = names[start:start + CHUNK]
+        chunk = names[start : start + CHUNK]
         values = session(exposed(model, chunk), optimized=False).run(chunk, dict(feeds))
-        found |= {name for name, value in zip(chunk, values)
-                  if np.issubdtype(np.asarray(value).dtype, np.floating)}
+        found |= {name for name, value in zip(chunk, values) if np.issubdtype(np.asarray(value).dtype, np.floating)}
     return found
 
 
-def collect(model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[Mapping[str, np.ndarray]]
-            ) -> dict[str, TensorStats]:
+def collect(
+    model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[Mapping[str, np.ndarray]]
+) -> dict[str, TensorStats]:
     """Statistics of `tensors` (graph inputs included) over `feeds`."""
-    lows = {name: np.inf for name in tensors}
-    highs = {name: -np.inf for name in tensors}
+    lows = dict.fromkeys(tensors, np.inf)
+    highs = dict.fromkeys(tensors, -np.inf)
     for values in _runs(model, tensors, feeds):
         for name, value in values.items():
             finite = value[np.isfinite(value)]
@@ -115,9 +123,17 @@ def collect(model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[Mapp
                 counts[name] += np.histogram(finite, bins=BINS, range=(lo, hi))[0]
             elif np.isfinite(lo):
                 counts[name][0] += value.size
-    return {name: TensorStats(name, Histogram(lows[name] if np.isfinite(lows[name]) else 0.0,
-                                              highs[name] if np.isfinite(highs[name]) else 0.0, counts[name]))
-            for name in tensors}
+    return {
+        name: TensorStats(
+            name,
+            Histogram(
+                lows[name] if np.isfinite(lows[name]) else 0.0,
+                highs[name] if np.isfinite(highs[name]) else 0.0,
+                counts[name],
+            ),
+        )
+        for name in tensors
+    }
 
 
 def _runs(model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[Mapping[str, np.ndarray]]):
@@ -127,7 +143,7 @@ def _runs(model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[Mappin
     for feed in feeds:
         yield {name: np.asarray(feed[name], dtype=np.float64) for name in tensors if name in inputs}
     for start in range(0, len(produced), CHUNK):
-        chunk = produced[start:start + CHUNK]
+        chunk = produced[start : start + CHUNK]
         runner = session(exposed(model, chunk), optimized=False)
         for feed in feeds:
             yield dict(zip(chunk, (np.asarray(v, dtype=np.float64) for v in runner.run(chunk, dict(feed)))))

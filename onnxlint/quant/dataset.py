@@ -1,10 +1,10 @@
 """Calibration and evaluation samples, prepared as rknn-toolkit2 prepares its dataset.
 
 Sources (`--dataset`, repeatable): image files, folders of images, an .npz (the model's input values by input
-name, already normalised, samples on axis 0), or the toolkit's dataset.txt (one sample per line: one path per model input, separated by spaces;
-relative paths are read from the list's folder, then from the working folder; .npy files hold raw values the
-toolkit normalises with mean/std, as it does images). Without a dataset, a generated
-sample of seeded random images stands in, and the report says so.
+name, already normalised, samples on axis 0), or the toolkit's dataset.txt (one sample per line: one path per model
+input, separated by spaces; relative paths are read from the list's folder, then from the working folder; .npy files
+hold raw values the toolkit normalises with mean/std, as it does images). Without a dataset, a generated sample of
+seeded random images stands in, and the report says so.
 
 Images are read as RGB (the toolkit's default, `quant_img_RGB2BGR=False`), resized to the input's height and
 width with bilinear interpolation when their size differs (OpenCV's cv2.resize when it is installed, as the
@@ -15,9 +15,9 @@ toolkit does; Pillow's otherwise), then normalised per channel as (pixel - mean)
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnx
@@ -55,19 +55,29 @@ def input_shapes(model: onnx.ModelProto, size: Sequence[int] | None) -> dict[str
             fixed = [d for d in shape if isinstance(d, int) and d > 0]
             concrete = tuple(size)
             if any(isinstance(d, int) and d > 0 and d != s for d, s in zip(shape, concrete)):
-                raise DatasetError(f"--input-size {list(concrete)} contradicts input '{name}' {list(shape)}"
-                                   if fixed else f"--input-size does not fit input '{name}'")
+                raise DatasetError(
+                    f"--input-size {list(concrete)} contradicts input '{name}' {list(shape)}"
+                    if fixed
+                    else f"--input-size does not fit input '{name}'"
+                )
         else:
-            concrete = tuple(d if isinstance(d, int) and d > 0 else (1 if axis == 0 else -1)
-                             for axis, d in enumerate(shape))
+            concrete = tuple(
+                d if isinstance(d, int) and d > 0 else (1 if axis == 0 else -1) for axis, d in enumerate(shape)
+            )
             if -1 in concrete:
                 raise DatasetError(f"input '{name}' has dynamic dims {list(shape)}: give --input-size N,C,H,W")
         shapes[name] = concrete
     return shapes
 
 
-def load_samples(model: onnx.ModelProto, paths: Sequence[str], shapes: dict[str, tuple[int, ...]],
-                 mean: Sequence[float] | None, std: Sequence[float] | None, seed: int = 0) -> Samples:
+def load_samples(
+    model: onnx.ModelProto,
+    paths: Sequence[str],
+    shapes: dict[str, tuple[int, ...]],
+    mean: Sequence[float] | None,
+    std: Sequence[float] | None,
+    seed: int = 0,
+) -> Samples:
     names = list(shapes)
     if not paths:
         return _generated(shapes, mean, std, seed)
@@ -90,8 +100,10 @@ def load_samples(model: onnx.ModelProto, paths: Sequence[str], shapes: dict[str,
             images = images or from_images
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             if len(names) != 1:
-                raise DatasetError(f"--dataset: {given}: an image for a model with {len(names)} inputs; use a "
-                                   f"dataset.txt with one file per input")
+                raise DatasetError(
+                    f"--dataset: {given}: an image for a model with {len(names)} inputs; use a "
+                    f"dataset.txt with one file per input"
+                )
             feeds.append({names[0]: _image(path, shapes[names[0]], mean, std, notes)})
             images = True
         else:
@@ -110,9 +122,13 @@ def _generated(shapes, mean, std, seed) -> Samples:
             pixels = rng.integers(0, 256, size=shape).astype(np.float32)
             sample[name] = _normalise(pixels, mean, std) if len(shape) == 4 else pixels / 255.0
         feeds.append(sample)
-    return Samples(feeds, f"generated: {GENERATED_SAMPLES} seeded random 0-255 images (seed {seed}); predictions "
-                          f"on random pixels do not show how real images quantize: give --dataset",
-                   images=True, generated=True)
+    return Samples(
+        feeds,
+        f"generated: {GENERATED_SAMPLES} seeded random 0-255 images (seed {seed}); predictions "
+        f"on random pixels do not show how real images quantize: give --dataset",
+        images=True,
+        generated=True,
+    )
 
 
 def _normalise(nchw: np.ndarray, mean, std) -> np.ndarray:
@@ -147,8 +163,9 @@ def read_rgb(path: Path) -> np.ndarray:
     try:
         from PIL import Image
     except ImportError:
-        raise DatasetError("reading images needs OpenCV (opencv-python-headless) or Pillow: "
-                           "pip install 'onnxlint[quant]'") from None
+        raise DatasetError(
+            "reading images needs OpenCV (opencv-python-headless) or Pillow: pip install 'onnxlint[quant]'"
+        ) from None
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
@@ -167,8 +184,10 @@ def resize(image: np.ndarray, height: int, width: int, notes: list[str]) -> np.n
     except ImportError:
         from PIL import Image
 
-        notes.append(f"images resized to {height}x{width} with Pillow's bilinear filter (OpenCV is not installed; "
-                     f"the toolkit's cv2.resize differs slightly)")
+        notes.append(
+            f"images resized to {height}x{width} with Pillow's bilinear filter (OpenCV is not installed; "
+            f"the toolkit's cv2.resize differs slightly)"
+        )
         return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
@@ -201,13 +220,14 @@ def _npz(path: Path, shapes) -> list[dict[str, np.ndarray]]:
         if array.ndim == len(shape) + 1:
             samples = [array[i] for i in range(array.shape[0])]
         elif array.ndim == len(shape) and array.shape[0] > shape[0] and shape[0] == 1:
-            samples = [array[i:i + 1] for i in range(array.shape[0])]
+            samples = [array[i : i + 1] for i in range(array.shape[0])]
         else:
             samples = [array]
         for sample in samples:
             if tuple(sample.shape) != tuple(shape):
-                raise DatasetError(f"--dataset: {path}: '{name}' samples are {list(sample.shape)}, the model "
-                                   f"takes {list(shape)}")
+                raise DatasetError(
+                    f"--dataset: {path}: '{name}' samples are {list(sample.shape)}, the model takes {list(shape)}"
+                )
         per_input[name] = samples
         counts.add(len(samples))
     if len(counts) != 1:
@@ -240,8 +260,10 @@ def _listing(path: Path, shapes, mean, std, notes) -> tuple[list[dict[str, np.nd
                 if array.ndim == 4 and array.shape[-1] == shapes[name][1] and array.shape[1] != shapes[name][1]:
                     array = array.transpose(0, 3, 1, 2)  # the toolkit's .npy samples are often NHWC
                 if tuple(array.shape) != tuple(shapes[name]):
-                    raise DatasetError(f"--dataset: {path}: line {number}: '{entry}' is {list(array.shape)}, input "
-                                       f"'{name}' is {list(shapes[name])}")
+                    raise DatasetError(
+                        f"--dataset: {path}: line {number}: '{entry}' is {list(array.shape)}, input "
+                        f"'{name}' is {list(shapes[name])}"
+                    )
                 # The toolkit normalises .npy samples with mean/std as it does images.
                 sample[name] = _normalise(array, mean, std) if array.ndim == 4 and (mean or std) else array
             else:

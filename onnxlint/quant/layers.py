@@ -25,12 +25,45 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-PASSTHROUGH = frozenset({
-    "Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "MaxPool",
-    "Gather", "GatherElements", "Expand", "Tile", "DepthToSpace", "SpaceToDepth", "Pad", "Dropout",
-    "Shape", "Size", "Cast", "ConstantOfShape", "NonZero", "TopK", "ArgMax", "ArgMin", "Range", "Equal",
-    "Less", "Greater", "Not", "And", "Or", "GlobalMaxPool", "ReduceMax", "ReduceMin",
-})
+PASSTHROUGH = frozenset(
+    {
+        "Reshape",
+        "Transpose",
+        "Flatten",
+        "Squeeze",
+        "Unsqueeze",
+        "Identity",
+        "Slice",
+        "Split",
+        "MaxPool",
+        "Gather",
+        "GatherElements",
+        "Expand",
+        "Tile",
+        "DepthToSpace",
+        "SpaceToDepth",
+        "Pad",
+        "Dropout",
+        "Shape",
+        "Size",
+        "Cast",
+        "ConstantOfShape",
+        "NonZero",
+        "TopK",
+        "ArgMax",
+        "ArgMin",
+        "Range",
+        "Equal",
+        "Less",
+        "Greater",
+        "Not",
+        "And",
+        "Or",
+        "GlobalMaxPool",
+        "ReduceMax",
+        "ReduceMin",
+    }
+)
 FUSED_ACTIVATIONS = frozenset({"Relu", "Clip", "LeakyRelu", "PRelu"})
 # Operators the toolkit runs in float16 even in an int8 build: accuracy_analysis shows an exDataConvert to
 # float16 before its exSoftmax13 (PP-OCR cls, rk3588), so their outputs are not int8.
@@ -41,14 +74,14 @@ WEIGHTED = {"Conv": 0, "ConvTranspose": 1, "Gemm": 0, "MatMul": 1}  # op -> outp
 @dataclass(frozen=True)
 class Layer:
     index: int
-    tensor: str              # the quantized tensor (the end of the fused chain)
-    node: str                # the node that starts the layer
-    op_type: str             # its op type, with fused followers: "Conv+BatchNormalization+Relu"
-    weight: str | None = None        # initializer name of the quantized weights
-    weight_axis: int = 0             # output-channel axis of the weights
-    weight_input: int = 1            # which input of `node` the weights are
+    tensor: str  # the quantized tensor (the end of the fused chain)
+    node: str  # the node that starts the layer
+    op_type: str  # its op type, with fused followers: "Conv+BatchNormalization+Relu"
+    weight: str | None = None  # initializer name of the quantized weights
+    weight_axis: int = 0  # output-channel axis of the weights
+    weight_input: int = 1  # which input of `node` the weights are
     graph_output: bool = False
-    is_input: bool = False           # a graph input (quantized only when it is not raw image data)
+    is_input: bool = False  # a graph input (quantized only when it is not raw image data)
 
 
 def node_name(node: onnx.NodeProto, index: int) -> str:
@@ -84,7 +117,12 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                 layers.append(Layer(len(layers), value.name, value.name, "Input", is_input=True))
     absorbed: set[int] = set()
     for i, node in enumerate(graph.node):
-        if i in absorbed or node.op_type in PASSTHROUGH or node.op_type == "Constant" or node.domain not in ("", "ai.onnx"):
+        if (
+            i in absorbed
+            or node.op_type in PASSTHROUGH
+            or node.op_type == "Constant"
+            or node.domain not in ("", "ai.onnx")
+        ):
             continue
         weight, axis, weight_input = None, 0, 1
         if node.op_type in WEIGHTED and len(node.input) > 1:
@@ -114,18 +152,29 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                     break
                 follower_index = consumers[end][0]
                 follower = graph.node[follower_index]
-                fusable = (follower.op_type in FUSED_ACTIVATIONS
-                           or (follower.op_type in ("BatchNormalization", "Add", "Sub", "Mul", "Div")
-                               and chain[-1] in (*WEIGHTED, "BatchNormalization")
-                               and not any(name in float_tensors for name in follower.input[1:])))
+                fusable = follower.op_type in FUSED_ACTIVATIONS or (
+                    follower.op_type in ("BatchNormalization", "Add", "Sub", "Mul", "Div")
+                    and chain[-1] in (*WEIGHTED, "BatchNormalization")
+                    and not any(name in float_tensors for name in follower.input[1:])
+                )
                 if not fusable or follower.input[0] != end or len(follower.output) < 1:
                     break
                 absorbed.add(follower_index)
                 chain.append(follower.op_type)
                 end = follower.output[0]
             if end in float_tensors and node.op_type not in FLOAT16_OPS:
-                layers.append(Layer(len(layers), end, node_name(node, i), "+".join(chain), weight, axis, weight_input,
-                                    graph_output=end in outputs))
+                layers.append(
+                    Layer(
+                        len(layers),
+                        end,
+                        node_name(node, i),
+                        "+".join(chain),
+                        weight,
+                        axis,
+                        weight_input,
+                        graph_output=end in outputs,
+                    )
+                )
     return layers
 
 

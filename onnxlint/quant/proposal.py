@@ -17,8 +17,8 @@ On chips that build float16 layers (`custom_quantize_layers: {layer: float16}` i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,8 +31,8 @@ FLOAT_CHIPS_EXCLUDED = int8_only_chips()
 @dataclass(frozen=True)
 class Step:
     layer: int
-    action: str                 # "float16", "int16" or "split"
-    predicted_cosine: float     # worst output cosine after this step
+    action: str  # "float16", "int16" or "split"
+    predicted_cosine: float  # worst output cosine after this step
 
 
 @dataclass
@@ -49,12 +49,19 @@ def actions_for(layer: Layer, chip: str | None, mixed_join: bool) -> list[str]:
     if chip not in FLOAT_CHIPS_EXCLUDED:
         return ["float16"]
     actions = ["split"] if layer.graph_output and mixed_join else []
-    return actions + ["int16"]
+    return [*actions, "int16"]
 
 
-def greedy(ranked: Sequence[int], evaluate: Callable[[dict[int, str]], float], start: float,
-           options: Callable[[int], list[str]], goal: float = 0.999, candidates: int = 8, max_layers: int = 8,
-           min_share: float = 0.05) -> Greedy:
+def greedy(
+    ranked: Sequence[int],
+    evaluate: Callable[[dict[int, str]], float],
+    start: float,
+    options: Callable[[int], list[str]],
+    goal: float = 0.999,
+    candidates: int = 8,
+    max_layers: int = 8,
+    min_share: float = 0.05,
+) -> Greedy:
     """`evaluate({layer: action})` -> worst output cosine with those changes; `ranked` layers worst first.
     A step must remove at least `min_share` of the remaining error (1 - cosine) to be taken."""
     chosen: dict[int, str] = {}
@@ -86,8 +93,11 @@ def quantization_cfg(layers: Sequence[Layer], steps: Sequence[Step]) -> str:
 
 
 def _yaml_key(name: str) -> str:
-    return name if name and all(c.isalnum() or c in "_./-" for c in name) and not name[0] in "-." else \
-        "'" + name.replace("'", "''") + "'"
+    return (
+        name
+        if name and all(c.isalnum() or c in "_./-" for c in name) and name[0] not in "-."
+        else "'" + name.replace("'", "''") + "'"
+    )
 
 
 def worst(cosines: dict[str, float]) -> float:

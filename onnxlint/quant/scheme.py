@@ -141,8 +141,7 @@ def choose_range(hist: Histogram, algorithm: str, bits: tuple[int, int] = INT8) 
             params = asymmetric(lo0 * fl, hi0 * fh, bits)
             if algorithm == "kl_divergence" and (params.hi - params.lo) < KL_MIN_SHARE * (hist.hi - hist.lo):
                 continue  # KL against a histogram finer than the levels only; see KL_MIN_SHARE
-            cost = (_mse(centers, counts, params) if algorithm == "mmse"
-                    else _kl(centers, counts, params))
+            cost = _mse(centers, counts, params) if algorithm == "mmse" else _kl(centers, counts, params)
             if cost < best_cost - 1e-15:
                 best, best_cost = (params.lo if lo0 < 0 else hist.lo, params.hi if hi0 > 0 else hist.hi), cost
     return best
@@ -162,8 +161,10 @@ def _kl(centers: np.ndarray, counts: np.ndarray, params: QParams) -> float:
     p = counts[inside].astype(np.float64)
     p[0] += counts[centers < params.lo].sum()
     p[-1] += counts[centers > params.hi].sum()
-    levels = np.clip(np.round(centers[inside] / params.scale) + params.zero_point, params.qmin,
-                     params.qmax).astype(np.int64) - params.qmin
+    levels = (
+        np.clip(np.round(centers[inside] / params.scale) + params.zero_point, params.qmin, params.qmax).astype(np.int64)
+        - params.qmin
+    )
     size = params.qmax - params.qmin + 1
     mass = np.bincount(levels, weights=p, minlength=size)
     filled = np.bincount(levels, weights=(p > 0).astype(np.float64), minlength=size)

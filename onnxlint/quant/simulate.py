@@ -15,8 +15,8 @@ different only on exact ties. It keeps the rewrite valid down to opset 7.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 import onnx
@@ -35,7 +35,7 @@ class Settings:
     """What to quantize in one run: per-layer parameters, and which layers' activations and weights are int."""
 
     params: Sequence[QParams]
-    mask: np.ndarray   # 1: the layer's output is quantized
+    mask: np.ndarray  # 1: the layer's output is quantized
     wmask: np.ndarray  # 1: the layer's weights are quantized
 
     def feeds(self) -> dict[str, np.ndarray]:
@@ -70,8 +70,7 @@ def fake_quant_model(model: onnx.ModelProto, layers: Sequence[Layer], method: st
         k = layer.index
         tag = f"{PREFIX}{k}"
         initializers.append(numpy_helper.from_array(np.array(k, dtype=np.int64), f"{tag}_index"))
-        nodes = [helper.make_node("Gather", [PREFIX + key, f"{tag}_index"], [f"{tag}_{key}"], axis=0)
-                 for key in PARAMS]
+        nodes = [helper.make_node("Gather", [PREFIX + key, f"{tag}_index"], [f"{tag}_{key}"], axis=0) for key in PARAMS]
         if layer.is_input:
             source, target = layer.tensor, f"{tag}_in"
             for node in graph.node:
@@ -95,11 +94,13 @@ def fake_quant_model(model: onnx.ModelProto, layers: Sequence[Layer], method: st
             multiplier = bn_multiplier(model, layer) if method == "layer" else None
             delta = fake_quant_weights(weights, method, layer.weight_axis, multiplier) - weights
             initializers.append(numpy_helper.from_array(delta, f"{tag}_wdelta"))
-            nodes_w = [helper.make_node("Mul", [f"{tag}_wdelta", f"{tag}_wmask"], [f"{tag}_wscaled"]),
-                       helper.make_node("Add", [layer.weight, f"{tag}_wscaled"], [f"{tag}_weight"])]
+            nodes_w = [
+                helper.make_node("Mul", [f"{tag}_wdelta", f"{tag}_wmask"], [f"{tag}_wscaled"]),
+                helper.make_node("Add", [layer.weight, f"{tag}_wscaled"], [f"{tag}_weight"]),
+            ]
             start.input[layer.weight_input] = f"{tag}_weight"
-            prologue += nodes[:len(PARAMS)] + nodes_w
-            nodes = nodes[len(PARAMS):]
+            prologue += nodes[: len(PARAMS)] + nodes_w
+            nodes = nodes[len(PARAMS) :]
         if where < 0:
             prologue += nodes
         else:
@@ -148,13 +149,17 @@ class Simulator:
         if method not in self._sessions:
             sim = fake_quant_model(self.model, self.layers, method)
             present = {value.name for value in sim.graph.output}
-            sim.graph.output.extend(onnx.ValueInfoProto(name=layer.tensor) for layer in self.layers
-                                    if layer.tensor not in present and not layer.is_input)
+            sim.graph.output.extend(
+                onnx.ValueInfoProto(name=layer.tensor)
+                for layer in self.layers
+                if layer.tensor not in present and not layer.is_input
+            )
             self._sessions[method] = session(sim)
         return self._sessions[method]
 
-    def run(self, method: str, settings: Settings, feed: Mapping[str, np.ndarray],
-            extra: Sequence[str] = ()) -> list[np.ndarray]:
+    def run(
+        self, method: str, settings: Settings, feed: Mapping[str, np.ndarray], extra: Sequence[str] = ()
+    ) -> list[np.ndarray]:
         """The model's outputs (then the `extra` tensors) under `settings`."""
         names = self.outputs + [name for name in extra if name not in self.outputs]
         return self._session(method).run(names, {**feed, **settings.feeds()})
