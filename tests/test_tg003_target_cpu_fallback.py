@@ -1,5 +1,9 @@
-from conftest import FIXTURES, codes, lint_text, rule
+import onnx
+import pytest
+from conftest import FIXTURES, codes, lint_text, parse, rule
+
 from onnxlint.core.engine import lint_file
+from onnxlint.rknn.toolkit import ANSI, LAYER_ROW, build, toolkit_python
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import load_facts
 
@@ -92,3 +96,48 @@ def test_skipped_without_target(tmp_path):
     text = """<ir_version: 8, opset_import: ["" : 13]>
     g (float[4] x) => (float[4] y) { y = Relu(x) }"""
     assert [s.code for s in lint_text(tmp_path, text, "TG003").rules_skipped] == ["TG003"]
+
+
+IDENTITY_CASTS = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 4, 8, 8] x) => (float[1, 4, 8, 8] y, int32[1, 4, 8, 8] n) <float half = {0.5}, float zero = {0.0}> {
+    same = Cast <to = 1> (x)
+    ge = GreaterOrEqual(same, half)
+    flag = Cast <to = 9> (ge)
+    y = Where(flag, same, zero)
+    n = Cast <to = 6> (x)
+}"""
+
+
+def test_pass_a_cast_to_the_type_its_input_has(tmp_path):
+    # rknn-toolkit2's load_onnx removes a Cast to its input's own type (remove_invalid_cast, measured on rk3588 and
+    # rv1106 for float and bool: test_identity_cast_is_removed_by_the_toolkit); the float to int32 Cast stays.
+    for chip in ("rk3588", "rv1106"):
+        report = lint_text(tmp_path, IDENTITY_CASTS, "TG003", settings=_on(chip))
+        cast_nodes = [f.data["nodes"] for f in report.findings if f.data["op_type"] == "Cast"]
+        assert cast_nodes == [["Cast_4"]], chip
+
+
+@pytest.mark.rknn
+@pytest.mark.skipif(toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+def test_identity_cast_is_removed_by_the_toolkit(tmp_path):
+    """The measurement behind identity_cast: a verbose rk3588 build of Conv -> Cast(to float) -> Relu and of
+    GreaterOrEqual -> Cast(to bool) -> Where has no Cast layer, and the log names both Casts as removed."""
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y, float[1, 4, 8, 8] z)
+      <float[4, 3, 1, 1] w = {""" + ", ".join(["0.25"] * 12) + """}, float half = {0.5}, float zero = {0.0}> {
+        c = Conv(x, w)
+        same = Cast <to = 1> (c)
+        y = Relu(same)
+        ge = GreaterOrEqual(c, half)
+        flag = Cast <to = 9> (ge)
+        z = Where(flag, c, zero)
+    }"""
+    path = tmp_path / "identity_casts.onnx"
+    onnx.save(parse(text), str(path))
+    result = build(path, "rk3588", verbose=True)
+    assert result.failed_stage is None, result.error_lines()
+    assert "Cast" not in result.cpu_layers and "GreaterOrEqual" in result.cpu_layers
+    layers = [row.group(1) for row in map(LAYER_ROW.match, ANSI.sub("", result.log).splitlines()) if row]
+    assert "Cast" not in layers
+    # The toolkit names the unnamed nodes after their outputs.
+    assert "remove_invalid_cast: remove node = ['same', 'flag']" in ANSI.sub("", result.log)

@@ -200,7 +200,7 @@ def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placeme
     if not candidates:
         return []
     fused = fused_layer_norms(graph)
-    candidates = [node for node in candidates if node.index not in fused]
+    candidates = [node for node in candidates if node.index not in fused and not identity_cast(node, graph)]
     static = static_tensors(graph)
     placements = []
     for node in candidates:
@@ -234,6 +234,16 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
 
 
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
+
+
+def identity_cast(node: Node, graph: GraphView) -> bool:
+    """A Cast to the element type its input already has. The toolkit's load_onnx removes it ("remove_invalid_cast:
+    remove node = [...]" in a verbose build; measured with 2.5.0 on rk3588 and rv1106, float and bool), so it
+    never reaches the chip, whatever the probes of real conversions say."""
+    if node.op_type != "Cast":
+        return False
+    source = graph.tensor(node.inputs[0]) if node.inputs else None
+    return source is not None and source.elem_type is not None and node.attr("to") == source.elem_type
 
 
 def fused_layer_norms(graph: GraphView) -> set[int]:
