@@ -141,3 +141,64 @@ def test_identity_cast_is_removed_by_the_toolkit(tmp_path):
     assert "Cast" not in layers
     # The toolkit names the unnamed nodes after their outputs.
     assert "remove_invalid_cast: remove node = ['same', 'flag']" in ANSI.sub("", result.log)
+
+
+# GELU written out with Erf, as torch's legacy exporter and paddle2onnx write it, (a * (1 + erf(a / sqrt2))) * 0.5,
+# and as the dynamo exporter writes it, b * (0.5 * (1 + erf(b / sqrt2))); then a lone Erf.
+GELUS = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 16, 64] a, float[1, 16, 64] b, float[1, 16, 64] c) => (float[1, 16, 64] y, float[1, 16, 64] z,
+                                                                 float[1, 16, 64] e)
+  <float sqrt2 = {1.4142135}, float one = {1.0}, float half = {0.5}> {
+    ad = Div(a, sqrt2)
+    ae = Erf(ad)
+    ap = Add(ae, one)
+    am = Mul(a, ap)
+    y = Mul(am, half)
+    bd = Div(b, sqrt2)
+    be = Erf(bd)
+    bp = Add(be, one)
+    bh = Mul(half, bp)
+    z = Mul(b, bh)
+    e = Erf(c)
+}"""
+
+
+def test_pass_gelu_written_with_erf_is_fused(tmp_path):
+    # rknn-toolkit2 fuses both forms into one Gelu on the NPU (replace_torch_gelu; test_gelu_is_fused_by_the_toolkit):
+    # only the lone Erf is reported.
+    report = lint_text(tmp_path, GELUS, "TG003", settings=_on("rk3588"))
+    assert [(f.data["op_type"], f.data["nodes"]) for f in report.findings] == [("Erf", ["Erf_10"])]
+
+
+@pytest.mark.rknn
+@pytest.mark.skipif(toolkit_python() is None, reason="rknn-toolkit2 is not installed (or set ONNXLINT_RKNN_PYTHON)")
+@pytest.mark.parametrize("chip", ["rk3588", "rv1106"])
+def test_gelu_is_fused_by_the_toolkit(tmp_path, chip):
+    """The measurement behind fused_gelus: MatMul -> GELU (x * (1 + erf) * 0.5) -> MatMul -> GELU (x * (0.5 *
+    (1 + erf))) builds as two ConvExGelu layers on the NPU, with no Erf layer and nothing on the CPU."""
+    weights = ", ".join(["0.01"] * 64 * 64)
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 16, 64] x) => (float[1, 16, 64] y)
+      <float[64, 64] w1 = {%s}, float[64, 64] w2 = {%s}, float sqrt2 = {1.4142135}, float one = {1.0},
+       float half = {0.5}> {
+        a = MatMul(x, w1)
+        ad = Div(a, sqrt2)
+        ae = Erf(ad)
+        ap = Add(ae, one)
+        am = Mul(a, ap)
+        g1 = Mul(am, half)
+        b = MatMul(g1, w2)
+        bd = Div(b, sqrt2)
+        be = Erf(bd)
+        bp = Add(be, one)
+        bh = Mul(half, bp)
+        y = Mul(b, bh)
+    }""" % (weights, weights)
+    path = tmp_path / "gelus.onnx"
+    onnx.save(parse(text), str(path))
+    result = build(path, chip, verbose=True)
+    assert result.failed_stage is None, result.error_lines()
+    layers = [(row.group(1), row.group(2)) for row in map(LAYER_ROW.match, ANSI.sub("", result.log).splitlines())
+              if row]
+    assert [layer for layer in layers if "Gelu" in layer[0] or "Erf" in layer[0]] == [("ConvExGelu", "NPU")] * 2
+    assert result.cpu_layers == {}
