@@ -71,8 +71,9 @@ def test_json_document_shape(capsys, monkeypatch):
     assert set(finding["location"]) == {"graph", "node", "op_type", "tensor", "line"}
     assert finding["evidence"] is None
     assert first["summary"]["error"] == 2 and first["summary"]["warning"] == 1
-    # the decoded head joins sigmoid scores with boxes in pixels, once per level (QT001, with a target)
-    assert [f["code"] for f in second["findings"]] == ["HD001", "QT001", "QT001", "QT001"]
+    # the decoded head joins sigmoid scores with boxes in pixels at each level: one cause, one finding (QT001, with
+    # a target), the other two levels its related locations
+    assert [(f["code"], len(f["related"])) for f in second["findings"]] == [("HD001", 2), ("QT001", 2)]
     assert {"code": "IO005", "reason": "no --dynamic-axes given for the .onnx model"} in \
         second["summary"]["rules_skipped"]
     assert code == 1

@@ -9,7 +9,9 @@ tests/corpus/expectations.toml judges every finding. For each model and lint run
 * one line per cause: no rule reports two findings with the same message;
 * precision: nothing is reported outside `expected` and `known_false`;
 * the to-do lists only shrink: a `known_false` finding that is no longer reported, or a `known_missed` one that
-  now is, fails the test and says which entry to move.
+  now is, fails the test and says which entry to move;
+* fixed stays fixed: a `gone` entry (a false finding a precision fix removed, with the fix as its reason) must
+  match no finding.
 
 Without the cache the test is skipped, except when CI is set (CI must have fetched it). A model missing from
 the cache is skipped the same way. The per-rule table of true / false / missed findings is printed at the end
@@ -55,7 +57,7 @@ def model_path(name: str) -> Path:
 
 @dataclass
 class Entry:
-    kind: str  # expected | known_false | known_missed
+    kind: str  # expected | known_false | known_missed | gone
     code: str
     where: str
     count: int
@@ -72,7 +74,7 @@ class Entry:
 
 def entries(run: dict) -> list[Entry]:
     return [Entry(kind, e["code"], e["where"], e.get("count", 1), e["reason"], e.get("class", ""))
-            for kind in ("expected", "known_false", "known_missed") for e in run.get(kind, [])]
+            for kind in ("expected", "known_false", "known_missed", "gone") for e in run.get(kind, [])]
 
 
 def test_manifest_and_expectations_agree():
@@ -111,6 +113,11 @@ def test_corpus_model(name, run):
     for entry in entries(run):
         hits = [i for i, f in enumerate(findings) if not claimed[i] and entry.matches(f)]
         table = TABLE.setdefault(entry.code, Counter())
+        if entry.kind == "gone":
+            table["fixed"] += entry.count
+            if hits:
+                problems.append(f"gone {entry} is reported again: {findings[hits[0]].message} ({entry.reason})")
+            continue
         if entry.kind == "known_missed":
             table["missed"] += entry.count
             if hits:

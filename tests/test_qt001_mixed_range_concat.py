@@ -62,3 +62,33 @@ def test_fail_yolov8_decoded_output(tmp_path):
     report = lint_proto(tmp_path, onnx.load(str(FIXTURES / "yolov8n_legacy_op12.onnx")), "QT001", settings=TARGET)
     assert [(f.location.node, f.data["narrow_input"]) for f in report.findings] == [
         ("/detect/Concat_7", "/detect/Sigmoid_output_0")]
+
+
+# A detection head in miniature: the same join at three levels, boxes scaled by the level's stride.
+LEVELS = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 4, 10] box, float[1, 3, 10] logits) => (float[1, 7, 10] p8, float[1, 7, 10] p16, float[1, 7, 10] p32,
+                                                 float[1, 7, 10] clipped)
+  <float[1] s8 = {8.0}, float[1] s16 = {16.0}, float[1] s32 = {32.0}, float lo = {0.0}, float hi = {640.0}> {
+    scores = Sigmoid(logits)
+    b8 = Mul(box, s8)
+    p8 = Concat<axis = 1>(b8, scores)
+    b16 = Mul(box, s16)
+    p16 = Concat<axis = 1>(b16, scores)
+    b32 = Mul(box, s32)
+    p32 = Concat<axis = 1>(b32, scores)
+    wide = Clip(box, lo, hi)
+    clipped = Concat<axis = 1>(wide, scores)
+}"""
+
+
+def test_fail_one_finding_per_cause_with_every_concat(tmp_path):
+    # The three stride-scaled joins are one cause, reported once at the first with the others related; the join
+    # with a range the graph bounds is another cause.
+    scaled, clipped = lint_text(tmp_path, LEVELS, "QT001", settings=TARGET).findings
+    assert scaled.location.node == "Concat_2" and [r.node for r in scaled.related] == ["Concat_4", "Concat_6"]
+    assert scaled.data["count"] == 3 and scaled.data["places"] == ["Concat_2", "Concat_4", "Concat_6"]
+    assert [c["scaled_by"] for c in scaled.data["concats"]] == ["Mul_1", "Mul_3", "Mul_5"]
+    assert "and 2 more like it (Concat_4, Concat_6)" in scaled.message
+    assert "a constant multiplies by 8, 16 or 32" in scaled.message
+    assert (clipped.location.node, clipped.related, clipped.data["wide_span"]) == ("Concat_8", (), 640.0)
+    assert "count" not in clipped.data and "Concat Concat_8 joins 'scores' in [0, 1]" in clipped.message

@@ -12,15 +12,23 @@ front end whose window does not fit), never evidence of a fixed dim.
 onnx's data propagation does not cover every opset (the legacy exporter's opset-12 Unsqueeze is not
 propagated), so under concrete sizes the shape arithmetic (Shape -> Gather -> Concat -> Reshape) is
 also folded here, with onnx's reference evaluator, a few small tensors at a time.
+
+A failed inference is evidence only of what it can show. Each node onnx names is inferred again on its own, with
+its inputs' types at those sizes: a node that then passes failed in data propagation alone, which onnxruntime never
+runs (an audio front end's `Unsqueeze(lengths) - range`), so the run counts as passed. And a model is called
+fixed-size only when a failing node passes once the dims that differ between the sizes tried are left symbolic: a
+conflict between dims that stay the same at every size is not caused by the size, but by onnx's inference at
+concrete sizes (onnx's STFT gives `frame_length` bins where the spectrum has `frame_length / 2 + 1`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import onnx
@@ -44,6 +52,21 @@ GROWTH_FACTOR = 4
 
 Shape = tuple[int | str | None, ...]
 
+# How onnx's inference names a node in its messages: "(op_type:Add, node name: /model.24/Add): [ShapeInferenceError]
+# Incompatible dimensions", or "(op_type:Add): ..." for a node without a name (group 2 is then None).
+NODE_ERROR = re.compile(r"\(op_type:(\w+)(?:, node name: ([^)]*))?\)(?:: \[\w+\] ([^(]*))?")
+SUBGRAPH_ATTRIBUTES = (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+
+
+@dataclass(frozen=True)
+class NodeCheck:
+    """A node onnx's inference names in a failed run, inferred again on its own at that run's sizes."""
+
+    node: onnx.NodeProto
+    inputs: tuple[onnx.TypeProto, ...]  # the inferred type of each input (empty for an omitted optional one)
+    constants: dict[str, np.ndarray]  # the inputs whose values are known at these sizes
+    error: str | None  # the node's own inference error; None when it passes on its own
+
 
 @dataclass(frozen=True)
 class ProbeRun:
@@ -55,6 +78,10 @@ class ProbeRun:
     # runs are asked for their output shapes alone and leave it None)
     too_small: bool = False  # some tensor came out with no elements (a 0 or negative dim): a window, kernel or
     # crop larger than the sizes given. Such a run proves nothing; the probe tries again at larger sizes.
+    named: frozenset[tuple[str, str]] = frozenset()  # the (op type, node name) pairs the failure message gives,
+    # with "" for a node without a name
+    failing: tuple[NodeCheck, ...] | None = None  # the named nodes that fail on their own; None when the failure
+    # cannot be tried node by node (a Reshape's element counts, a node outside the main graph): it stands as it is
 
 
 class DimProbe:
@@ -169,16 +196,26 @@ class DimProbe:
     def unsupported(self) -> ProbeRun | None:
         """A run that fails with every dynamic dim the same size, and fails again at the other sizes tried: the
         model is not dynamic at all. A model that runs at one of them has a valid range (a BERT's position table
-        stops at 128) rather than one fixed size."""
+        stops at 128) rather than one fixed size. The failure must also depend on the size (`_size_dependent`);
+        the run returned names the node that shows it first."""
         if not self._dynamic or self._batch_polymorphic:
             return None
         if self.uniform is None or not self.uniform.failure:
             return None
+        others = []
         for size in OTHER_UNIFORM_SIZES:
             other = self._run({where: size for where in self._dynamic}, failure=True)
             if not other.failure and not other.too_small:
                 return None
-        return self.uniform
+            others.append(other)
+        if self.uniform.failing is None:
+            return self.uniform
+        for check in self.uniform.failing:
+            if _size_dependent(self._base[0], check, others):
+                first = next(_named_nodes(self.uniform.failure), None)
+                return self.uniform if first == (check.node.op_type, check.node.name) else \
+                    replace(self.uniform, failure=check.error)
+        return None
 
     @cached_property
     def _batch_polymorphic(self) -> bool:
@@ -348,14 +385,105 @@ def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, li
     unknown_output = any(shape is None or not all(isinstance(d, int) for d in shape) for shape in outputs.values())
     if not failure:
         return ProbeRun(given, outputs, None, empty_output or unknown_output and _empty_tensor(inferred))
+    named, failing = frozenset(), None
     try:
         if not strict_passed:  # the last round was not strict: ask again, for onnx's own message
             onnx.shape_inference.infer_shapes(inferred, strict_mode=True, data_prop=True)
         problem = _reshape_mismatch(inferred, known)
     except Exception as exc:
         problem = " ".join(str(exc).split()) or type(exc).__name__
+        named = frozenset(_named_nodes(problem))
+        failing = _failing_alone(inferred, known, named)
+        if failing == ():
+            problem = None  # data propagation's complaint alone: onnxruntime never makes it
     too_small = empty_output or problem is not None and _empty_tensor(inferred)
-    return ProbeRun(given, outputs, problem, too_small)
+    return ProbeRun(given, outputs, problem, too_small, named, failing)
+
+
+def _named_nodes(message: str) -> Iterator[tuple[str, str]]:
+    """(op type, node name) of each node an inference message names, in order; "" for a node without a name."""
+    for match in NODE_ERROR.finditer(message):
+        yield match.group(1), (match.group(2) or "").strip()
+
+
+def _failing_alone(inferred: onnx.ModelProto, known: dict,
+                   named: frozenset[tuple[str, str]]) -> tuple[NodeCheck, ...] | None:
+    """The named nodes that fail when inferred on their own (without data propagation) with their inputs' types at
+    the run's sizes; None when a name is not a node of the main graph, or is a node with a subgraph (which reads
+    the outer graph's tensors). Every node of an op type named without a node name is tried. A node with an input
+    left without a type is skipped: an earlier failure left it so."""
+    nodes = [node for node in inferred.graph.node if (node.op_type, node.name) in named]
+    if not named or {(node.op_type, node.name) for node in nodes} != named or \
+            any(attribute.type in SUBGRAPH_ATTRIBUTES for node in nodes for attribute in node.attribute):
+        return None
+    types = {v.name: v.type for v in [*inferred.graph.input, *inferred.graph.value_info]}
+    for tensor in inferred.graph.initializer:
+        types[tensor.name] = helper.make_tensor_type_proto(tensor.data_type, tensor.dims)
+    failing = []
+    for node in nodes:
+        if not all(name == "" or _shaped(types.get(name)) for name in node.input):
+            continue
+        inputs = tuple(types[name] if name else onnx.TypeProto() for name in node.input)
+        constants = {name: known[name] for name in node.input if name in known}
+        error = _node_error(inferred, node, inputs, constants)
+        if error is not None:
+            failing.append(NodeCheck(node, inputs, constants, error))
+    return tuple(failing)
+
+
+def _shaped(type_proto: onnx.TypeProto | None) -> bool:
+    return type_proto is not None and type_proto.HasField("tensor_type") and \
+        type_proto.tensor_type.HasField("shape")
+
+
+def _node_error(model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx.TypeProto, ...],
+                constants: dict[str, np.ndarray]) -> str | None:
+    """onnx's strict inference of the node alone, its inputs of the given types and values: the error, or None."""
+    graph_inputs, initializers = [], []
+    for name, type_proto in zip(node.input, inputs):
+        if not name:
+            continue
+        if name in constants:
+            initializers.append(numpy_helper.from_array(np.asarray(constants[name]), name))
+        else:
+            graph_inputs.append(helper.make_value_info(name, type_proto))
+    graph = helper.make_graph([node], "alone", graph_inputs, [helper.make_value_info(name, onnx.TypeProto())
+                                                               for name in node.output if name], initializers)
+    single = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
+    try:
+        onnx.shape_inference.infer_shapes(single, strict_mode=True)
+    except Exception as exc:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return None
+
+
+def _size_dependent(model: onnx.ModelProto, check: NodeCheck, others: list[ProbeRun]) -> bool:
+    """Whether the node's failure at the uniform size depends on the size: it passes at another size tried (a run
+    whose failure does not name it), or it passes alone once every input dim, and every input value, that differs
+    between the runs where it fails is left unknown. With no other run to compare, the failure stands."""
+    same = [check]
+    for run in others:
+        if (check.node.op_type, check.node.name) not in run.named:
+            return True
+        same += [other for other in run.failing or () if other.node.output == check.node.output]
+    if len(same) == 1:
+        return True
+    inputs = []
+    for position, type_proto in enumerate(check.inputs):
+        general = onnx.TypeProto()
+        general.CopyFrom(type_proto)
+        shapes = [type_and_shape(other.inputs[position])[1] for other in same]
+        if shapes[0] is None or any(shape is None or len(shape) != len(shapes[0]) for shape in shapes):
+            general.tensor_type.ClearField("shape")  # the rank differs too: leave the whole shape unknown
+        else:
+            for axis, dim in enumerate(general.tensor_type.shape.dim):
+                if len({shape[axis] for shape in shapes}) > 1:
+                    dim.Clear()
+                    dim.dim_param = f"size_{position}_{axis}"
+        inputs.append(general)
+    constants = {name: value for name, value in check.constants.items()
+                 if all(name in other.constants and np.array_equal(other.constants[name], value) for other in same)}
+    return _node_error(model, check.node, tuple(inputs), constants) is None
 
 
 def _empty_tensor(inferred: onnx.ModelProto) -> bool:

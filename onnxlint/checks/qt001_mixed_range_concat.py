@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from dataclasses import dataclass
+from typing import Iterator, NotRequired, TypedDict
 
 from onnxlint.checks._ranges import constant_scale, static_range
 from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import GraphView, Node
 from onnxlint.core.registry import ModelContext, TargetRule
 
 # An input the graph bounds to a span this small (probabilities, [0, 1]) ...
@@ -18,8 +20,12 @@ class MixedRangeConcatData(TypedDict):
     narrow_range: list[float]
     wide_input: str
     wide_span: float | None
-    scaled_by: float | None
+    scaled_by: str | None
     assumes: str
+    # a cause repeated at several Concats (one per detection level): how many, their names, each one's data
+    count: NotRequired[int]
+    places: NotRequired[list[str]]
+    concats: NotRequired[list[dict]]
 
 
 class MixedRangeConcat(TargetRule):
@@ -33,35 +39,92 @@ class MixedRangeConcat(TargetRule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:
+            # One cause, one finding: the same join repeated per detection level (the same narrow range, widened
+            # the same way) is reported once, at its first Concat, with the others as related locations.
+            causes: dict[tuple, list[MixedJoin]] = {}
             for node in graph.nodes_of("Concat"):
-                ranges = {name: static_range(graph, name) for name in dict.fromkeys(node.inputs)}
-                narrow = [(name, r) for name, r in ranges.items() if r is not None and r[1] - r[0] <= NARROW_SPAN]
-                if not narrow:
-                    continue
-                span = max(r[1] - r[0] for _, r in narrow)
-                wide = None
-                for name, r in ranges.items():
-                    if r is not None and r[1] - r[0] >= WIDER * max(span, 1e-6):
-                        wide = (name, f"the graph bounds it to [{r[0]:.4g}, {r[1]:.4g}]", r[1] - r[0], None)
-                        break
-                    scale = constant_scale(graph, name) if r is None else None
-                    if scale is not None and scale[0] >= SCALE:
-                        wide = (name, f"{scale[1]} multiplies it by up to {scale[0]:.4g}", None, scale[1])
-                        break
-                if wide is None:
-                    continue
-                name, how, wide_span, scaler = wide
-                levels = (f"about {256 * span / wide_span:.0f} of 256 levels" if wide_span
-                          else "a few of the 256 levels")
-                yield self.finding(
-                    f"Concat {node.name} joins '{narrow[0][0]}' in [{narrow[0][1][0]:.4g}, {narrow[0][1][1]:.4g}] "
-                    f"with '{name}' ({how}): quantized as one asymmetric int8 tensor per layer (rknn-toolkit2's "
-                    f"w8a8 activations), the narrow input keeps {levels}",
-                    graph=graph, node=node,
-                    fix="Cut the model before this Concat (rknn.load_onnx(outputs=[...]) with each input as its own "
-                        "output, joined in post-processing), so each part gets its own int8 range; or keep the "
-                        "Concat in float16 (custom_quantize_layers in the .quantization.cfg; not on rv1106/rv1103). "
-                        "'onnxlint quant' measures the loss",
-                    data={"narrow_input": narrow[0][0], "narrow_range": list(narrow[0][1]), "wide_input": name,
-                          "wide_span": wide_span, "scaled_by": scaler,
-                          "assumes": "asymmetric int8 per-tensor activations (w8a8)"})
+                join = _mixed_join(graph, node)
+                if join is not None:
+                    causes.setdefault((join.narrow_range, join.scaled_by is None), []).append(join)
+            for joins in causes.values():
+                yield self._finding(graph, joins)
+
+    def _finding(self, graph, joins: list["MixedJoin"]) -> Finding:
+        first = joins[0]
+        lo, hi = first.narrow_range
+        if len(joins) == 1:
+            levels = (f"about {256 * (hi - lo) / first.wide_span:.0f} of 256 levels" if first.wide_span
+                      else "a few of the 256 levels")
+            message = (f"Concat {first.node.name} joins '{first.narrow_input}' in [{lo:.4g}, {hi:.4g}] "
+                       f"with '{first.wide_input}' ({first.how})")
+        else:
+            names = [join.node.name for join in joins]
+            others = len(names) - 1
+            listed = ", ".join(names[1:1 + NAMED]) + (f" and {others - NAMED} more" if others > NAMED else "")
+            if first.wide_span:
+                widest = max(join.wide_span for join in joins)
+                fewest, most = (f"{256 * (hi - lo) / span:.0f}" for span in (widest, min(join.wide_span
+                                                                                      for join in joins)))
+                widened = f"the graph bounds to a span of up to {widest:.4g}"
+                levels = f"about {fewest if fewest == most else f'{fewest} to {most}'} of 256 levels"
+            else:
+                factors = sorted({join.scale for join in joins})
+                widened = "a constant multiplies by " + (f"{factors[0]:.4g}" if len(factors) == 1 else
+                                                         ", ".join(f"{f:.4g}" for f in factors[:-1])
+                                                         + f" or {factors[-1]:.4g}")
+                levels = "a few of the 256 levels"
+            message = (f"Concat {first.node.name} and {others} more like it ({listed}) each join an input "
+                       f"in [{lo:.4g}, {hi:.4g}] with one {widened}")
+        data = first.data()
+        if len(joins) > 1:
+            data |= {"count": len(joins), "places": [join.node.name for join in joins],
+                     "concats": [{"node": join.node.name, **join.data()} for join in joins]}
+        return self.finding(
+            f"{message}: quantized as one asymmetric int8 tensor per layer (rknn-toolkit2's w8a8 activations), "
+            f"the narrow input keeps {levels}",
+            graph=graph, node=first.node, related=[(graph, join.node) for join in joins[1:]],
+            fix="Cut the model before this Concat (rknn.load_onnx(outputs=[...]) with each input as its own "
+                "output, joined in post-processing), so each part gets its own int8 range; or keep the "
+                "Concat in float16 (custom_quantize_layers in the .quantization.cfg; not on rv1106/rv1103). "
+                "'onnxlint quant' measures the loss",
+            data=data | {"assumes": "asymmetric int8 per-tensor activations (w8a8)"})
+
+
+# How many of a grouped finding's other Concats its message names.
+NAMED = 3
+
+
+@dataclass(frozen=True)
+class MixedJoin:
+    """A Concat that joins a bounded input with a much wider one."""
+
+    node: Node
+    narrow_input: str
+    narrow_range: tuple[float, float]
+    wide_input: str
+    how: str  # how the wide input is wide, in words
+    wide_span: float | None  # the span the graph bounds it to, or None when a constant scales it
+    scaled_by: str | None  # the Mul that scales it
+    scale: float | None  # by how much
+
+    def data(self) -> dict:
+        return {"narrow_input": self.narrow_input, "narrow_range": list(self.narrow_range),
+                "wide_input": self.wide_input, "wide_span": self.wide_span, "scaled_by": self.scaled_by}
+
+
+def _mixed_join(graph: GraphView, node: Node) -> MixedJoin | None:
+    ranges = {name: static_range(graph, name) for name in dict.fromkeys(node.inputs)}
+    narrow = [(name, r) for name, r in ranges.items() if r is not None and r[1] - r[0] <= NARROW_SPAN]
+    if not narrow:
+        return None
+    span = max(r[1] - r[0] for _, r in narrow)
+    narrow_input, narrow_range = narrow[0]
+    for name, r in ranges.items():
+        if r is not None and r[1] - r[0] >= WIDER * max(span, 1e-6):
+            return MixedJoin(node, narrow_input, tuple(narrow_range), name,
+                             f"the graph bounds it to [{r[0]:.4g}, {r[1]:.4g}]", r[1] - r[0], None, None)
+        scale = constant_scale(graph, name) if r is None else None
+        if scale is not None and scale[0] >= SCALE:
+            return MixedJoin(node, narrow_input, tuple(narrow_range), name,
+                             f"{scale[1]} multiplies it by up to {scale[0]:.4g}", None, scale[1], scale[0])
+    return None

@@ -14,6 +14,8 @@ constants before compiling are left out, as the toolkit leaves them out.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
@@ -192,8 +194,8 @@ def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placeme
     candidates = [node for node in graph.nodes if not node.domain and node.op_type in knowledge.placed_ops]
     if not candidates:
         return []
-    fused = fused_layer_norms(graph)
-    candidates = [node for node in candidates if node.index not in fused]
+    fused = fused_layer_norms(graph) | fused_gelus(graph)
+    candidates = [node for node in candidates if node.index not in fused and not identity_cast(node, graph)]
     static = static_tensors(graph)
     placements = []
     for node in candidates:
@@ -229,6 +231,16 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
 
 
+def identity_cast(node: Node, graph: GraphView) -> bool:
+    """A Cast to the element type its input already has. The toolkit's load_onnx removes it ("remove_invalid_cast:
+    remove node = [...]" in a verbose build; measured with 2.5.0 on rk3588 and rv1106, float and bool), so it
+    never reaches the chip, whatever the probes of real conversions say."""
+    if node.op_type != "Cast":
+        return False
+    source = graph.tensor(node.inputs[0]) if node.inputs else None
+    return source is not None and source.elem_type is not None and node.attr("to") == source.elem_type
+
+
 def fused_layer_norms(graph: GraphView) -> set[int]:
     """Indices of the nodes of layer normalisations written out op by op (exporters before opset 17):
     (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps). The toolkit fuses them into one exNorm layer, so what
@@ -248,6 +260,47 @@ def fused_layer_norms(graph: GraphView) -> set[int]:
             continue
         fused.update(node.index for node in (mean, centred, power, variance, add, sqrt, divisions[0]))
     return fused
+
+
+def fused_gelus(graph: GraphView) -> set[int]:
+    """Indices of the nodes of GELUs written out with Erf, x * 0.5 * (1 + erf(x / sqrt(2))), as torch and
+    paddle2onnx export them: (x * (1 + erf)) * 0.5, or x * (0.5 * (1 + erf)) from the dynamo exporter. The toolkit's
+    replace_torch_gelu pass fuses both into one Gelu, run on the NPU with the layer before it (measured with 2.5.0
+    on rk3588: a ConvExGelu layer, no Erf on the CPU), so what a single Erf probe shows says nothing about them."""
+    fused: set[int] = set()
+    for erf in graph.nodes_of("Erf"):
+        div = graph.producer(erf.inputs[0])
+        if div is None or div.op_type != "Div" or not _scalar_near(graph, div.inputs[1], math.sqrt(2)):
+            continue
+        x = div.inputs[0]
+        adds = graph.consumers(erf.outputs[0])
+        if len(adds) != 1 or adds[0].op_type != "Add" or \
+                not _scalar_near(graph, _other(adds[0], erf.outputs[0]), 1):
+            continue
+        muls = graph.consumers(adds[0].outputs[0])
+        if len(muls) != 1 or muls[0].op_type != "Mul":
+            continue
+        factor = _other(muls[0], adds[0].outputs[0])
+        outer = graph.consumers(muls[0].outputs[0])
+        if len(outer) != 1 or outer[0].op_type != "Mul":
+            continue
+        last = _other(outer[0], muls[0].outputs[0])
+        by_half_last = factor == x and _scalar_near(graph, last, 0.5)  # (x * (1 + erf)) * 0.5
+        by_half_first = _scalar_near(graph, factor, 0.5) and last == x  # x * (0.5 * (1 + erf))
+        if by_half_last or by_half_first:
+            fused.update(node.index for node in (div, erf, adds[0], muls[0], outer[0]))
+    return fused
+
+
+def _other(node: Node, name: str) -> str | None:
+    """The other input of a two-input node, or None."""
+    others = [given for given in node.inputs if given != name]
+    return others[0] if len(node.inputs) == 2 and len(others) == 1 else None
+
+
+def _scalar_near(graph: GraphView, name: str | None, value: float) -> bool:
+    scalar = graph.scalar(name) if name else None
+    return scalar is not None and abs(float(scalar) - value) <= 1e-4 * abs(value)
 
 
 # Operators whose output sizes depend on the values they read, not only on the sizes: with the input sizes fixed,
