@@ -6,7 +6,6 @@ rknn-toolkit2 (beside onnxlint, or the Python named by ONNXLINT_RKNN_PYTHON) whi
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -70,6 +69,8 @@ def installed_version() -> str | None:
         except (OSError, subprocess.TimeoutExpired):
             return None
         return result.stdout.strip() or None if result.returncode == 0 else None
+    import importlib.metadata  # here: every command that imports the chip list would hold it (2 MiB)
+
     try:
         return importlib.metadata.version(TOOLKIT)
     except importlib.metadata.PackageNotFoundError:
