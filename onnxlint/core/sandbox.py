@@ -138,15 +138,16 @@ def _send(writing: int, message: tuple[str, Any]) -> None:
             view = view[os.write(writing, view):]
 
 
-def _read(reading: int, size: int) -> bytes:
-    """`size` bytes from the pipe; EOFError when the child closed it first (it died)."""
-    data = bytearray()
-    while len(data) < size:
-        part = os.read(reading, size - len(data))
-        if not part:
+def _read(reading: int, size: int) -> bytearray:
+    """`size` bytes from the pipe, read into one buffer; EOFError when the child closed it first (it died)."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        count = os.readv(reading, [view[done:]])
+        if not count:
             raise EOFError
-        data += part
-    return bytes(data)
+        done += count
+    return data
 
 
 def _receive(reading: int, child: subprocess.Popen, limits: Limits, on_emit, output: IO[bytes]) -> Any:
