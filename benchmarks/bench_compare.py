@@ -10,19 +10,22 @@ Polygraphy's comparison is two runs, every intermediate tensor exposed:
     polygraphy run A --onnxrt --onnx-outputs mark all --save-inputs I --save-outputs O
     polygraphy run B --onnxrt --onnx-outputs mark all --load-inputs I --load-outputs O
 its time is the sum of the two, its peak RSS the larger. Prints the ratios (targets: time no worse than it was,
-<= 0.5x the peak RSS). Needs polygraphy (pip install polygraphy; a benchmark-only dependency). Models are
-written under benchmarks/out/ (git-ignored).
+<= 0.5x the peak RSS). Needs polygraphy and onnxsim (pip install polygraphy onnxsim; benchmark-only
+dependencies); polygraphy is looked for beside this Python, then on PATH. Models are written under benchmarks/out/
+(git-ignored).
 
 Peak RSS is given two ways. "largest process" is ru_maxrss of RUSAGE_CHILDREN in a launcher: the peak of the
-largest single process it waited for (onnxlint compare runs the models in a child process of its own, so this is
-the larger of the two, not their sum). "tree" samples /proc every 10 ms and takes the largest sum of RSS over the
-launched process and all its descendants alive at that moment: what the machine had to hold. Polygraphy is one
-process, so its two figures agree. Times are wall and CPU (user + system of every waited-for process).
+largest single process it waited for (onnxlint compare works in two child processes of its own, one after the
+other: one vets the files, one runs the models; so this is the largest of the three, not a sum). "tree" samples
+/proc every 10 ms and takes the largest sum of RSS over the launched process and all its descendants alive at
+that moment: what the machine had to hold. Polygraphy is one process, so its two figures agree. Times are wall
+and CPU (user + system of every waited-for process).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -181,9 +184,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    polygraphy = shutil.which("polygraphy")
+    polygraphy = shutil.which("polygraphy", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                                  os.environ.get("PATH", "")]))
     if polygraphy is None:
-        raise SystemExit("polygraphy is not installed (pip install polygraphy)")
+        raise SystemExit("polygraphy is not installed (pip install polygraphy onnxsim)")
     resnet = resnet18_file()
     pairs = [("YOLOv5n vs its onnxsim copy", YOLO, simplified_copy(YOLO)), ("ResNet-18 vs itself", resnet, resnet)]
     for label, a, b in pairs:

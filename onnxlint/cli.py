@@ -306,12 +306,11 @@ def _compare(argv: list[str]) -> int:
                         help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
     add_options(parser, "compare")
     args = parser.parse_args(argv)
-    # onnx and onnxruntime load in the child that compares, not here: this process only waits, and holds little.
+    # onnx and onnxruntime load in the children that compare, not here: this process only waits, and holds little.
     from onnxlint.core import sandbox
-    from onnxlint.confirm.compare import compare_models, compare_with_rknn
+    from onnxlint.confirm.compare import compare_in_children, compare_with_rknn
     from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
     from onnxlint.core.errors import UnreadableInput
-    from onnxlint.output import FORMATS
     from onnxlint.settings.options import OptionError, run_limits
 
     if (args.b is None) == (args.rknn is None):
@@ -342,15 +341,14 @@ def _compare(argv: list[str]) -> int:
 
         if toolkit.toolkit_python() is None:
             raise UsageError(f"--rknn needs rknn-toolkit2: {toolkit.toolkit_missing()}")
-    # The models run in a child process under the limits; its progress reports drive the bar here.
+    # The models run in child processes under the limits; their progress reports drive the bar here.
     try:
         if args.rknn:
             comparison = sandbox.run(compare_with_rknn, args.a, args.rknn, seed=args.seed, given=given,
                                      tolerance=tolerance, limits=limits)
         else:
-            comparison = _with_progress(args.format, lambda progress: sandbox.run(
-                compare_models, args.a, args.b, seed=args.seed, given=given, tolerance=tolerance,
-                progress=sandbox.emit if progress else None, limits=limits, on_emit=progress))
+            comparison = _with_progress(args.format, lambda progress: compare_in_children(
+                args.a, args.b, limits, seed=args.seed, given=given, tolerance=tolerance, on_progress=progress))
     except sandbox.LimitExceeded as exc:
         raise UsageError(f"the comparison {exc.reason}") from None
     except UnreadableInput as exc:  # a file lint would refuse too (vetted in the child): one line
@@ -366,6 +364,8 @@ def _compare(argv: list[str]) -> int:
         _stderr(f"onnxlint: internal error: compare failed ({crash.exception}: {crash.message}); traceback in "
                 f"{crash.traceback or 'no file'}")
         return EXIT_ERROR
+    from onnxlint.output import FORMATS  # after the run: the children's memory does not count on top of it
+
     FORMATS[args.format].compare(comparison, sys.stdout)
     return EXIT_FINDINGS if comparison.diverged else EXIT_CLEAN
 

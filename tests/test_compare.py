@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import compare_steps
 import onnx
 import pytest
 from conftest import FIXTURES, parse
@@ -12,6 +13,7 @@ from onnx import numpy_helper
 from onnxlint.cli import main
 from onnxlint.confirm.compare import compare_models
 from onnxlint.confirm.metrics import Tolerance
+from onnxlint.core import sandbox
 
 MODEL = FIXTURES / "yolov5n_legacy_op12.onnx"
 
@@ -65,6 +67,18 @@ def test_chunking_gives_the_same_answer(perturbed):
     whole = compare_models(MODEL, path).to_dict()
     chunked = compare_models(MODEL, path, chunk=7).to_dict()
     assert whole == chunked
+
+
+def test_each_step_holds_only_its_own_library(tmp_path, perturbed):
+    """compare's two children: the plan step (vetting) never loads onnxruntime, the run step never loads onnx,
+    and together they give the in-process answer."""
+    path, _ = perturbed
+    limits = sandbox.Limits(timeout_s=120, memory_mib=2048)
+    assert sandbox.run(compare_steps.plan_step, str(MODEL), str(path), str(tmp_path), limits=limits,
+                       loads_onnxruntime=False) == ["onnx"]
+    document, loaded = sandbox.run(compare_steps.run_step, str(tmp_path), limits=limits)
+    assert loaded == ["onnxruntime"]
+    assert document == compare_models(MODEL, path).to_dict() and document["first_divergence"] is not None
 
 
 def test_node_whose_inputs_are_not_shared_is_still_found(tmp_path):

@@ -252,6 +252,8 @@ def test_sandbox_streams_returns_and_raises():
     limits = sandbox.Limits(timeout_s=60, memory_mib=1024)
     assert sandbox.run(_count_and_return, 3, limits=limits, on_emit=lambda i, square: seen.append(square)) == "done"
     assert seen == [0, 1, 4]
+    # a result many times a pipe's buffer arrives whole; a child that runs no model need not load onnxruntime
+    assert sandbox.run(bytes, 1 << 22, limits=limits, loads_onnxruntime=False) == bytes(1 << 22)
     with pytest.raises(ValueError, match="a reason"):
         sandbox.run(_raise_value_error, limits=limits)
     with pytest.raises(sandbox.ChildFailed, match="the run was killed by SIGABRT"):

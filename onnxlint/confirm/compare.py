@@ -5,11 +5,16 @@ share by name exposed as an output. Tensors are compared in A's topological orde
 first node whose own output leaves tolerance while every input of it that both sides share is within it: the
 node that introduced the difference, not merely the first bad tensor downstream of it.
 
-Memory stays bounded on big models, and each model's weights are held once, by onnxruntime: each file is parsed
-once, without shape inference, to vet it and learn its nodes (then dropped); onnxruntime reads the file itself. The
-two models run one after the other, as Polygraphy's two runs do: A's exposed tensors are written to a temporary
-folder chunk by chunk, then read back one chunk at a time as B produces the same tensors. At most one session and
-one chunk of tensors from each model are held at a time.
+Memory stays bounded on big models, and each model's weights are held once at a time. The work is two steps, each
+of which `onnxlint compare` runs in a child process of its own, so that neither holds the other's libraries:
+
+1. plan (onnx, no onnxruntime): each file is parsed once, without shape inference, to vet it and learn its nodes,
+   then dropped; the inputs are made and checked. The plan (A's nodes, the shared tensors, the inputs) goes to a
+   file in the comparison's folder.
+2. run (onnxruntime, no onnx): onnxruntime reads each model file itself, with the shared tensors appended to its
+   outputs. A runs, then B, as Polygraphy's two runs do, a chunk of exposed tensors at a time, each tensor written
+   to the folder as it comes; then the two files are read back one tensor pair at a time and compared. At most one
+   session and one chunk of tensors are held at a time, and no session while tensors are compared.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import tempfile
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -27,10 +32,14 @@ from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 if TYPE_CHECKING:
     import numpy as np
 
-# numpy, onnx, onnxruntime and the runner load in the child process that compares: `onnxlint compare` itself (the
-# parent, which only waits) then holds little, and the process tree's memory is the child's.
+    from onnxlint.core.sandbox import Limits
 
-CHUNK = 256
+# numpy, onnx and onnxruntime load in the child processes that compare: `onnxlint compare` itself (the parent,
+# which only waits) then holds little, and the process tree's memory is the children's. What only the parent or an
+# in-process comparison uses (tempfile) is imported where used: each child then holds only what its step needs.
+
+CHUNK = 256  # the most tensors one run exposes
+PLAN_FILE = "plan.pickle"
 
 
 @dataclass(frozen=True)
@@ -94,23 +103,78 @@ class Comparison:
         }
 
 
+@dataclass(frozen=True)
+class _ModelFile:
+    """One model as onnxruntime gets it: `protobuf` is the file itself, or its protobuf conversion (onnx's text
+    formats) in the comparison's folder; external weights are read next to `path`; `exposing` is protobuf that,
+    appended to the file, adds the shared tensors to the graph's outputs (a message appended to another merges
+    with it, and repeated fields append)."""
+
+    path: str
+    protobuf: str
+    external_data: bool
+    exposing: bytes
+
+
+@dataclass
+class _Plan:
+    """What the run step needs, written by the plan step: the comparison to fill in, both models, the shared
+    tensors in A's order with A's node that produces each, and the inputs."""
+
+    comparison: Comparison
+    a: _ModelFile
+    b: _ModelFile
+    shared: list[str]
+    producer: dict[str, _NodeRecord]
+    feeds: dict[str, np.ndarray]
+
+
 def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: int = 0,
                    given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
                    chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> Comparison:
-    """Compare every tensor A and B share by name; `progress(done, total)` is called after each chunk of each
-    model's run (total: twice the chunks). Raises ModelLoadError for a file lint would refuse (the same vetting:
-    parse, external data, cycles), ValueError for models that cannot be compared."""
-    from onnxlint.confirm.inputs import input_specs, random_inputs
+    """Compare every tensor A and B share by name, in this process; `progress(done, total)` is called after each
+    chunk of each model's run and of the comparison (total: three times the chunks). Raises ModelLoadError for a
+    file lint would refuse (the same vetting: parse, external data, cycles), ValueError for models that cannot
+    be compared."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="onnxlint-compare-") as folder:
+        plan_comparison(a, b, folder, seed, given, tolerance)
+        return run_comparison(folder, chunk, progress)
+
+
+def compare_in_children(a: str | os.PathLike[str], b: str | os.PathLike[str], limits: Limits, seed: int = 0,
+                        given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
+                        on_progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """compare_models with each step in a child process under `limits` (see onnxlint.core.sandbox): the same
+    answer and errors, and LimitExceeded for a step over a limit."""
+    import tempfile
+
+    from onnxlint.core import sandbox
+
+    with tempfile.TemporaryDirectory(prefix="onnxlint-compare-") as folder:
+        sandbox.run(plan_comparison, str(a), str(b), folder, seed, given, tolerance, limits=limits,
+                    loads_onnxruntime=False)
+        return sandbox.run(run_comparison, folder, CHUNK, sandbox.emit if on_progress else None, limits=limits,
+                           on_emit=on_progress)
+
+
+def plan_comparison(a: str | os.PathLike[str], b: str | os.PathLike[str], folder: str | os.PathLike[str],
+                    seed: int = 0, given: Mapping[str, np.ndarray] | None = None,
+                    tolerance: Tolerance = Tolerance()) -> None:
+    """The plan step: vet both files, make and check the inputs, and write the plan to `folder`. Raises as
+    compare_models does, before anything runs."""
+    from onnxlint.confirm.inputs import input_specs, random_arrays
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
 
     _return_large_blocks()
     vetted = load_model(a, infer=False)  # A's topological order, kept as plain records; the proto is dropped
     order = [_NodeRecord(n.name, n.op_type, n.inputs, n.outputs) for n in build_graphs(vetted)[0].nodes]
-    feeds = random_inputs(vetted.proto, seed=seed, given=given)
     specs_a, outputs = input_specs(vetted.proto), [value.name for value in vetted.proto.graph.output]
     external_a = vetted.has_external_data
     del vetted
+    _release_freed_memory()
     vetted = load_model(b, infer=False)
     build_graphs(vetted)  # refuses a cycle, as lint does
     specs_b, outputs_b = input_specs(vetted.proto), [value.name for value in vetted.proto.graph.output]
@@ -118,62 +182,97 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
     external_b = vetted.has_external_data
     del vetted
     _release_freed_memory()
+    # The inputs are made after both loads, so that numpy.random's memory is not under B's.
+    feeds = random_arrays(specs_a, seed=seed, given=given)
     _check_inputs(a, b, specs_a, specs_b, feeds, given or {})
-    producer: dict[str, Any] = {}
-    shared: list[str] = []
+    producer: dict[str, _NodeRecord] = {}
     for node in order:
         for name in node.outputs:
             if name and name in produced_b and name not in producer:
                 producer[name] = node
-                shared.append(name)
-    if not shared:
+    if not producer:
         raise ValueError("the models share no tensor names: nothing to compare")
+    shared = list(producer)
     comparison = Comparison(a=str(a), b=str(b), seed=seed,
                             input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
                             outputs=outputs)
-    chunks = [shared[start:start + chunk] for start in range(0, len(shared), chunk)]
-    with tempfile.TemporaryDirectory(prefix="onnxlint-compare-") as folder:
-        kept = Path(folder)
-        run = _session(a, shared, outputs, external_a, kept)
+    plan = _Plan(comparison, _model_file(a, shared, outputs, external_a, Path(folder) / "a.onnx"),
+                 _model_file(b, shared, outputs_b, external_b, Path(folder) / "b.onnx"), shared, producer, feeds)
+    with open(Path(folder) / PLAN_FILE, "wb") as file:
+        pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _model_file(path, shared: list[str], outputs: list[str], external_data: bool, converted: Path) -> _ModelFile:
+    """How onnxruntime gets the model at `path`: a model in one of onnx's text formats (by extension, as onnx.load
+    reads it) is converted to protobuf at `converted`, since onnxruntime reads protobuf only and the appended
+    outputs are protobuf."""
+    import onnx
+
+    present = set(outputs)
+    hidden = [name for name in shared if name not in present]
+    exposing = onnx.ModelProto(graph=onnx.GraphProto(output=[onnx.ValueInfoProto(name=n) for n in hidden]))
+    protobuf = str(path)
+    if onnx.serialization.registry.get_format_from_file_extension(Path(path).suffix) not in (None, "protobuf"):
+        converted.write_bytes(onnx.load(str(path), load_external_data=False).SerializeToString())
+        protobuf = str(converted)
+    return _ModelFile(str(path), protobuf, external_data, exposing.SerializeToString())
+
+
+def run_comparison(folder: str | os.PathLike[str], chunk: int = CHUNK,
+                   progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """The run step: run A, then B, on the plan in `folder`, each exposed tensor written to the folder; then
+    compare them pair by pair. ValueError, in one line, when onnxruntime refuses a model."""
+    folder = Path(folder)
+    _return_large_blocks()
+    with open(folder / PLAN_FILE, "rb") as file:  # written by the plan step, in this comparison's own folder
+        plan: _Plan = pickle.load(file)
+    chunks = [plan.shared[start:start + chunk] for start in range(0, len(plan.shared), chunk)]
+    done, total = 0, 3 * len(chunks)
+    for side, model in (("a", plan.a), ("b", plan.b)):
+        run = _session(model, folder)
         for index, names in enumerate(chunks):
-            with open(kept / f"{index}.pickle", "wb") as file:
-                for value in run(feeds, names):  # one pickle per tensor, read back one at a time
+            values = run(plan.feeds, names)
+            with open(folder / f"{side}{index}.pickle", "wb") as file:
+                for value in values:  # one pickle per tensor, read back one at a time
                     pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+            del values
+            done += 1
             if progress:
-                progress(index + 1, 2 * len(chunks))
-        del run  # A's session goes before B's comes
+                progress(done, total)
+        del run  # one session at a time, and none while tensors are compared
         _release_freed_memory()
-        run = _session(b, shared, outputs_b, external_b, kept)
-        for index, names in enumerate(chunks):
-            values_b = run(feeds, names)
-            with open(kept / f"{index}.pickle", "rb") as file:  # written by this process, in its own folder
-                for position, name in enumerate(names):
-                    value_b, values_b[position] = values_b[position], None
-                    comparison.tensors.append(_compare_one(name, producer[name], pickle.load(file), value_b,
-                                                           tolerance))
-            os.unlink(kept / f"{index}.pickle")
-            if progress:
-                progress(len(chunks) + index + 1, 2 * len(chunks))
-        del run
-    comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
+    comparison = plan.comparison
+    for index, names in enumerate(chunks):
+        with open(folder / f"a{index}.pickle", "rb") as file_a, open(folder / f"b{index}.pickle", "rb") as file_b:
+            for name in names:
+                comparison.tensors.append(_compare_one(name, plan.producer[name], pickle.load(file_a),
+                                                       pickle.load(file_b), comparison.tolerance))
+        os.unlink(folder / f"a{index}.pickle")
+        os.unlink(folder / f"b{index}.pickle")
+        done += 1
+        if progress:
+            progress(done, total)
+    comparison.first_divergence = _origin(comparison.tensors, plan.producer, set(plan.feeds))
     return comparison
 
 
 def _return_large_blocks() -> None:
-    """Have glibc map every large block on its own and unmap it when freed (a fixed mmap threshold): by default
-    the threshold grows as large blocks are freed, and the weights of the parsed protos, then onnxruntime's copies
-    while it builds a session, pile up in the heap instead of going back. Only the comparing child does this."""
+    """Have glibc map every block from 64 KiB up on its own and unmap it when freed (a fixed mmap threshold): by
+    default the threshold grows as large blocks are freed, and the weights of the parsed protos, then onnxruntime's
+    copies while it builds a session, pile up in the heap instead of going back; below 128 KiB (its default
+    start), the tensors read back and their metrics' temporaries, of every size, would fragment the heap as they
+    come and go. Only the comparing children do this."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 17)  # M_MMAP_THRESHOLD: 128 KiB, glibc's default start
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 16)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
         pass
 
 
 def _release_freed_memory() -> None:
-    """Give the memory of the dropped protos back to the system now: glibc keeps large freed blocks in the heap
-    (its mmap threshold grows as they are freed), and the session made next would count on top of them."""
+    """Give the memory of what was just dropped (a parsed proto, a session) back to the system now: glibc keeps
+    freed blocks in the heap, and what comes next would count on top of them."""
     gc.collect()
     try:
         import ctypes
@@ -183,17 +282,48 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _session(path, shared: list[str], outputs: list[str], external_data: bool, folder: Path):
-    """A session of the model file with the shared tensors exposed; ValueError, in one line, when onnxruntime
-    refuses the model."""
-    from onnxlint.confirm.runner import file_runner
+def _session(model: _ModelFile, folder: Path) -> Callable[[Mapping[str, np.ndarray], list[str]], list[Any]]:
+    """A session of the model with the shared tensors exposed, as a function (feeds, names) -> values; ValueError,
+    in one line, when onnxruntime refuses the model. The weights are held once, by onnxruntime: a model without
+    external data goes through a copy in `folder` with the outputs appended, because onnxruntime keeps a model
+    given as bytes about twice over; one with external data is given as bytes, its weights read from their files
+    in the model's folder."""
+    import onnxruntime
 
+    session_options = onnxruntime.SessionOptions()
+    session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session_options.log_severity_level = 3
+    session_options.enable_cpu_mem_arena = False  # memory a run used goes back
+    session_options.enable_mem_pattern = False
+    model_folder = Path(model.path).resolve().parent
+    if model.external_data:
+        session_options.add_session_config_entry("session.model_external_initializers_file_folder_path",
+                                                 str(model_folder))
+        source: str | bytes = Path(model.protobuf).read_bytes() + model.exposing
+    else:
+        source = str(folder / "exposed.onnx")
+        shutil.copyfile(model.protobuf, source)
+        with open(source, "ab") as copy:
+            copy.write(model.exposing)
+    working_folder = os.getcwd()
     try:
-        run = file_runner(path, shared, outputs, external_data, folder)
-        _release_freed_memory()  # what onnxruntime parsed on the way to its initialised tensors
-        return run
+        if model.external_data:  # onnxruntime before 1.20 ignores that entry and reads external files from here
+            os.chdir(model_folder)
+        session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
-        raise ValueError(f"{path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
+        raise ValueError(f"{model.path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
+    finally:
+        os.chdir(working_folder)
+        if isinstance(source, str):
+            os.unlink(source)
+    del source
+    _release_freed_memory()  # what onnxruntime parsed on the way to its initialised tensors
+    names = {i.name for i in session.get_inputs()}
+
+    def run(feeds: Mapping[str, np.ndarray], outputs: list[str]) -> list[Any]:
+        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+
+    return run
 
 
 def _check_inputs(a, b, specs_a: list, specs_b: list, feeds: Mapping[str, np.ndarray],

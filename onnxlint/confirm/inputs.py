@@ -45,9 +45,16 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
     [0, 1), integers in [0, 4), bools fair. Raises ValueError for an array over MAX_ARRAY_BYTES."""
     if not isinstance(model, onnx.ModelProto):
         model = onnx.load(str(model), load_external_data=False)
+    return random_arrays(input_specs(model), seed, sizes, given)
+
+
+def random_arrays(specs: list[tuple[str, np.dtype, tuple]], seed: int = DEFAULT_SEED,
+                  sizes: Mapping[tuple[str, int], int] | None = None,
+                  given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """random_inputs for the inputs `specs` declares (as input_specs gives them): the model itself may be gone."""
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
-    for name, dtype, shape in input_specs(model):
+    for name, dtype, shape in specs:
         if given and name in given:
             arrays[name] = np.asarray(given[name])
             continue

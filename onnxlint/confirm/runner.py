@@ -113,60 +113,6 @@ def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bo
     return run
 
 
-def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str], external_data: bool, folder: Path
-                ) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
-    """exposed_runner for a model file as it is, never parsed here: onnxruntime gets the file's bytes followed by a
-    few more that add the `exposed` tensors (less those in `present`, the graph's outputs) to the graph's outputs
-    (protobuf merges a message appended to another, and its repeated fields append). The weights are held once, by
-    onnxruntime. A model without external data goes through a copy in `folder`, because onnxruntime keeps a model
-    given as bytes about twice over; one with external data is given as bytes, its weights read from their files
-    in the model's folder."""
-    import os
-    import shutil
-
-    import onnxruntime
-
-    present = set(present)
-    hidden = [name for name in dict.fromkeys(exposed) if name not in present]
-    suffix = onnx.ModelProto(graph=onnx.GraphProto(output=[onnx.ValueInfoProto(name=n) for n in hidden]))
-    session_options = onnxruntime.SessionOptions()
-    session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session_options.log_severity_level = 3
-    session_options.enable_cpu_mem_arena = False
-    session_options.enable_mem_pattern = False
-    text_format = onnx.serialization.registry.get_format_from_file_extension(Path(path).suffix) not in (
-        None, "protobuf")
-    if external_data:
-        session_options.add_session_config_entry("session.model_external_initializers_file_folder_path",
-                                                 str(Path(path).resolve().parent))
-        serialized = (onnx.load(str(path), load_external_data=False).SerializeToString() if text_format
-                      else Path(path).read_bytes())
-        source: str | bytes = serialized + suffix.SerializeToString()
-        del serialized
-    else:
-        source = str(folder / f"exposed-{len(os.listdir(folder))}.onnx")
-        if text_format:  # onnx.load reads the text formats (by extension); onnxruntime reads protobuf only
-            onnx.save(onnx.load(str(path)), source)
-        else:
-            shutil.copyfile(path, source)
-        with open(source, "ab") as copy:
-            copy.write(suffix.SerializeToString())
-    working_folder = os.getcwd()
-    try:
-        if external_data:  # onnxruntime before 1.20 ignores that entry and reads external files from here
-            os.chdir(Path(path).resolve().parent)
-        session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
-    finally:
-        os.chdir(working_folder)
-        if isinstance(source, str):
-            os.unlink(source)
-    del source
-    names = {i.name for i in session.get_inputs()}
-
-    def run(feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
-        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
-
-    return run
 
 
 def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings,

@@ -14,7 +14,9 @@ Whatever runs a model (the --confirm confirmers, the rules that run the model, `
 - Its stdout and stderr go to a file, because onnxruntime, onnxsim and the toolkit write to them from C++, and
   onnxlint's own stdout may be a JSON report. The end of that file explains a crash.
 - The function may stream values back with `emit()` as it goes (evidence per finding, compare's progress), so
-  that what finished before a limit is kept.
+  that what finished before a limit is kept. Messages go over a pipe as length-prefixed pickles.
+- The child imports only what it needs to serve (no subprocess, tempfile or multiprocessing): its memory is the
+  function's.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from __future__ import annotations
 import os
 import pickle
 import resource
+import select
 import signal
-import subprocess
+import struct
 import sys
-import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from typing import Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import subprocess
 
 # A run that goes on longer is stopped. rknn-toolkit2 builds of real detectors take minutes, and the toolkit's
 # own build timeout is 600 s: a lower default would cut off confirmations the toolkit already bounds.
@@ -83,14 +86,18 @@ def out_of_memory(exc: BaseException) -> bool:
 
 
 def run(function: Callable[..., Any], *args: Any, limits: Limits, on_emit: Callable[..., None] | None = None,
-        **kwargs: Any) -> Any:
+        loads_onnxruntime: bool = True, **kwargs: Any) -> Any:
     """`function(*args, **kwargs)` in a child process under `limits`; its return value.
 
     Every `emit(*values)` the function makes reaches `on_emit(*values)` as it happens. The function (a module
     level one), its arguments and its result must pickle. An exception it raises is raised here (as ChildFailed
     when it does not pickle); going over a limit raises LimitExceeded, and dying otherwise raises ChildFailed
-    with the end of the child's output.
+    with the end of the child's output. The child loads onnxruntime first, its logging quieted, unless
+    `loads_onnxruntime` is False: for a function that never runs a model, which then does without its memory.
     """
+    import subprocess
+    import tempfile
+
     reading, writing = os.pipe()
     with tempfile.TemporaryFile(prefix="onnxlint-run-") as output:
         try:
@@ -99,38 +106,59 @@ def run(function: Callable[..., Any], *args: Any, limits: Limits, on_emit: Calla
                                      start_new_session=True)
         finally:
             os.close(writing)  # the child holds the only writing end now: its death reads as end of file here
-        receiver = Connection(reading, writable=False)
         try:
             try:  # the limits and the path first: the child applies them before it unpickles (imports) the rest
-                pickle.dump((limits, sys.path), child.stdin)
+                pickle.dump((limits, sys.path, loads_onnxruntime), child.stdin)
                 pickle.dump((function, args, kwargs), child.stdin)
                 child.stdin.close()
             except BrokenPipeError:
                 pass  # it died on start; its output says why
-            return _receive(receiver, child, limits, on_emit, output)
+            return _receive(reading, child, limits, on_emit, output)
         finally:
             _stop(child)
-            receiver.close()
+            os.close(reading)
 
 
 def emit(*values: Any) -> None:
     """Inside `run()`'s child: send `values` to the parent's `on_emit` now."""
     if _channel is None:
         raise RuntimeError("emit() is only for functions run by onnxlint.core.sandbox.run()")
-    _channel.send(("emit", values))
+    _send(_channel, ("emit", values))
 
 
-_channel: Connection | None = None  # the child's end of the pipe, set in the child only
+_channel: int | None = None  # the child's end of the pipe, set in the child only
+_LENGTH = struct.Struct("!Q")  # the byte count that precedes each pickled message
 
 
-def _receive(receiver: Connection, child: subprocess.Popen, limits: Limits, on_emit, output) -> Any:
+def _send(writing: int, message: tuple[str, Any]) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    for part in (_LENGTH.pack(len(data)), data):
+        view = memoryview(part)
+        while view:
+            view = view[os.write(writing, view):]
+
+
+def _read(reading: int, size: int) -> bytearray:
+    """`size` bytes from the pipe, read into one buffer; EOFError when the child closed it first (it died)."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        count = os.readv(reading, [view[done:]])
+        if not count:
+            raise EOFError
+        done += count
+    return data
+
+
+def _receive(reading: int, child: subprocess.Popen, limits: Limits, on_emit, output: IO[bytes]) -> Any:
     deadline = time.monotonic() + limits.timeout_s
     while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not wait([receiver], timeout=remaining):
+        if remaining <= 0 or not select.select([reading], [], [], remaining)[0]:
             raise LimitExceeded(limits.over_time)
         try:
-            kind, payload = receiver.recv()
+            (length,) = _LENGTH.unpack(_read(reading, _LENGTH.size))
+            kind, payload = pickle.loads(_read(reading, length))
         except EOFError:  # the child died without an answer
             child.wait()
             raise _crash(child.returncode, output, limits) from None
@@ -145,7 +173,7 @@ def _receive(receiver: Connection, child: subprocess.Popen, limits: Limits, on_e
             raise payload if isinstance(payload, BaseException) else ChildFailed(payload)
 
 
-def _crash(returncode: int, output, limits: Limits) -> Exception:
+def _crash(returncode: int, output: IO[bytes], limits: Limits) -> Exception:
     output.seek(max(0, output.seek(0, os.SEEK_END) - CRASH_TAIL_BYTES))
     tail = output.read().decode("utf-8", "replace")
     if any(word in tail for word in OUT_OF_MEMORY_WORDS):
@@ -168,25 +196,28 @@ def _stop(child: subprocess.Popen) -> None:
 def _serve(writing: int) -> None:
     """The child's side of run(): read the work from stdin, answer on the `writing` pipe."""
     global _channel
-    _channel = sender = Connection(writing, readable=False)
-    limits, sys.path[:] = pickle.load(sys.stdin.buffer)
+    _channel = writing
+    limits, sys.path[:], loads_onnxruntime = pickle.load(sys.stdin.buffer)
     memory = limits.memory_mib << 20
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
     try:
         function, args, kwargs = pickle.load(sys.stdin.buffer)
-        import onnxruntime
+        if loads_onnxruntime:
+            import onnxruntime
 
-        onnxruntime.set_default_logger_severity(3)
-        sender.send(("result", function(*args, **kwargs)))
+            onnxruntime.set_default_logger_severity(3)
+        _send(writing, ("result", function(*args, **kwargs)))
     except BaseException as exc:  # everything goes back to the parent, which decides
-        sender.send(_failure(exc))
+        _send(writing, _failure(exc))
     finally:
-        sender.close()
+        os.close(writing)
 
 
 def _failure(exc: BaseException) -> tuple[str, Any]:
     if out_of_memory(exc):
         return ("memory", None)
+    import traceback
+
     # The child's traceback travels with the exception (its __dict__ pickles), for an internal-error report.
     exc.child_traceback = "".join(traceback.format_exception(exc))
     try:

@@ -7,7 +7,6 @@ rknn-toolkit2 (beside onnxlint, or the Python named by ONNXLINT_RKNN_PYTHON) whi
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import subprocess
 from dataclasses import dataclass
@@ -120,6 +119,8 @@ def _installed_version(python: str | None) -> str | None:
         except (OSError, subprocess.TimeoutExpired):
             return None
         return result.stdout.strip() or None if result.returncode == 0 else None
+    import importlib.metadata  # here: every command that imports the chip list would hold it (2 MiB)
+
     try:
         return importlib.metadata.version(TOOLKIT)
     except importlib.metadata.PackageNotFoundError:
