@@ -49,9 +49,12 @@ def fake_toolkit(tmp_path, monkeypatch):
     python.chmod(0o755)
     monkeypatch.setenv("ONNXLINT_RKNN_PYTHON", str(python))
     model = tmp_path / "model.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (float[1, 3, 4, 4] x) => (float[1, 3, 4, 4] y) <float c = {2.0}> { r = Relu(x)
-            y = Mul(r, c) }"""), str(model))
+            y = Mul(r, c) }"""),
+        str(model),
+    )
     return model, record
 
 
@@ -71,12 +74,34 @@ def _samples(tmp_path, count=3):
 def test_int8_build_gets_the_dataset_the_config_and_the_raw_values(capsys, tmp_path, fake_toolkit):
     model, record = fake_toolkit
     dataset, samples = _samples(tmp_path)
-    code, out, err = _run(capsys, model, "--rknn", "rk3588", "--int8", "--dataset", dataset, "--mean", "0,0,0",
-                          "--std", "255,255,255", "--algorithm", "mmse", "--method", "layer", "--format", "json")
+    code, out, err = _run(
+        capsys,
+        model,
+        "--rknn",
+        "rk3588",
+        "--int8",
+        "--dataset",
+        dataset,
+        "--mean",
+        "0,0,0",
+        "--std",
+        "255,255,255",
+        "--algorithm",
+        "mmse",
+        "--method",
+        "layer",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     given = json.loads(record.read_text())
-    assert given["config"] == {"quantized_dtype": "w8a8", "quantized_algorithm": "mmse", "quantized_method": "layer",
-                               "mean_values": [[0.0, 0.0, 0.0]], "std_values": [[255.0, 255.0, 255.0]]}
+    assert given["config"] == {
+        "quantized_dtype": "w8a8",
+        "quantized_algorithm": "mmse",
+        "quantized_method": "layer",
+        "mean_values": [[0.0, 0.0, 0.0]],
+        "std_values": [[255.0, 255.0, 255.0]],
+    }
     # the toolkit normalises with mean/std itself: it gets the values before, the last sample held back
     assert np.allclose(given["calibration"], samples[:2, None] * 255, atol=1e-3)
     assert np.allclose(given["evaluation"], samples[2:] * 255, atol=1e-3)
@@ -103,8 +128,10 @@ def test_text_names_the_build_and_a_generated_calibration(capsys, tmp_path, fake
     model, record = fake_toolkit
     code, out, _ = _run(capsys, model, "--rknn", "rk3588", "--int8")
     assert code == 0
-    assert ("int8 build for rk3588: rknn.config(quantized_dtype='w8a8', quantized_algorithm='normal', "
-            "quantized_method='channel')") in out
+    assert (
+        "int8 build for rk3588: rknn.config(quantized_dtype='w8a8', quantized_algorithm='normal', "
+        "quantized_method='channel')"
+    ) in out
     assert "calibration data: generated: 4 seeded random 0-255 images (seed 0)" in out
     assert len(json.loads(record.read_text())["calibration"]) == 3
 
@@ -114,8 +141,9 @@ def test_inputs_are_evaluated_on_every_sample_calibrated(capsys, tmp_path, fake_
     dataset, samples = _samples(tmp_path)
     inputs = tmp_path / "inputs.npz"
     np.savez(inputs, x=np.full((1, 3, 4, 4), 0.5, np.float32))
-    code, out, _ = _run(capsys, model, "--rknn", "rk3588", "--int8", "--dataset", dataset, "--inputs", inputs,
-                        "--format", "json")
+    code, out, _ = _run(
+        capsys, model, "--rknn", "rk3588", "--int8", "--dataset", dataset, "--inputs", inputs, "--format", "json"
+    )
     given = json.loads(record.read_text())
     assert code == 0 and np.allclose(given["calibration"], samples[:, None])
     assert np.allclose(given["evaluation"], 0.5) and json.loads(out)["rknn"]["calibration"]["samples"] == 3
@@ -135,13 +163,16 @@ def test_fp16_by_default_int8_on_int8_only_chips(capsys, tmp_path, fake_toolkit)
     assert len(json.loads(record.read_text())["calibration"]) == 2
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--int8"], "--int8 builds for the simulator: give --rknn CHIP"),
-    (["--rknn", "rk3588", "--dataset", "calibration.npz"], "--dataset sets up the int8 build: give --int8"),
-    (["--rknn", "rk3588", "--mean", "0,0,0"], "--mean sets up the int8 build: give --int8"),
-    (["--rknn", "rk3588", "--int8", "--std", "a,b"], "--std: expected numbers"),
-    (["--rknn", "rk3588", "--int8", "--dataset", "nothing.xyz"], "not an image, a folder, an .npz or a dataset"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--int8"], "--int8 builds for the simulator: give --rknn CHIP"),
+        (["--rknn", "rk3588", "--dataset", "calibration.npz"], "--dataset sets up the int8 build: give --int8"),
+        (["--rknn", "rk3588", "--mean", "0,0,0"], "--mean sets up the int8 build: give --int8"),
+        (["--rknn", "rk3588", "--int8", "--std", "a,b"], "--std: expected numbers"),
+        (["--rknn", "rk3588", "--int8", "--dataset", "nothing.xyz"], "not an image, a folder, an .npz or a dataset"),
+    ],
+)
 def test_argument_errors_are_one_line(capsys, fake_toolkit, args, message):
     model, _ = fake_toolkit
     b = [FIXTURES / "yolov5n_legacy_op12.onnx"] if args == ["--int8"] else []
@@ -158,8 +189,21 @@ def test_int8_against_the_rknn_simulator(capsys, tmp_path):
     model = FIXTURES / "yolov5n_legacy_op12.onnx"
     dataset = tmp_path / "calibration.npz"
     np.savez(dataset, images=np.random.default_rng(3).random((3, 1, 3, 160, 160)).astype(np.float32))
-    code, out, _ = _run(capsys, model, "--rknn", "rk3588", "--int8", "--dataset", dataset, "--mean", "0,0,0",
-                        "--std", "255,255,255", "--format", "json")
+    code, out, _ = _run(
+        capsys,
+        model,
+        "--rknn",
+        "rk3588",
+        "--int8",
+        "--dataset",
+        dataset,
+        "--mean",
+        "0,0,0",
+        "--std",
+        "255,255,255",
+        "--format",
+        "json",
+    )
     document = json.loads(out)
     assert code in (0, 1) and document["rknn"]["dtype"] == "int8" and document["tolerance"]["min_cosine"] == 0.98
     assert document["rknn"]["calibration"]["samples"] == 2

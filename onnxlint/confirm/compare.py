@@ -400,12 +400,11 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
         int8 = Int8Build()
     if int8 is None:
         feeds = random_inputs(model_a, seed=seed, given=given)
-        raw, calibration, config = feeds, None, {}
-        build = {"chip": chip, "dtype": "fp16", "config": config, "calibration": None,
-                 "evaluation": "--inputs" if given else f"seeded random input (seed {seed})", "notes": []}
+        raw, calibration = feeds, None
+        build: dict[str, Any] = {"chip": chip, "dtype": "fp16", "config": {}, "calibration": None, "notes": [],
+                                 "evaluation": "--inputs" if given else f"seeded random input (seed {seed})"}
     else:
         feeds, raw, calibration, build = _int8_build(model_a, chip, int8, seed, given)
-        config = build["config"]
     producer = {name: node for node in build_graphs(load_model(a))[0].nodes for name in node.outputs if name}
     comparison = Comparison(a=str(a), b=f"rknn:{chip}", seed=seed,
                             input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
@@ -413,7 +412,7 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     with tempfile.TemporaryDirectory(prefix="onnxlint-accuracy-") as folder:
         dumps = Path(folder) / "snapshot"
         result = toolkit.accuracy_analysis(Path(a), chip, raw, dumps, timeout=timeout, calibration=calibration,
-                                           config=config)
+                                           config=build["config"])
         if result.failed_stage:
             raise RuntimeError(f"rknn-toolkit2 failed at {result.failed_stage}: "
                                f"{'; '.join(result.error_lines()) or 'no error line'}")
@@ -432,7 +431,8 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     return comparison
 
 
-def _int8_build(model, chip: str, int8: Int8Build, seed: int, given: Mapping[str, np.ndarray] | None):
+def _int8_build(model, chip: str, int8: Int8Build, seed: int, given: Mapping[str, np.ndarray] | None
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]]:
     """The int8 build's samples, as quant reads and splits them: the evaluation feeds (model inputs), the values
     the toolkit reads for them and for each calibration sample (before its mean/std), and the build's account."""
     from onnxlint.confirm.inputs import random_inputs
