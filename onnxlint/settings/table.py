@@ -220,9 +220,11 @@ OPTIONS: tuple[Option, ...] = (
     # quant
     Option("input-size", "the first input's shape (needed for dynamic dims)", metavar="N,C,H,W"),
     Option("algorithm", "the quantized_algorithm you build with (default: {default})",
-           choices=("normal", "mmse", "kl_divergence"), default="normal"),
+           choices=("normal", "mmse", "kl_divergence"), default="normal",
+           per_command={"compare": {"help": "the --int8 build's quantized_algorithm (default: {default})"}}),
     Option("method", "the quantized_method you build with (default: {default})", choices=("channel", "layer"),
-           default="channel"),
+           default="channel", per_command={"compare": {"help": "the --int8 build's quantized_method (default: "
+                                                               "{default})"}}),
     Option("top", "layers to report (default: {default})", parse=int, default=20, metavar="N"),
     Option("max-float-layers", "most layers the hybrid proposal takes out of int8 (default: {default})", parse=int,
            default=8, metavar="N"),
