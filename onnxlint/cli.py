@@ -308,13 +308,21 @@ def _compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     # onnx and onnxruntime load in the children that compare, not here: this process only waits, and holds little.
     from onnxlint.core import sandbox
-    from onnxlint.confirm.compare import compare_in_children, compare_with_rknn
-    from onnxlint.confirm.metrics import COSINE_FP16, Tolerance
+    from onnxlint.confirm.compare import Int8Build, compare_in_children, compare_with_rknn
+    from onnxlint.confirm.metrics import COSINE_FP16, COSINE_INT8, Tolerance
     from onnxlint.core.errors import UnreadableInput
+    from onnxlint.rknn.knowledge import int8_only_chips
+    from onnxlint.settings.deployment import parse_channel_values
     from onnxlint.settings.options import OptionError, run_limits
 
     if (args.b is None) == (args.rknn is None):
         raise UsageError("give either B.onnx or --rknn CHIP")
+    if args.int8 and not args.rknn:
+        raise UsageError("--int8 builds for the simulator: give --rknn CHIP instead of B.onnx")
+    int8 = args.int8 or args.rknn in int8_only_chips()  # those chips have no fp16: their build is always int8
+    for option, value in (("--dataset", args.dataset), ("--mean", args.mean), ("--std", args.std)):
+        if value and not int8:
+            raise UsageError(f"{option} sets up the int8 build: give --int8 with --rknn CHIP")
     try:
         limits = run_limits(_given(args, "compare"))
     except OptionError as exc:
@@ -331,10 +339,13 @@ def _compare(argv: list[str]) -> int:
         if args.inputs:
             from onnxlint.confirm.inputs import load_inputs
         given = load_inputs(args.inputs) if args.inputs else None
+        mean = list(parse_channel_values(args.mean, "--mean")) if args.mean else None
+        std = list(parse_channel_values(args.std, "--std")) if args.std else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    # The simulator is fp16 (int8 on rv1106/rv1103): judge it by cosine similarity unless told otherwise.
-    min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else COSINE_FP16
+    # The simulator is fp16 or int8: judge it by cosine similarity, that of its precision, unless told otherwise.
+    min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else (
+        COSINE_INT8 if int8 else COSINE_FP16)
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=min_cosine)
     if args.rknn:
         from onnxlint.rknn import toolkit
@@ -344,8 +355,9 @@ def _compare(argv: list[str]) -> int:
     # The models run in child processes under the limits; their progress reports drive the bar here.
     try:
         if args.rknn:
+            build = Int8Build(tuple(args.dataset or ()), mean, std, args.algorithm, args.method) if int8 else None
             comparison = sandbox.run(compare_with_rknn, args.a, args.rknn, seed=args.seed, given=given,
-                                     tolerance=tolerance, limits=limits)
+                                     tolerance=tolerance, int8=build, limits=limits)
         else:
             comparison = _with_progress(args.format, lambda progress: compare_in_children(
                 args.a, args.b, limits, seed=args.seed, given=given, tolerance=tolerance, on_progress=progress))

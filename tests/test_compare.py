@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 
 import compare_steps
+import jsonschema
 import onnx
 import pytest
 from conftest import FIXTURES, parse
@@ -58,6 +60,9 @@ def test_first_divergence_is_the_changed_node(capsys, perturbed):
     assert all(t["ok"] for t in document["tensors"][:names.index(first_bad["tensor"])])  # everything before is fine
     assert document["outputs"][0]["ok"] is False
     assert set(document) >= {"schema_version", "a", "b", "inputs", "tolerance", "tensors", "first_divergence"}
+    schema = json.loads(resources.files("onnxlint").joinpath("schemas", "compare-report.schema.json").read_text())
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    assert "rknn" not in document  # only compare --rknn describes a build
     code, text, _ = _run(capsys, MODEL, path)
     assert code == 1 and f"first divergence: {conv} (Conv)" in text
 

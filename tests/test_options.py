@@ -21,7 +21,7 @@ def _usage_flags(capsys, command: str) -> list[str]:
     with pytest.raises(SystemExit):
         main([*([] if command == "lint" else [command]), "--help"])
     usage = capsys.readouterr().out.split("\n\n")[0]
-    return re.findall(r"\[(--[a-z][a-z-]*)", usage) + re.findall(r"(?<=\s)(--[a-z][a-z-]*) [A-Z]", usage)
+    return re.findall(r"\[(--[a-z][a-z0-9-]*)", usage) + re.findall(r"(?<=\s)(--[a-z][a-z0-9-]*) [A-Z]", usage)
 
 
 def test_each_option_is_declared_once():

@@ -80,6 +80,7 @@ class Comparison:
     tensors: list[TensorResult] = field(default_factory=list)
     first_divergence: TensorResult | None = None
     outputs: list[str] = field(default_factory=list)
+    rknn: dict[str, Any] | None = None  # compare --rknn: the build (see compare_with_rknn)
 
     @property
     def diverged(self) -> bool:
@@ -100,6 +101,7 @@ class Comparison:
                 "tensor": origin.tensor, "node": origin.node, "op_type": origin.op_type,
                 "metrics": origin.metrics.to_dict() if origin.metrics else None, "problem": origin.problem},
             "outputs": [by_name[name].to_dict() for name in self.outputs if name in by_name],
+            **({"rknn": self.rknn} if self.rknn is not None else {}),
         }
 
 
@@ -361,11 +363,26 @@ def _declared(dtype, shape) -> str:
     return f"{np.dtype(dtype)} [{', '.join(str(dim) for dim in shape)}]"
 
 
+@dataclass(frozen=True)
+class Int8Build:
+    """compare --rknn --int8: a w8a8 build calibrated on `datasets` (as `onnxlint quant --dataset` reads them;
+    none: a generated sample), with the deployment's mean/std and the quantization settings of rknn.config."""
+
+    datasets: tuple[str, ...] = ()
+    mean: list[float] | None = None
+    std: list[float] | None = None
+    algorithm: str = "normal"
+    method: str = "channel"
+
+
 def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
                       given: Mapping[str, np.ndarray] | None = None,
-                      tolerance: Tolerance = Tolerance(min_cosine=COSINE_FP16), timeout: int = 900) -> Comparison:
+                      tolerance: Tolerance = Tolerance(min_cosine=COSINE_FP16), timeout: int = 900,
+                      int8: Int8Build | None = None) -> Comparison:
     """Compare the toolkit's fp32 reference of A with its simulator on `chip`, layer by layer, from the per-layer
-    dumps of rknn-toolkit2's accuracy_analysis (read one tensor pair at a time)."""
+    dumps of rknn-toolkit2's accuracy_analysis (read one tensor pair at a time). The build is fp16, or int8 as
+    `int8` says; int8-only chips (rv1106/rv1103) always build int8, by default Int8Build(). Raises DatasetError
+    for calibration data that cannot be read or does not fit A."""
     import tempfile
     from pathlib import Path
 
@@ -373,19 +390,29 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     import onnx
 
     from onnxlint.rknn import toolkit
+    from onnxlint.rknn.knowledge import int8_only_chips
     from onnxlint.confirm.inputs import random_inputs
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
 
     model_a = onnx.load(str(a), load_external_data=False)
-    feeds = random_inputs(model_a, seed=seed, given=given)
+    if int8 is None and chip in int8_only_chips():
+        int8 = Int8Build()
+    if int8 is None:
+        feeds = random_inputs(model_a, seed=seed, given=given)
+        raw, calibration = feeds, None
+        build: dict[str, Any] = {"chip": chip, "dtype": "fp16", "config": {}, "calibration": None, "notes": [],
+                                 "evaluation": "--inputs" if given else f"seeded random input (seed {seed})"}
+    else:
+        feeds, raw, calibration, build = _int8_build(model_a, chip, int8, seed, given)
     producer = {name: node for node in build_graphs(load_model(a))[0].nodes for name in node.outputs if name}
     comparison = Comparison(a=str(a), b=f"rknn:{chip}", seed=seed,
                             input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
-                            outputs=[value.name for value in model_a.graph.output])
+                            outputs=[value.name for value in model_a.graph.output], rknn=build)
     with tempfile.TemporaryDirectory(prefix="onnxlint-accuracy-") as folder:
         dumps = Path(folder) / "snapshot"
-        result = toolkit.accuracy_analysis(Path(a), chip, feeds, dumps, timeout=timeout)
+        result = toolkit.accuracy_analysis(Path(a), chip, raw, dumps, timeout=timeout, calibration=calibration,
+                                           config=build["config"])
         if result.failed_stage:
             raise RuntimeError(f"rknn-toolkit2 failed at {result.failed_stage}: "
                                f"{'; '.join(result.error_lines()) or 'no error line'}")
@@ -402,6 +429,31 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
                 problem=None if metrics else f"sizes differ: {golden.size} vs {simulated.size}"))
     comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
     return comparison
+
+
+def _int8_build(model, chip: str, int8: Int8Build, seed: int, given: Mapping[str, np.ndarray] | None
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]]:
+    """The int8 build's samples, as quant reads and splits them: the evaluation feeds (model inputs), the values
+    the toolkit reads for them and for each calibration sample (before its mean/std), and the build's account."""
+    from onnxlint.confirm.inputs import random_inputs
+    from onnxlint.quant.analyze import _split
+    from onnxlint.quant.dataset import load_samples, raw_values
+
+    feeds = random_inputs(model, seed=seed, given=given)  # the samples take these shapes, as the fp16 build's input
+    samples = load_samples(model, int8.datasets, {name: array.shape for name, array in feeds.items()}, int8.mean,
+                           int8.std, seed)
+    calibration, evaluation, held = _split(samples, feeds if given else None)
+    config: dict[str, Any] = {"quantized_dtype": "w8a8", "quantized_algorithm": int8.algorithm,
+                              "quantized_method": int8.method}
+    count = len(evaluation[0])
+    for key, values in (("mean_values", int8.mean), ("std_values", int8.std)):
+        if values:
+            config[key] = [list(values)] * count  # one list per model input, as rknn.config takes them
+    build = {"chip": chip, "dtype": "int8", "config": config,
+             "calibration": {"source": samples.source, "generated": samples.generated, "samples": len(calibration)},
+             "evaluation": held, "notes": samples.notes}
+    return (evaluation[0], raw_values(evaluation[0], int8.mean, int8.std),
+            [raw_values(sample, int8.mean, int8.std) for sample in calibration], build)
 
 
 def _dump_files(listing) -> list[tuple[str, str]]:

@@ -222,6 +222,9 @@ def compare(comparison, stream: TextIO) -> None:
               else f"rtol {tolerance.rtol}, atol {tolerance.atol}")
     console.print(Text(f"{len(comparison.tensors)} shared tensors compared (seed {comparison.seed}, inputs "
                        f"{comparison.input_shapes}, {judged})"))
+    if comparison.rknn is not None:
+        for line in _simulator_build(comparison.rknn):
+            console.print(Text(visible(line)))
     origin = comparison.first_divergence
     if origin is None and not bad:
         console.print(Text("No divergence: every shared tensor is within tolerance.", style="green"))
@@ -240,6 +243,16 @@ def compare(comparison, stream: TextIO) -> None:
                       Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")))
     console.print(Text(f"{len(bad)} tensors outside tolerance:"))
     console.print(table)
+
+
+def _simulator_build(build: dict) -> list[str]:
+    """compare --rknn's build: its precision and rknn.config settings, what it was calibrated and evaluated on."""
+    settings = ", ".join(f"{key}={value!r}" for key, value in build["config"].items())
+    lines = [f"{build['dtype']} build for {build['chip']}: rknn.config({settings})"]
+    if build["calibration"]:
+        lines.append(f"calibration data: {build['calibration']['source']}")
+    lines.append(f"evaluated on: {build['evaluation']}")
+    return lines + build["notes"]
 
 
 def rknn_build(report, stream: TextIO) -> None:

@@ -132,10 +132,27 @@ def _generated(shapes, mean, std, seed) -> Samples:
 
 
 def _normalise(nchw: np.ndarray, mean, std) -> np.ndarray:
+    m, s = _mean_std(nchw, mean, std)
+    return ((nchw - m) / s).astype(np.float32)
+
+
+def _mean_std(nchw: np.ndarray, mean, std) -> tuple[np.ndarray, np.ndarray]:
     channels = nchw.shape[1]
     m = np.asarray(_per_channel(mean, channels, 0.0), dtype=np.float32).reshape(1, channels, 1, 1)
     s = np.asarray(_per_channel(std, channels, 1.0), dtype=np.float32).reshape(1, channels, 1, 1)
-    return ((nchw - m) / s).astype(np.float32)
+    return m, s
+
+
+def raw_values(feed: dict[str, np.ndarray], mean, std) -> dict[str, np.ndarray]:
+    """The values the toolkit reads for `feed`: what its mean/std normalisation turns into the feed's arrays
+    (N,C,H,W inputs; the toolkit normalises no other)."""
+    raw = {}
+    for name, array in feed.items():
+        if array.ndim == 4 and (mean or std):
+            m, s = _mean_std(array, mean, std)
+            array = (array * s + m).astype(np.float32)
+        raw[name] = array
+    return raw
 
 
 def _per_channel(values, channels: int, default: float) -> list[float]:

@@ -76,8 +76,9 @@ import sys
 from rknn.api import RKNN
 
 model, chip, inputs, output_dir, dataset = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
+config = json.loads(sys.argv[6])
 rknn = RKNN(verbose=False)
-rknn.config(target_platform=chip)
+rknn.config(target_platform=chip, **config)
 if rknn.load_onnx(model=model) != 0:
     sys.exit(10)
 if rknn.build(do_quantization=bool(dataset), dataset=dataset or None) != 0:
@@ -259,18 +260,22 @@ def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.nd
 
 
 def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], output_dir: Path,
-                      timeout: int = 900) -> BuildResult:
-    """Build `model` for `chip` and run the toolkit's accuracy_analysis on `inputs`: per-layer dumps of its
-    fp32 reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt."""
+                      timeout: int = 900, calibration: list[dict[str, np.ndarray]] | None = None,
+                      config: dict | None = None) -> BuildResult:
+    """Build `model` for `chip` with rknn.config(**config), int8 calibrated on the `calibration` samples when
+    given (fp16 otherwise), and run the toolkit's accuracy_analysis on `inputs`: per-layer dumps of its fp32
+    reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt. Inputs and samples are
+    the values the toolkit reads, before the mean/std normalisation `config` asks of it."""
     python = toolkit_python()
     if python is None:
         raise RuntimeError(toolkit_missing())
     output_dir.mkdir(parents=True, exist_ok=True)
     arrays = _save_arrays(output_dir.parent, inputs)
-    dataset = _dataset(output_dir.parent, Path(model), inputs) if chip in int8_only_chips() else ""
+    dataset = _dataset_list(output_dir.parent, calibration) if calibration else ""
     try:
         result = subprocess.run([python, "-c", ACCURACY, str(Path(model).resolve()), chip, json.dumps(arrays),
-                                 str(output_dir), dataset], capture_output=True, text=True, errors="replace",
+                                 str(output_dir), dataset, json.dumps(config or {})], capture_output=True, text=True,
+                                errors="replace",
                                 timeout=timeout, cwd=output_dir.parent, env={**os.environ, "TMPDIR": str(output_dir.parent)})
     except subprocess.TimeoutExpired:
         return BuildResult(f"timeout after {timeout} s", "")
@@ -289,16 +294,22 @@ def _dataset(folder: Path, model: Path, inputs: dict[str, np.ndarray] | None) ->
         from onnxlint.confirm.inputs import random_inputs
 
         inputs = random_inputs(model, seed=0)
+    return _dataset_list(folder, [inputs])
+
+
+def _dataset_list(folder: Path, samples: list[dict[str, np.ndarray]]) -> str:
+    """The toolkit's dataset list: one line per sample, one .npy per model input on it."""
     listing = folder / "dataset.txt"
-    listing.write_text(" ".join(_save_arrays(folder, inputs)) + "\n")
+    listing.write_text("".join(" ".join(_save_arrays(folder, sample, f"sample{number}_")) + "\n"
+                               for number, sample in enumerate(samples)))
     return str(listing)
 
 
-def _save_arrays(folder: Path, inputs: dict[str, np.ndarray]) -> list[str]:
+def _save_arrays(folder: Path, inputs: dict[str, np.ndarray], prefix: str = "") -> list[str]:
     """One .npy per model input, in input order, as the toolkit takes them."""
     paths = []
     for index, array in enumerate(inputs.values()):
-        path = folder / f"input{index}.npy"
+        path = folder / f"{prefix}input{index}.npy"
         np.save(path, array)
         paths.append(str(path))
     return paths

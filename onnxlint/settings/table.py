@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from onnxlint.confirm.metrics import FP32_ATOL, FP32_RTOL
+from onnxlint.confirm.metrics import COSINE_INT8, FP32_ATOL, FP32_RTOL
 from onnxlint.core.sandbox import DEFAULT_TIMEOUT_S, MEMORY_CAP_MIB
 from onnxlint.rknn.knowledge import known_chips
 
@@ -123,6 +123,13 @@ def _text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# What quant and compare --int8 say alike of the int8 build's data and settings.
+_CALIBRATION = {"repeatable": True, "metavar": "PATH",
+                "help": "calibration data: image files, a folder of images, an .npz or the toolkit's dataset.txt "
+                        "(repeatable; default: a generated sample, reported as such)"}
+_MEAN = {"help": "per-channel mean, 0-255 scale, as rknn.config"}
+_STD = {"help": "per-channel std, 0-255 scale, as rknn.config"}
+
 OPTIONS: tuple[Option, ...] = (
     Option("exclude", "leave out files whose path or name matches (repeatable)", metavar="GLOB", repeatable=True,
            operand=True),
@@ -185,11 +192,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("classes", "class count the deployment expects, or a labels file with one name per line",
            metavar="N|FILE", toml=FACT_OR_FILE, api=True, reads_file=True),
     Option("mean", "per-channel mean the runtime subtracts (rknn.config mean_values), e.g. '0,0,0'",
-           metavar="VALUES", toml=FACT, api=True,
-           per_command={"quant": {"help": "per-channel mean, 0-255 scale, as rknn.config"}}),
+           metavar="VALUES", toml=FACT, api=True, per_command={"quant": _MEAN, "compare": _MEAN}),
     Option("std", "per-channel std the runtime divides by (rknn.config std_values), e.g. '255,255,255'",
-           metavar="VALUES", toml=FACT, api=True,
-           per_command={"quant": {"help": "per-channel std, 0-255 scale, as rknn.config"}}),
+           metavar="VALUES", toml=FACT, api=True, per_command={"quant": _STD, "compare": _STD}),
     Option("input-layout", "layout of the image data the deployment feeds to the model", parse=str.lower,
            choices=LAYOUTS, toml=STRING, api=True),
     # Keys of [tool.onnxlint] only: tables have no command-line form.
@@ -200,15 +205,13 @@ OPTIONS: tuple[Option, ...] = (
     # compare
     Option("rknn", "compare A with rknn-toolkit2's simulator for CHIP instead (needs the toolkit)", metavar="CHIP",
            choices=known_chips()),
+    Option("int8", f"with --rknn: build int8 (w8a8), calibrated on --dataset, and judge by cosine {COSINE_INT8} "
+                   f"unless --min-cosine is given (rv1106/rv1103 always build int8)", flag=True, default=False),
     # rknn-build
     Option("outputs", "cut the model: 'auto' at the YOLO head tensors onnxlint finds, or comma-separated names",
            metavar="auto|NAMES"),
     Option("dataset", "the toolkit's dataset list for int8 builds (rv1106/rv1103; default: one seeded sample)",
-           metavar="FILE",
-           per_command={"quant": {"repeatable": True, "metavar": "PATH",
-                                  "help": "calibration data: image files, a folder of images, an .npz or the "
-                                          "toolkit's dataset.txt (repeatable; default: a generated sample, reported "
-                                          "as such)"}}),
+           metavar="FILE", per_command={"quant": _CALIBRATION, "compare": _CALIBRATION}),
     Option("export-rknn", "write the .rknn of the build that succeeded", metavar="OUT"),
     Option("rounds", "most builds to try (default: {default})", parse=at_least(1), default=4),
     Option("timeout", "seconds per build before it counts as hung", parse=at_least(1), default=int(DEFAULT_TIMEOUT_S)),
@@ -217,9 +220,11 @@ OPTIONS: tuple[Option, ...] = (
     # quant
     Option("input-size", "the first input's shape (needed for dynamic dims)", metavar="N,C,H,W"),
     Option("algorithm", "the quantized_algorithm you build with (default: {default})",
-           choices=("normal", "mmse", "kl_divergence"), default="normal"),
+           choices=("normal", "mmse", "kl_divergence"), default="normal",
+           per_command={"compare": {"help": "the --int8 build's quantized_algorithm (default: {default})"}}),
     Option("method", "the quantized_method you build with (default: {default})", choices=("channel", "layer"),
-           default="channel"),
+           default="channel", per_command={"compare": {"help": "the --int8 build's quantized_method (default: "
+                                                               "{default})"}}),
     Option("top", "layers to report (default: {default})", parse=int, default=20, metavar="N"),
     Option("max-float-layers", "most layers the hybrid proposal takes out of int8 (default: {default})", parse=int,
            default=8, metavar="N"),
@@ -239,7 +244,8 @@ COMMANDS: Mapping[str, tuple[str, ...]] = {
     "rules": ("format",),
     "explain": ("format",),
     "inspect": ("format",),
-    "compare": ("rknn", "seed", "inputs", "rtol", "atol", "min-cosine", "run-timeout", "run-memory", "format"),
+    "compare": ("rknn", "int8", "dataset", "mean", "std", "algorithm", "method", "seed", "inputs", "rtol", "atol",
+                "min-cosine", "run-timeout", "run-memory", "format"),
     "rknn-build": ("target", "outputs", "dataset", "export-rknn", "rounds", "timeout", "log", "format"),
     "quant": ("target", "dataset", "inputs", "mean", "std", "input-size", "algorithm", "method", "top",
               "max-float-layers", "goal", "seed", "format"),
