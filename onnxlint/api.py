@@ -1,5 +1,7 @@
 """The Python API: what the command line does, for scripts and notebooks.
 
+For example:
+
     import onnxlint
     report = onnxlint.lint("yolov5s.onnx", target="rk3588", mean=[0, 0, 0], std=[255, 255, 255])
     for finding in report.findings:
@@ -22,8 +24,13 @@ if TYPE_CHECKING:
     from onnxlint.core.finding import Report
 
 
-def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None = None,
-         select: Iterable[str] | None = None, ignore: Iterable[str] | None = None, **options: Any) -> "Report":
+def lint(
+    model: "str | os.PathLike[str] | onnx.ModelProto",
+    target: str | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    **options: Any,
+) -> "Report":
     """Lint one model (a path, or an onnx.ModelProto) or one torch.onnx.export script, as the command line does.
 
     Every other keyword is a lint option of the command line, named with "_" for "-": `toolkit`, the deployment
@@ -40,10 +47,12 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
 
     unknown = sorted(set(options) - set(API_KEYWORDS))
     if unknown:
-        raise TypeError(f"lint() got unexpected keyword arguments {unknown} "
-                        f"(options: {', '.join(API_KEYWORDS)})")
-    given = {"target": target, "select": list(select) if select is not None else None,
-             "ignore": list(ignore) if ignore is not None else None}
+        raise TypeError(f"lint() got unexpected keyword arguments {unknown} (options: {', '.join(API_KEYWORDS)})")
+    given = {
+        "target": target,
+        "select": list(select) if select is not None else None,
+        "ignore": list(ignore) if ignore is not None else None,
+    }
     given.update((API_KEYWORDS[keyword].name, value) for keyword, value in options.items())
     config = Path(given.pop("config")) if given.get("config") is not None else None
     try:

@@ -41,8 +41,11 @@ def test_no_option_is_declared_outside_the_table():
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-                declared += [(path.name, arg.value) for arg in node.args
-                             if isinstance(arg, ast.Constant) and str(arg.value).startswith("-")]
+                declared += [
+                    (path.name, arg.value)
+                    for arg in node.args
+                    if isinstance(arg, ast.Constant) and str(arg.value).startswith("-")
+                ]
     assert declared == [("cli.py", "--version")]
 
 

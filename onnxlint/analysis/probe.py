@@ -40,9 +40,36 @@ if TYPE_CHECKING:
     from onnxlint.core.graph import GraphView
 
 # Ops that compute shapes and indices; folded when their inputs are known and small.
-SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
-                       "Mul", "Add", "Sub", "Div", "Floor", "Ceil", "Identity", "Reshape", "Range", "Equal",
-                       "Where", "ReduceProd", "Min", "Max", "Neg", "Abs", "Mod"})
+SHAPE_OPS = frozenset(
+    {
+        "Constant",
+        "Shape",
+        "Size",
+        "Gather",
+        "Unsqueeze",
+        "Squeeze",
+        "Concat",
+        "Cast",
+        "Slice",
+        "Mul",
+        "Add",
+        "Sub",
+        "Div",
+        "Floor",
+        "Ceil",
+        "Identity",
+        "Reshape",
+        "Range",
+        "Equal",
+        "Where",
+        "ReduceProd",
+        "Min",
+        "Max",
+        "Neg",
+        "Abs",
+        "Mod",
+    }
+)
 MAX_FOLDED_ELEMENTS = 1024
 MAX_FOLD_ROUNDS = 8
 # A probe whose outputs do not come out positive is tried again with every size four times larger, this many
@@ -137,7 +164,7 @@ class DimProbe:
                 runs.append(self.uniform)
                 continue
             for growth in range(GROWTHS + 1):
-                scale = GROWTH_FACTOR ** growth
+                scale = GROWTH_FACTOR**growth
                 by_symbol = {symbol: 64 * (2 * i + offset) * scale for i, symbol in enumerate(symbols)}
                 run = self._run({where: by_symbol[_symbol(model, where)] for where in dynamic}, failure=False)
                 if not run.too_small:
@@ -153,7 +180,7 @@ class DimProbe:
             return None
         first = None
         for growth in range(GROWTHS + 1):
-            run = self._run({where: UNIFORM_SIZE * GROWTH_FACTOR ** growth for where in self._dynamic}, failure=True)
+            run = self._run({where: UNIFORM_SIZE * GROWTH_FACTOR**growth for where in self._dynamic}, failure=True)
             if not run.too_small:
                 return run
             first = first or run
@@ -213,8 +240,11 @@ class DimProbe:
         for check in self.uniform.failing:
             if _size_dependent(self._base[0], check, others):
                 first = next(_named_nodes(self.uniform.failure), None)
-                return self.uniform if first == (check.node.op_type, check.node.name) else \
-                    replace(self.uniform, failure=check.error)
+                return (
+                    self.uniform
+                    if first == (check.node.op_type, check.node.name)
+                    else replace(self.uniform, failure=check.error)
+                )
         return None
 
     @cached_property
@@ -242,24 +272,88 @@ OTHER_UNIFORM_SIZES = (96, 1024)
 def probe_dims(model: LoadedModel, graph: "GraphView | None" = None) -> DimProbe:
     """The probe of a model's declared-dynamic dims; `graph`, the main GraphView, lets it prove a graph
     batch-polymorphic instead of running it at another size."""
-    dynamic = [(value.name, axis) for value in model.declared_inputs for axis, dim in enumerate(value.shape or ())
-               if not isinstance(dim, int) or dim <= 0]
+    dynamic = [
+        (value.name, axis)
+        for value in model.declared_inputs
+        for axis, dim in enumerate(value.shape or ())
+        if not isinstance(dim, int) or dim <= 0
+    ]
     return DimProbe(model, dynamic, graph)
 
 
 # Operators whose output has the shape of their first input, whatever the size of its axis 0.
-SAME_SHAPE = frozenset({
-    "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus",
-    "Softsign", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Erf", "Identity",
-    "Cast", "Not", "Sin", "Cos", "Mish", "Gelu", "Clip", "Dropout", "BatchNormalization", "InstanceNormalization",
-    "LRN", "IsNaN", "IsInf", "ThresholdedRelu", "Shrink"})
+SAME_SHAPE = frozenset(
+    {
+        "Relu",
+        "Sigmoid",
+        "Tanh",
+        "LeakyRelu",
+        "Elu",
+        "Selu",
+        "Celu",
+        "HardSigmoid",
+        "HardSwish",
+        "Softplus",
+        "Softsign",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Neg",
+        "Abs",
+        "Reciprocal",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sign",
+        "Erf",
+        "Identity",
+        "Cast",
+        "Not",
+        "Sin",
+        "Cos",
+        "Mish",
+        "Gelu",
+        "Clip",
+        "Dropout",
+        "BatchNormalization",
+        "InstanceNormalization",
+        "LRN",
+        "IsNaN",
+        "IsInf",
+        "ThresholdedRelu",
+        "Shrink",
+    }
+)
 # Elementwise with multidirectional broadcasting: safe when every input is axis-0 batched at the same rank, or
 # static and unable to meet axis 0 (lower rank, or a 1 there).
-BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less", "Greater",
-                       "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Mod", "Where", "PRelu"})
+BROADCAST = frozenset(
+    {
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Pow",
+        "Max",
+        "Min",
+        "Sum",
+        "Mean",
+        "Equal",
+        "Less",
+        "Greater",
+        "LessOrEqual",
+        "GreaterOrEqual",
+        "And",
+        "Or",
+        "Xor",
+        "Mod",
+        "Where",
+        "PRelu",
+    }
+)
 # Batch-first operators: the first input batched on axis 0, every other input static; output rank as given.
-SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
-                     "GlobalMaxPool", "GlobalLpPool"})
+SPATIAL = frozenset(
+    {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
+)
 
 
 def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tuple[str, int]]) -> bool:
@@ -282,8 +376,12 @@ def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tupl
         op = node.op_type
         if (op in SAME_SHAPE or op in SPATIAL) and len(batched) == 1 and batched[0] == inputs[0] and not node.domain:
             rank = ranks[batched[0]]  # the common cases first, without the call below
-        elif op in BROADCAST and len(batched) == len(inputs) == 2 and not node.domain \
-                and ranks[inputs[0]] == ranks[inputs[1]]:
+        elif (
+            op in BROADCAST
+            and len(batched) == len(inputs) == 2
+            and not node.domain
+            and ranks[inputs[0]] == ranks[inputs[1]]
+        ):
             rank = ranks[inputs[0]]
         else:
             rank = _batched_rank(graph, node, [name for name in inputs if name], batched, ranks)
@@ -366,8 +464,13 @@ def _probe_base(model: LoadedModel) -> onnx.ModelProto:
     return base
 
 
-def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, list[str]]],
-         given: dict[tuple[str, int], int], failure: bool) -> ProbeRun:
+def _run(
+    model: LoadedModel,
+    base: onnx.ModelProto,
+    foldable: list[tuple[int, list[str]]],
+    given: dict[tuple[str, int], int],
+    failure: bool,
+) -> ProbeRun:
     """One probe at the given sizes; `failure` asks for strict inference's verdict too."""
     probe = onnx.ModelProto()
     probe.CopyFrom(base)
@@ -406,15 +509,19 @@ def _named_nodes(message: str) -> Iterator[tuple[str, str]]:
         yield match.group(1), (match.group(2) or "").strip()
 
 
-def _failing_alone(inferred: onnx.ModelProto, known: dict,
-                   named: frozenset[tuple[str, str]]) -> tuple[NodeCheck, ...] | None:
+def _failing_alone(
+    inferred: onnx.ModelProto, known: dict, named: frozenset[tuple[str, str]]
+) -> tuple[NodeCheck, ...] | None:
     """The named nodes that fail when inferred on their own (without data propagation) with their inputs' types at
     the run's sizes; None when a name is not a node of the main graph, or is a node with a subgraph (which reads
     the outer graph's tensors). Every node of an op type named without a node name is tried. A node with an input
     left without a type is skipped: an earlier failure left it so."""
     nodes = [node for node in inferred.graph.node if (node.op_type, node.name) in named]
-    if not named or {(node.op_type, node.name) for node in nodes} != named or \
-            any(attribute.type in SUBGRAPH_ATTRIBUTES for node in nodes for attribute in node.attribute):
+    if (
+        not named
+        or {(node.op_type, node.name) for node in nodes} != named
+        or any(attribute.type in SUBGRAPH_ATTRIBUTES for node in nodes for attribute in node.attribute)
+    ):
         return None
     types = {v.name: v.type for v in [*inferred.graph.input, *inferred.graph.value_info]}
     for tensor in inferred.graph.initializer:
@@ -432,12 +539,12 @@ def _failing_alone(inferred: onnx.ModelProto, known: dict,
 
 
 def _shaped(type_proto: onnx.TypeProto | None) -> bool:
-    return type_proto is not None and type_proto.HasField("tensor_type") and \
-        type_proto.tensor_type.HasField("shape")
+    return type_proto is not None and type_proto.HasField("tensor_type") and type_proto.tensor_type.HasField("shape")
 
 
-def _node_error(model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx.TypeProto, ...],
-                constants: dict[str, np.ndarray]) -> str | None:
+def _node_error(
+    model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx.TypeProto, ...], constants: dict[str, np.ndarray]
+) -> str | None:
     """onnx's strict inference of the node alone, its inputs of the given types and values: the error, or None."""
     graph_inputs, initializers = [], []
     for name, type_proto in zip(node.input, inputs):
@@ -447,8 +554,13 @@ def _node_error(model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx
             initializers.append(numpy_helper.from_array(np.asarray(constants[name]), name))
         else:
             graph_inputs.append(helper.make_value_info(name, type_proto))
-    graph = helper.make_graph([node], "alone", graph_inputs, [helper.make_value_info(name, onnx.TypeProto())
-                                                               for name in node.output if name], initializers)
+    graph = helper.make_graph(
+        [node],
+        "alone",
+        graph_inputs,
+        [helper.make_value_info(name, onnx.TypeProto()) for name in node.output if name],
+        initializers,
+    )
     single = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
     try:
         onnx.shape_inference.infer_shapes(single, strict_mode=True)
@@ -481,8 +593,11 @@ def _size_dependent(model: onnx.ModelProto, check: NodeCheck, others: list[Probe
                     dim.Clear()
                     dim.dim_param = f"size_{position}_{axis}"
         inputs.append(general)
-    constants = {name: value for name, value in check.constants.items()
-                 if all(name in other.constants and np.array_equal(other.constants[name], value) for other in same)}
+    constants = {
+        name: value
+        for name, value in check.constants.items()
+        if all(name in other.constants and np.array_equal(other.constants[name], value) for other in same)
+    }
     return _node_error(model, check.node, tuple(inputs), constants) is None
 
 
@@ -506,8 +621,10 @@ def _reshape_mismatch(inferred: onnx.ModelProto, known: dict) -> str | None:
         if source is None or not all(isinstance(d, int) for d in source) or any(d <= 0 for d in target):
             continue  # -1 and 0 are resolved from the input: nothing to contradict
         if math.prod(source) != math.prod(target):
-            return (f"(op_type:Reshape, node name: {node.name}): [ShapeInferenceError] cannot reshape "
-                    f"{list(source)}, {math.prod(source)} elements, to {target}, {math.prod(target)} elements")
+            return (
+                f"(op_type:Reshape, node name: {node.name}): [ShapeInferenceError] cannot reshape "
+                f"{list(source)}, {math.prod(source)} elements, to {target}, {math.prod(target)} elements"
+            )
     return None
 
 
@@ -545,12 +662,19 @@ def _infer(probe: onnx.ModelProto, strict: bool) -> tuple[onnx.ModelProto, bool]
 
 def _foldable(probe: onnx.ModelProto) -> list[tuple[int, list[str]]]:
     """(position, non-empty inputs) of the nodes that shape arithmetic may fold."""
-    return [(position, [name for name in node.input if name]) for position, node in enumerate(probe.graph.node)
-            if node.op_type in SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1]
+    return [
+        (position, [name for name in node.input if name])
+        for position, node in enumerate(probe.graph.node)
+        if node.op_type in SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1
+    ]
 
 
-def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto, strict: bool = False,
-                           foldable: list[tuple[int, list[str]]] | None = None) -> tuple[onnx.ModelProto, dict, bool]:
+def _fold_shape_arithmetic(
+    model: LoadedModel,
+    probe: onnx.ModelProto,
+    strict: bool = False,
+    foldable: list[tuple[int, list[str]]] | None = None,
+) -> tuple[onnx.ModelProto, dict, bool]:
     """Infer shapes, fold the shape computations that became constant, and repeat until nothing folds.
 
     Returns the inferred model, {tensor: value} of every small constant known along the way, and whether
@@ -600,13 +724,16 @@ def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: "_Shapes") 
         if node.op_type == "Size":
             return np.asarray(int(np.prod(shape)), dtype=np.int64)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        return np.asarray(shape[attrs.get("start", 0):attrs.get("end", None)], dtype=np.int64)
+        return np.asarray(shape[attrs.get("start", 0) : attrs.get("end", None)], dtype=np.int64)
     inputs = [name for name in node.input if name]
     if not all(name in known for name in inputs):
         return None
     graph = helper.make_graph(
-        [node], "fold", [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in inputs],
-        [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.UNDEFINED, None)])
+        [node],
+        "fold",
+        [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in inputs],
+        [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.UNDEFINED, None)],
+    )
     single = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     from onnx.reference import ReferenceEvaluator  # heavy: only on this path
 

@@ -41,23 +41,30 @@ def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: s
     except drift.NotDeterministic:
         return  # the model differs from itself (training-mode Dropout, random ops): NM002 and friends say why
     except sandbox.LimitExceeded as exc:
-        yield rule.finding(f"could not compare the outputs {versions}: the run {exc.reason}", severity=Severity.INFO,
-                           data={"error": exc.reason},
-                           evidence=Evidence(ort_label(), "inconclusive", detail=f"the run {exc.reason}"))
+        yield rule.finding(
+            f"could not compare the outputs {versions}: the run {exc.reason}",
+            severity=Severity.INFO,
+            data={"error": exc.reason},
+            evidence=Evidence(ort_label(), "inconclusive", detail=f"the run {exc.reason}"),
+        )
         return
     except Exception as exc:  # onnxsim or onnxruntime refusing the model is reported, never raised
-        yield rule.finding(f"could not compare the outputs {versions}: {type(exc).__name__}: "
-                           f"{' '.join(str(exc).split())[:300]}", severity=Severity.INFO,
-                           data={"error": f"{type(exc).__name__}: {exc}"[:1000]})
+        yield rule.finding(
+            f"could not compare the outputs {versions}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+            severity=Severity.INFO,
+            data={"error": f"{type(exc).__name__}: {exc}"[:1000]},
+        )
         return
     tolerance = options.tolerance
     for name, metrics in pairs:
         if metrics.within(tolerance):
             continue
-        detail = (f"seed {options.seed}, rtol {tolerance.rtol}, atol {tolerance.atol}: output '{name}' "
-                  f"{versions}")
+        detail = f"seed {options.seed}, rtol {tolerance.rtol}, atol {tolerance.atol}: output '{name}' {versions}"
         yield rule.finding(
             f"output '{name}' differs {versions}: max abs {metrics.max_abs:.3g}, cosine {metrics.cosine:.6f}, "
             f"{metrics.mismatch_ratio:.1%} of values outside tolerance",
-            tensor=name, fix=fix, data={"output": name, **metrics.to_dict()},
-            evidence=Evidence(ort_label(), "confirmed", metrics.to_dict(), detail))
+            tensor=name,
+            fix=fix,
+            data={"output": name, **metrics.to_dict()},
+            evidence=Evidence(ort_label(), "confirmed", metrics.to_dict(), detail),
+        )

@@ -14,10 +14,29 @@ import numpy as np
 
 from onnxlint.core.graph import GraphView
 
-UNIT = {"Sigmoid": (0.0, 1.0), "HardSigmoid": (0.0, 1.0), "Softmax": (0.0, 1.0), "LogSoftmax": None,
-        "Tanh": (-1.0, 1.0)}
-MOVES = ("Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
-         "MaxPool", "Expand", "Tile", "DepthToSpace", "SpaceToDepth")
+UNIT = {
+    "Sigmoid": (0.0, 1.0),
+    "HardSigmoid": (0.0, 1.0),
+    "Softmax": (0.0, 1.0),
+    "LogSoftmax": None,
+    "Tanh": (-1.0, 1.0),
+}
+MOVES = (
+    "Reshape",
+    "Transpose",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+    "Slice",
+    "Split",
+    "Gather",
+    "MaxPool",
+    "Expand",
+    "Tile",
+    "DepthToSpace",
+    "SpaceToDepth",
+)
 DEPTH = 64
 
 
@@ -32,8 +51,9 @@ def static_range(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float, 
         return static_range(graph, node.inputs[0], depth + 1) if node.inputs else None
     if op == "Concat":
         parts = [static_range(graph, name, depth + 1) for name in node.inputs]
-        return None if not parts or any(p is None for p in parts) else (min(p[0] for p in parts),
-                                                                         max(p[1] for p in parts))
+        return (
+            None if not parts or any(p is None for p in parts) else (min(p[0] for p in parts), max(p[1] for p in parts))
+        )
     if op == "Relu":
         inner = static_range(graph, node.inputs[0], depth + 1)
         return None if inner is None else (max(inner[0], 0.0), max(inner[1], 0.0))
@@ -41,8 +61,14 @@ def static_range(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float, 
         low, high = _clip_bounds(graph, node)
         inner = static_range(graph, node.inputs[0], depth + 1)
         if low is None or high is None:
-            return None if inner is None else (max(inner[0], low if low is not None else -np.inf),
-                                               min(inner[1], high if high is not None else np.inf))
+            return (
+                None
+                if inner is None
+                else (
+                    max(inner[0], low if low is not None else -np.inf),
+                    min(inner[1], high if high is not None else np.inf),
+                )
+            )
         return (low, high) if inner is None else (max(low, inner[0]), min(high, inner[1]))
     if op in ("Mul", "Add", "Sub", "Div") and len(node.inputs) == 2:
         ranges = [_constant_range(graph, name) for name in node.inputs]
@@ -71,8 +97,10 @@ def constant_scale(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float
     if node is None or depth > DEPTH:
         return None
     if node.op_type in MOVES or node.op_type == "Concat":
-        found = [constant_scale(graph, name, depth + 1) for name in (node.inputs[:1] if node.op_type != "Concat"
-                                                                     else node.inputs)]
+        found = [
+            constant_scale(graph, name, depth + 1)
+            for name in (node.inputs[:1] if node.op_type != "Concat" else node.inputs)
+        ]
         found = [f for f in found if f is not None]
         return max(found) if found else None
     if node.op_type in ("Mul", "Add", "Sub") and len(node.inputs) == 2:

@@ -26,4 +26,5 @@ class ConstantFoldingDisabled(ExportScriptRule):
                     "the model, which NPU converters handle poorly",
                     line=call.line,
                     fix="Remove do_constant_folding=False (True is the default), or run onnxsim on the result",
-                    data={"do_constant_folding": False})
+                    data={"do_constant_folding": False},
+                )

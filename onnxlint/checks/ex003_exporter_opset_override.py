@@ -34,5 +34,6 @@ class ExporterOpsetOverride(ExportScriptRule):
                 f"fails the file keeps opset {DYNAMO_MIN_OPSET}",
                 line=call.line,
                 fix=f"Pass dynamo=False to get opset {opset} from the TorchScript exporter, or target "
-                    f"opset_version={DYNAMO_MIN_OPSET} and check your runtime accepts it",
-                data={"opset_version": opset, "dynamo": call.literal("dynamo")})
+                f"opset_version={DYNAMO_MIN_OPSET} and check your runtime accepts it",
+                data={"opset_version": opset, "dynamo": call.literal("dynamo")},
+            )

@@ -33,7 +33,9 @@ class AnchorsMismatch(Rule):
         if ctx.settings.anchors is None:
             return "no --anchors given"
         if not any(head.anchors_px for head in ctx.heads):
-            return "no YOLO head with anchors baked into the graph (anchor-free, or already cut at the head convolutions)"
+            return (
+                "no YOLO head with anchors baked into the graph (anchor-free, or already cut at the head convolutions)"
+            )
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
@@ -47,10 +49,12 @@ class AnchorsMismatch(Rule):
             yield self.finding(
                 f"the {head.family} head was trained with anchors {_pairs(baked)} but the deployment uses "
                 f"{_pairs(given)}",
-                node=head.levels[0].conv, related=[(ctx.main, level.conv) for level in head.levels[1:]],
+                node=head.levels[0].conv,
+                related=[(ctx.main, level.conv) for level in head.levels[1:]],
                 fix="Use the anchors baked into the model in the post-processing (yolov5 autoanchor may have "
-                    "replaced the defaults; airockchip/yolov5's export writes them to RK_anchors.txt)",
-                data={"graph_anchors": baked, "deployment_anchors": given})
+                "replaced the defaults; airockchip/yolov5's export writes them to RK_anchors.txt)",
+                data={"graph_anchors": baked, "deployment_anchors": given},
+            )
 
 
 def _pairs(values: list[float]) -> str:

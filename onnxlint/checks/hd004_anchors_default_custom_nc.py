@@ -34,5 +34,6 @@ class AnchorsDefaultCustomNc(Rule):
                 f"autoanchor found them a good fit, or training ran with --noautoanchor",
                 node=head.levels[0].conv,
                 fix="Check the training log's AutoAnchor lines; if it evolved new anchors, re-export from that "
-                    "checkpoint and use the same anchors in the post-processing",
-                data={"nc": head.nc, "anchors": coco})
+                "checkpoint and use the same anchors in the post-processing",
+                data={"nc": head.nc, "anchors": coco},
+            )

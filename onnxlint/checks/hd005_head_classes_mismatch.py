@@ -33,7 +33,9 @@ class HeadClassesMismatch(Rule):
             yield self.finding(
                 f"the {head.family} head predicts {head.nc} classes ({first.shape[1]} channels = {head.na} x "
                 f"(5 + {head.nc})) but the deployment expects {ctx.settings.classes}",
-                node=first.conv, tensor=first.tensors[0],
+                node=first.conv,
+                tensor=first.tensors[0],
                 fix=f"Use the labels file the model was trained with ({head.nc} names), or set the post-processing's "
-                    f"class count to {head.nc}",
-                data={"head_classes": head.nc, "deployment_classes": ctx.settings.classes})
+                f"class count to {head.nc}",
+                data={"head_classes": head.nc, "deployment_classes": ctx.settings.classes},
+            )

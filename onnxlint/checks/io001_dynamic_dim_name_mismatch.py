@@ -64,6 +64,12 @@ class DynamicDimNameMismatch(Rule):
                     f"from input '{source_name}' axis {source_axis} ('{symbol}')",
                     tensor=value.name,
                     fix=f"Give both the same name at export, e.g. dynamic_axes={{'{source_name}': {{{source_axis}: "
-                        f"'{symbol}'}}, '{value.name}': {{{axis}: '{symbol}'}}}}",
-                    data={"axis": axis, "declared": declared, "computed": symbol, "input": source_name,
-                          "input_axis": source_axis})
+                    f"'{symbol}'}}, '{value.name}': {{{axis}: '{symbol}'}}}}",
+                    data={
+                        "axis": axis,
+                        "declared": declared,
+                        "computed": symbol,
+                        "input": source_name,
+                        "input_axis": source_axis,
+                    },
+                )

@@ -33,19 +33,24 @@ class StaticDimLost(Rule):
         for value in ctx.model.declared_outputs:
             if value.shape is None:
                 continue
-            lost = [(axis, declared, fixed) for axis, declared in enumerate(value.shape)
-                    if not isinstance(declared, int)
-                    and (fixed := ctx.dim_probe.fixed_value(value.name, axis)) is not None]
+            lost = [
+                (axis, declared, fixed)
+                for axis, declared in enumerate(value.shape)
+                if not isinstance(declared, int) and (fixed := ctx.dim_probe.fixed_value(value.name, axis)) is not None
+            ]
             if not lost:
                 continue
             fixed_by_axis = {axis: fixed for axis, _, fixed in lost}
             fixed_shape = tuple(fixed_by_axis.get(axis, dim) for axis, dim in enumerate(value.shape))
-            described = ", ".join(f"axis {axis} '{declared or '?'}' is always {fixed}" for axis, declared, fixed in lost)
+            described = ", ".join(
+                f"axis {axis} '{declared or '?'}' is always {fixed}" for axis, declared, fixed in lost
+            )
             yield self.finding(
                 f"output '{value.name}' is declared {format_shape(value.shape)} but the graph fixes it: {described}",
                 tensor=value.name,
                 fix=f"Declare '{value.name}' as {format_shape(fixed_shape)}: drop those axes from dynamic_axes, or, "
-                    f"where the exporter invented the names (torch's TorchScript exporter does when its own shape "
-                    f"inference gives up), run onnxsim or set the dims in the output's type; NPU compilers and "
-                    f"post-processing need the fixed size",
-                data={"declared": list(value.shape), "fixed": list(fixed_shape), "axes": [a for a, _, _ in lost]})
+                f"where the exporter invented the names (torch's TorchScript exporter does when its own shape "
+                f"inference gives up), run onnxsim or set the dims in the output's type; NPU compilers and "
+                f"post-processing need the fixed size",
+                data={"declared": list(value.shape), "fixed": list(fixed_shape), "axes": [a for a, _, _ in lost]},
+            )

@@ -29,5 +29,6 @@ class NegativeDim(Rule):
                         f"axis {', '.join(map(str, negative))} is not a valid ONNX shape",
                         tensor=value.name,
                         fix="Declare a fixed positive size, or a named symbolic dim (dim_param) for a dynamic axis; "
-                            "-1 is a TensorFlow/Keras convention, not ONNX's",
-                        data={"shape": list(value.shape), "axes": negative})
+                        "-1 is a TensorFlow/Keras convention, not ONNX's",
+                        data={"shape": list(value.shape), "axes": negative},
+                    )

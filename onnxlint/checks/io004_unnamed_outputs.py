@@ -28,4 +28,5 @@ class UnnamedOutputs(Rule):
                     f"output '{value.name}' has a name the exporter generated; it changes with every export",
                     tensor=value.name,
                     fix="Pass output_names=[...] to torch.onnx.export so deployment code can refer to stable names",
-                    data={"name": value.name})
+                    data={"name": value.name},
+                )

@@ -27,8 +27,10 @@ class DynamicAxesKeyMismatch(Rule):
             if not ctx.exports:
                 return no_export_call_reason(ctx)
             if not any(_checkable(call) for call in ctx.exports):
-                return ("no torch.onnx.export call gives input_names, output_names and dynamic_axes as literals "
-                        "(names torch picks itself cannot be checked statically)")
+                return (
+                    "no torch.onnx.export call gives input_names, output_names and dynamic_axes as literals "
+                    "(names torch picks itself cannot be checked statically)"
+                )
             return None
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given for the .onnx model"
 
@@ -37,23 +39,28 @@ class DynamicAxesKeyMismatch(Rule):
             names = _declared_names(call)
             spec = normalize_dynamic_axes(call.literal("dynamic_axes"))
             for key, suggestion in _unknown_keys(spec, names):
-                yield self._key_finding(key, suggestion, names, line=call.line,
-                                        known=f"input_names + output_names {names}")
+                yield self._key_finding(
+                    key, suggestion, names, line=call.line, known=f"input_names + output_names {names}"
+                )
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         names = [v.name for v in ctx.model.declared_inputs] + [v.name for v in ctx.model.declared_outputs]
         for key, suggestion in _unknown_keys(ctx.settings.dynamic_axes or {}, names):
             yield self._key_finding(key, suggestion, names, line=None, known=f"the model's inputs and outputs {names}")
 
-    def _key_finding(self, key: str, suggestion: str | None, names: list[str], *, line: int | None,
-                     known: str) -> Finding:
+    def _key_finding(
+        self, key: str, suggestion: str | None, names: list[str], *, line: int | None, known: str
+    ) -> Finding:
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         return self.finding(
             f"dynamic_axes key '{key}' matches none of {known}{hint}",
-            tensor=key, line=line,
-            fix=f"Rename the key to '{suggestion}'" if suggestion else
-                "Use exactly the names given in input_names/output_names as dynamic_axes keys",
-            data={"key": key, "suggestion": suggestion, "names": names})
+            tensor=key,
+            line=line,
+            fix=f"Rename the key to '{suggestion}'"
+            if suggestion
+            else "Use exactly the names given in input_names/output_names as dynamic_axes keys",
+            data={"key": key, "suggestion": suggestion, "names": names},
+        )
 
 
 def _checkable(call: ExportCall) -> bool:

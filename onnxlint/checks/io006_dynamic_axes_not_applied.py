@@ -36,8 +36,10 @@ class DynamicAxesNotApplied(Rule):
                     yield self.finding(
                         f"dynamic axis {axis} ({wanted}) of '{tensor}' does not exist: the model declares "
                         f"{format_shape(value.shape)}",
-                        tensor=tensor, fix=f"Use an axis between 0 and {len(value.shape) - 1}",
-                        data={"axis": axis, "rank": len(value.shape)})
+                        tensor=tensor,
+                        fix=f"Use an axis between 0 and {len(value.shape) - 1}",
+                        data={"axis": axis, "rank": len(value.shape)},
+                    )
                     continue
                 dim = value.shape[axis]
                 if isinstance(dim, int):
@@ -46,7 +48,8 @@ class DynamicAxesNotApplied(Rule):
                         f"(declared {format_shape(value.shape)})",
                         tensor=tensor,
                         fix="Re-export so the axis stays dynamic: with the TorchScript exporter make every "
-                            "dynamic_axes key match input_names/output_names exactly (torch only warns about unknown "
-                            "keys); with either exporter make sure the model code does not bake the size in "
-                            "(x.view(1, ...) instead of x.view(x.shape[0], ...))",
-                        data={"axis": axis, "requested": symbol, "declared": list(value.shape)})
+                        "dynamic_axes key match input_names/output_names exactly (torch only warns about unknown "
+                        "keys); with either exporter make sure the model code does not bake the size in "
+                        "(x.view(1, ...) instead of x.view(x.shape[0], ...))",
+                        data={"axis": axis, "requested": symbol, "declared": list(value.shape)},
+                    )

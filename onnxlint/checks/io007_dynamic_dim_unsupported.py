@@ -46,9 +46,15 @@ class DynamicDimUnsupported(Rule):
         yield self.finding(
             f"{dims} {verb} declared dynamic, but with {each} set to {UNIFORM_SIZE} shape inference fails{where}: "
             f"{reason}; the graph only runs at the sizes it was exported with",
-            graph=graph, node=node, tensor=sorted(run.given)[0][0],
+            graph=graph,
+            node=node,
+            tensor=sorted(run.given)[0][0],
             fix="Export with fixed sizes, or make the model size-independent before exporting: shapes taken from "
-                "x.shape rather than constants (YOLOv5: export --dynamic sets Detect.dynamic so the anchor grids "
-                "are rebuilt per input; a baked grid or x.view(1, ...) pins the size)",
-            data={"dynamic_dims": [f"{name}[{axis}]" for name, axis in sorted(run.given)], "probe_size": UNIFORM_SIZE,
-                  "inference_message": run.failure})
+            "x.shape rather than constants (YOLOv5: export --dynamic sets Detect.dynamic so the anchor grids "
+            "are rebuilt per input; a baked grid or x.view(1, ...) pins the size)",
+            data={
+                "dynamic_dims": [f"{name}[{axis}]" for name, axis in sorted(run.given)],
+                "probe_size": UNIFORM_SIZE,
+                "inference_message": run.failure,
+            },
+        )

@@ -36,8 +36,10 @@ class NormalizationInGraph(Rule):
                 f"input '{value.name}' is normalised inside the graph by "
                 f"{', '.join(f'{n.op_type} {n.name}' for n in found.nodes)}: equivalent to "
                 f"mean_values={format_values(found.mean)}, std_values={format_values(found.std)}",
-                node=found.nodes[0], tensor=value.name,
+                node=found.nodes[0],
+                tensor=value.name,
                 fix="Do not normalise again in the deployment config (rknn.config mean_values/std_values, a "
-                    "toolchain's mean/scale): keep mean 0, std 1 there; or remove these ops and configure the "
-                    "values there instead, where the NPU applies them for free",
-                data={"mean_values": found.mean, "std_values": found.std, "ops": [n.name for n in found.nodes]})
+                "toolchain's mean/scale): keep mean 0, std 1 there; or remove these ops and configure the "
+                "values there instead, where the NPU applies them for free",
+                data={"mean_values": found.mean, "std_values": found.std, "ops": [n.name for n in found.nodes]},
+            )

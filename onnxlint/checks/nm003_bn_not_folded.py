@@ -30,7 +30,9 @@ class BnNotFolded(Rule):
                     continue  # the un-normalised conv output is used elsewhere, so folding changes the graph
                 yield self.finding(
                     f"BatchNormalization follows a {conv.op_type} and could be folded into its weights",
-                    graph=graph, node=node,
+                    graph=graph,
+                    node=node,
                     fix="Export with do_constant_folding=True from an eval-mode model, or run onnxsim; "
-                        "a folded graph is smaller and quantises with one fewer rounding step",
-                    data={"conv": conv.name})
+                    "a folded graph is smaller and quantises with one fewer rounding step",
+                    data={"conv": conv.name},
+                )

@@ -16,6 +16,10 @@ class OptimizerDrift(RunRule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         yield from drift_findings(
-            self, ctx, "optimizer_drift", "between onnxruntime with graph optimisations off and all on",
+            self,
+            ctx,
+            "optimizer_drift",
+            "between onnxruntime with graph optimisations off and all on",
             fix="Compare accuracy with the optimisation level the deployment uses; NPU toolkits fuse operators the "
-                "same way, so a model this sensitive needs checking on the board too")
+            "same way, so a model this sensitive needs checking on the board too",
+        )

@@ -22,7 +22,11 @@ class ReferenceMismatch(RunRule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         yield from drift_findings(
-            self, ctx, "reference_mismatch", "between the reference you saved and onnxruntime on the same inputs",
+            self,
+            ctx,
+            "reference_mismatch",
+            "between the reference you saved and onnxruntime on the same inputs",
             fix="Check that --inputs are the exact arrays the reference was computed from (same preprocessing, "
-                "model.eval()), then find the first diverging layer: export an intermediate model or use "
-                "`onnxlint compare`")
+            "model.eval()), then find the first diverging layer: export an intermediate model or use "
+            "`onnxlint compare`",
+        )

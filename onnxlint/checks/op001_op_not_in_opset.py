@@ -33,8 +33,15 @@ class OpNotInOpset(Rule):
                 fix = "Give the node a custom domain and register a kernel for it, or use standard operators"
             else:
                 message = f"{op_type} needs {label} opset >= {since} but the model imports opset {opset}"
-                fix = (f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
-                       f"exist in opset {opset})")
+                fix = (
+                    f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
+                    f"exist in opset {opset})"
+                )
             for node in nodes:
-                yield self.finding(message, graph=graph, node=node, fix=fix,
-                                   data={"domain": label, "model_opset": opset, "since_version": since})
+                yield self.finding(
+                    message,
+                    graph=graph,
+                    node=node,
+                    fix=fix,
+                    data={"domain": label, "model_opset": opset, "since_version": since},
+                )

@@ -12,7 +12,7 @@ REPLACEMENTS = {
     ("", "Upsample"): "Resize",
     ("", "Scatter"): "ScatterElements",
     ("", "GroupNormalization"): "GroupNormalization from opset 21 (at opset 18 scale and bias hold one value per "
-                                "group, from 21 one per channel)",
+    "group, from 21 one per channel)",
     ("ai.onnx.ml", "TreeEnsembleClassifier"): "TreeEnsemble (ai.onnx.ml opset 5)",
     ("ai.onnx.ml", "TreeEnsembleRegressor"): "TreeEnsemble (ai.onnx.ml opset 5)",
 }
@@ -42,6 +42,8 @@ class DeprecatedOp(Rule):
                 yield self.finding(
                     f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
                     f"opset {opset}: onnx.checker rejects it",
-                    graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
-                    data={"deprecated_since": schema.since_version, "model_opset": opset,
-                          "replacement": replacement})
+                    graph=graph,
+                    node=node,
+                    fix=f"Re-export so the graph uses {replacement}",
+                    data={"deprecated_since": schema.since_version, "model_opset": opset, "replacement": replacement},
+                )

@@ -10,8 +10,10 @@ from onnxlint.confirm.ort import OrtLoad
 
 # The checker's wording for an operator missing at the imported opset (OP001 reports it in full)
 # and for a deprecated operator version (OP002 does).
-_OTHER_RULES = re.compile(r"No (?:Op|Schema) registered for (\w+) with domain_version of \d+"
-                          r"|Op registered for (\w+) is deprecated in domain_version of \d+")
+_OTHER_RULES = re.compile(
+    r"No (?:Op|Schema) registered for (\w+) with domain_version of \d+"
+    r"|Op registered for (\w+) is deprecated in domain_version of \d+"
+)
 
 
 class ModelInvalidData(TypedDict):
@@ -32,11 +34,13 @@ class ModelInvalid(Rule):
             return
         other = _OTHER_RULES.search(error)
         op_type = other and (other.group(1) or other.group(2))
-        if op_type and any(domain in KNOWN_DOMAINS for graph in ctx.graphs for domain, op in graph.by_op
-                           if op == op_type):
+        if op_type and any(
+            domain in KNOWN_DOMAINS for graph in ctx.graphs for domain, op in graph.by_op if op == op_type
+        ):
             return  # op-not-in-opset / deprecated-op name this operator and what to use instead
         yield self.finding(
             f"onnx.checker rejects the model: {' '.join(error.split())}",
             fix="Fix what the checker names (often a re-export with a supported opset or IR version); most "
-                "runtimes and converters refuse models the checker rejects",
-            data={"checker_message": error})
+            "runtimes and converters refuse models the checker rejects",
+            data={"checker_message": error},
+        )

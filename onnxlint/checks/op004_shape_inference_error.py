@@ -42,10 +42,12 @@ class ShapeInferenceError(Rule):
         graph, node, _ = failing_node(ctx, error)
         yield self.finding(
             f"strict shape inference fails: {first_line}",
-            graph=graph, node=node,
+            graph=graph,
+            node=node,
             fix="Make the declared shapes agree with what the graph computes (re-export, or run onnxsim); "
-                "converters that rely on shape inference, rknn-toolkit2 among them, fail or guess here",
-            data={"inference_message": error})
+            "converters that rely on shape inference, rknn-toolkit2 among them, fail or guess here",
+            data={"inference_message": error},
+        )
 
 
 def _passes_without_data_propagation(proto: onnx.ModelProto) -> bool:

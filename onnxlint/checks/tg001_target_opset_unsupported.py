@@ -30,5 +30,6 @@ class TargetOpsetUnsupported(TargetRule):
             f"the model imports opset {opset} but {facts.label} loads opset <= {facts.max_opset}: load_onnx "
             f"fails with '{facts.opset_refusal.format(opset=opset, max_opset=facts.max_opset)}'",
             fix=f"Re-export with opset_version={facts.max_opset} (the dynamo exporter writes 18 by default), or "
-                f"convert with onnx.version_converter.convert_version(model, {facts.max_opset}) and re-check",
-            data={"model_opset": opset, "max_opset": facts.max_opset, "toolkit": facts.label})
+            f"convert with onnx.version_converter.convert_version(model, {facts.max_opset}) and re-check",
+            data={"model_opset": opset, "max_opset": facts.max_opset, "toolkit": facts.label},
+        )

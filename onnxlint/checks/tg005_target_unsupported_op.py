@@ -36,10 +36,18 @@ class TargetUnsupportedOp(PlacementRule):
             count = f"{len(nodes)} such nodes" if len(nodes) > 1 else f"one, {nodes[0].name}"
             yield self.finding(
                 f"{verdict(first, facts.label, chip, op_type)} (probe case {first.case.id}); the model has {count}",
-                node=nodes[0], related=[(ctx.main, node) for node in nodes[1:]],
+                node=nodes[0],
+                related=[(ctx.main, node) for node in nodes[1:]],
                 fix=f"Take {op_type} out of the model: cut before it (rknn.load_onnx(outputs=[...])) and do that "
-                    f"part in the application, or replace it with operators the {chip} NPU runs",
-                data={"op_type": op_type, "nodes": [node.name for node in nodes], "chip": chip,
-                      "toolkit": facts.label, "outcome": first.outcome, "probe_case": first.case.id,
-                      "toolkit_message": first.case.toolkit_words if first.outcome != "cpu" else None,
-                      "missing_cpu_kernels": list(first.missing_cpu_kernels)})
+                f"part in the application, or replace it with operators the {chip} NPU runs",
+                data={
+                    "op_type": op_type,
+                    "nodes": [node.name for node in nodes],
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": first.outcome,
+                    "probe_case": first.case.id,
+                    "toolkit_message": first.case.toolkit_words if first.outcome != "cpu" else None,
+                    "missing_cpu_kernels": list(first.missing_cpu_kernels),
+                },
+            )

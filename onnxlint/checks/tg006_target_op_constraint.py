@@ -31,9 +31,16 @@ class TargetOpConstraint(PlacementRule):
             yield self.finding(
                 f"{node.op_type} has {condition.says}: {verdict(placement, facts.label, chip)} "
                 f"(probe case {placement.case.id})",
-                node=node, fix=condition.fix,
+                node=node,
+                fix=condition.fix,
                 severity=Severity.ERROR if placement.fails else Severity.WARNING,
-                data={"condition": condition.id, "chip": chip, "toolkit": facts.label,
-                      "outcome": placement.outcome, "probe_case": placement.case.id,
-                      "toolkit_message": placement.case.toolkit_words if placement.outcome != "cpu" else None,
-                      "missing_cpu_kernels": list(placement.missing_cpu_kernels)})
+                data={
+                    "condition": condition.id,
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": placement.outcome,
+                    "probe_case": placement.case.id,
+                    "toolkit_message": placement.case.toolkit_words if placement.outcome != "cpu" else None,
+                    "missing_cpu_kernels": list(placement.missing_cpu_kernels),
+                },
+            )

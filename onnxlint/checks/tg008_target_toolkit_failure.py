@@ -55,10 +55,22 @@ class TargetToolkitFailure(TargetRule):
                 f"(verified with {failure.verified}){count}",
                 node=first[0],
                 related=[(ctx.main, node) for node in [*first[1:], *(m[0] for m in matches[1:])]],
-                fix=(f"{config}{cut} ({failure.workaround['text']})" if config
-                     else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]),
-                data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": message,
-                      "disable_rules": list(rules or []), "rknn_config": config,
-                      "load_onnx_outputs": heads[0] if heads else None,
-                      "nodes": [node.name for match in matches for node in match], "matches": len(matches),
-                      "chip": chip, "toolkit": facts.label, "outcome": "unsupported"})
+                fix=(
+                    f"{config}{cut} ({failure.workaround['text']})"
+                    if config
+                    else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]
+                ),
+                data={
+                    "failure": failure.id,
+                    "fusion_rule": failure.fusion_rule,
+                    "toolkit_message": message,
+                    "disable_rules": list(rules or []),
+                    "rknn_config": config,
+                    "load_onnx_outputs": heads[0] if heads else None,
+                    "nodes": [node.name for match in matches for node in match],
+                    "matches": len(matches),
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": "unsupported",
+                },
+            )

@@ -63,12 +63,16 @@ def reference_mismatch(run: ModelRun) -> list[tuple[str, Metrics]]:
     if missing:
         raise ValueError(f"the reference has no array for outputs {missing} (it has {sorted(reference)})")
     actual = run.run(run.proto, run.inputs())
-    return [(name, compare(np.asarray(reference[name]), value, run.options.tolerance))
-            for name, value in zip(names, actual)]
+    return [
+        (name, compare(np.asarray(reference[name]), value, run.options.tolerance)) for name, value in zip(names, actual)
+    ]
 
 
-MEASUREMENTS = {"simplifier_drift": simplifier_drift, "optimizer_drift": optimizer_drift,
-                "reference_mismatch": reference_mismatch}
+MEASUREMENTS = {
+    "simplifier_drift": simplifier_drift,
+    "optimizer_drift": optimizer_drift,
+    "reference_mismatch": reference_mismatch,
+}
 
 
 @contextlib.contextmanager

@@ -59,8 +59,13 @@ class ModelRun:
     def inputs(self, sizes: Mapping[tuple[str, int], int] | None = None):
         return random_inputs(self.proto, seed=self.options.seed, sizes=sizes, given=self.options.inputs)
 
-    def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-            optimized: bool = False):
+    def run(
+        self,
+        model: onnx.ModelProto,
+        feeds: Mapping[str, np.ndarray],
+        outputs: list[str] | None = None,
+        optimized: bool = False,
+    ):
         return run_model(model, feeds, outputs, optimized)
 
     def toolkit_build(self, config: Mapping[str, object] | None = None):
@@ -69,21 +74,28 @@ class ModelRun:
 
         key = repr(sorted((config or {}).items()))
         if key not in self._builds:
-            self._builds[key] = toolkit.build(Path(self.path), self.settings.target.chip, verbose=True,
-                                           timeout=self.options.toolkit_timeout, config=dict(config or {}),
-                                           inputs=self.inputs())
+            self._builds[key] = toolkit.build(
+                Path(self.path),
+                self.settings.target.chip,
+                verbose=True,
+                timeout=self.options.toolkit_timeout,
+                config=dict(config or {}),
+                inputs=self.inputs(),
+            )
         return self._builds[key]
 
 
-def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-              optimized: bool = False) -> list[np.ndarray]:
+def run_model(
+    model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None, optimized: bool = False
+) -> list[np.ndarray]:
     """Outputs of `model` in onnxruntime: all graph outputs, or the tensors `outputs` names (intermediate ones
     are exposed as graph outputs for the run). Graph optimisations off, or all on."""
     return exposed_runner(model, outputs or (), optimized)(feeds, outputs)
 
 
-def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bool = False
-                   ) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
+def exposed_runner(
+    model: onnx.ModelProto, exposed: Iterable[str], optimized: bool = False
+) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
     """A session of `model` with the tensors `exposed` names added to its graph outputs, as a function
     (feeds, names or None for all) -> values. The model is left as it was, and not copied: the outputs are added
     for serialising and taken off again. onnxruntime's memory arena is off, so memory a run used goes back."""
@@ -98,8 +110,11 @@ def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bo
     finally:
         del model.graph.output[count:]
     session_options = onnxruntime.SessionOptions()
-    session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
-                                                else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    session_options.graph_optimization_level = (
+        onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimized
+        else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     session_options.log_severity_level = 3
     session_options.enable_cpu_mem_arena = False
     session_options.enable_mem_pattern = False
@@ -113,8 +128,9 @@ def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bo
     return run
 
 
-def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str], external_data: bool, folder: Path
-                ) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
+def file_runner(
+    path: str | Path, exposed: Iterable[str], present: Iterable[str], external_data: bool, folder: Path
+) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
     """exposed_runner for a model file as it is, never parsed here: onnxruntime gets the file's bytes followed by a
     few more that add the `exposed` tensors (less those in `present`, the graph's outputs) to the graph's outputs
     (protobuf merges a message appended to another, and its repeated fields append). The weights are held once, by
@@ -135,12 +151,18 @@ def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str]
     session_options.enable_cpu_mem_arena = False
     session_options.enable_mem_pattern = False
     text_format = onnx.serialization.registry.get_format_from_file_extension(Path(path).suffix) not in (
-        None, "protobuf")
+        None,
+        "protobuf",
+    )
     if external_data:
-        session_options.add_session_config_entry("session.model_external_initializers_file_folder_path",
-                                                 str(Path(path).resolve().parent))
-        serialized = (onnx.load(str(path), load_external_data=False).SerializeToString() if text_format
-                      else Path(path).read_bytes())
+        session_options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", str(Path(path).resolve().parent)
+        )
+        serialized = (
+            onnx.load(str(path), load_external_data=False).SerializeToString()
+            if text_format
+            else Path(path).read_bytes()
+        )
         source: str | bytes = serialized + suffix.SerializeToString()
         del serialized
     else:
@@ -169,8 +191,9 @@ def file_runner(path: str | Path, exposed: Iterable[str], present: Iterable[str]
     return run
 
 
-def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings,
-                    options: ConfirmOptions = ConfirmOptions()) -> list[Report]:
+def confirm_reports(
+    reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings, options: ConfirmOptions = ConfirmOptions()
+) -> list[Report]:
     """The reports with evidence on every finding (those of rules without a confirmer: skipped)."""
     how = {rule.code: rule.confirmer for rule in rules}
     confirmed = []
@@ -179,23 +202,32 @@ def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: 
             confirmed.append(report)
             continue
         evidence, crashes = _confirm_model(report, how, settings, options)
-        findings = tuple(dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
-                         for index, f in enumerate(report.findings))
-        confirmed.append(dataclasses.replace(report, findings=findings,
-                                             internal_errors=(*report.internal_errors, *crashes)))
+        findings = tuple(
+            dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
+            for index, f in enumerate(report.findings)
+        )
+        confirmed.append(
+            dataclasses.replace(report, findings=findings, internal_errors=(*report.internal_errors, *crashes))
+        )
     return confirmed
 
 
-def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings: LintSettings,
-                   options: ConfirmOptions) -> tuple[dict[int, Evidence], list[InternalError]]:
+def _confirm_model(
+    report: Report, how: Mapping[str, Confirmer | None], settings: LintSettings, options: ConfirmOptions
+) -> tuple[dict[int, Evidence], list[InternalError]]:
     """({finding index: evidence} for the findings without evidence yet, the confirmers that crashed). The
     confirmations of one model run in one child process under options.limits; evidence streams back as each
     completes, so that a run stopped by a limit leaves inconclusive only the findings it had not reached."""
-    evidence = {index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
-                for index, finding in enumerate(report.findings)
-                if finding.evidence is None and how.get(finding.code) is None}
-    pending = [(index, finding, how[finding.code].chosen(finding)) for index, finding in enumerate(report.findings)
-               if finding.evidence is None and how.get(finding.code) is not None]
+    evidence = {
+        index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
+        for index, finding in enumerate(report.findings)
+        if finding.evidence is None and how.get(finding.code) is None
+    }
+    pending = [
+        (index, finding, how[finding.code].chosen(finding))
+        for index, finding in enumerate(report.findings)
+        if finding.evidence is None and how.get(finding.code) is not None
+    ]
     crashes: list[InternalError] = []
     if not pending:
         return evidence, crashes
@@ -206,8 +238,7 @@ def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings
             crashes.append(crash)
 
     try:
-        sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits,
-                    on_emit=received)
+        sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits, on_emit=received)
         return evidence, crashes
     except sandbox.LimitExceeded as exc:
         stopped = f"the confirmation run {exc.reason}"
@@ -218,8 +249,9 @@ def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings
     return evidence, crashes
 
 
-def confirm_in_child(path: str, settings: LintSettings, options: ConfirmOptions,
-                     pending: list[tuple[int, Finding, Confirmer]]) -> None:
+def confirm_in_child(
+    path: str, settings: LintSettings, options: ConfirmOptions, pending: list[tuple[int, Finding, Confirmer]]
+) -> None:
     """In the sandbox's child: emit (index, evidence, internal error or None) for each pending finding, as each
     is confirmed."""
     run = ModelRun(path, settings, options)
@@ -237,8 +269,9 @@ def _evidence(run: ModelRun, finding: Finding, confirmer: Confirmer) -> tuple[Ev
         if sandbox.out_of_memory(exc):
             over = f"the confirmation {run.options.limits.over_memory}"
             return Evidence(confirmer.name, INCONCLUSIVE, detail=over), None
-        failed = Evidence(confirmer.name, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
-                                                             f"{one_line(str(exc))}")
+        failed = Evidence(
+            confirmer.name, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: {one_line(str(exc))}"
+        )
         if type(exc).__module__.split(".")[0] in ("onnxruntime", "onnx"):
             return failed, None
         return failed, internal_error(f"{finding.code} confirmation", exc, run.path)

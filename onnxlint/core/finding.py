@@ -36,8 +36,13 @@ class Location:
     line: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"graph": self.graph, "line": self.line, "node": self.node,
-                "op_type": self.op_type, "tensor": self.tensor}
+        return {
+            "graph": self.graph,
+            "line": self.line,
+            "node": self.node,
+            "op_type": self.op_type,
+            "tensor": self.tensor,
+        }
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,12 @@ class Evidence:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "detail": self.detail,
-                "metrics": dict(sorted(self.metrics.items())), "verdict": self.verdict}
+        return {
+            "backend": self.backend,
+            "detail": self.detail,
+            "metrics": dict(sorted(self.metrics.items())),
+            "verdict": self.verdict,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,12 @@ class InternalError:
     traceback: str | None = None  # the file the full traceback was written to
 
     def to_dict(self) -> dict[str, Any]:
-        return {"exception": self.exception, "message": self.message, "source": self.source,
-                "traceback": self.traceback}
+        return {
+            "exception": self.exception,
+            "message": self.message,
+            "source": self.source,
+            "traceback": self.traceback,
+        }
 
 
 @dataclass(frozen=True)

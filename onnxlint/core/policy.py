@@ -40,10 +40,15 @@ class Policy:
     def apply(self, report: Report) -> Report:
         if not (self.severity or self.per_model_ignores or self.per_node_ignores) or report.error:
             return report
-        ignored_here = {code for pattern, codes in self.per_model_ignores if self._path_matches(report.path, pattern)
-                        for code in codes}
-        findings = tuple(self._reported(f) for f in report.findings
-                         if f.code not in ignored_here and not self._node_ignored(f))
+        ignored_here = {
+            code
+            for pattern, codes in self.per_model_ignores
+            if self._path_matches(report.path, pattern)
+            for code in codes
+        }
+        findings = tuple(
+            self._reported(f) for f in report.findings if f.code not in ignored_here and not self._node_ignored(f)
+        )
         return dataclasses.replace(report, findings=findings)
 
     def _reported(self, finding: Finding) -> Finding:
@@ -55,8 +60,10 @@ class Policy:
         nodes = [where.node for where in (finding.location, *finding.related)]
         if None in nodes:
             return False
-        return any(finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)
-                   for pattern, codes in self.per_node_ignores)
+        return any(
+            finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)
+            for pattern, codes in self.per_node_ignores
+        )
 
     def _path_matches(self, path: str, pattern: str) -> bool:
         candidates = [PurePath(path).as_posix()]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import (TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin,
-                    get_type_hints)
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin, get_type_hints
 
 from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
@@ -198,10 +197,20 @@ class Rule:
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         return iter(())
 
-    def finding(self, message: str, *, graph: "GraphView | str | None" = None, node: "Node | None" = None,
-                tensor: str | None = None, line: int | None = None, fix: str | None = None,
-                data: Mapping[str, Any] | None = None, severity: Severity | None = None,
-                related: Iterable[tuple["GraphView", "Node"]] = (), evidence: Evidence | None = None) -> Finding:
+    def finding(
+        self,
+        message: str,
+        *,
+        graph: "GraphView | str | None" = None,
+        node: "Node | None" = None,
+        tensor: str | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        severity: Severity | None = None,
+        related: Iterable[tuple["GraphView", "Node"]] = (),
+        evidence: Evidence | None = None,
+    ) -> Finding:
         data = dict(data or {})
         if self.data_type is not None:
             _check_declared(self, data)
@@ -214,9 +223,17 @@ class Rule:
             tensor=tensor,
             line=line,
         )
-        return Finding(code=self.code, rule=self.name, severity=severity or self.severity, message=message,
-                       location=location, fix=fix, data=data, evidence=evidence,
-                       related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related))
+        return Finding(
+            code=self.code,
+            rule=self.name,
+            severity=severity or self.severity,
+            message=message,
+            location=location,
+            fix=fix,
+            data=data,
+            evidence=evidence,
+            related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related),
+        )
 
 
 def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
@@ -224,8 +241,10 @@ def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
     required, declared = _declared_keys(rule.data_type)
     missing, unknown = required - data.keys(), data.keys() - declared
     if missing or unknown:
-        raise TypeError(f"{rule.code} finding data does not match {rule.data_type.__name__}: missing "
-                        f"{sorted(missing)}, undeclared {sorted(unknown)}")
+        raise TypeError(
+            f"{rule.code} finding data does not match {rule.data_type.__name__}: missing "
+            f"{sorted(missing)}, undeclared {sorted(unknown)}"
+        )
 
 
 @cache
@@ -286,8 +305,9 @@ class SelectorError(ValueError):
     pass
 
 
-def resolve_selection(rules: Iterable[Rule], select: Iterable[str] | None,
-                      ignore: Iterable[str] | None) -> tuple[Rule, ...]:
+def resolve_selection(
+    rules: Iterable[Rule], select: Iterable[str] | None, ignore: Iterable[str] | None
+) -> tuple[Rule, ...]:
     """Rules chosen by --select (default ALL) minus --ignore; selectors are codes, family prefixes or slugs."""
     rules = tuple(rules)
     chosen = _matching(rules, select or ["ALL"])
@@ -307,12 +327,17 @@ def _matching(rules: tuple[Rule, ...], selectors: Iterable[str]) -> set[Rule]:
         if key.upper() == "ALL":
             hits = set(rules)
         else:
-            hits = {r for r in rules if r.code == key.upper() or r.name == key.lower()
-                    or (len(key) == 2 and r.family == key.upper())}
+            hits = {
+                r
+                for r in rules
+                if r.code == key.upper() or r.name == key.lower() or (len(key) == 2 and r.family == key.upper())
+            }
         if not hits:
             example = f"a code such as {rules[0].code}, " if rules else "a code, "
-            raise SelectorError(f"unknown rule selector '{selector}' (use {example}"
-                                f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')")
+            raise SelectorError(
+                f"unknown rule selector '{selector}' (use {example}"
+                f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')"
+            )
         matched |= hits
     return matched
 

@@ -31,9 +31,14 @@ def _targets() -> "Traversable":
 def known_versions() -> list[str]:
     """The toolkit versions onnxlint has a family file for, oldest first."""
     prefix = f"{TOOLKIT}-"
-    return sorted((entry.name[len(prefix):-len(".json")] for entry in _targets().iterdir()
-                   if entry.name.startswith(prefix) and entry.name.endswith(".json")),
-                  key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")))
+    return sorted(
+        (
+            entry.name[len(prefix) : -len(".json")]
+            for entry in _targets().iterdir()
+            if entry.name.startswith(prefix) and entry.name.endswith(".json")
+        ),
+        key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")),
+    )
 
 
 @lru_cache(maxsize=None)

@@ -59,6 +59,7 @@ def layer_table(log: str) -> list[Layer]:
         elif inside and any(end in line for end in TABLE_ENDS):
             inside = False
         elif inside and (match := LAYER_ROW.match(line)):
-            layers.append(Layer(int(match["index"]), match["op_type"], match["dtype"], match["target"],
-                                match["full_name"]))
+            layers.append(
+                Layer(int(match["index"]), match["op_type"], match["dtype"], match["target"], match["full_name"])
+            )
     return layers

@@ -58,13 +58,22 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
         mean=value("mean", lambda v: parse_channel_values(v, "--mean")),
         std=value("std", lambda v: parse_channel_values(v, "--std")),
         input_layout=value("input-layout", lambda v: _choice(v.lower(), LAYOUTS, "input-layout")),
-        rule_options=value("rules", lambda table: _rule_options(all_rules, table)) or {})
+        rule_options=value("rules", lambda table: _rule_options(all_rules, table)) or {},
+    )
     policy = Policy(
-        severity=value("severity", lambda table: {code: _severity(level) for selector, level in table.items()
-                                                  for code in selected_codes(all_rules, [selector])}) or {},
+        severity=value(
+            "severity",
+            lambda table: {
+                code: _severity(level)
+                for selector, level in table.items()
+                for code in selected_codes(all_rules, [selector])
+            },
+        )
+        or {},
         per_model_ignores=value("per-model-ignores", lambda table: _globs(all_rules, table)) or (),
         per_node_ignores=value("per-node-ignores", lambda table: _globs(all_rules, table)) or (),
-        root=root)
+        root=root,
+    )
     fail_on = value("fail-on", _severity) or _severity(BY_NAME["fail-on"].default)
     return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
 
@@ -102,8 +111,14 @@ def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: It
     confirm = confirm_options(given)
     if confirm is not None:  # rules that run the model (RunRule) run too
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=confirm))
-    return LintSetup(resolved=resolved, options=options, config_path=config_path, confirm=confirm,
-                     baseline=_baseline(given.get("baseline")), jobs=_given_value(given, "jobs"))
+    return LintSetup(
+        resolved=resolved,
+        options=options,
+        config_path=config_path,
+        confirm=confirm,
+        baseline=_baseline(given.get("baseline")),
+        jobs=_given_value(given, "jobs"),
+    )
 
 
 def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
@@ -123,9 +138,13 @@ def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
         reference = load_inputs(given["reference"], option="--reference") if given.get("reference") else None
     except ValueError as exc:
         raise OptionError(str(exc)) from None
-    return ConfirmOptions(seed=_given_value(given, "seed"), inputs=inputs, reference=reference,
-                          tolerance=Tolerance(rtol=_given_value(given, "rtol"), atol=_given_value(given, "atol")),
-                          limits=run_limits(given))
+    return ConfirmOptions(
+        seed=_given_value(given, "seed"),
+        inputs=inputs,
+        reference=reference,
+        tolerance=Tolerance(rtol=_given_value(given, "rtol"), atol=_given_value(given, "atol")),
+        limits=run_limits(given),
+    )
 
 
 def run_limits(given: Mapping[str, Any]) -> "Limits":
@@ -193,6 +212,7 @@ def _reader(options: Mapping[str, Sourced]) -> Callable[..., Any]:
             return convert(raw)
         except (ValueError, SelectorError) as exc:
             raise _error(options, key, str(exc)) from None
+
     return value
 
 
