@@ -8,9 +8,10 @@ import dataclasses
 import functools
 import os
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from onnxlint.core.engine import Linted, crashed_report, lint_file, lint_loaded, unreadable_report
 from onnxlint.core.finding import Report
@@ -40,7 +41,7 @@ def lint_paths(
     return _finish(_lint_all(paths, setup), setup, unsearchable or {}, record, names={})
 
 
-def lint_model(model: "str | os.PathLike[str] | onnx.ModelProto", setup: LintSetup) -> Report:
+def lint_model(model: str | os.PathLike[str] | onnx.ModelProto, setup: LintSetup) -> Report:
     """The report of one model, a path or an onnx.ModelProto (reported as IN_MEMORY)."""
     if isinstance(model, (str, os.PathLike)):
         return lint_paths([str(model)], setup).reports[0]

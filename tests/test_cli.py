@@ -38,7 +38,7 @@ def _normalised(text: str) -> str:
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_golden_output(capsys, monkeypatch, golden, name, fmt):
     monkeypatch.chdir(ROOT)  # paths in the output are relative, as a user types them
-    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt)
+    _code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt)
     assert err == ""
     stem = name.replace("/", "_").rsplit(".", 1)[0]
     golden(f"{stem}.{'txt' if fmt == 'text' else 'json'}", _normalised(out))
@@ -60,7 +60,7 @@ FORMAT_GOLDENS = [
 )
 def test_golden_formats_and_targets(capsys, monkeypatch, golden, name, fmt, extra):
     monkeypatch.chdir(ROOT)
-    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt, *extra)
+    _code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt, *extra)
     assert err == ""
     stem = name.replace("/", "_").rsplit(".", 1)[0] + (f".{extra[1]}" if extra else "")
     out = _normalised(out).replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "[VERSION]"')

@@ -58,13 +58,13 @@ target-cpu-fallback = "error"
 [tool.onnxlint.per-node-ignores]
 "/model/detect/Trans*" = ["TG003"]"""
     monkeypatch.chdir(_project(tmp_path, body))
-    code, out, _ = _run(capsys, MODEL, "--format", "json")
+    _code, out, _ = _run(capsys, MODEL, "--format", "json")
     assert _findings(out) == [("TG003", "error", "/model/detect/Reshape")]  # the Transposes are suppressed
     (tmp_path / "models" / "detect" / "m.onnx").write_bytes(MODEL.read_bytes())
     (tmp_path / "pyproject.toml").write_text(
         (tmp_path / "pyproject.toml").read_text() + '\n[tool.onnxlint.per-model-ignores]\n"models/**/m.onnx" = ["TG"]\n'
     )
-    code, out, _ = _run(capsys, "m.onnx", MODEL, "--format", "json")
+    _code, out, _ = _run(capsys, "m.onnx", MODEL, "--format", "json")
     results = json.loads(out)["results"]
     assert [len(r["findings"]) for r in results] == [0, 1]
 
@@ -85,7 +85,7 @@ target-cpu-fallback = "error"
 )
 def test_bad_config_is_one_line_exit_2(tmp_path, capsys, monkeypatch, body, fragment):
     monkeypatch.chdir(_project(tmp_path, body))
-    code, out, err = _run(capsys, MODEL)
+    code, _out, err = _run(capsys, MODEL)
     assert code == 2 and len(err.splitlines()) == 1 and fragment in err, err
     assert str(tmp_path / "pyproject.toml") in err
 

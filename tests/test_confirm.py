@@ -9,12 +9,12 @@ import onnx
 import pytest
 from conftest import FIXTURES, parse
 
-from onnxlint.cli import main
 from onnxlint.checks.io002_static_dim_lost import StaticDimLost
 from onnxlint.checks.nm001_bn_training_mode import BnTrainingMode
 from onnxlint.checks.op001_op_not_in_opset import OpNotInOpset
 from onnxlint.checks.op003_model_invalid import ModelInvalid
 from onnxlint.checks.tg007_target_layout_mismatch import TargetLayoutMismatch
+from onnxlint.cli import main
 from onnxlint.confirm.runner import ConfirmOptions, ModelRun, confirm_reports
 from onnxlint.core.finding import Finding, Location, Report, Severity
 from onnxlint.core.registry import LintSettings
@@ -68,7 +68,7 @@ def test_defective_fixtures_are_confirmed(capsys, fixture, expected):
 
 
 def test_double_normalization_is_confirmed_with_numbers(capsys):
-    code, out, _ = _run(
+    _code, out, _ = _run(
         capsys,
         FIXTURES / "yolov5n_norm_in_graph.onnx",
         "--confirm",
@@ -89,7 +89,7 @@ def test_double_normalization_is_confirmed_with_numbers(capsys):
 
 def test_head_cut_reproduces_the_head_tensors(capsys, monkeypatch):
     _without_toolkit(monkeypatch)  # onnxruntime only (the simulator: rknn tests)
-    code, out, _ = _run(
+    _code, out, _ = _run(
         capsys,
         FIXTURES / "yolov5n_legacy_op12.onnx",
         "--confirm",
@@ -217,7 +217,7 @@ def test_user_inputs_and_seed_are_used(tmp_path, capsys):
 
 def test_toolkit_confirmations_are_skipped_without_the_toolkit(capsys, monkeypatch):
     _without_toolkit(monkeypatch)
-    code, out, _ = _run(
+    _code, out, _ = _run(
         capsys,
         FIXTURES / "lstm_if_legacy.onnx",
         "--confirm",
@@ -243,9 +243,9 @@ def test_evidence_in_text_and_sarif(capsys):
     import jsonschema
     from conftest import ROOT
 
-    code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm")
+    _code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm")
     assert "        confirmed by onnxruntime " in out and "[cosine " in out
-    code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm", "--format", "sarif")
+    _code, out, _ = _run(capsys, FIXTURES / "resnet_dropout_training.onnx", "--confirm", "--format", "sarif")
     document = json.loads(out)
     schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
     jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)

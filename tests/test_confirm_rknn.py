@@ -9,13 +9,13 @@ import onnx
 import pytest
 from conftest import FIXTURES, parse
 
-from onnxlint.cli import main
-from onnxlint.rknn.toolkit import toolkit_python
 from onnxlint.checks.tg003_target_cpu_fallback import TargetCpuFallback
+from onnxlint.cli import main
 from onnxlint.confirm.runner import ConfirmOptions, ModelRun
 from onnxlint.core.finding import Finding, Location, Severity
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
+from onnxlint.rknn.toolkit import toolkit_python
 
 pytestmark = [
     pytest.mark.rknn,
@@ -29,7 +29,9 @@ def _findings(capsys, *args):
 
 
 def test_cpu_fallback_confirmed_by_the_layer_table(capsys):
-    code, findings = _findings(capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--target", "rk3568", "--select", "TG003")
+    _code, findings = _findings(
+        capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--target", "rk3568", "--select", "TG003"
+    )
     assert {f["data"]["op_type"]: f["evidence"]["verdict"] for f in findings} == {
         "Reshape": "confirmed",
         "Transpose": "confirmed",
@@ -38,13 +40,13 @@ def test_cpu_fallback_confirmed_by_the_layer_table(capsys):
 
 
 def test_unsupported_op_confirmed_by_the_failing_build(capsys):
-    code, [finding] = _findings(capsys, FIXTURES / "lstm_if_legacy.onnx", "--target", "rk3588", "--select", "TG005")
+    _code, [finding] = _findings(capsys, FIXTURES / "lstm_if_legacy.onnx", "--target", "rk3588", "--select", "TG005")
     assert finding["evidence"]["verdict"] == "confirmed"
     assert "The If('/gate/If') will cause the graph to be a dynamic graph!" in finding["evidence"]["detail"]
 
 
 def test_mean_values_refusal_confirmed(capsys):
-    code, findings = _findings(
+    _code, findings = _findings(
         capsys, FIXTURES / "resnet_nhwc_input.onnx", "--target", "rk3588", "--select", "TG007", "--mean", "0,0,0"
     )
     assert [f["evidence"]["verdict"] for f in findings] == ["confirmed"]
@@ -72,7 +74,7 @@ def test_a_false_cpu_claim_is_refuted(tmp_path):
 
 
 def test_head_cut_checked_in_the_simulator(capsys):
-    code, [finding] = _findings(
+    _code, [finding] = _findings(
         capsys, FIXTURES / "yolov5n_legacy_op12.onnx", "--target", "rk3588", "--select", "HD001"
     )
     evidence = finding["evidence"]

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import onnx
 import pytest
-
 from test_corpus import model_path
 
 import onnxlint

@@ -87,9 +87,9 @@ def _conv_block(operand_shape=None) -> onnx.ModelProto:
 
 
 def _probe(tmp_path, model):
+    from onnxlint.analysis.probe import probe_dims
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
-    from onnxlint.analysis.probe import probe_dims
 
     path = tmp_path / "probed.onnx"
     onnx.save(model, str(path))

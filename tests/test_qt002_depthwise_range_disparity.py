@@ -21,7 +21,7 @@ def depthwise(peaks, bn_scale=None, group=None, bias=None, bias_form="conv"):
         conv_inputs += ", cb"
     if bias is not None and bias_form == "add":
         constants += f", float[1, {channels}, 1, 1] ab = {{{numbers(bias)}}}"
-    conv = "Conv<group = %d>(%s)" % (group or channels, conv_inputs)
+    conv = f"Conv<group = {group or channels}>({conv_inputs})"
     if bn_scale is not None:
         beta = bias if bias is not None and bias_form == "beta" else [0.0] * channels
         constants += (

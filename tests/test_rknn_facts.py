@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import onnx
 import pytest
-
 from conftest import FIXTURES, ROOT, parse
+
 from onnxlint.rknn.targets import installed_version, known_versions, load_facts, resolve_target
 from onnxlint.rknn.toolkit import build, toolkit_missing, toolkit_python
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT
+
 from onnxlint.rknn.log import Layer, layer_table, log_lines, strip_ansi
 from onnxlint.rknn.toolkit import BuildResult
 

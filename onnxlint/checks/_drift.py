@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
 from onnxlint.core.finding import Evidence, Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -31,9 +32,9 @@ def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: s
     """One finding per graph output whose two versions (`versions`, e.g. "as exported and as onnxsim simplifies
     it") differ beyond the --confirm tolerance; a measurement that cannot be made is one info finding. The
     model runs in a child process under the --confirm limits."""
-    from onnxlint.core import sandbox
     from onnxlint.confirm import drift
     from onnxlint.confirm.runner import ort_label
+    from onnxlint.core import sandbox
 
     options = ctx.settings.run
     try:

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.ort import HeadCut
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import HeadCut
 
 
 class YoloDecodeInGraphData(TypedDict):

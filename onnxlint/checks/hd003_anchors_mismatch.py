@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
+from onnxlint.confirm.ort import AnchorsDecode
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import AnchorsDecode
 
 # Anchors are pixel sizes; autoanchor's values are printed and stored to a few decimals.
 TOLERANCE_PX = 0.5

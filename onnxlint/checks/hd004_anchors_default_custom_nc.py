@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
-from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.heads import COCO_ANCHORS_PX
+from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
 
 COCO_CLASSES = 80

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.ort import DynamicSizes, OutputAxisFollows
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import DynamicSizes, OutputAxisFollows
-
 
 # Dim names an exporter or onnx invents when nobody named the axis: tf2onnx and onnx's own inference (unk__316),
-# paddle2onnx (p2o.DynamicDimension.0, DynamicDimension.0, and <Op>_<n>_o0__d<axis> on outputs) and torch's TorchScript exporter when its shape inference gives up
-# (<Op><tensor>_dim_<n>: Concatoutput0_dim_1). torch's <tensor>_dynamic_axes_<n> is not among them: it names an
-# axis a person asked to be dynamic (the list form of dynamic_axes), and naming it is a one-word fix.
+# paddle2onnx (p2o.DynamicDimension.0, DynamicDimension.0, and <Op>_<n>_o0__d<axis> on outputs) and torch's
+# TorchScript exporter when its shape inference gives up (<Op><tensor>_dim_<n>: Concatoutput0_dim_1). torch's
+# <tensor>_dynamic_axes_<n> is not among them: it names an axis a person asked to be dynamic (the list form of
+# dynamic_axes), and naming it is a one-word fix.
 GENERATED_DIM_NAME = re.compile(r"unk__\d+|(p2o\.)?DynamicDimension\.\d+|.+_o\d+__d\d+|[A-Z][A-Za-z0-9]*.*_dim_\d+")
 
 

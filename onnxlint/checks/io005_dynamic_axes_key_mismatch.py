@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Iterator, TypedDict
+from collections.abc import Iterable, Iterator
+from typing import TypedDict
 
 from onnxlint.analysis.exportscript import ExportCall
 from onnxlint.core.finding import Finding, Severity

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.analysis.probe import UNIFORM_SIZE
 from onnxlint.checks._inference import failing_node
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.analysis.probe import UNIFORM_SIZE
-from onnxlint.core.registry import ModelContext, Rule
 from onnxlint.confirm.ort import DynamicSizes, FailsAtSize
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class DynamicDimUnsupportedData(TypedDict):

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.analysis.layout import IMAGE_CHANNELS, layout_chain
+from onnxlint.confirm.ort import LayoutSwap
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import LayoutSwap
 
 NHWC_TO_NCHW = [0, 3, 1, 2]
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
-from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.layout import format_values, in_graph_normalization
-from onnxlint.core.registry import ModelContext, Rule
 from onnxlint.confirm.ort import DoubleNormalization
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class NormalizationInGraphData(TypedDict):

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.ort import InferenceMode
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import Node
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import InferenceMode
 
 
 class BnTrainingModeData(TypedDict):

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.ort import InferenceMode
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import InferenceMode
 
 
 class DropoutTrainingModeData(TypedDict):

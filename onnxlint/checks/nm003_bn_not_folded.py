@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks.nm001_bn_training_mode import batchnorm_training_reason
 from onnxlint.core.finding import Finding, Severity

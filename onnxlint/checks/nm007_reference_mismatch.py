@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from onnxlint.checks._drift import DriftData, drift_findings
 from onnxlint.core.finding import Finding, Severity

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks._opschema import first_opset, schema_at, standard_operators
+from onnxlint.confirm.ort import OrtLoad
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import OrtLoad
 
 
 class OpNotInOpsetData(TypedDict):

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks._opschema import KNOWN_DOMAINS
+from onnxlint.confirm.ort import OrtLoad
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import OrtLoad
 
 # The checker's wording for an operator missing at the imported opset (OP001 reports it in full)
 # and for a deprecated operator version (OP002 does).

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import onnx
 

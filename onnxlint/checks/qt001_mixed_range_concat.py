@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from onnxlint.checks._ranges import constant_scale, static_range
 from onnxlint.core.finding import Finding, Severity
@@ -51,7 +52,7 @@ class MixedRangeConcat(TargetRule):
             for joins in causes.values():
                 yield self._finding(graph, joins)
 
-    def _finding(self, graph, joins: list["MixedJoin"]) -> Finding:
+    def _finding(self, graph, joins: list[MixedJoin]) -> Finding:
         first = joins[0]
         lo, hi = first.narrow_range
         if len(joins) == 1:

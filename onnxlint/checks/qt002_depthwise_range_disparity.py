@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
@@ -30,7 +31,10 @@ class DepthwiseRangeDisparity(TargetRule):
 
     code = "QT002"
     name = "depthwise-range-disparity"
-    summary = "A depthwise convolution's channels have weight ranges so different that per-layer int8 weights crush the narrow ones"
+    summary = (
+        "A depthwise convolution's channels have weight ranges so different that per-layer int8 weights crush the"
+        " narrow ones"
+    )
     severity = Severity.INFO
     data_type = DepthwiseRangeDisparityData
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator, Mapping
+from typing import ClassVar, TypedDict
 
+from onnxlint.confirm.toolkit_build import OnCpu, ToolkitBuild
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import GraphView, Node
-from onnxlint.rknn.placement import CPU, Placement
 from onnxlint.core.registry import ModelContext, PlacementRule, RuleOption
-from onnxlint.confirm.toolkit_build import OnCpu, ToolkitBuild
+from onnxlint.rknn.placement import CPU, Placement
 
 
 class TargetCpuFallbackData(TypedDict):
@@ -24,7 +25,7 @@ class TargetCpuFallback(PlacementRule):
     severity = Severity.WARNING
     data_type = TargetCpuFallbackData
     confirmer = ToolkitBuild(claim=OnCpu())
-    options = {
+    options: ClassVar[Mapping[str, RuleOption]] = {
         "accept-ops": RuleOption(
             list,
             [],

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
+from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, ToolkitBuild
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.model import dtype_name
 from onnxlint.core.registry import ModelContext, TargetRule
-from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, ToolkitBuild
 
 
 class TargetIoDtypeData(TypedDict):
@@ -36,7 +37,7 @@ class TargetIoDtype(TargetRule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
-        for index, value in enumerate(ctx.model.declared_inputs):
+        for value in ctx.model.declared_inputs:
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
             if message is None:

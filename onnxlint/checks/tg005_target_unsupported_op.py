@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.core.graph import Node
-from onnxlint.rknn.placement import Placement, verdict
-from onnxlint.core.registry import ModelContext, PlacementRule
 from onnxlint.checks._placement import PlacementData, placement_claim
 from onnxlint.confirm.toolkit_build import ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import Node
+from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.rknn.placement import Placement, verdict
 
 
 class TargetUnsupportedOpData(PlacementData):

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.rknn.placement import verdict
-from onnxlint.core.registry import ModelContext, PlacementRule
 from onnxlint.checks._placement import PlacementData, placement_claim
 from onnxlint.confirm.toolkit_build import ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.rknn.placement import verdict
 
 
 class TargetOpConstraintData(PlacementData):

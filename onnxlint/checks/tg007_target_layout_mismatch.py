@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.core.graph import format_shape
 from onnxlint.analysis.layout import channel_axis, format_values, in_graph_normalization
-from onnxlint.core.registry import ModelContext, Rule, ScriptContext
 from onnxlint.confirm.confirmer import PerFinding
 from onnxlint.confirm.ort import DoubleNormalization
 from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import format_shape
+from onnxlint.core.registry import ModelContext, Rule, ScriptContext
 
 LAYOUT_CHANNEL_AXIS = {"nchw": 1, "nhwc": 3}
 # Rockchip's compiler op list (V2.3.2, §5.1): with more than 4 channels only mean[0] and std[0] are applied.

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
-from onnxlint.rknn.buildfail import PATTERNS
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild, message_tail
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
-from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild, message_tail
+from onnxlint.rknn.buildfail import PATTERNS
 
 
 class TargetToolkitFailureData(TypedDict):

@@ -12,8 +12,9 @@ module-level functions, never lambdas.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from onnxlint.core.finding import Evidence, Finding
 

@@ -10,9 +10,9 @@ model under confirmation (`ModelRun`) and the onnxruntime sessions every run of 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import onnx

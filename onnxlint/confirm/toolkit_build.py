@@ -4,8 +4,9 @@ I/O type is rewritten (`Converts`). The rule gives the claim, or a function of i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from onnxlint.confirm.confirmer import CONFIRMED, INCONCLUSIVE, REFUTED, SKIPPED, Confirmer
 from onnxlint.confirm.runner import ModelRun

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Iterable
 
 from onnxlint import __version__
 from onnxlint.core.errors import UnreadableInput

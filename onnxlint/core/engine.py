@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
-from onnxlint.core.errors import UnreadableInput, internal_error
 from onnxlint.analysis.exportscript import parse_export_script
+from onnxlint.core.errors import UnreadableInput, internal_error
 from onnxlint.core.finding import Finding, InternalError, Report, SkippedRule
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model

@@ -6,12 +6,13 @@ suppression, and `per-model-ignores` (path globs) of a per-file one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Mapping
 
 from onnxlint.core.finding import Finding, Report, Severity
 
@@ -68,8 +69,6 @@ class Policy:
     def _path_matches(self, path: str, pattern: str) -> bool:
         candidates = [PurePath(path).as_posix()]
         if self.root is not None:
-            try:
+            with contextlib.suppress(ValueError):  # a model outside the project: only the path as given can match
                 candidates.append(Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix())
-            except ValueError:
-                pass  # the model is outside the project: only the path as given can match
         return any(fnmatch.fnmatch(candidate, pattern) for candidate in candidates)

@@ -8,21 +8,22 @@ model and never import onnxruntime.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, ClassVar, NotRequired, get_origin, get_type_hints
 
 from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
 if TYPE_CHECKING:
     from onnxlint.analysis.exportscript import ExportCall
-    from onnxlint.confirm.confirmer import Confirmer
-    from onnxlint.core.graph import GraphView, Node
-    from onnxlint.confirm.runner import ConfirmOptions
     from onnxlint.analysis.heads import DetectionHead
+    from onnxlint.analysis.probe import DimProbe
+    from onnxlint.confirm.confirmer import Confirmer
+    from onnxlint.confirm.runner import ConfirmOptions
+    from onnxlint.core.graph import GraphView, Node
     from onnxlint.core.model import LoadedModel
     from onnxlint.rknn.placement import Placement
-    from onnxlint.analysis.probe import DimProbe
     from onnxlint.rknn.targets import Target
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
@@ -48,7 +49,7 @@ class LintSettings:
     """What the user told us about the deployment that rules may read."""
 
     # The chip and what its toolkit accepts, for the version whose knowledge applies (rknn.targets.resolve_target).
-    target: "Target | None" = None
+    target: Target | None = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
     dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
     # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
@@ -61,11 +62,11 @@ class LintSettings:
     # Layout of the image data the application hands to the runtime: "nchw" or "nhwc".
     input_layout: str | None = None
     # Set by --confirm: how rules that run the model (RunRule) choose inputs and tolerances.
-    run: "ConfirmOptions | None" = None
+    run: ConfirmOptions | None = None
     # {rule code: {option: value}} for rules that declare options ([tool.onnxlint.rules.<CODE>]).
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def option(self, rule: "Rule", name: str) -> Any:
+    def option(self, rule: Rule, name: str) -> Any:
         """The value of one of `rule`'s declared options: the project's, else the declared default."""
         return self.rule_options.get(rule.code, {}).get(name, rule.options[name].default)
 
@@ -107,15 +108,15 @@ def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
 
 @dataclass
 class ModelContext:
-    model: "LoadedModel"
-    graphs: tuple["GraphView", ...]
+    model: LoadedModel
+    graphs: tuple[GraphView, ...]
     settings: LintSettings = field(default_factory=LintSettings)
 
     @property
-    def main(self) -> "GraphView":
+    def main(self) -> GraphView:
         return self.graphs[0]
 
-    def find_node(self, name: str, op_type: str) -> tuple["GraphView", "Node"] | None:
+    def find_node(self, name: str, op_type: str) -> tuple[GraphView, Node] | None:
         """The graph and node that the file names `name` (as written, not synthesized)."""
         for graph in self.graphs:
             for node in graph.nodes:
@@ -132,21 +133,21 @@ class ModelContext:
         return None
 
     @cached_property
-    def dim_probe(self) -> "DimProbe":
+    def dim_probe(self) -> DimProbe:
         """Output dims under concrete input sizes (computed once, on first use)."""
         from onnxlint.analysis.probe import probe_dims
 
         return probe_dims(self.model, self.main)
 
     @cached_property
-    def heads(self) -> list["DetectionHead"]:
+    def heads(self) -> list[DetectionHead]:
         """The YOLO detection heads of the main graph (computed once, on first use)."""
         from onnxlint.analysis.heads import model_heads
 
         return model_heads(self.model, self.main)
 
     @cached_property
-    def placements(self) -> list["Placement"]:
+    def placements(self) -> list[Placement]:
         """Nodes of the main graph the target's toolkit puts on the CPU or cannot build (needs a target)."""
         from onnxlint.rknn.placement import model_placements
 
@@ -162,7 +163,7 @@ class ModelContext:
 @dataclass
 class ScriptContext:
     path: str
-    exports: tuple["ExportCall", ...]
+    exports: tuple[ExportCall, ...]
     settings: LintSettings = field(default_factory=LintSettings)
 
 
@@ -178,7 +179,7 @@ class Rule:
     # Options the project may set for this rule, by name.
     options: ClassVar[Mapping[str, RuleOption]] = {}
     # How --confirm proves or refutes the rule's findings: a confirmer from onnxlint.confirm, told what to check.
-    confirmer: ClassVar["Confirmer | None"] = None
+    confirmer: ClassVar[Confirmer | None] = None
     # The declared type of the findings' `data` (a TypedDict in the rule's module): the keys a confirmer, a report
     # reader or a test may rely on. `finding` refuses data with other keys.
     data_type: ClassVar[type | None] = None
@@ -201,14 +202,14 @@ class Rule:
         self,
         message: str,
         *,
-        graph: "GraphView | str | None" = None,
-        node: "Node | None" = None,
+        graph: GraphView | str | None = None,
+        node: Node | None = None,
         tensor: str | None = None,
         line: int | None = None,
         fix: str | None = None,
         data: Mapping[str, Any] | None = None,
         severity: Severity | None = None,
-        related: Iterable[tuple["GraphView", "Node"]] = (),
+        related: Iterable[tuple[GraphView, Node]] = (),
         evidence: Evidence | None = None,
     ) -> Finding:
         data = dict(data or {})
@@ -265,7 +266,7 @@ class ExportScriptRule(Rule):
         return no_export_call_reason(ctx)
 
 
-def torchscript_exporter_may_run(call: "ExportCall") -> bool:
+def torchscript_exporter_may_run(call: ExportCall) -> bool:
     """Whether the call may use the TorchScript exporter, the only one that reads `training` and
     `do_constant_folding`: dynamo=False, or no dynamo argument (the default before torch 2.9)."""
     return call.literal("dynamo") is not True

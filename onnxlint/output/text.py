@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from onnxlint.core.finding import Finding, Location, Report, Severity
-from onnxlint.output.escape import visible
 from onnxlint.core.registry import FAMILIES, Rule
 from onnxlint.core.ruledocs import read_page
+from onnxlint.output.escape import visible
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 

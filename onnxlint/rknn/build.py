@@ -82,7 +82,7 @@ class BuildReport:
         }
 
 
-def predict(model: Path, chip: str) -> "Linted":
+def predict(model: Path, chip: str) -> Linted:
     """The model linted for `chip` by the knowledge base's build-failure rule alone: its report says which known
     failures match, and its context holds the detection heads `--outputs auto` cuts at (one load for both).
     Raises OptionError when no toolkit knowledge applies."""

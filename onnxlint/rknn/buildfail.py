@@ -7,13 +7,14 @@ pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
 
 from onnxlint.core.graph import GraphView, Node
-from onnxlint.rknn.placement import static_tensors
 from onnxlint.rknn.knowledge import family
+from onnxlint.rknn.placement import static_tensors
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 
@@ -32,7 +33,7 @@ class BuildFailure:
     chips: tuple[str, ...] | None  # None: every chip
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_failures(version: str) -> tuple[BuildFailure, ...]:
     entries = family(version).get("build_failures", [])
     unknown = {entry["pattern"] for entry in entries} - set(PATTERNS)

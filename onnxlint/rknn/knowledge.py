@@ -12,10 +12,11 @@ Everything else about chips (the chip list, which chips build only int8) derives
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -24,7 +25,7 @@ TOOLKIT = "rknn-toolkit2"
 SCHEMA = "rknn-family.schema.json"
 
 
-def _targets() -> "Traversable":
+def _targets() -> Traversable:
     return resources.files("onnxlint.rules").joinpath("targets")
 
 
@@ -41,7 +42,7 @@ def known_versions() -> list[str]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def family(version: str) -> Mapping[str, Any]:
     """The family file of `version`."""
     return json.loads(_targets().joinpath(f"{TOOLKIT}-{version}.json").read_text("utf-8"))
@@ -52,13 +53,13 @@ def schema() -> Mapping[str, Any]:
     return json.loads(resources.files("onnxlint").joinpath("schemas", SCHEMA).read_text("utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_chips() -> tuple[str, ...]:
     """Every chip some known toolkit version builds for, in the family files' order (newest version first)."""
     return tuple(dict.fromkeys(chip for version in reversed(known_versions()) for chip in family(version)["chips"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def int8_only_chips() -> frozenset[str]:
     """Chips whose NPU takes only quantized models (their toolkit refuses fp16 builds), in any known version."""
     return frozenset(chip for version in known_versions() for chip in family(version)["int8_only_chips"])

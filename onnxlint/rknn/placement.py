@@ -14,11 +14,11 @@ constants before compiling are left out, as the toolkit leaves them out.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any, Callable, Mapping
+from functools import cache, cached_property
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +133,7 @@ class ChipKnowledge:
         return tuple(dict.fromkeys(layer for layer in case.cpu_layers if layer not in self.runtime_cpu_ops))
 
 
-@lru_cache(maxsize=None)
+@cache
 def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
     """What onnxlint knows about `chip` under this toolkit version; None without probe data for it."""
     table = probe_table(version, chip)
@@ -375,9 +375,8 @@ SIZE_INPUTS: Mapping[str, tuple[int, ...]] = {
     "Col2Im": (1, 2),
     "DFT": (1, 2),
     "STFT": (2, 3),
-    **{
-        op: (1,)
-        for op in (
+    **dict.fromkeys(
+        (
             "ReduceSum",
             "ReduceMean",
             "ReduceMax",
@@ -388,8 +387,9 @@ SIZE_INPUTS: Mapping[str, tuple[int, ...]] = {
             "ReduceLogSum",
             "ReduceLogSumExp",
             "ReduceSumSquare",
-        )
-    },
+        ),
+        (1,),
+    ),
 }
 
 

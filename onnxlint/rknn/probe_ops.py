@@ -1198,7 +1198,7 @@ class ChipResults:
     def record(self, case_id: str, result: dict) -> None:
         with self.lock:
             self.data["cases"][case_id] = result
-            self.data["generated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            self.data["generated"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".json.tmp")
             temporary.write_text(json.dumps(self.data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes

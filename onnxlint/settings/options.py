@@ -7,18 +7,19 @@ key, or the command-line option) in one line.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from onnxlint.settings.config import COMMAND_LINE, Sourced, merge, read_config
-from onnxlint.settings.table import BY_NAME, CONFIG_KEYS, LAYOUTS
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import parse_json, read_text
 from onnxlint.core.finding import Severity
 from onnxlint.core.policy import Policy
 from onnxlint.core.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
 from onnxlint.rknn.knowledge import known_chips
+from onnxlint.settings.config import COMMAND_LINE, Sourced, merge, read_config
+from onnxlint.settings.table import BY_NAME, CONFIG_KEYS, LAYOUTS
 
 if TYPE_CHECKING:
     from onnxlint.confirm.runner import ConfirmOptions
@@ -91,8 +92,8 @@ class LintSetup:
     resolved: Resolved
     options: Mapping[str, Sourced]  # every config key given, with its source (what `onnxlint config` shows)
     config_path: Path | None = None  # the config file read, if any
-    confirm: "ConfirmOptions | None" = None  # None: no --confirm
-    baseline: "Baseline | None" = None  # findings to leave out of the reports
+    confirm: ConfirmOptions | None = None  # None: no --confirm
+    baseline: Baseline | None = None  # findings to leave out of the reports
     jobs: int = 1
 
 
@@ -121,7 +122,7 @@ def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: It
     )
 
 
-def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
+def confirm_options(given: Mapping[str, Any]) -> ConfirmOptions | None:
     """--confirm's inputs, reference outputs, tolerance and limits, or None without --confirm."""
     if not given.get("confirm"):
         if given.get("inputs") or given.get("reference"):
@@ -147,7 +148,7 @@ def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
     )
 
 
-def run_limits(given: Mapping[str, Any]) -> "Limits":
+def run_limits(given: Mapping[str, Any]) -> Limits:
     """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
     import math
 
@@ -161,7 +162,7 @@ def run_limits(given: Mapping[str, Any]) -> "Limits":
     return Limits(**{field: given[name] for field, name in bounds.items() if given.get(name) is not None})
 
 
-def _baseline(path: str | None) -> "Baseline | None":
+def _baseline(path: str | None) -> Baseline | None:
     if path is None:
         return None
     from onnxlint.core import baseline
