@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -91,8 +92,10 @@ def test_unknown_attribute():
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory):
     """tests/plugin installed into a folder of its own, found through PYTHONPATH (the test environment
-    itself is left as it was)."""
+    itself is left as it was). pip builds a copy: building in place would leave build/ and *.egg-info in the
+    checkout, and mypy would then find the plugin's module twice."""
     target = tmp_path_factory.mktemp("plugin-site")
+    source = shutil.copytree(ROOT / "tests" / "plugin", tmp_path_factory.mktemp("plugin-source") / "plugin")
     result = subprocess.run(
         [
             sys.executable,
@@ -103,7 +106,7 @@ def plugin_path(tmp_path_factory):
             "--no-deps",
             "--target",
             str(target),
-            str(ROOT / "tests" / "plugin"),
+            str(source),
         ],
         capture_output=True,
         text=True,
