@@ -17,10 +17,7 @@ CODES = frozenset(rule.code for rule in ALL_RULES)
 MENTION = re.compile(r"\b[A-Z]{2}\d{3}\b")
 
 # (file, code) pairs still to be rid of their literal, each with why it is here.
-ALLOWED = {
-    # ModelContext.dim_probe_skip_reason names OP003 in a skip reason; the context is another branch's to move.
-    ("onnxlint/core/registry.py", "OP003"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _own_module(code: str) -> str:

@@ -27,7 +27,7 @@ class YoloDecodeInGraph(Rule):
     data_type = YoloDecodeInGraphData
     confirmer = HeadCut(outputs=_cut_tensors)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.target is None:
             return "no --target given: decoding inside the graph only matters for NPU deployment"
         return None

@@ -30,7 +30,7 @@ class AnchorsMismatch(Rule):
     data_type = AnchorsMismatchData
     confirmer = AnchorsDecode(anchors=_anchor_sets)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.anchors is None:
             return "no --anchors given"
         if not any(head.anchors_px for head in ctx.heads):

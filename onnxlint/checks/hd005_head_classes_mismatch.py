@@ -19,7 +19,7 @@ class HeadClassesMismatch(Rule):
     severity = Severity.ERROR
     data_type = HeadClassesMismatchData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.classes is None:
             return "no --classes given"
         if not ctx.heads:

@@ -4,6 +4,7 @@ import re
 from collections.abc import Iterator
 from typing import TypedDict
 
+from onnxlint.checks.op003_model_invalid import dim_probe_skip_reason
 from onnxlint.confirm.ort import DynamicSizes, OutputAxisFollows
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -41,8 +42,8 @@ class DynamicDimNameMismatch(Rule):
     data_type = DynamicDimNameMismatchData
     confirmer = DynamicSizes(claim=_follows_input)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
-        return ctx.dim_probe_skip_reason
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        return dim_probe_skip_reason(ctx)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         input_shapes = {v.name: v.shape for v in ctx.model.declared_inputs}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TypedDict
 
+from onnxlint.checks.op003_model_invalid import dim_probe_skip_reason
 from onnxlint.confirm.ort import DynamicSizes, OutputAxesKeepSize
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
@@ -27,8 +28,8 @@ class StaticDimLost(Rule):
     data_type = StaticDimLostData
     confirmer = DynamicSizes(claim=_keeps_size)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
-        return ctx.dim_probe_skip_reason
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        return dim_probe_skip_reason(ctx)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for value in ctx.model.declared_outputs:

@@ -22,7 +22,7 @@ class DynamicAxesNotApplied(Rule):
     severity = Severity.ERROR
     data_type = DynamicAxesNotAppliedData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:

@@ -5,6 +5,7 @@ from typing import TypedDict
 
 from onnxlint.analysis.probe import UNIFORM_SIZE
 from onnxlint.checks._inference import failing_node
+from onnxlint.checks.op003_model_invalid import dim_probe_skip_reason
 from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.confirm.ort import DynamicSizes, FailsAtSize
 from onnxlint.core.finding import Finding, Severity
@@ -29,9 +30,9 @@ class DynamicDimUnsupported(Rule):
     data_type = DynamicDimUnsupportedData
     confirmer = DynamicSizes(claim=_fails_at_probe_size)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
-        if ctx.dim_probe_skip_reason:
-            return ctx.dim_probe_skip_reason
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        if reason := dim_probe_skip_reason(ctx):
+            return reason
         if ctx.model.inference.strict_error:
             return f"strict shape inference already fails on the model as declared ({ShapeInferenceError.code})"
         return None

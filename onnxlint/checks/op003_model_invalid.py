@@ -45,3 +45,11 @@ class ModelInvalid(Rule):
             "runtimes and converters refuse models the checker rejects",
             data={"checker_message": error},
         )
+
+
+def dim_probe_skip_reason(ctx: ModelContext) -> str | None:
+    """Why the dim probe cannot run: it re-runs onnx's C++ shape inference at other sizes, which can crash the
+    process on a graph onnx.checker rejects (this rule reports that model)."""
+    if ctx.model.checker_error:
+        return f"onnx.checker rejects the model ({ModelInvalid.code}), so its dims are not probed"
+    return None

@@ -25,7 +25,7 @@ class ShapeInferenceError(Rule):
     severity = Severity.WARNING
     data_type = ShapeInferenceErrorData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.model.checker_error:
             return f"the model fails onnx.checker ({ModelInvalid.code}), so shape inference would only repeat it"
         return None

@@ -14,14 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from onnxlint.core.finding import Evidence, Finding
 
 if TYPE_CHECKING:
     from onnxlint.confirm.runner import ModelRun
 
-CONFIRMED, REFUTED, INCONCLUSIVE, SKIPPED = "confirmed", "refuted", "inconclusive", "skipped"
+# Final keeps each name's literal type, which Evidence.verdict requires.
+CONFIRMED: Final = "confirmed"
+REFUTED: Final = "refuted"
+INCONCLUSIVE: Final = "inconclusive"
+SKIPPED: Final = "skipped"
 
 
 class Confirmer:

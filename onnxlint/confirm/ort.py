@@ -22,7 +22,7 @@ from onnxlint.confirm.inputs import input_specs, random_inputs
 from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 from onnxlint.confirm.runner import ModelRun, one_line
 from onnxlint.core import sandbox
-from onnxlint.core.finding import Evidence, Finding
+from onnxlint.core.finding import Evidence, Finding, Verdict
 
 PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
 
@@ -109,7 +109,7 @@ class InferenceMode(Confirmer):
         exported = run.run(run.proto, feeds)
         inference = run.run(rewritten, feeds)
         least = worst(exported, inference, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
         detail = (
             f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every "
             f"{self.op_type} ({changed}) in inference mode"
@@ -203,7 +203,7 @@ class DynamicSizes(Confirmer):
             else None
         )
         holds = claim.holds(both, "second" in failures)
-        verdict = INCONCLUSIVE if holds is None else CONFIRMED if holds else REFUTED
+        verdict: Verdict = INCONCLUSIVE if holds is None else CONFIRMED if holds else REFUTED
         return Evidence(run.ort_label, verdict, detail=detail)
 
 
@@ -231,7 +231,7 @@ class DoubleNormalization(Confirmer):
         once = run.run(run.proto, {**feeds, name: image})
         twice = run.run(run.proto, {**feeds, name: ((image - mean) / std).astype(np.float32)})
         least = worst(once, twice, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
         return Evidence(
             run.ort_label,
             verdict,
@@ -257,7 +257,7 @@ class LayoutSwap(Confirmer):
         right_out = run.run(run.proto, feeds)
         wrong_out = run.run(run.proto, {**feeds, name: wrong})
         least = worst(right_out, wrong_out, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
         return Evidence(
             run.ort_label,
             verdict,
@@ -313,7 +313,7 @@ class AnchorsDecode(Confirmer):
             ious.append((inter / union).ravel())
         iou = np.concatenate(ious)
         metrics = {"mean_iou": float(iou.mean()), "min_iou": float(iou.min())}
-        verdict = CONFIRMED if metrics["mean_iou"] < 0.99 else REFUTED
+        verdict: Verdict = CONFIRMED if metrics["mean_iou"] < 0.99 else REFUTED
         return Evidence(
             run.ort_label,
             verdict,
@@ -387,7 +387,7 @@ class HeadCut(Confirmer):
         fp16 = Tolerance(min_cosine=COSINE_FP16)
         npu = worst(cut_outputs, simulated, fp16)
         backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target.chip})"
-        verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
+        verdict: Verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
         return Evidence(
             backend,
             verdict,

@@ -10,7 +10,7 @@ from typing import Any
 
 from onnxlint.confirm.confirmer import CONFIRMED, INCONCLUSIVE, REFUTED, SKIPPED, Confirmer
 from onnxlint.confirm.runner import ModelRun
-from onnxlint.core.finding import Evidence, Finding
+from onnxlint.core.finding import Evidence, Finding, Verdict
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class ToolkitBuild(Confirmer):
                 detail=f"the build {'prints' if shown else 'does not print'} the conversion message",
             )
         cpu = result.cpu_layers
-        shown = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
+        listing = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
         # Confirmed when a predicted layer is on the CPU.
-        verdict = CONFIRMED if claim.expected_layers(run, finding) & set(cpu) else REFUTED
-        return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {shown}")
+        verdict: Verdict = CONFIRMED if claim.expected_layers(run, finding) & set(cpu) else REFUTED
+        return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {listing}")

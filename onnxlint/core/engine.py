@@ -54,7 +54,7 @@ def lint_loaded(
         return Linted(unreadable_report(display, exc.reason, settings), None)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
         return Linted(crashed_report(display, settings, "load", exc), None)
-    report = policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
+    report = policy.apply(_run_rules(display, ctx, [r for r in rules if kind in r.inputs], settings))
     return Linted(dataclasses.replace(report, findings=merge_repeats(report.findings)), ctx)
 
 
@@ -74,9 +74,7 @@ def crashed_report(path: str, settings: LintSettings, source: str, exc: BaseExce
     )
 
 
-def _run_rules(
-    display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule], settings: LintSettings
-) -> Report:
+def _run_rules(display: str, ctx: ModelContext | ScriptContext, rules: list[Rule], settings: LintSettings) -> Report:
     findings: list[Finding] = []
     skipped: list[SkippedRule] = []
     crashed: list[InternalError] = []
@@ -90,14 +88,14 @@ def _run_rules(
                 skipped.append(SkippedRule(rule.code, reason))
                 continue
             ran += 1
-            findings.extend(list(rule.check_model(ctx) if kind == "model" else rule.check_script(ctx)))
+            findings.extend(list(rule.check_model(ctx) if isinstance(ctx, ModelContext) else rule.check_script(ctx)))
         except Exception as exc:
             crashed.append(internal_error(rule.code, exc, display))
     order = ctx.node_order if findings and isinstance(ctx, ModelContext) else {}  # 10^5 entries: only to sort
 
     def sort_key(finding: Finding):
         where = finding.location
-        rank = order.get((where.graph, where.node or ""), (-1, -1))
+        rank = order.get((where.graph or "", where.node or ""), (-1, -1))
         return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
 
     return Report(

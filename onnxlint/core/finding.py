@@ -46,12 +46,16 @@ class Location:
         }
 
 
+# What a confirmation concluded about a finding.
+Verdict = Literal["confirmed", "refuted", "inconclusive", "skipped"]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a numeric confirmation measured (filled in by --confirm, not by static rules)."""
 
     backend: str
-    verdict: Literal["confirmed", "refuted", "inconclusive", "skipped"]
+    verdict: Verdict
     metrics: Mapping[str, float] = field(default_factory=dict)
     detail: str = ""
 

@@ -51,7 +51,7 @@ class LintSettings:
     # The chip and what its toolkit accepts, for the version whose knowledge applies (rknn.targets.resolve_target).
     target: Target | None = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
-    dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
+    dynamic_axes: Mapping[str, Mapping[int, str | None]] | None = None
     # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
     anchors: tuple[float, ...] | None = None
     # Number of classes the deployment's post-processing expects.
@@ -124,14 +124,6 @@ class ModelContext:
                     return graph, node
         return None
 
-    @property
-    def dim_probe_skip_reason(self) -> str | None:
-        """Why the dim probe cannot run: it re-runs onnx's C++ shape inference at other sizes, which can crash the
-        process on a graph onnx.checker rejects (OP003 reports that model)."""
-        if self.model.checker_error:
-            return "onnx.checker rejects the model (OP003), so its dims are not probed"
-        return None
-
     @cached_property
     def dim_probe(self) -> DimProbe:
         """Output dims under concrete input sizes (computed once, on first use)."""
@@ -189,7 +181,16 @@ class Rule:
         return self.code[:2]
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        """Why the rule cannot run on this input (reported in rules_skipped), or None."""
+        """Why the rule cannot run on this input (reported in rules_skipped), or None. A reason that depends on the
+        input's kind goes in skip_model_reason or skip_script_reason, which are given that kind's context."""
+        return self.skip_model_reason(ctx) if isinstance(ctx, ModelContext) else self.skip_script_reason(ctx)
+
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        """Why the rule cannot run on this model, or None."""
+        return None
+
+    def skip_script_reason(self, ctx: ScriptContext) -> str | None:
+        """Why the rule cannot run on this export script, or None."""
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
@@ -214,7 +215,7 @@ class Rule:
     ) -> Finding:
         data = dict(data or {})
         if self.data_type is not None:
-            _check_declared(self, data)
+            _check_declared(self.code, self.data_type, data)
         graph_path = graph if isinstance(graph, str) or graph is None else graph.path
         location = Location(
             # A finding with a line is in a Python script, which has no graph.
@@ -237,13 +238,13 @@ class Rule:
         )
 
 
-def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
-    """TypeError unless `data` has the required keys of the rule's data type and no key it does not declare."""
-    required, declared = _declared_keys(rule.data_type)
+def _check_declared(code: str, data_type: type, data: Mapping[str, Any]) -> None:
+    """TypeError unless `data` has the required keys of rule `code`'s data type and no key it does not declare."""
+    required, declared = _declared_keys(data_type)
     missing, unknown = required - data.keys(), data.keys() - declared
     if missing or unknown:
         raise TypeError(
-            f"{rule.code} finding data does not match {rule.data_type.__name__}: missing "
+            f"{code} finding data does not match {data_type.__name__}: missing "
             f"{sorted(missing)}, undeclared {sorted(unknown)}"
         )
 
@@ -262,7 +263,7 @@ class ExportScriptRule(Rule):
 
     inputs = frozenset({"script"})
 
-    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+    def skip_script_reason(self, ctx: ScriptContext) -> str | None:
         return no_export_call_reason(ctx)
 
 
@@ -280,7 +281,7 @@ class TargetRule(Rule):
     """A rule about what the deployment toolkit accepts; it runs only with --target."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        return None if ctx.settings.target is not None else "no --target given"
+        return "no --target given" if ctx.settings.target is None else super().skip_reason(ctx)
 
 
 class PlacementRule(TargetRule):
@@ -299,7 +300,7 @@ class RunRule(Rule):
     their own numeric evidence."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        return None if ctx.settings.run is not None else "runs the model: needs --confirm"
+        return "runs the model: needs --confirm" if ctx.settings.run is None else super().skip_reason(ctx)
 
 
 class SelectorError(ValueError):
