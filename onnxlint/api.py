@@ -49,7 +49,7 @@ def lint(
     unknown = sorted(set(options) - set(API_KEYWORDS))
     if unknown:
         raise TypeError(f"lint() got unexpected keyword arguments {unknown} (options: {', '.join(API_KEYWORDS)})")
-    given = {
+    given: dict[str, Any] = {
         "target": target,
         "select": list(select) if select is not None else None,
         "ignore": list(ignore) if ignore is not None else None,

@@ -67,6 +67,7 @@ def test_worst_matching_condition_decides(tmp_path):
 
 
 KNOWLEDGE = chip_knowledge(VERSION, "rk3588")
+assert KNOWLEDGE is not None, "rk3588 has probe data"
 FAMILY = family(VERSION)
 CITED = {spec["id"]: set(spec["cases"]) for spec in FAMILY["op_conditions"]}
 CONDITIONED_OPS = {op for condition in KNOWLEDGE.conditions for op in condition.cases}

@@ -40,6 +40,10 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "corpus" / "MANIFEST.json"
@@ -309,7 +313,7 @@ def cut(path: Path, out: Path, outputs: list[str]) -> None:
     onnx.utils.extract_model(str(path), str(out), inputs, outputs, check_model=False)
 
 
-def node_outputs(path: Path, match: Callable[[object], bool]) -> list[str]:
+def node_outputs(path: Path, match: Callable[[onnx.NodeProto], bool]) -> list[str]:
     import onnx
 
     return [node.output[0] for node in onnx.load(str(path)).graph.node if match(node)]

@@ -36,7 +36,7 @@ def drift_findings(rule: Rule, ctx: ModelContext, measure_name: str, versions: s
     from onnxlint.confirm.runner import ort_label
     from onnxlint.core import sandbox
 
-    options = ctx.settings.run
+    options = ctx.run
     try:
         pairs = sandbox.run(drift.measure, measure_name, str(ctx.model.path), ctx.settings, limits=options.limits)
     except drift.NotDeterministic:

@@ -44,7 +44,7 @@ class YoloDecodeInGraph(Rule):
             )
             yield self.finding(
                 f"the {head.family} head (nc={head.nc}, strides {head.strides_text}) decodes boxes inside the graph; "
-                f"for {ctx.settings.target.chip} cut it at {head.rknn_outputs} ({sigmoid})",
+                f"for {ctx.target.chip} cut it at {head.rknn_outputs} ({sigmoid})",
                 node=first.conv,
                 tensor=first.tensors[0],
                 related=[(ctx.main, conv) for level in head.levels for conv in level.convs if conv is not first.conv],

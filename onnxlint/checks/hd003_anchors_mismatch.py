@@ -40,7 +40,7 @@ class AnchorsMismatch(Rule):
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        given = list(ctx.settings.anchors)
+        given = list(ctx.settings.anchors or ())  # not None: skip_model_reason
         for head in ctx.heads:
             if head.anchors_px is None:
                 continue

@@ -19,7 +19,7 @@ GENERATED_DIM_NAME = re.compile(r"unk__\d+|(p2o\.)?DynamicDimension\.\d+|.+_o\d+
 
 def chosen_by_a_person(name: str | None) -> bool:
     """Whether a dim name was written by someone (in dynamic_axes, an input signature...), not generated."""
-    return bool(name) and GENERATED_DIM_NAME.fullmatch(name) is None
+    return name is not None and name != "" and GENERATED_DIM_NAME.fullmatch(name) is None
 
 
 class DynamicDimNameMismatchData(TypedDict):
@@ -46,7 +46,7 @@ class DynamicDimNameMismatch(Rule):
         return dim_probe_skip_reason(ctx)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        input_shapes = {v.name: v.shape for v in ctx.model.declared_inputs}
+        input_shapes = {v.name: v.shape for v in ctx.model.declared_inputs if v.shape is not None}
         for value in ctx.model.declared_outputs:
             for axis, declared in enumerate(value.shape or ()):
                 if isinstance(declared, int):

@@ -39,7 +39,7 @@ class DynamicDimUnsupported(Rule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         run = ctx.dim_probe.unsupported
-        if run is None:
+        if run is None or run.failure is None:  # an unsupported run always has a failure
             return
         dims = ", ".join(f"{name}[{axis}]" for name, axis in sorted(run.given))
         graph, node, reason = failing_node(ctx, run.failure)

@@ -69,15 +69,15 @@ class MixedRangeConcat(TargetRule):
             names = [join.node.name for join in joins]
             others = len(names) - 1
             listed = ", ".join(names[1 : 1 + NAMED]) + (f" and {others - NAMED} more" if others > NAMED else "")
+            # The joins of one cause are all bounded (each with a span) or all scaled (each with a scale).
             if first.wide_span:
-                widest = max(join.wide_span for join in joins)
-                fewest, most = (
-                    f"{256 * (hi - lo) / span:.0f}" for span in (widest, min(join.wide_span for join in joins))
-                )
+                spans = [join.wide_span for join in joins if join.wide_span is not None]
+                widest = max(spans)
+                fewest, most = (f"{256 * (hi - lo) / span:.0f}" for span in (widest, min(spans)))
                 widened = f"the graph bounds to a span of up to {widest:.4g}"
                 levels = f"about {fewest if fewest == most else f'{fewest} to {most}'} of 256 levels"
             else:
-                factors = sorted({join.scale for join in joins})
+                factors = sorted({join.scale for join in joins if join.scale is not None})
                 widened = "a constant multiplies by " + (
                     f"{factors[0]:.4g}"
                     if len(factors) == 1
@@ -148,7 +148,7 @@ def _mixed_join(graph: GraphView, node: Node) -> MixedJoin | None:
             return MixedJoin(
                 node,
                 narrow_input,
-                tuple(narrow_range),
+                narrow_range,
                 name,
                 f"the graph bounds it to [{r[0]:.4g}, {r[1]:.4g}]",
                 r[1] - r[0],
@@ -160,7 +160,7 @@ def _mixed_join(graph: GraphView, node: Node) -> MixedJoin | None:
             return MixedJoin(
                 node,
                 narrow_input,
-                tuple(narrow_range),
+                narrow_range,
                 name,
                 f"{scale[1]} multiplies it by up to {scale[0]:.4g}",
                 None,

@@ -23,7 +23,7 @@ class TargetOpsetUnsupported(TargetRule):
     confirmer = ToolkitBuild(claim=BuildFails(words=("opset",)))
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.target.toolkit
+        facts = ctx.target.toolkit
         opset = ctx.main.opset("")
         if opset is None or opset <= facts.max_opset:
             return

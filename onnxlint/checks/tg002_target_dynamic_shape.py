@@ -25,7 +25,7 @@ class TargetDynamicShape(TargetRule):
     confirmer = ToolkitBuild(claim=BuildFails(words=("input shape", "dynamic")))
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.target.toolkit
+        facts = ctx.target.toolkit
         dynamic = [
             value
             for value in ctx.model.declared_inputs

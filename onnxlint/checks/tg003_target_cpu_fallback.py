@@ -35,7 +35,7 @@ class TargetCpuFallback(PlacementRule):
     }
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         graph = ctx.main
         # Operators every probe case put on the CPU; parameter-dependent placements are TG006's, and CPU
         # layers the chip's runtime lacks are failures (TG005).

@@ -36,7 +36,7 @@ class TargetIoDtype(TargetRule):
     confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         for value in ctx.model.declared_inputs:
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
@@ -54,7 +54,7 @@ class TargetIoDtype(TargetRule):
         yield from self._conversions(ctx)
 
     def _conversions(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.target.toolkit
+        facts = ctx.target.toolkit
         ports = [("input", index, value) for index, value in enumerate(ctx.model.declared_inputs)]
         ports += [("output", index, value) for index, value in enumerate(ctx.model.declared_outputs)]
         for kind, index, value in ports:

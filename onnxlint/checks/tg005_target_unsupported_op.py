@@ -24,7 +24,7 @@ class TargetUnsupportedOp(PlacementRule):
     confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         # Refusals of the operator as such; refusals that depend on its parameters are TG006's.
         by_op: dict[str, list[Placement]] = {}
         for placement in ctx.placements:

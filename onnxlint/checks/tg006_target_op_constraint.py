@@ -22,7 +22,7 @@ class TargetOpConstraint(PlacementRule):
     confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         for placement in ctx.placements:
             condition = placement.condition
             if condition is None:

@@ -97,6 +97,7 @@ class TargetLayoutMismatch(Rule):
 
     def _value_counts(self, ctx: ModelContext, index: int, name: str, shape) -> Iterator[Finding]:
         facts = ctx.settings.target.toolkit if ctx.settings.target else None
+        axis: int | None
         if facts is not None:
             axis = facts.preprocessing_channel_axis  # the toolkit's own view, whatever the graph's layout
         else:  # the graph's own channel axis; a stated layout that contradicts it is reported by _layout

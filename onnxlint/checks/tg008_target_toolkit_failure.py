@@ -38,8 +38,8 @@ class TargetToolkitFailure(TargetRule):
     confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
-        for failure in ctx.settings.target.build_failures:  # those verified on other chips only claim nothing here
+        facts, chip = ctx.target.toolkit, ctx.target.chip
+        for failure in ctx.target.build_failures:  # those verified on other chips only claim nothing here
             matches = list(PATTERNS[failure.pattern](ctx.main))
             if not matches:
                 continue

@@ -12,7 +12,7 @@ module-level functions, never lambdas.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -44,7 +44,8 @@ class Confirmer:
 class PerFinding(Confirmer):
     """For a rule whose findings different runs show: `when(finding.data)` picks `then`, else `otherwise`."""
 
-    when: Callable[[Mapping[str, Any]], bool]
+    # Given the finding's data, typed as the rule's data type: a TypedDict is not a Mapping[str, Any] to mypy.
+    when: Callable[[Any], bool]
     then: Confirmer
     otherwise: Confirmer
 

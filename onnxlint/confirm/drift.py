@@ -28,6 +28,8 @@ class NotDeterministic(Exception):
 
 def measure(name: str, path: str, settings: LintSettings) -> list[tuple[str, Metrics]]:
     """The measurement `name` ("simplifier_drift", ...) of the model at `path`, with settings.run's options."""
+    if settings.run is None:
+        raise RuntimeError("a measurement runs only with --confirm")
     return MEASUREMENTS[name](ModelRun(path, settings, settings.run))
 
 

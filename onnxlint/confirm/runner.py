@@ -72,6 +72,8 @@ class ModelRun:
         """The rknn-toolkit2 build of this model for the target chip (cached per config)."""
         from onnxlint.rknn import toolkit
 
+        if self.settings.target is None:
+            raise RuntimeError("a toolkit build needs --target")
         key = repr(sorted((config or {}).items()))
         if key not in self._builds:
             self._builds[key] = toolkit.build(
@@ -224,9 +226,9 @@ def _confirm_model(
         if finding.evidence is None and how.get(finding.code) is None
     }
     pending = [
-        (index, finding, how[finding.code].chosen(finding))
+        (index, finding, confirmer.chosen(finding))
         for index, finding in enumerate(report.findings)
-        if finding.evidence is None and how.get(finding.code) is not None
+        if finding.evidence is None and (confirmer := how.get(finding.code)) is not None
     ]
     crashes: list[InternalError] = []
     if not pending:

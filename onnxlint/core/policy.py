@@ -58,8 +58,9 @@ class Policy:
 
     def _node_ignored(self, finding: Finding) -> bool:
         """Suppressed when the finding's node, and every other node it stands for, match a glob for its code."""
-        nodes = [where.node for where in (finding.location, *finding.related)]
-        if None in nodes:
+        locations = (finding.location, *finding.related)
+        nodes = [where.node for where in locations if where.node is not None]
+        if len(nodes) < len(locations):
             return False
         return any(
             finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)

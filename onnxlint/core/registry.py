@@ -116,6 +116,20 @@ class ModelContext:
     def main(self) -> GraphView:
         return self.graphs[0]
 
+    @property
+    def target(self) -> Target:
+        """The --target, for a rule that runs only with one (its skip reason says so without one)."""
+        if self.settings.target is None:
+            raise RuntimeError("a rule that needs --target ran without one")
+        return self.settings.target
+
+    @property
+    def run(self) -> ConfirmOptions:
+        """--confirm's options, for a rule that runs only with --confirm (its skip reason says so without it)."""
+        if self.settings.run is None:
+            raise RuntimeError("a rule that needs --confirm ran without it")
+        return self.settings.run
+
     def find_node(self, name: str, op_type: str) -> tuple[GraphView, Node] | None:
         """The graph and node that the file names `name` (as written, not synthesized)."""
         for graph in self.graphs:

@@ -57,7 +57,7 @@ def _place(where: Location) -> str:
     place = []
     if where.line is not None:
         place.append(f"line {where.line}")
-    elif where.graph != "main":
+    elif where.graph is not None and where.graph != "main":
         place.append(where.graph)
     if where.node:
         place.append(f"{where.node} ({where.op_type})")

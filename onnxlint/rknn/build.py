@@ -136,7 +136,7 @@ def rknn_build(
             Attempt(
                 disable_rules=list(disabled),
                 failed_stage=result.failed_stage,
-                error=(result.error_lines(1) or [None])[0] if result.failed_stage else None,
+                error=next(iter(result.error_lines(1)), None) if result.failed_stage else None,
                 fusion_rules=new_rules if result.failed_stage else [],
                 matched_nodes=result.matched_nodes if result.failed_stage else [],
                 seconds=round(time.perf_counter() - started, 2),

@@ -250,10 +250,10 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool, knowled
             return Placement(node, case.outcome, case, condition, knowledge.missing_kernels(case))
         # The condition changes nothing on this chip: the operator's usual placement is the finding.
         return Placement(node, usual.outcome, usual, None, knowledge.missing_kernels(usual))
-    case = knowledge.baseline.get(node.op_type)
-    if folded or case is None or case.outcome == NPU:
+    usual = knowledge.baseline.get(node.op_type)
+    if folded or usual is None or usual.outcome == NPU:
         return None
-    return Placement(node, case.outcome, case, None, knowledge.missing_kernels(case))
+    return Placement(node, usual.outcome, usual, None, knowledge.missing_kernels(usual))
 
 
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
@@ -281,7 +281,8 @@ def fused_layer_norms(graph: GraphView) -> set[int]:
             graph.producer(variance.inputs[0]) if variance is not None and variance.op_type == "ReduceMean" else None
         )
         centred = graph.producer(power.inputs[0]) if power is not None and power.op_type == "Pow" else None
-        if centred is None or centred.op_type != "Sub":
+        # centred is found only through power, variance and add: none of them is None then.
+        if add is None or variance is None or power is None or centred is None or centred.op_type != "Sub":
             continue
         mean = graph.producer(centred.inputs[1])
         divisions = [
@@ -537,9 +538,10 @@ def _resize_scales(node: Node, graph: GraphView) -> list[float] | None:
     shape = graph.shape(inputs[0])
     if sizes is None or shape is None or len(shape) != sizes.size or node.attr("axes") is not None:
         return None
-    if not all(isinstance(d, int) and d > 0 for d in shape):
+    dims = [d for d in shape if isinstance(d, int) and d > 0]
+    if len(dims) != len(shape):
         return None
-    return [float(out) / d for out, d in zip(sizes.ravel(), shape)]
+    return [float(out) / d for out, d in zip(sizes.ravel(), dims)]
 
 
 CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,7 +171,7 @@ RNN_SEQ_LENGTH, RNN_INPUT_SIZE, RNN_HIDDEN_SIZE = 8, 16, 32
 
 def recurrent(op: str, gates: int, directions: int = 1, batch: int = 1, case_id: str | None = None) -> Case:
     """LSTM (4 gates), GRU (3) or RNN (1) with constant W, R and B."""
-    attrs = {"hidden_size": RNN_HIDDEN_SIZE}
+    attrs: dict[str, int | str] = {"hidden_size": RNN_HIDDEN_SIZE}
     if directions == 2:
         attrs["direction"] = "bidirectional"
     outputs = 3 if op == "LSTM" else 2
@@ -1076,7 +1077,7 @@ def classify(log: str, returncode: int, timed_out: bool, timeout: float, work_di
     layers = probe_layers(log)
     stage = markers.get("stage")
 
-    def result(outcome: str, failed_stage: str | None, extra: list[str] = ()) -> dict:
+    def result(outcome: str, failed_stage: str | None, extra: Sequence[str] = ()) -> dict:
         return {"outcome": outcome, "stage": failed_stage, "messages": [*extra, *messages], "layers": layers}
 
     if timed_out:
