@@ -157,12 +157,19 @@ class DimProbe:
         if not dynamic:
             return (self._run({}, failure=False),)  # shape arithmetic folded under the declared sizes
         symbols = sorted(self._input_axes_by_symbol)
+        uniform = self.uniform  # not None: there are dynamic dims
         runs = []
         for offset in (2, 3):  # 128, 256, ... and 192, 320, ...: distinct within and across probes
-            if offset == 3 and len(symbols) == 1 and not self.uniform.failure and not self.uniform.too_small:
+            if (
+                offset == 3
+                and len(symbols) == 1
+                and uniform is not None
+                and not uniform.failure
+                and not uniform.too_small
+            ):
                 # One symbol: the uniform run (256) is as distinct from the first (128) as 192 would be, and it is
                 # the run IO007 needs anyway.
-                runs.append(self.uniform)
+                runs.append(uniform)
                 continue
             for growth in range(GROWTHS + 1):
                 scale = GROWTH_FACTOR**growth
@@ -239,7 +246,7 @@ class DimProbe:
         if self.uniform.failing is None:
             return self.uniform
         for check in self.uniform.failing:
-            if _size_dependent(self._base[0], check, others):
+            if _size_dependent(self._probe_base()[0], check, others):
                 first = next(_named_nodes(self.uniform.failure), None)
                 return (
                     self.uniform
@@ -257,10 +264,14 @@ class DimProbe:
         return batch_polymorphic(self._model, self._graph, self._dynamic)
 
     def _run(self, given: dict[tuple[str, int], int], failure: bool) -> ProbeRun:
+        return _run(self._model, *self._probe_base(), given, failure)
+
+    def _probe_base(self) -> tuple[onnx.ModelProto, list[tuple[int, list[str]]]]:
+        """The model the runs start from, with its foldable nodes (made on the first run)."""
         if self._base is None:
             base = _probe_base(self._model)
             self._base = base, _foldable(base)
-        return _run(self._model, *self._base, given, failure)
+        return self._base
 
 
 # The size every dynamic dim gets in the uniform probe: a multiple of 64, valid for detector strides.
@@ -375,6 +386,7 @@ def batch_polymorphic(model: LoadedModel, graph: GraphView, dynamic: list[tuple[
         if not batched:
             continue  # computed from constants alone: the same at every size
         op = node.op_type
+        rank: int | None
         if (op in SAME_SHAPE or op in SPATIAL) and len(batched) == 1 and batched[0] == inputs[0] and not node.domain:
             rank = ranks[batched[0]]  # the common cases first, without the call below
         elif (
@@ -397,6 +409,7 @@ def batch_polymorphic(model: LoadedModel, graph: GraphView, dynamic: list[tuple[
 def _batched_rank(graph: GraphView, node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
     """The rank of the node's outputs when it accepts any size of axis 0 of its batched inputs, else None."""
     op, first = node.op_type, inputs[0]
+    rank: int | None
     if node.domain != "":
         return None
     if op in SAME_SHAPE or op in SPATIAL:
@@ -441,16 +454,21 @@ def _batched_rank(graph: GraphView, node, inputs: list[str], batched: list[str],
 
 def _static_shape(graph: GraphView, name: str) -> tuple[int, ...] | None:
     """The shape of a tensor computed without the dynamic inputs, when inference gave every dim as a number."""
-    shape = graph.shape(name)
-    if shape is None or not all(isinstance(d, int) for d in shape):
+    return _numeric(graph.shape(name))
+
+
+def _numeric(shape: Shape | None) -> tuple[int, ...] | None:
+    """The shape when every dim is a number, else None."""
+    if shape is None:
         return None
-    return shape
+    dims = tuple(d for d in shape if isinstance(d, int))
+    return dims if len(dims) == len(shape) else None
 
 
 def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
     """A named dim shares its value with every dim of the same name; an unnamed dim stands alone."""
     name, axis = where
-    dim = next(v.shape[axis] for v in model.declared_inputs if v.name == name)
+    dim = next(v.shape[axis] for v in model.declared_inputs if v.name == name and v.shape is not None)
     return dim if isinstance(dim, str) else f"\0{name}:{axis}"
 
 
@@ -489,7 +507,8 @@ def _run(
     unknown_output = any(shape is None or not all(isinstance(d, int) for d in shape) for shape in outputs.values())
     if not failure:
         return ProbeRun(given, outputs, None, empty_output or (unknown_output and _empty_tensor(inferred)))
-    named, failing = frozenset(), None
+    named: frozenset[tuple[str, str]] = frozenset()
+    failing: tuple[NodeCheck, ...] | None = None
     try:
         if not strict_passed:  # the last round was not strict: ask again, for onnx's own message
             onnx.shape_inference.infer_shapes(inferred, strict_mode=True, data_prop=True)
@@ -586,11 +605,12 @@ def _size_dependent(model: onnx.ModelProto, check: NodeCheck, others: list[Probe
         general = onnx.TypeProto()
         general.CopyFrom(type_proto)
         shapes = [type_and_shape(other.inputs[position])[1] for other in same]
-        if shapes[0] is None or any(shape is None or len(shape) != len(shapes[0]) for shape in shapes):
+        first, known = shapes[0], [shape for shape in shapes if shape is not None]
+        if first is None or len(known) < len(shapes) or any(len(shape) != len(first) for shape in known):
             general.tensor_type.ClearField("shape")  # the rank differs too: leave the whole shape unknown
         else:
             for axis, dim in enumerate(general.tensor_type.shape.dim):
-                if len({shape[axis] for shape in shapes}) > 1:
+                if len({shape[axis] for shape in known}) > 1:
                     dim.Clear()
                     dim.dim_param = f"size_{position}_{axis}"
         inputs.append(general)
@@ -618,8 +638,8 @@ def _reshape_mismatch(inferred: onnx.ModelProto, known: dict) -> str | None:
     for node in inferred.graph.node:
         if node.op_type != "Reshape" or node.domain not in ("", "ai.onnx") or node.input[1] not in known:
             continue
-        source, target = shapes.get(node.input[0]), [int(d) for d in known[node.input[1]].reshape(-1)]
-        if source is None or not all(isinstance(d, int) for d in source) or any(d <= 0 for d in target):
+        source, target = _numeric(shapes.get(node.input[0])), [int(d) for d in known[node.input[1]].reshape(-1)]
+        if source is None or any(d <= 0 for d in target):
             continue  # -1 and 0 are resolved from the input: nothing to contradict
         if math.prod(source) != math.prod(target):
             return (
@@ -719,8 +739,8 @@ def _fold_shape_arithmetic(
 
 def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: _Shapes) -> np.ndarray | None:
     if node.op_type in ("Shape", "Size"):
-        shape = shapes.get(node.input[0])
-        if shape is None or not all(isinstance(d, int) for d in shape):
+        shape = _numeric(shapes.get(node.input[0]))
+        if shape is None:
             return None
         if node.op_type == "Size":
             return np.asarray(int(np.prod(shape)), dtype=np.int64)

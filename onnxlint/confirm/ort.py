@@ -27,6 +27,13 @@ from onnxlint.core.finding import Evidence, Finding, Verdict
 PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
 
 
+def _tensor(finding: Finding) -> str:
+    """The input tensor a finding points at: the rules these confirmers serve always name one."""
+    if finding.location.tensor is None:
+        raise ValueError(f"a {finding.code} finding names no tensor")
+    return finding.location.tensor
+
+
 @dataclass(frozen=True)
 class OrtLoad(Confirmer):
     """onnxruntime refuses the model, and says why. A model it loads and runs refutes the finding when
@@ -217,7 +224,7 @@ class DoubleNormalization(Confirmer):
     values: Callable[[Any], tuple[Sequence[float], Sequence[float]]]
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
-        name = finding.location.tensor
+        name = _tensor(finding)
         deployment_mean, deployment_std = self.values(finding.data)
         feeds = run.inputs()
         image = (random_inputs(run.proto, seed=run.options.seed)[name] * PIXEL_RANGE).astype(np.float32)
@@ -250,7 +257,7 @@ class LayoutSwap(Confirmer):
     name = "layout-swap"
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
-        name = finding.location.tensor
+        name = _tensor(finding)
         feeds = run.inputs()
         image = feeds[name]
         wrong = np.ascontiguousarray(image.transpose(0, 3, 1, 2)).reshape(image.shape)  # NCHW bytes, NHWC shape
@@ -282,12 +289,13 @@ class AnchorsDecode(Confirmer):
         from onnxlint.core.model import load_model
 
         loaded = load_model(run.path)
-        heads = [h for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px]
+        # Anchors are read back only from an anchor-based head, which has its anchors per level (na).
+        heads = [(h, h.na) for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px and h.na]
         if not heads:
             return Evidence(run.ort_label, INCONCLUSIVE, detail="no head with anchors to decode")
-        head = heads[0]
+        head, na = heads[0]
         in_graph, in_deployment = self.anchors(finding.data)
-        graph_anchors = np.asarray(in_graph, np.float64).reshape(-1, head.na, 2)
+        graph_anchors = np.asarray(in_graph, np.float64).reshape(-1, na, 2)
         deployed = np.asarray(in_deployment, np.float64)
         if deployed.size != graph_anchors.size:
             return Evidence(
@@ -301,9 +309,9 @@ class AnchorsDecode(Confirmer):
         raw = run.run(run.proto, run.inputs(), head.rknn_outputs)
         ious = []
         for level, tensor in enumerate(raw):
-            t = tensor.reshape(tensor.shape[0], head.na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
+            t = tensor.reshape(tensor.shape[0], na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
             scale = (2.0 / (1.0 + np.exp(-t.astype(np.float64)))) ** 2
-            shape = (1, head.na, 2) + (1,) * (scale.ndim - 3)
+            shape = (1, na, 2) + (1,) * (scale.ndim - 3)
             wh_graph = scale * graph_anchors[level].reshape(shape)
             wh_deployed = scale * deployed[level].reshape(shape)
             inter = np.minimum(wh_graph[:, :, 0], wh_deployed[:, :, 0]) * np.minimum(
