@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
-
 from bench_lint import OUT
+from onnx import TensorProto, helper, numpy_helper
 
 # Runs a command and samples the RSS of its whole process tree; prints exit code, wall s, CPU s, ru_maxrss of
 # the largest waited-for process (KiB) and the largest sampled tree sum (KiB).
@@ -82,6 +81,7 @@ def run(command: list[str]) -> tuple[float, float, float, float]:
         raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr}")
     return float(wall), float(cpu), int(largest) / 1024, int(tree) / 1024
 
+
 ROOT = Path(__file__).resolve().parent.parent
 YOLO = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
 
@@ -111,18 +111,36 @@ def resnet18(seed: int = 0) -> onnx.ModelProto:
         w = rng.standard_normal((cout, cin, k, k), dtype=np.float32) * np.float32((2.0 / (cin * k * k)) ** 0.5)
         weights.append(numpy_helper.from_array(w, f"{name}.weight"))
         weights.append(numpy_helper.from_array(rng.standard_normal(cout, dtype=np.float32) * 0.01, f"{name}.bias"))
-        nodes.append(helper.make_node("Conv", [x, f"{name}.weight", f"{name}.bias"], [f"/{name}/Conv_output_0"],
-                                      name=f"/{name}/Conv", kernel_shape=[k, k], strides=[stride, stride],
-                                      pads=[k // 2] * 4))
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [x, f"{name}.weight", f"{name}.bias"],
+                [f"/{name}/Conv_output_0"],
+                name=f"/{name}/Conv",
+                kernel_shape=[k, k],
+                strides=[stride, stride],
+                pads=[k // 2] * 4,
+            )
+        )
         if not relu:
             return f"/{name}/Conv_output_0"
-        nodes.append(helper.make_node("Relu", [f"/{name}/Conv_output_0"], [f"/{name}/Relu_output_0"],
-                                      name=f"/{name}/Relu"))
+        nodes.append(
+            helper.make_node("Relu", [f"/{name}/Conv_output_0"], [f"/{name}/Relu_output_0"], name=f"/{name}/Relu")
+        )
         return f"/{name}/Relu_output_0"
 
     x = conv("input", "conv1", 3, 64, 7, 2, relu=True)
-    nodes.append(helper.make_node("MaxPool", [x], ["/maxpool/MaxPool_output_0"], name="/maxpool/MaxPool",
-                                  kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    nodes.append(
+        helper.make_node(
+            "MaxPool",
+            [x],
+            ["/maxpool/MaxPool_output_0"],
+            name="/maxpool/MaxPool",
+            kernel_shape=[3, 3],
+            strides=[2, 2],
+            pads=[1, 1, 1, 1],
+        )
+    )
     x, cin = "/maxpool/MaxPool_output_0", 64
     for stage, cout in enumerate((64, 128, 256, 512), start=1):
         for block in range(2):
@@ -130,23 +148,48 @@ def resnet18(seed: int = 0) -> onnx.ModelProto:
             prefix = f"layer{stage}.{block}"
             y = conv(x, f"{prefix}.conv1", cin, cout, 3, stride, relu=True)
             y = conv(y, f"{prefix}.conv2", cout, cout, 3, 1, relu=False)
-            skip = conv(x, f"{prefix}.downsample", cin, cout, 1, stride, relu=False) if stride != 1 or cin != cout else x
+            skip = (
+                conv(x, f"{prefix}.downsample", cin, cout, 1, stride, relu=False) if stride != 1 or cin != cout else x
+            )
             nodes.append(helper.make_node("Add", [y, skip], [f"/{prefix}/Add_output_0"], name=f"/{prefix}/Add"))
-            nodes.append(helper.make_node("Relu", [f"/{prefix}/Add_output_0"], [f"/{prefix}/Relu_output_0"],
-                                          name=f"/{prefix}/Relu"))
+            nodes.append(
+                helper.make_node(
+                    "Relu", [f"/{prefix}/Add_output_0"], [f"/{prefix}/Relu_output_0"], name=f"/{prefix}/Relu"
+                )
+            )
             x, cin = f"/{prefix}/Relu_output_0", cout
-    nodes.append(helper.make_node("GlobalAveragePool", [x], ["/avgpool/GlobalAveragePool_output_0"],
-                                  name="/avgpool/GlobalAveragePool"))
-    nodes.append(helper.make_node("Flatten", ["/avgpool/GlobalAveragePool_output_0"], ["/Flatten_output_0"],
-                                  name="/Flatten", axis=1))
-    weights.append(numpy_helper.from_array(
-        rng.standard_normal((1000, 512), dtype=np.float32) * np.float32(512 ** -0.5), "fc.weight"))
+    nodes.append(
+        helper.make_node(
+            "GlobalAveragePool", [x], ["/avgpool/GlobalAveragePool_output_0"], name="/avgpool/GlobalAveragePool"
+        )
+    )
+    nodes.append(
+        helper.make_node(
+            "Flatten", ["/avgpool/GlobalAveragePool_output_0"], ["/Flatten_output_0"], name="/Flatten", axis=1
+        )
+    )
+    weights.append(
+        numpy_helper.from_array(rng.standard_normal((1000, 512), dtype=np.float32) * np.float32(512**-0.5), "fc.weight")
+    )
     weights.append(numpy_helper.from_array(np.zeros(1000, dtype=np.float32), "fc.bias"))
-    nodes.append(helper.make_node("Gemm", ["/Flatten_output_0", "fc.weight", "fc.bias"], ["output"], name="/fc/Gemm",
-                                  alpha=1.0, beta=1.0, transB=1))
-    graph = helper.make_graph(nodes, "resnet18", [helper.make_tensor_value_info("input", TensorProto.FLOAT,
-                                                                                [1, 3, 224, 224])],
-                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1000])], weights)
+    nodes.append(
+        helper.make_node(
+            "Gemm",
+            ["/Flatten_output_0", "fc.weight", "fc.bias"],
+            ["output"],
+            name="/fc/Gemm",
+            alpha=1.0,
+            beta=1.0,
+            transB=1,
+        )
+    )
+    graph = helper.make_graph(
+        nodes,
+        "resnet18",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 224, 224])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1000])],
+        weights,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
 
 
@@ -175,8 +218,15 @@ def side_by_side(polygraphy: str, a: Path, b: Path, repeat: int):
     for _ in range(repeat):
         ours.append(run([sys.executable, "-m", "onnxlint", "compare", str(a), str(b), "--format", "json"]))
         theirs.append(polygraphy_run(polygraphy, a, b))
-    pick = lambda runs: (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs),  # noqa: E731
-                         max(r[3] for r in runs))
+
+    def pick(runs):
+        return (
+            min(r[0] for r in runs),
+            min(r[1] for r in runs),
+            max(r[2] for r in runs),
+            max(r[3] for r in runs),
+        )
+
     return pick(ours), pick(theirs)
 
 
@@ -184,18 +234,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    polygraphy = shutil.which("polygraphy", path=os.pathsep.join([str(Path(sys.executable).parent),
-                                                                  os.environ.get("PATH", "")]))
+    polygraphy = shutil.which(
+        "polygraphy", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     if polygraphy is None:
         raise SystemExit("polygraphy is not installed (pip install polygraphy onnxsim)")
     resnet = resnet18_file()
     pairs = [("YOLOv5n vs its onnxsim copy", YOLO, simplified_copy(YOLO)), ("ResNet-18 vs itself", resnet, resnet)]
     for label, a, b in pairs:
         (wall, cpu, largest, tree), (p_wall, p_cpu, p_largest, p_tree) = side_by_side(polygraphy, a, b, args.repeat)
-        print(f"{label}: onnxlint compare {wall:.2f} s wall, {cpu:.2f} s CPU, {largest:.0f} MiB largest process, "
-              f"{tree:.0f} MiB tree; polygraphy {p_wall:.2f} s, {p_cpu:.2f} s CPU, {p_largest:.0f} MiB, "
-              f"{p_tree:.0f} MiB tree; ratios: wall {wall / p_wall:.2f}x, CPU {cpu / p_cpu:.2f}x, peak RSS "
-              f"{largest / p_largest:.2f}x (largest process), {tree / p_tree:.2f}x (tree)")
+        print(
+            f"{label}: onnxlint compare {wall:.2f} s wall, {cpu:.2f} s CPU, {largest:.0f} MiB largest process, "
+            f"{tree:.0f} MiB tree; polygraphy {p_wall:.2f} s, {p_cpu:.2f} s CPU, {p_largest:.0f} MiB, "
+            f"{p_tree:.0f} MiB tree; ratios: wall {wall / p_wall:.2f}x, CPU {cpu / p_cpu:.2f}x, peak RSS "
+            f"{largest / p_largest:.2f}x (largest process), {tree / p_tree:.2f}x (tree)"
+        )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,11 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OUT = Path(__file__).resolve().parent / "out"
-BASELINE = ("import sys, onnx; m = onnx.load(sys.argv[1], load_external_data=False); "
-            "onnx.checker.check_model(sys.argv[1] if len(sys.argv) > 2 else m); "
-            "onnx.shape_inference.infer_shapes(m, data_prop=True)")
+BASELINE = (
+    "import sys, onnx; m = onnx.load(sys.argv[1], load_external_data=False); "
+    "onnx.checker.check_model(sys.argv[1] if len(sys.argv) > 2 else m); "
+    "onnx.shape_inference.infer_shapes(m, data_prop=True)"
+)
 
 
 def chain_model(nodes: int, batch: int | str = 1) -> onnx.ModelProto:
@@ -38,18 +40,25 @@ def chain_model(nodes: int, batch: int | str = 1) -> onnx.ModelProto:
     `batch` is the first dim of the input and output: 1, or a symbol such as "batch" for a dynamic batch."""
     weight = numpy_helper.from_array(np.full((8, 8, 1, 1), 0.1, dtype=np.float32), "w")
     bias = numpy_helper.from_array(np.zeros(8, dtype=np.float32), "b")
-    body, previous, skip = [], "x", "x"
+    body: list[onnx.NodeProto] = []
+    previous, skip = "x", "x"
     while len(body) < nodes:
         i = len(body)
         conv, gate, act, out = f"c{i}", f"g{i}", f"a{i}", f"r{i}"
-        body += [helper.make_node("Conv", [previous, "w", "b"], [conv], name=f"/block{i}/Conv"),
-                 helper.make_node("Sigmoid", [conv], [gate], name=f"/block{i}/Sigmoid"),
-                 helper.make_node("Mul", [conv, gate], [act], name=f"/block{i}/Mul"),
-                 helper.make_node("Add", [act, skip], [out], name=f"/block{i}/Add")]
+        body += [
+            helper.make_node("Conv", [previous, "w", "b"], [conv], name=f"/block{i}/Conv"),
+            helper.make_node("Sigmoid", [conv], [gate], name=f"/block{i}/Sigmoid"),
+            helper.make_node("Mul", [conv, gate], [act], name=f"/block{i}/Mul"),
+            helper.make_node("Add", [act, skip], [out], name=f"/block{i}/Add"),
+        ]
         previous = skip = out
     graph = helper.make_graph(
-        body, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
-        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [batch, 8, 16, 16])], [weight, bias])
+        body,
+        "chain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 8, 16, 16])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [batch, 8, 16, 16])],
+        [weight, bias],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
@@ -69,8 +78,13 @@ def external_data_model(total_bytes: int, folder: Path) -> Path:
         initializers.append(tensor)
         nodes.append(helper.make_node("MatMul", [previous, f"w{i}"], [f"h{i}"], name=f"/fc{i}/MatMul"))
         previous = f"h{i}"
-    graph = helper.make_graph(nodes, "big", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, side])],
-                              [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, side])], initializers)
+    graph = helper.make_graph(
+        nodes,
+        "big",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, side])],
+        [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, side])],
+        initializers,
+    )
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "weights.bin", "wb") as data:
         data.truncate(offset)  # sparse: no disk blocks, and onnxlint must not read it
@@ -82,9 +96,11 @@ def external_data_model(total_bytes: int, folder: Path) -> Path:
 # Started from a small launcher: a child forked from this (large) process would count our pages in its peak RSS.
 # It prints the exit code, wall seconds, the largest peak RSS among the processes it waited for (KiB) and their
 # CPU seconds (user + system): on a shared machine CPU time is the steadier measure of a ratio.
-LAUNCHER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); t = time.perf_counter() - t; "
-            "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(code, t, u.ru_maxrss, u.ru_utime + u.ru_stime)")
+LAUNCHER = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); t = time.perf_counter() - t; "
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); print(code, t, u.ru_maxrss, u.ru_utime + u.ru_stime)"
+)
 
 
 def run(command: list[str]) -> tuple[float, float, float]:
@@ -109,8 +125,7 @@ def side_by_side(commands: list[list[str]], repeat: int) -> list[tuple[float, fl
     for _ in range(repeat):
         for results, command in zip(runs, commands):
             results.append(run(command))
-    return [(min(r[0] for r in results), max(r[1] for r in results), min(r[2] for r in results))
-            for results in runs]
+    return [(min(r[0] for r in results), max(r[1] for r in results), min(r[2] for r in results)) for results in runs]
 
 
 def main() -> None:
@@ -121,44 +136,60 @@ def main() -> None:
     args = parser.parse_args()
     onnxlint = [sys.executable, "-m", "onnxlint"]
 
-    print(f"static lint vs onnx load+check+infer_shapes(data_prop), best of {args.repeat}, side by side "
-          f"(wall / CPU):")
+    print(f"static lint vs onnx load+check+infer_shapes(data_prop), best of {args.repeat}, side by side (wall / CPU):")
     for nodes in (args.nodes // 4, args.nodes // 2, args.nodes):
         path = OUT / f"chain_{nodes}.onnx"
         if not path.exists():
             OUT.mkdir(parents=True, exist_ok=True)
             onnx.save(chain_model(nodes), str(path))
         (baseline, _, base_cpu), (lint, lint_rss, lint_cpu) = side_by_side(
-            [[sys.executable, "-c", BASELINE, str(path)], [*onnxlint, str(path), "--format", "json"]], args.repeat)
-        print(f"  {nodes:>7} nodes: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint {lint:6.2f} s / "
-              f"{lint_cpu:.2f} s, ratio {lint / baseline:.2f}x / {lint_cpu / base_cpu:.2f}x, "
-              f"{lint_cpu / nodes * 1e6:.1f} us/node CPU, peak RSS {lint_rss:.0f} MiB")
+            [[sys.executable, "-c", BASELINE, str(path)], [*onnxlint, str(path), "--format", "json"]], args.repeat
+        )
+        print(
+            f"  {nodes:>7} nodes: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint {lint:6.2f} s / "
+            f"{lint_cpu:.2f} s, ratio {lint / baseline:.2f}x / {lint_cpu / base_cpu:.2f}x, "
+            f"{lint_cpu / nodes * 1e6:.1f} us/node CPU, peak RSS {lint_rss:.0f} MiB"
+        )
     dynamic = OUT / f"chain_dyn_{args.nodes}.onnx"
     if not dynamic.exists():
         onnx.save(chain_model(args.nodes, batch="batch"), str(dynamic))
     (baseline, _, base_cpu), (lint_dyn, dyn_rss, dyn_cpu) = side_by_side(
-        [[sys.executable, "-c", BASELINE, str(dynamic)], [*onnxlint, str(dynamic), "--format", "json"]], args.repeat)
-    print(f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint "
-          f"{lint_dyn:6.2f} s / {dyn_cpu:.2f} s, ratio {lint_dyn / baseline:.2f}x / {dyn_cpu / base_cpu:.2f}x, "
-          f"peak RSS {dyn_rss:.0f} MiB")
+        [[sys.executable, "-c", BASELINE, str(dynamic)], [*onnxlint, str(dynamic), "--format", "json"]], args.repeat
+    )
+    print(
+        f"  {args.nodes:>7} nodes, dynamic batch: baseline {baseline:6.2f} s / {base_cpu:.2f} s, onnxlint "
+        f"{lint_dyn:6.2f} s / {dyn_cpu:.2f} s, ratio {lint_dyn / baseline:.2f}x / {dyn_cpu / base_cpu:.2f}x, "
+        f"peak RSS {dyn_rss:.0f} MiB"
+    )
     # --toolkit keeps the measurement off any installed toolkit's version query.
     (lint, _, lint_cpu), (targeted, _, targeted_cpu) = side_by_side(
-        [[*onnxlint, str(path), "--format", "json"],
-         [*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"]], args.repeat)
-    print(f"target rules on {args.nodes} nodes: onnxlint --target rk3588 {targeted:.2f} s vs {lint:.2f} s, "
-          f"ratio {targeted / lint:.2f}x / {targeted_cpu / lint_cpu:.2f}x CPU")
+        [
+            [*onnxlint, str(path), "--format", "json"],
+            [*onnxlint, str(path), "--format", "json", "--target", "rk3588", "--toolkit", "2.5.0"],
+        ],
+        args.repeat,
+    )
+    print(
+        f"target rules on {args.nodes} nodes: onnxlint --target rk3588 {targeted:.2f} s vs {lint:.2f} s, "
+        f"ratio {targeted / lint:.2f}x / {targeted_cpu / lint_cpu:.2f}x CPU"
+    )
 
     big = external_data_model(int(args.external_gb * 2**30), OUT / "external")
     data_gib = (OUT / "external" / "weights.bin").stat().st_size / 2**30
     lint, rss, _ = best([*onnxlint, str(big), "--format", "json"], args.repeat)
     baseline, base_rss, _ = best([sys.executable, "-c", BASELINE, str(big), "path"], args.repeat)
-    print(f"external data model ({data_gib:.2f} GiB of weights): onnxlint {lint:.2f} s, peak RSS {rss:.0f} MiB "
-          f"(onnx baseline {base_rss:.0f} MiB)")
+    print(
+        f"external data model ({data_gib:.2f} GiB of weights): onnxlint {lint:.2f} s, peak RSS {rss:.0f} MiB "
+        f"(onnx baseline {base_rss:.0f} MiB)"
+    )
 
     (import_onnx, _, _), (version, _, _) = side_by_side(
-        [[sys.executable, "-c", "import onnx"], [*onnxlint, "--version"]], max(args.repeat, 5))
-    print(f"cold start: onnxlint --version {version * 1000:.0f} ms, python -c 'import onnx' "
-          f"{import_onnx * 1000:.0f} ms, ratio {version / import_onnx:.2f}x")
+        [[sys.executable, "-c", "import onnx"], [*onnxlint, "--version"]], max(args.repeat, 5)
+    )
+    print(
+        f"cold start: onnxlint --version {version * 1000:.0f} ms, python -c 'import onnx' "
+        f"{import_onnx * 1000:.0f} ms, ratio {version / import_onnx:.2f}x"
+    )
 
 
 if __name__ == "__main__":

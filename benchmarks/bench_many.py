@@ -50,8 +50,10 @@ def main() -> None:
     parallel = wall([*onnxlint, str(OUT), "--jobs", "2"], args.repeat)
     print(f"{args.models} models, best of {args.repeat}:")
     print(f"  --jobs 1: {serial:.2f} s; --jobs 2: {parallel:.2f} s; ratio {parallel / serial:.2f}x")
-    print(f"  per model in the --jobs 1 run: {serial / args.models * 1000:.0f} ms; one model alone (mean over the "
-          f"{len(fixtures)} fixtures): {one * 1000:.0f} ms; ratio {serial / args.models / one:.2f}x")
+    print(
+        f"  per model in the --jobs 1 run: {serial / args.models * 1000:.0f} ms; one model alone (mean over the "
+        f"{len(fixtures)} fixtures): {one * 1000:.0f} ms; ratio {serial / args.models / one:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -41,8 +41,13 @@ MODELS = {
     "ppocrv4-rec": ("ch_PP-OCRv4_rec_infer.onnx", [1, 3, 48, 320], HALF, TEXT, "logo.png"),
     # held back: a text image (a detector's probability map on an image without text is all but zero, and the
     # int8 build outputs all zeros, "q_zero")
-    "ppocrv4-det": ("ch_PP-OCRv4_det_infer.onnx", [1, 3, 480, 480], IMAGENET,
-                    ["page.png", "bus.jpg", "coffee.png", "astronaut.png", "chelsea.png"], "text.png"),
+    "ppocrv4-det": (
+        "ch_PP-OCRv4_det_infer.onnx",
+        [1, 3, 480, 480],
+        IMAGENET,
+        ["page.png", "bus.jpg", "coffee.png", "astronaut.png", "chelsea.png"],
+        "text.png",
+    ),
     "picodet-layout": ("layout_cdla.onnx", [1, 3, 800, 608], IMAGENET, TEXT, "zidane.jpg"),
 }
 
@@ -86,9 +91,9 @@ def find(folder: Path, name: str) -> Path:
 def measure(name, spec, args) -> dict:
     import onnx
 
-    from onnxlint.rknn import toolkit
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.toolkit import output_cosines, read_error_analysis
+    from onnxlint.rknn import toolkit
 
     file, size, (mean, std), calibration, held = spec
     model = find(args.models, file)
@@ -102,8 +107,15 @@ def measure(name, spec, args) -> dict:
     first_input = onnx.load(str(model), load_external_data=False).graph.input[0].name
 
     started = time.perf_counter()
-    report = analyze(model, args.target, [str(p) for p in images] + [str(held_image)], mean=mean, std=std,
-                     input_size=size, top=100000)
+    report = analyze(
+        model,
+        args.target,
+        [str(p) for p in images] + [str(held_image)],
+        mean=mean,
+        std=std,
+        input_size=size,
+        top=100000,
+    )
     analysis_seconds = time.perf_counter() - started
     predicted = report.to_dict()
 
@@ -113,19 +125,36 @@ def measure(name, spec, args) -> dict:
     def build(label, extra_config=None, float16=None, auto_hybrid=False):
         out = work / label
         started = time.perf_counter()
-        result = toolkit.quant_accuracy(model, {**config, **(extra_config or {})}, str(work / "dataset.txt"),
-                                     [str(held_image)], out, load=load, float16_layers=float16,
-                                     auto_hybrid=auto_hybrid)
+        result = toolkit.quant_accuracy(
+            model,
+            {**config, **(extra_config or {})},
+            str(work / "dataset.txt"),
+            [str(held_image)],
+            out,
+            load=load,
+            float16_layers=float16,
+            auto_hybrid=auto_hybrid,
+        )
         seconds = time.perf_counter() - started
         if result.failed_stage:
             return {"failed": result.failed_stage, "error": result.error_lines(), "seconds": round(seconds, 1)}
         rows = read_error_analysis(out / "error_analysis.txt")
-        return {"outputs": output_cosines(rows, outputs), "seconds": round(seconds, 1),
-                "rows": [(r.op_type, r.tensor, r.entire_cosine, r.single_cosine) for r in rows]}
+        return {
+            "outputs": output_cosines(rows, outputs),
+            "seconds": round(seconds, 1),
+            "rows": [(r.op_type, r.tensor, r.entire_cosine, r.single_cosine) for r in rows],
+        }
 
     default = build("int8")
-    record = {"model": str(model), "input_size": size, "calibration": calibration, "held_back": held,
-              "analysis_seconds": round(analysis_seconds, 1), "predicted": predicted, "toolkit_int8": default}
+    record = {
+        "model": str(model),
+        "input_size": size,
+        "calibration": calibration,
+        "held_back": held,
+        "analysis_seconds": round(analysis_seconds, 1),
+        "predicted": predicted,
+        "toolkit_int8": default,
+    }
     if "rows" in default:
         record["top5_overlap"] = top5_overlap(predicted, default["rows"], report)
     if not args.skip_hybrid:
@@ -138,22 +167,31 @@ def measure(name, spec, args) -> dict:
 def top5_overlap(predicted, rows, report) -> dict:
     """Overlap of the five lowest single-layer cosines, over the tensors both sides report."""
     toolkit = {tensor: single for _, tensor, _, single in rows}
-    ours = {layer["tensor"]: layer["predicted_single_cosine"] for layer in predicted["layers"]
-            if layer["predicted_single_cosine"] is not None}
+    ours = {
+        layer["tensor"]: layer["predicted_single_cosine"]
+        for layer in predicted["layers"]
+        if layer["predicted_single_cosine"] is not None
+    }
     shared = sorted(set(toolkit) & set(ours))
     worst_toolkit = sorted(shared, key=lambda t: toolkit[t])[:5]
     worst_ours = sorted(shared, key=lambda t: ours[t])[:5]
     by_impact = [layer["tensor"] for layer in predicted["layers"][:5]]
-    return {"shared_tensors": len(shared), "toolkit_worst5": worst_toolkit, "onnxlint_worst5": worst_ours,
-            "overlap": len(set(worst_toolkit) & set(worst_ours)),
-            "onnxlint_worst5_by_output_impact": by_impact,
-            "overlap_by_output_impact": len(set(worst_toolkit) & set(by_impact))}
+    return {
+        "shared_tensors": len(shared),
+        "toolkit_worst5": worst_toolkit,
+        "onnxlint_worst5": worst_ours,
+        "overlap": len(set(worst_toolkit) & set(worst_ours)),
+        "onnxlint_worst5_by_output_impact": by_impact,
+        "overlap_by_output_impact": len(set(worst_toolkit) & set(by_impact)),
+    }
 
 
 def summary(record) -> dict:
-    out = {"analysis_s": record["analysis_seconds"],
-           "predicted": {o["name"]: round(o["predicted_cosine"], 5) for o in record["predicted"]["outputs"]},
-           "proposal": {k: record["predicted"]["proposal"][k] for k in ("config", "float16_layers", "predicted_cosine")}}
+    out = {
+        "analysis_s": record["analysis_seconds"],
+        "predicted": {o["name"]: round(o["predicted_cosine"], 5) for o in record["predicted"]["outputs"]},
+        "proposal": {k: record["predicted"]["proposal"][k] for k in ("config", "float16_layers", "predicted_cosine")},
+    }
     for key in ("toolkit_int8", "toolkit_proposal", "toolkit_auto_hybrid"):
         if key in record:
             entry = record[key]
@@ -167,6 +205,7 @@ def summary(record) -> dict:
 
 def table(results) -> str:
     """Markdown: per model and output, predicted vs simulator cosine, top-5 overlap, proposal vs auto_hybrid."""
+
     def cos(entry, name):
         if not isinstance(entry, dict):
             return "-"
@@ -175,13 +214,16 @@ def table(results) -> str:
         value = entry.get("outputs", {}).get(name)
         return "-" if value is None else f"{value:.4f}"
 
-    lines = ["| model (input) | output | predicted int8 | toolkit int8 | top-5 overlap (single) | proposal | "
-             "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | analysis / toolkit build+analysis |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model (input) | output | predicted int8 | toolkit int8 | top-5 overlap (single) | proposal | "
+        "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | analysis / toolkit build+analysis |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, record in sorted(results.items()):
         proposal = record["predicted"]["proposal"]
-        what = (f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}"
-                + (f" + {len(proposal['float16_layers'])} fp16" if proposal["float16_layers"] else ""))
+        what = f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}" + (
+            f" + {len(proposal['float16_layers'])} fp16" if proposal["float16_layers"] else ""
+        )
         overlap = record.get("top5_overlap", {}).get("overlap", "-")
         size = "x".join(str(d) for d in record["input_size"][2:])
         for output in record["predicted"]["outputs"]:
@@ -190,7 +232,8 @@ def table(results) -> str:
                 f"{cos(record['toolkit_int8'], output['name'])} | {overlap}/5 | {what} | "
                 f"{proposal['predicted_cosine']:.4f} | {cos(record.get('toolkit_proposal'), output['name'])} | "
                 f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {record['analysis_seconds']:.0f} s / "
-                f"{record['toolkit_int8']['seconds']:.0f} s |")
+                f"{record['toolkit_int8']['seconds']:.0f} s |"
+            )
     return "\n".join(lines)
 
 

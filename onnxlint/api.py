@@ -1,5 +1,7 @@
 """The Python API: what the command line does, for scripts and notebooks.
 
+For example:
+
     import onnxlint
     report = onnxlint.lint("yolov5s.onnx", target="rk3588", mean=[0, 0, 0], std=[255, 255, 255])
     for finding in report.findings:
@@ -10,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from onnxlint.settings.config import normalize
 from onnxlint.settings.table import API_KEYWORDS
@@ -22,8 +25,13 @@ if TYPE_CHECKING:
     from onnxlint.core.finding import Report
 
 
-def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None = None,
-         select: Iterable[str] | None = None, ignore: Iterable[str] | None = None, **options: Any) -> "Report":
+def lint(
+    model: str | os.PathLike[str] | onnx.ModelProto,
+    target: str | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    **options: Any,
+) -> Report:
     """Lint one model (a path, or an onnx.ModelProto) or one torch.onnx.export script, as the command line does.
 
     Every other keyword is a lint option of the command line, named with "_" for "-": `toolkit`, the deployment
@@ -34,16 +42,18 @@ def lint(model: "str | os.PathLike[str] | onnx.ModelProto", target: str | None =
     ValueError for a bad option (TypeError for an unknown keyword); a file that cannot be read gives
     `Report.error`.
     """
-    from onnxlint.pipeline import lint_model
     from onnxlint.core.plugins import all_rules
+    from onnxlint.pipeline import lint_model
     from onnxlint.settings.options import OptionError, lint_setup
 
     unknown = sorted(set(options) - set(API_KEYWORDS))
     if unknown:
-        raise TypeError(f"lint() got unexpected keyword arguments {unknown} "
-                        f"(options: {', '.join(API_KEYWORDS)})")
-    given = {"target": target, "select": list(select) if select is not None else None,
-             "ignore": list(ignore) if ignore is not None else None}
+        raise TypeError(f"lint() got unexpected keyword arguments {unknown} (options: {', '.join(API_KEYWORDS)})")
+    given: dict[str, Any] = {
+        "target": target,
+        "select": list(select) if select is not None else None,
+        "ignore": list(ignore) if ignore is not None else None,
+    }
     given.update((API_KEYWORDS[keyword].name, value) for keyword, value in options.items())
     config = Path(given.pop("config")) if given.get("config") is not None else None
     try:
@@ -73,14 +83,14 @@ def _checked(name: str, value: Any) -> Any:
         raise ValueError(f"{where}: {exc}") from None
 
 
-def inspect(model: "str | os.PathLike[str] | onnx.ModelProto") -> dict[str, Any]:
+def inspect(model: str | os.PathLike[str] | onnx.ModelProto) -> dict[str, Any]:
     """The `onnxlint inspect` summary of one model, as the JSON output's `models[]` entry.
     Raises onnxlint.core.model.ModelLoadError for a file that cannot be read."""
     import tempfile
 
+    from onnxlint.analysis.summary import summarize
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
-    from onnxlint.analysis.summary import summarize
 
     def summary(path: str | os.PathLike[str]) -> dict[str, Any]:
         loaded = load_model(path)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from onnxlint import __version__
 from onnxlint.core.policy import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
@@ -32,8 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
-            return {"rules": _rules, "explain": _explain, "inspect": _inspect, "config": _config,
-                    "compare": _compare, "rknn-build": _rknn_build, "quant": _quant}[argv[0]](argv[1:])
+            return {
+                "rules": _rules,
+                "explain": _explain,
+                "inspect": _inspect,
+                "config": _config,
+                "compare": _compare,
+                "rknn-build": _rknn_build,
+                "quant": _quant,
+            }[argv[0]](argv[1:])
         return _lint(argv)
     except UsageError as exc:
         _stderr(f"onnxlint: error: {exc}")
@@ -57,9 +64,14 @@ def _lint_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="onnxlint",
         description="Lint ONNX models (and torch.onnx.export scripts) before they go to an edge NPU. "
-                    "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.")
-    parser.add_argument("paths", nargs="+", metavar="MODEL",
-                        help=".onnx models, Python export scripts, folders (searched for .onnx files) or globs")
+        "Other commands: 'onnxlint rules', 'onnxlint explain CODE', 'onnxlint inspect MODEL'.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="MODEL",
+        help=".onnx models, Python export scripts, folders (searched for .onnx files) or globs",
+    )
     add_options(parser, "lint")
     parser.add_argument("--version", action="version", version=f"onnxlint {__version__}")
     return parser
@@ -70,15 +82,17 @@ def _lint(argv: list[str]) -> int:
         print(f"onnxlint {__version__}")
         return EXIT_CLEAN
     args = _lint_parser().parse_args(argv)
-    from onnxlint.pipeline import lint_paths
     from onnxlint.output import FORMATS
+    from onnxlint.pipeline import lint_paths
 
     setup = _setup(args)
     paths, unsearchable = _expand(args.paths, args.exclude or [])
     inputs = _run_inputs(args, paths)
-    destinations = [(option, path) for option, path in (("--output", args.output),
-                                                         ("--write-baseline", args.write_baseline))
-                    if path is not None]
+    destinations = [
+        (option, path)
+        for option, path in (("--output", args.output), ("--write-baseline", args.write_baseline))
+        if path is not None
+    ]
     for option, path in destinations:  # refused before the run, not after it
         _write_report(option, path, None, inputs)
 
@@ -93,8 +107,10 @@ def _lint(argv: list[str]) -> int:
         if report.error:
             _stderr(f"onnxlint: error: {report.path}: {report.error}")
         for crash in report.internal_errors:
-            _stderr(f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
-                    f"{crash.message}); traceback in {crash.traceback or 'no file'}")
+            _stderr(
+                f"onnxlint: internal error: {report.path}: {crash.source} failed ({crash.exception}: "
+                f"{crash.message}); traceback in {crash.traceback or 'no file'}"
+            )
 
     def render(fmt: str, stream) -> None:
         options = {"show_all": args.show_all} if fmt == "text" else {}
@@ -134,8 +150,12 @@ def _expand(arguments: list[str], exclude: list[str]) -> tuple[list[str], dict[s
 
     def excluded(path: str) -> bool:
         posix = Path(path).as_posix()
-        return any(fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(Path(path).name, pattern)
-                   or fnmatch.fnmatch(posix, f"*/{pattern}") for pattern in exclude)
+        return any(
+            fnmatch.fnmatch(posix, pattern)
+            or fnmatch.fnmatch(Path(path).name, pattern)
+            or fnmatch.fnmatch(posix, f"*/{pattern}")
+            for pattern in exclude
+        )
 
     kept = list(dict.fromkeys(path for path in paths if not excluded(path)))
     unsearchable = {folder: why for folder, why in unsearchable.items() if not excluded(folder)}
@@ -151,10 +171,13 @@ def _onnx_files(folder: str) -> tuple[list[str], dict[str, str]]:
     def note(exc: OSError) -> None:
         failed[str(Path(exc.filename))] = f"cannot search folder ({exc.strerror or exc})"
 
-    found = []
+    found: list[str] = []
     for root, _, names in os.walk(folder, onerror=note):  # symlinked folders are not entered, as with rglob
-        found.extend(str(Path(root, name)) for name in names
-                     if name.lower().endswith(".onnx") and os.path.isfile(os.path.join(root, name)))
+        found.extend(
+            str(Path(root, name))
+            for name in names
+            if name.lower().endswith(".onnx") and os.path.isfile(os.path.join(root, name))
+        )
     return sorted(found), failed
 
 
@@ -241,8 +264,8 @@ def _explain(argv: list[str]) -> int:
     parser.add_argument("rule", metavar="CODE|SLUG")
     add_options(parser, "explain")
     args = parser.parse_args(argv)
-    from onnxlint.output import FORMATS
     from onnxlint.core.registry import find_rule
+    from onnxlint.output import FORMATS
 
     rule = find_rule(_all_rules(), args.rule)
     if rule is None:
@@ -256,10 +279,10 @@ def _inspect(argv: list[str]) -> int:
     parser.add_argument("paths", nargs="+", metavar="MODEL")
     add_options(parser, "inspect")
     args = parser.parse_args(argv)
+    from onnxlint.analysis.summary import summarize
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
-    from onnxlint.analysis.summary import summarize
 
     summaries, failed = [], False
     for path in args.paths:
@@ -275,12 +298,11 @@ def _inspect(argv: list[str]) -> int:
 
 
 def _config(argv: list[str]) -> int:
-    parser = _Parser(prog="onnxlint config",
-                     description="Print the effective settings and where each comes from.")
+    parser = _Parser(prog="onnxlint config", description="Print the effective settings and where each comes from.")
     add_options(parser, "config", defaults=False)  # what is not given shows as the default
     args = parser.parse_args(argv)
-    from onnxlint.settings.config import COMMAND_LINE, DEFAULT, Sourced
     from onnxlint.output import FORMATS
+    from onnxlint.settings.config import COMMAND_LINE, DEFAULT, Sourced
 
     setup = _setup(args, "config")  # every value is checked, as a lint run would
     given = _given(args, "config")
@@ -293,23 +315,30 @@ def _config(argv: list[str]) -> int:
         return Sourced(option.shown_default(), DEFAULT)
 
     path = setup.config_path
-    FORMATS[args.format].config(str(path) if path else None, {option.name: effective(option)
-                                                               for option in SHOWN_BY_CONFIG}, sys.stdout)
+    FORMATS[args.format].config(
+        str(path) if path else None, {option.name: effective(option) for option in SHOWN_BY_CONFIG}, sys.stdout
+    )
     return EXIT_CLEAN
 
 
 def _compare(argv: list[str]) -> int:
-    parser = _Parser(prog="onnxlint compare",
-                     description="Run two models on the same inputs and find the first node where they diverge.")
+    parser = _Parser(
+        prog="onnxlint compare",
+        description="Run two models on the same inputs and find the first node where they diverge.",
+    )
     parser.add_argument("a", metavar="A.onnx", help="the reference model")
-    parser.add_argument("b", metavar="B.onnx", nargs="?",
-                        help="the model under suspicion (e.g. simplified or re-exported); or give --rknn")
+    parser.add_argument(
+        "b",
+        metavar="B.onnx",
+        nargs="?",
+        help="the model under suspicion (e.g. simplified or re-exported); or give --rknn",
+    )
     add_options(parser, "compare")
     args = parser.parse_args(argv)
     # onnx and onnxruntime load in the children that compare, not here: this process only waits, and holds little.
-    from onnxlint.core import sandbox
     from onnxlint.confirm.compare import Int8Build, compare_in_children, compare_with_rknn
     from onnxlint.confirm.metrics import COSINE_FP16, COSINE_INT8, Tolerance
+    from onnxlint.core import sandbox
     from onnxlint.core.errors import UnreadableInput
     from onnxlint.rknn.knowledge import int8_only_chips
     from onnxlint.settings.deployment import parse_channel_values
@@ -344,8 +373,9 @@ def _compare(argv: list[str]) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     # The simulator is fp16 or int8: judge it by cosine similarity, that of its precision, unless told otherwise.
-    min_cosine = args.min_cosine if args.min_cosine is not None or args.rknn is None else (
-        COSINE_INT8 if int8 else COSINE_FP16)
+    min_cosine = (
+        args.min_cosine if args.min_cosine is not None or args.rknn is None else (COSINE_INT8 if int8 else COSINE_FP16)
+    )
     tolerance = Tolerance(rtol=args.rtol, atol=args.atol, min_cosine=min_cosine)
     if args.rknn:
         from onnxlint.rknn import toolkit
@@ -356,11 +386,23 @@ def _compare(argv: list[str]) -> int:
     try:
         if args.rknn:
             build = Int8Build(tuple(args.dataset or ()), mean, std, args.algorithm, args.method) if int8 else None
-            comparison = sandbox.run(compare_with_rknn, args.a, args.rknn, seed=args.seed, given=given,
-                                     tolerance=tolerance, int8=build, limits=limits)
+            comparison = sandbox.run(
+                compare_with_rknn,
+                args.a,
+                args.rknn,
+                seed=args.seed,
+                given=given,
+                tolerance=tolerance,
+                int8=build,
+                limits=limits,
+            )
         else:
-            comparison = _with_progress(args.format, lambda progress: compare_in_children(
-                args.a, args.b, limits, seed=args.seed, given=given, tolerance=tolerance, on_progress=progress))
+            comparison = _with_progress(
+                args.format,
+                lambda progress: compare_in_children(
+                    args.a, args.b, limits, seed=args.seed, given=given, tolerance=tolerance, on_progress=progress
+                ),
+            )
     except sandbox.LimitExceeded as exc:
         raise UsageError(f"the comparison {exc.reason}") from None
     except UnreadableInput as exc:  # a file lint would refuse too (vetted in the child): one line
@@ -373,8 +415,10 @@ def _compare(argv: list[str]) -> int:
         from onnxlint.core.errors import internal_error
 
         crash = internal_error("compare", exc, args.a)  # a bug in compare itself
-        _stderr(f"onnxlint: internal error: compare failed ({crash.exception}: {crash.message}); traceback in "
-                f"{crash.traceback or 'no file'}")
+        _stderr(
+            f"onnxlint: internal error: compare failed ({crash.exception}: {crash.message}); traceback in "
+            f"{crash.traceback or 'no file'}"
+        )
         return EXIT_ERROR
     from onnxlint.output import FORMATS  # after the run: the children's memory does not count on top of it
 
@@ -395,9 +439,11 @@ def _with_progress(fmt: str, work):
 
 
 def _rknn_build(argv: list[str]) -> int:
-    parser = _Parser(prog="onnxlint rknn-build",
-                     description="Build a model with the installed rknn-toolkit2; when a fusion rule crashes, retry "
-                                 "with the rules the toolkit names until a configuration builds.")
+    parser = _Parser(
+        prog="onnxlint rknn-build",
+        description="Build a model with the installed rknn-toolkit2; when a fusion rule crashes, retry "
+        "with the rules the toolkit names until a configuration builds.",
+    )
     parser.add_argument("model", metavar="MODEL")
     add_options(parser, "rknn-build")
     args = parser.parse_args(argv)
@@ -419,7 +465,7 @@ def _rknn_build(argv: list[str]) -> int:
         heads = prediction.context.heads if isinstance(prediction.context, ModelContext) else []
         if not heads:
             raise UsageError(f"{args.model}: --outputs auto found no YOLO head to cut at; name the tensors")
-        outputs = heads[0].rknn_outputs
+        outputs: list[str] | None = heads[0].rknn_outputs
     else:
         outputs = [name for name in args.outputs.split(",") if name] if args.outputs else None
     predicted = [] if outputs else [f.data["failure"] for f in prediction.report.findings]
@@ -428,26 +474,39 @@ def _rknn_build(argv: list[str]) -> int:
     for option, path in (("--log", str(log)), ("--export-rknn", args.export_rknn)):
         if path is not None:
             _write_report(option, path, None, inputs)  # never over the model or the dataset list
-    report = _with_progress(args.format, lambda progress: rknn_build(
-        Path(args.model), args.target, outputs, args.rounds, log, dataset=args.dataset,
-        export=Path(args.export_rknn) if args.export_rknn else None, timeout=args.timeout, predicted=predicted))
+    report = _with_progress(
+        args.format,
+        lambda progress: rknn_build(
+            Path(args.model),
+            args.target,
+            outputs,
+            args.rounds,
+            log,
+            dataset=args.dataset,
+            export=Path(args.export_rknn) if args.export_rknn else None,
+            timeout=args.timeout,
+            predicted=predicted,
+        ),
+    )
     FORMATS[args.format].rknn_build(report, sys.stdout)
     return EXIT_CLEAN if report.built else EXIT_FINDINGS
 
 
 def _quant(argv: list[str]) -> int:
-    parser = _Parser(prog="onnxlint quant",
-                     description="Predict int8 accuracy loss before the toolkit build: simulate the toolkit's "
-                                 "quantization in onnxruntime, rank the layers that lose most, propose the fix.")
+    parser = _Parser(
+        prog="onnxlint quant",
+        description="Predict int8 accuracy loss before the toolkit build: simulate the toolkit's "
+        "quantization in onnxruntime, rank the layers that lose most, propose the fix.",
+    )
     parser.add_argument("model", metavar="MODEL")
     add_options(parser, "quant")
     args = parser.parse_args(argv)
     from onnxlint.confirm.inputs import load_inputs
-    from onnxlint.settings.deployment import parse_channel_values
     from onnxlint.core.model import ModelLoadError, load_model
     from onnxlint.output import FORMATS
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.dataset import DatasetError
+    from onnxlint.settings.deployment import parse_channel_values
 
     try:
         load_model(args.model)  # the same vetting as lint: one clear line for a file that cannot be read
@@ -469,10 +528,22 @@ def _quant(argv: list[str]) -> int:
         raise UsageError(message) from None
 
     def work(progress):
-        return analyze(args.model, args.target, args.dataset or (), inputs=given, mean=mean, std=std,
-                       input_size=size, algorithm=args.algorithm, method=args.method, seed=args.seed,
-                       top=args.top, max_float_layers=args.max_float_layers, goal=args.goal,
-                       progress=(lambda what, done, total: progress(done, total)) if progress else None)
+        return analyze(
+            args.model,
+            args.target,
+            args.dataset or (),
+            inputs=given,
+            mean=mean,
+            std=std,
+            input_size=size,
+            algorithm=args.algorithm,
+            method=args.method,
+            seed=args.seed,
+            top=args.top,
+            max_float_layers=args.max_float_layers,
+            goal=args.goal,
+            progress=(lambda what, done, total: progress(done, total)) if progress else None,
+        )
 
     try:
         report = _with_progress(args.format, work)

@@ -8,9 +8,10 @@ import dataclasses
 import functools
 import os
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from onnxlint.core.engine import Linted, crashed_report, lint_file, lint_loaded, unreadable_report
 from onnxlint.core.finding import Report
@@ -29,14 +30,18 @@ class LintOutcome:
     exit_code: int
 
 
-def lint_paths(paths: Sequence[str], setup: LintSetup, unsearchable: Mapping[str, str] | None = None,
-               record: Callable[[list[Report]], None] | None = None) -> LintOutcome:
+def lint_paths(
+    paths: Sequence[str],
+    setup: LintSetup,
+    unsearchable: Mapping[str, str] | None = None,
+    record: Callable[[list[Report]], None] | None = None,
+) -> LintOutcome:
     """Lint `paths` (setup.jobs at a time), with an unreadable entry for each folder in `unsearchable`
     ({folder: why}). `record` receives every finding before the baseline filters them (--write-baseline)."""
     return _finish(_lint_all(paths, setup), setup, unsearchable or {}, record, names={})
 
 
-def lint_model(model: "str | os.PathLike[str] | onnx.ModelProto", setup: LintSetup) -> Report:
+def lint_model(model: str | os.PathLike[str] | onnx.ModelProto, setup: LintSetup) -> Report:
     """The report of one model, a path or an onnx.ModelProto (reported as IN_MEMORY)."""
     if isinstance(model, (str, os.PathLike)):
         return lint_paths([str(model)], setup).reports[0]
@@ -69,8 +74,13 @@ def _lint_all(paths: Sequence[str], setup: LintSetup) -> list[Report]:
     return [lint_one(path) for path in paths]
 
 
-def _finish(reports: list[Report], setup: LintSetup, unsearchable: Mapping[str, str],
-            record: Callable[[list[Report]], None] | None, names: Mapping[str, str]) -> LintOutcome:
+def _finish(
+    reports: list[Report],
+    setup: LintSetup,
+    unsearchable: Mapping[str, str],
+    record: Callable[[list[Report]], None] | None,
+    names: Mapping[str, str],
+) -> LintOutcome:
     """Baseline, confirmation and exit code. `names` maps a file read to the path its report shows."""
     settings = setup.resolved.settings
     reports = [unreadable_report(folder, why, settings) for folder, why in unsearchable.items()] + reports
@@ -83,8 +93,12 @@ def _finish(reports: list[Report], setup: LintSetup, unsearchable: Mapping[str, 
         from onnxlint.confirm.runner import confirm_reports
 
         read = {shown_as: path for path, shown_as in names.items()}
-        confirmed = confirm_reports([dataclasses.replace(r, path=read.get(r.path, r.path)) for r in shown],
-                                    setup.resolved.rules, settings, setup.confirm)
+        confirmed = confirm_reports(
+            [dataclasses.replace(r, path=read.get(r.path, r.path)) for r in shown],
+            setup.resolved.rules,
+            settings,
+            setup.confirm,
+        )
         shown = [dataclasses.replace(r, path=names[r.path]) if r.path in names else r for r in confirmed]
     return LintOutcome(tuple(shown), exit_code(shown, setup.resolved.fail_on, recording=record is not None))
 
@@ -99,8 +113,11 @@ def _lint_in_processes(lint_one, paths: list[str], jobs: int, setup: LintSetup) 
     for at, outcome in enumerate(reports):
         if isinstance(outcome, BaseException):
             (alone,) = _lint_in_pool(lint_one, [paths[at]], 1)
-            reports[at] = crashed_report(paths[at], setup.resolved.settings, "worker", alone) \
-                if isinstance(alone, BaseException) else alone
+            reports[at] = (
+                crashed_report(paths[at], setup.resolved.settings, "worker", alone)
+                if isinstance(alone, BaseException)
+                else alone
+            )
     return reports
 
 

@@ -92,7 +92,9 @@ def pytest_terminal_summary(terminalreporter):
     for code in sorted(table):
         row = table[code]
         total.update(row)
-        terminalreporter.write_line(f"{code:6} {row['true']:5} {row['false']:5} {row['missed']:6} {row['unjudged']:8} "
-                                    f"{row['fixed']:5}")
-    terminalreporter.write_line(f"{'all':6} {total['true']:5} {total['false']:5} {total['missed']:6} "
-                                f"{total['unjudged']:8} {total['fixed']:5}")
+        terminalreporter.write_line(
+            f"{code:6} {row['true']:5} {row['false']:5} {row['missed']:6} {row['unjudged']:8} {row['fixed']:5}"
+        )
+    terminalreporter.write_line(
+        f"{'all':6} {total['true']:5} {total['false']:5} {total['missed']:6} {total['unjudged']:8} {total['fixed']:5}"
+    )

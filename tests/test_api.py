@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -15,8 +16,13 @@ import onnxlint
 
 
 def test_lint_a_path_with_target_and_deployment_facts():
-    report = onnxlint.lint(FIXTURES / "yolov5n_norm_in_graph.onnx", target="rk3588", select=["TG007", "LY"],
-                           mean=[0, 0, 0], std="255,255,255")
+    report = onnxlint.lint(
+        FIXTURES / "yolov5n_norm_in_graph.onnx",
+        target="rk3588",
+        select=["TG007", "LY"],
+        mean=[0, 0, 0],
+        std="255,255,255",
+    )
     assert report.error is None and report.toolkit.startswith("rknn-toolkit2 ")
     assert [f.code for f in report.findings] == ["LY002", "TG007"]
 
@@ -69,8 +75,11 @@ def test_bad_arguments_raise():
 
 def test_inspect_path_and_model():
     summary = onnxlint.inspect(FIXTURES / "yolov5n_legacy_op12.onnx")
-    assert summary["heads"][0]["rknn_outputs"] == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0",
-                                                   "/detect/m.2/Conv_output_0"]
+    assert summary["heads"][0]["rknn_outputs"] == [
+        "/detect/m.0/Conv_output_0",
+        "/detect/m.1/Conv_output_0",
+        "/detect/m.2/Conv_output_0",
+    ]
     in_memory = onnxlint.inspect(onnx.load(str(FIXTURES / "yolov5n_legacy_op12.onnx")))
     assert in_memory["path"] == "<model>" and in_memory["heads"] == summary["heads"]
 
@@ -83,26 +92,45 @@ def test_unknown_attribute():
 @pytest.fixture(scope="module")
 def plugin_path(tmp_path_factory):
     """tests/plugin installed into a folder of its own, found through PYTHONPATH (the test environment
-    itself is left as it was)."""
+    itself is left as it was). pip builds a copy: building in place would leave build/ and *.egg-info in the
+    checkout, and mypy would then find the plugin's module twice."""
     target = tmp_path_factory.mktemp("plugin-site")
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                             "--target", str(target), str(ROOT / "tests" / "plugin")],
-                            capture_output=True, text=True, timeout=600)
+    source = shutil.copytree(ROOT / "tests" / "plugin", tmp_path_factory.mktemp("plugin-source") / "plugin")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return target
 
 
 def _onnxlint(plugin_path, *args):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), str(ROOT)])}
-    return subprocess.run([sys.executable, "-m", "onnxlint", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "onnxlint", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 @pytest.mark.slow
 def test_plugin_rule_runs_is_listed_and_explained(plugin_path, tmp_path):
     model = tmp_path / "identity.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
-        g (float[1, 4] x) => (float[1, 4] y) { y = Identity(x) }"""), str(model))
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[1, 4] x) => (float[1, 4] y) { y = Identity(x) }"""),
+        str(model),
+    )
     listed = _onnxlint(plugin_path, "rules", "--format", "json")
     assert "XP001" in [r["code"] for r in json.loads(listed.stdout)["rules"]]
     explained = _onnxlint(plugin_path, "explain", "identity-node")
@@ -118,10 +146,12 @@ def test_plugin_rule_runs_is_listed_and_explained(plugin_path, tmp_path):
 def test_broken_plugin_is_a_one_line_error(tmp_path):
     site = tmp_path / "site"
     (site / "broken_plugin-0.1.dist-info").mkdir(parents=True)
-    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\n"
-                                                                   "Version: 0.1\n")
+    (site / "broken_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n"
+    )
     (site / "broken_plugin-0.1.dist-info" / "entry_points.txt").write_text(
-        "[onnxlint.rules]\nbroken = no_such_module:Rule\n")
+        "[onnxlint.rules]\nbroken = no_such_module:Rule\n"
+    )
     result = _onnxlint(site, "rules")
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
     assert "plugin 'broken' (no_such_module:Rule): cannot be imported" in result.stderr

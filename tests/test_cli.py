@@ -13,9 +13,15 @@ from conftest import FIXTURES, ROOT, parse
 from onnxlint import __version__
 from onnxlint.cli import main
 
-GOLDEN_MODELS = ["yolov5n_legacy_op12.onnx", "yolov5n_dynamic_batch.onnx", "yolov5n_training.onnx",
-                 "yolov5n_norm_in_graph.onnx", "resnet_dropout_training.onnx", "resnet_nhwc_input.onnx",
-                 "scripts/export_dynaxes_typo.py"]
+GOLDEN_MODELS = [
+    "yolov5n_legacy_op12.onnx",
+    "yolov5n_dynamic_batch.onnx",
+    "yolov5n_training.onnx",
+    "yolov5n_norm_in_graph.onnx",
+    "resnet_dropout_training.onnx",
+    "resnet_nhwc_input.onnx",
+    "scripts/export_dynaxes_typo.py",
+]
 
 
 def _run(capsys, *args):
@@ -32,34 +38,46 @@ def _normalised(text: str) -> str:
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_golden_output(capsys, monkeypatch, golden, name, fmt):
     monkeypatch.chdir(ROOT)  # paths in the output are relative, as a user types them
-    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt)
+    _code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt)
     assert err == ""
     stem = name.replace("/", "_").rsplit(".", 1)[0]
     golden(f"{stem}.{'txt' if fmt == 'text' else 'json'}", _normalised(out))
 
 
 # Every format, and a --target report, have goldens: a change to any output shows up as a diff in review.
-FORMAT_GOLDENS = [("yolov5n_training.onnx", "sarif", ()), ("yolov5n_training.onnx", "github", ()),
-                  ("scripts/export_dynaxes_typo.py", "sarif", ()), ("scripts/export_dynaxes_typo.py", "github", ()),
-                  ("yolov5n_legacy_op12.onnx", "text", ("--target", "rk3588")),
-                  ("yolov5n_training.onnx", "json", ("--target", "rv1106"))]
+FORMAT_GOLDENS = [
+    ("yolov5n_training.onnx", "sarif", ()),
+    ("yolov5n_training.onnx", "github", ()),
+    ("scripts/export_dynaxes_typo.py", "sarif", ()),
+    ("scripts/export_dynaxes_typo.py", "github", ()),
+    ("yolov5n_legacy_op12.onnx", "text", ("--target", "rk3588")),
+    ("yolov5n_training.onnx", "json", ("--target", "rv1106")),
+]
 
 
-@pytest.mark.parametrize("name, fmt, extra", FORMAT_GOLDENS,
-                         ids=[f"{n}-{f}{'-' + e[1] if e else ''}" for n, f, e in FORMAT_GOLDENS])
+@pytest.mark.parametrize(
+    "name, fmt, extra", FORMAT_GOLDENS, ids=[f"{n}-{f}{'-' + e[1] if e else ''}" for n, f, e in FORMAT_GOLDENS]
+)
 def test_golden_formats_and_targets(capsys, monkeypatch, golden, name, fmt, extra):
     monkeypatch.chdir(ROOT)
-    code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt, *extra)
+    _code, out, err = _run(capsys, f"fixtures/{name}", "--format", fmt, *extra)
     assert err == ""
     stem = name.replace("/", "_").rsplit(".", 1)[0] + (f".{extra[1]}" if extra else "")
     out = _normalised(out).replace(f'"semanticVersion": "{__version__}"', '"semanticVersion": "[VERSION]"')
-    golden(f"{stem}.{ {'text': 'txt'}.get(fmt, fmt)}", out)
+    golden(f"{stem}.{ {'text': 'txt'}.get(fmt, fmt) }", out)
 
 
 def test_json_document_shape(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    code, out, _ = _run(capsys, "fixtures/yolov5n_training.onnx", "fixtures/yolov5n_legacy_op12.onnx",
-                        "--format", "json", "--target", "rk3588")
+    code, out, _ = _run(
+        capsys,
+        "fixtures/yolov5n_training.onnx",
+        "fixtures/yolov5n_legacy_op12.onnx",
+        "--format",
+        "json",
+        "--target",
+        "rk3588",
+    )
     document = json.loads(out)
     assert document["schema_version"] == 1 and document["tool"] == {"name": "onnxlint", "version": __version__}
     first, second = document["results"]
@@ -74,8 +92,9 @@ def test_json_document_shape(capsys, monkeypatch):
     # the decoded head joins sigmoid scores with boxes in pixels at each level: one cause, one finding (QT001, with
     # a target), the other two levels its related locations
     assert [(f["code"], len(f["related"])) for f in second["findings"]] == [("HD001", 2), ("QT001", 2)]
-    assert {"code": "IO005", "reason": "no --dynamic-axes given for the .onnx model"} in \
-        second["summary"]["rules_skipped"]
+    assert {"code": "IO005", "reason": "no --dynamic-axes given for the .onnx model"} in second["summary"][
+        "rules_skipped"
+    ]
     assert code == 1
 
 
@@ -135,18 +154,24 @@ def test_inspect_summary(capsys):
     code, out, _ = _run(capsys, "inspect", FIXTURES / "yolov5n_legacy_op12.onnx", "--format", "json")
     [summary] = json.loads(out)["models"]
     assert code == 0
-    assert summary["inputs"] == [{"name": "images", "dtype": "float32", "shape": [1, 3, 160, 160],
-                                  "shape_text": "[1, 3, 160, 160]"}]
+    assert summary["inputs"] == [
+        {"name": "images", "dtype": "float32", "shape": [1, 3, 160, 160], "shape_text": "[1, 3, 160, 160]"}
+    ]
     assert summary["opsets"] == {"ai.onnx": 12} and summary["ir_version"] == 7
     assert summary["node_count"] == sum(summary["op_histogram"].values())
     assert summary["parameter_count"] > 50_000
     assert summary["size_bytes"]["file"] == (FIXTURES / "yolov5n_legacy_op12.onnx").stat().st_size
     assert summary["weight_memory"]["fp16"]["bytes"] == 2 * summary["parameter_count"]
-    assert summary["heads"][0]["rknn_outputs"] == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0",
-                                                   "/detect/m.2/Conv_output_0"]
+    assert summary["heads"][0]["rknn_outputs"] == [
+        "/detect/m.0/Conv_output_0",
+        "/detect/m.1/Conv_output_0",
+        "/detect/m.2/Conv_output_0",
+    ]
     _, text, _ = _run(capsys, "inspect", FIXTURES / "yolov5n_legacy_op12.onnx")
-    assert (f"rknn.load_onnx(model='{FIXTURES / 'yolov5n_legacy_op12.onnx'}', outputs=['/detect/m.0/Conv_output_0', "
-            "'/detect/m.1/Conv_output_0', '/detect/m.2/Conv_output_0'])") in text
+    assert (
+        f"rknn.load_onnx(model='{FIXTURES / 'yolov5n_legacy_op12.onnx'}', outputs=['/detect/m.0/Conv_output_0', "
+        "'/detect/m.1/Conv_output_0', '/detect/m.2/Conv_output_0'])"
+    ) in text
     _, text, _ = _run(capsys, "inspect", FIXTURES / "lstm_if_legacy.onnx")
     assert "If" in text and "LSTM" in text and "1 subgraphs" not in text and "2 subgraphs" in text
 
@@ -161,10 +186,12 @@ def test_version_and_module_entry_point():
 
 
 def test_version_and_static_lint_do_not_import_heavy_backends():
-    probe = ("import sys; from onnxlint.cli import main; main(['--version']); "
-             "assert 'onnx' not in sys.modules, 'onnx'; "
-             "main(['fixtures/yolov5n_legacy_op12.onnx']); "
-             "heavy = {'onnxruntime', 'onnxsim', 'torch'} & set(sys.modules); assert not heavy, heavy")
+    probe = (
+        "import sys; from onnxlint.cli import main; main(['--version']); "
+        "assert 'onnx' not in sys.modules, 'onnx'; "
+        "main(['fixtures/yolov5n_legacy_op12.onnx']); "
+        "heavy = {'onnxruntime', 'onnxsim', 'torch'} & set(sys.modules); assert not heavy, heavy"
+    )
     result = _python("-c", probe)
     assert result.returncode == 0, result.stderr
 

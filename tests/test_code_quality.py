@@ -22,8 +22,7 @@ def _tool(module: str, *args: str) -> subprocess.CompletedProcess[str]:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run {module}: .ci/run installs it with the test extra (pip install -e '.[test]')")
         pytest.skip(f"{module} is not installed (pip install -e '.[test]')")
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 def test_ruff_check_finds_nothing():

@@ -57,7 +57,7 @@ def test_first_divergence_is_the_changed_node(capsys, perturbed):
     names = [t["tensor"] for t in document["tensors"]]
     first_bad = next(t for t in document["tensors"] if not t["ok"])
     assert first_bad["node"] == conv
-    assert all(t["ok"] for t in document["tensors"][:names.index(first_bad["tensor"])])  # everything before is fine
+    assert all(t["ok"] for t in document["tensors"][: names.index(first_bad["tensor"])])  # everything before is fine
     assert document["outputs"][0]["ok"] is False
     assert set(document) >= {"schema_version", "a", "b", "inputs", "tolerance", "tensors", "first_divergence"}
     schema = json.loads(resources.files("onnxlint").joinpath("schemas", "compare-report.schema.json").read_text())
@@ -79,8 +79,9 @@ def test_each_step_holds_only_its_own_library(tmp_path, perturbed):
     and together they give the in-process answer."""
     path, _ = perturbed
     limits = sandbox.Limits(timeout_s=120, memory_mib=2048)
-    assert sandbox.run(compare_steps.plan_step, str(MODEL), str(path), str(tmp_path), limits=limits,
-                       loads_onnxruntime=False) == ["onnx"]
+    assert sandbox.run(
+        compare_steps.plan_step, str(MODEL), str(path), str(tmp_path), limits=limits, loads_onnxruntime=False
+    ) == ["onnx"]
     document, loaded = sandbox.run(compare_steps.run_step, str(tmp_path), limits=limits)
     assert loaded == ["onnxruntime"]
     assert document == compare_models(MODEL, path).to_dict() and document["first_divergence"] is not None
@@ -89,14 +90,20 @@ def test_each_step_holds_only_its_own_library(tmp_path, perturbed):
 def test_node_whose_inputs_are_not_shared_is_still_found(tmp_path):
     # B computes 'r' differently under another name: the Mul is the first shared tensor to differ.
     a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (float[4] x) => (float[4] y) <float c = {2.0}> { r = Relu(x)
             m = Mul(r, c)
-            y = Identity(m) }"""), str(a))
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
+            y = Identity(m) }"""),
+        str(a),
+    )
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
         g (float[4] x) => (float[4] y) <float c = {2.0}> { other = Sigmoid(x)
             m = Mul(other, c)
-            y = Identity(m) }"""), str(b))
+            y = Identity(m) }"""),
+        str(b),
+    )
     comparison = compare_models(a, b)
     assert [t.tensor for t in comparison.tensors] == ["m", "y"]
     assert comparison.first_divergence.tensor == "m"
@@ -114,8 +121,11 @@ def test_bad_arguments(capsys, tmp_path):
     code, _, err = _run(capsys, MODEL, tmp_path / "missing.onnx")
     assert code == 2 and len(err.splitlines()) == 1 and "missing.onnx: no such file" in err
     other = tmp_path / "other.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
-        g (float[4] q) => (float[4] y) { y = Relu(q) }"""), str(other))
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (float[4] q) => (float[4] y) { y = Relu(q) }"""),
+        str(other),
+    )
     code, _, err = _run(capsys, MODEL, other)
     assert code == 2 and "the models' inputs differ" in err
 
@@ -155,8 +165,11 @@ def _matmul_relu():
     weight = numpy_helper.from_array((np.arange(4096, dtype=np.float32) % 8 / 8).reshape(64, 64), "w")
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"), helper.make_node("Relu", ["h"], ["y"], name="r")],
-        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [weight])
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])],
+        [weight],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
@@ -164,8 +177,9 @@ def test_external_data_and_text_format_models(capsys, tmp_path):
     """onnxruntime reads each file itself (exposed outputs appended as protobuf): external weights stay in their
     folder, and a model in onnx's text format is handed over as protobuf."""
     (tmp_path / "ext").mkdir()
-    onnx.save(_matmul_relu(), str(tmp_path / "ext" / "m.onnx"), save_as_external_data=True, location="w.bin",
-              size_threshold=0)
+    onnx.save(
+        _matmul_relu(), str(tmp_path / "ext" / "m.onnx"), save_as_external_data=True, location="w.bin", size_threshold=0
+    )
     onnx.save(_matmul_relu(), str(tmp_path / "text.onnxtxt"))
     code, out, _ = _run(capsys, tmp_path / "text.onnxtxt", tmp_path / "ext" / "m.onnx", "--format", "json")
     document = json.loads(out)

@@ -41,14 +41,21 @@ def test_confirmers_travel_to_the_child_process(checked):
 
 
 def _finding(code: str, **data) -> Finding:
-    return Finding(code=code, rule="r", severity=Severity.ERROR, message="m",
-                   location=Location(tensor="images", op_type="Relu"), data=data)
+    return Finding(
+        code=code,
+        rule="r",
+        severity=Severity.ERROR,
+        message="m",
+        location=Location(tensor="images", op_type="Relu"),
+        data=data,
+    )
 
 
 def test_a_rule_tells_its_confirmer_what_each_finding_claims():
     layout = rule("TG007").confirmer
-    double = _finding("TG007", input="images", graph_mean=[0], graph_std=[255], deployment_mean=[0],
-                      deployment_std=[255])
+    double = _finding(
+        "TG007", input="images", graph_mean=[0], graph_std=[255], deployment_mean=[0], deployment_std=[255]
+    )
     assert isinstance(layout.chosen(double), DoubleNormalization)
     count = _finding("TG007", input="images", option="mean_values", values=[0, 0, 0], channels=64)
     build = layout.chosen(count)
@@ -56,11 +63,17 @@ def test_a_rule_tells_its_confirmer_what_each_finding_claims():
     assert build.claim(count.data) == BuildFails(words=("mean_values", "std_values"))
     assert build.claim({**count.data, "values": [0.0] * 64}) is None  # a build shows nothing of a right count
     placement = rule("TG006").confirmer
-    assert placement.claim({"outcome": "cpu", "probe_case": "c1", "missing_cpu_kernels": ["exSoftmax"],
-                            "toolkit_message": None}) == OnCpu(probe_case="c1", missing_kernels=("exSoftmax",))
-    assert placement.claim({"outcome": "unsupported", "probe_case": "c1", "missing_cpu_kernels": [],
-                            "toolkit_message": "...Meet unsupported LSTM'"}) == \
-        BuildFails(words=("Meet unsupported LSTM",))
+    assert placement.claim(
+        {"outcome": "cpu", "probe_case": "c1", "missing_cpu_kernels": ["exSoftmax"], "toolkit_message": None}
+    ) == OnCpu(probe_case="c1", missing_kernels=("exSoftmax",))
+    assert placement.claim(
+        {
+            "outcome": "unsupported",
+            "probe_case": "c1",
+            "missing_cpu_kernels": [],
+            "toolkit_message": "...Meet unsupported LSTM'",
+        }
+    ) == BuildFails(words=("Meet unsupported LSTM",))
 
 
 def test_core_imports_confirm_for_typing_only():
@@ -68,13 +81,18 @@ def test_core_imports_confirm_for_typing_only():
     offending = []
     for path in sorted((ROOT / "onnxlint" / "core").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        typing_only = {id(statement) for node in ast.walk(tree)
-                       if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
-                                                                                   "typing.TYPE_CHECKING")
-                       for statement in node.body}
+        typing_only = {
+            id(statement)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+            for statement in node.body
+        }
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("onnxlint.confirm") \
-                    and id(node) not in typing_only:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and (node.module or "").startswith("onnxlint.confirm")
+                and id(node) not in typing_only
+            ):
                 offending.append(f"{path.name}:{node.lineno}")
     assert offending == []
 
@@ -88,7 +106,7 @@ def _names(confirmer: Confirmer) -> set[str]:
 def test_readme_confirmation_table_matches_the_rules():
     """Each row of the README's confirmation table lists the rules that declare that confirmer."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = text[text.index("| confirmation | rules | what runs |"):].split("\n\n")[0].splitlines()[2:]
+    table = text[text.index("| confirmation | rules | what runs |") :].split("\n\n")[0].splitlines()[2:]
     documented = {}
     for row in table:
         name, codes = (cell.strip() for cell in row.split("|")[1:3])

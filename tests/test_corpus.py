@@ -73,8 +73,11 @@ class Entry:
 
 
 def entries(run: dict) -> list[Entry]:
-    return [Entry(kind, e["code"], e["where"], e.get("count", 1), e["reason"], e.get("class", ""))
-            for kind in ("expected", "known_false", "known_missed", "gone") for e in run.get(kind, [])]
+    return [
+        Entry(kind, e["code"], e["where"], e.get("count", 1), e["reason"], e.get("class", ""))
+        for kind in ("expected", "known_false", "known_missed", "gone")
+        for e in run.get(kind, [])
+    ]
 
 
 def test_manifest_and_expectations_agree():
@@ -95,8 +98,9 @@ def test_manifest_and_expectations_agree():
 @pytest.mark.parametrize("sha", [pytest.param(m, id=m["name"]) for m in MANIFEST])
 def test_cached_model_matches_manifest(sha):
     path = model_path(sha["name"])
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha["sha256"], \
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha["sha256"], (
         f"{path} differs from the manifest: rerun tools/fetch_corpus.py --force --name {sha['name']}"
+    )
 
 
 @pytest.mark.parametrize("name,run", [pytest.param(n, r, id=f"{n}-{r['target']}") for n, r in RUNS])
@@ -106,8 +110,11 @@ def test_corpus_model(name, run):
     report = onnxlint.lint(path, target=target)
     assert report.error is None, report.error
     causes = Counter((f.code, f.message) for f in report.findings)
-    problems = [f"{code} prints the same cause {count} times: {message}" for (code, message), count in causes.items()
-                if count > 1]
+    problems = [
+        f"{code} prints the same cause {count} times: {message}"
+        for (code, message), count in causes.items()
+        if count > 1
+    ]
     findings = list(report.findings)
     claimed = [False] * len(findings)
     for entry in entries(run):
@@ -125,7 +132,7 @@ def test_corpus_model(name, run):
                 for i in hits:
                     claimed[i] = True
             continue
-        for i in hits[:entry.count]:
+        for i in hits[: entry.count]:
             claimed[i] = True
         found = min(len(hits), entry.count)
         if entry.kind == "expected":
@@ -136,12 +143,16 @@ def test_corpus_model(name, run):
         else:
             table["false"] += found
             if found < entry.count:
-                problems.append(f"known_false {entry} x{entry.count} now reported {found} times: "
-                                "the precision fix landed, so lower its count or remove the entry")
+                problems.append(
+                    f"known_false {entry} x{entry.count} now reported {found} times: "
+                    "the precision fix landed, so lower its count or remove the entry"
+                )
     for i, finding in enumerate(findings):
         if not claimed[i]:
             TABLE.setdefault(finding.code, Counter())["unjudged"] += 1
-            problems.append(f"unjudged finding {finding.code} at "
-                            f"{finding.location.node or finding.location.tensor!r}: {finding.message} "
-                            "(judge it in tests/corpus/expectations.toml: expected or known_false)")
+            problems.append(
+                f"unjudged finding {finding.code} at "
+                f"{finding.location.node or finding.location.tensor!r}: {finding.message} "
+                "(judge it in tests/corpus/expectations.toml: expected or known_false)"
+            )
     assert not problems, f"{name} (target {run['target']}):\n  " + "\n  ".join(problems)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import onnx
 import pytest
-
 from test_corpus import model_path
 
 import onnxlint
@@ -61,7 +60,11 @@ def test_predictions_are_still_those_recorded(record, tmp_path):
     onnx.save(fixed, str(path))
     version = record["toolkit"].split()[-1]
     report = onnxlint.lint(path, target=record["chip"], select=list(PLACEMENT_RULES), toolkit=version)
-    predicted = [{"node": where.node, "op_type": where.op_type, "code": finding.code}
-                 for finding in report.findings for where in (finding.location, *finding.related)]
-    assert predicted == record["predicted"], \
+    predicted = [
+        {"node": where.node, "op_type": where.op_type, "code": finding.code}
+        for finding in report.findings
+        for where in (finding.location, *finding.related)
+    ]
+    assert predicted == record["predicted"], (
         f"placement changed: rerun tools/compare_placement.py for {record['model']} and explain the differences"
+    )

@@ -13,9 +13,9 @@ import pytest
 from conftest import FIXTURES
 
 from onnxlint.checks import ALL_RULES
-from onnxlint.rknn.knowledge import known_chips
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.knowledge import known_chips
 from onnxlint.rknn.targets import resolve_target
 
 HEALTHY = [

@@ -26,8 +26,12 @@ from onnxlint.rknn.targets import known_versions, resolve_target
 
 SEEDS = {path.name: onnx.load(str(path), load_external_data=False) for path in SEED_MODELS}
 VERSION = known_versions()[-1]
-FUZZ = settings(derandomize=True, database=None, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @st.composite
@@ -48,9 +52,15 @@ def hostile_models(draw) -> tuple[str, bytes, list[str]]:
 def _deployment(target: str | None, seed: str) -> LintSettings:
     """Every option a rule may need, so that none is skipped for want of one."""
     first_input = SEEDS[seed].graph.input[0].name
-    return LintSettings(target=resolve_target(target, VERSION) if target else None, anchors=(10, 13, 16, 30, 33, 23),
-                        classes=80, mean=(0, 0, 0), std=(255, 255, 255), input_layout="nhwc",
-                        dynamic_axes={first_input: {0: "batch"}})
+    return LintSettings(
+        target=resolve_target(target, VERSION) if target else None,
+        anchors=(10, 13, 16, 30, 33, 23),
+        classes=80,
+        mean=(0, 0, 0),
+        std=(255, 255, 255),
+        input_layout="nhwc",
+        dynamic_axes={first_input: {0: "batch"}},
+    )
 
 
 def _assert_findings_or_one_line_error(report, seed: str, done: list[str]) -> None:

@@ -182,10 +182,22 @@ def test_transpose_after_an_image_input_with_any_perm(tmp_path, perm):
     if perm is not None:
         transpose.attribute.append(helper.make_attribute("perm", perm))
     scale = numpy_helper.from_array(np.full((1, 1, 1, 3), 1 / 255, np.float32), "scale")
-    model = _model([transpose, helper.make_node("Mul", ["t", "scale"], ["y"])], [_value("x", [1, 3, 8, 8])],
-                   [_value("y", None)], [scale])
-    _clean(lint_proto(tmp_path, model, "LY001", "LY002", "TG007",
-                      settings=LintSettings(target=RK3588.target, mean=(0, 0, 0), std=(1, 1, 1))))
+    model = _model(
+        [transpose, helper.make_node("Mul", ["t", "scale"], ["y"])],
+        [_value("x", [1, 3, 8, 8])],
+        [_value("y", None)],
+        [scale],
+    )
+    _clean(
+        lint_proto(
+            tmp_path,
+            model,
+            "LY001",
+            "LY002",
+            "TG007",
+            settings=LintSettings(target=RK3588.target, mean=(0, 0, 0), std=(1, 1, 1)),
+        )
+    )
 
 
 def test_softmax_axis_of_another_type_and_scalar_input(tmp_path):

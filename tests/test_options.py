@@ -41,8 +41,11 @@ def test_no_option_is_declared_outside_the_table():
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "add_argument":
-                declared += [(path.name, arg.value) for arg in node.args
-                             if isinstance(arg, ast.Constant) and str(arg.value).startswith("-")]
+                declared += [
+                    (path.name, arg.value)
+                    for arg in node.args
+                    if isinstance(arg, ast.Constant) and str(arg.value).startswith("-")
+                ]
     assert declared == [("cli.py", "--version")]
 
 
@@ -53,7 +56,7 @@ def test_each_parser_takes_exactly_its_table_options(capsys, command):
 
 
 def test_config_keys_and_api_keywords_come_from_the_table():
-    assert KEYS == tuple(CONFIG_KEYS)
+    assert tuple(CONFIG_KEYS) == KEYS
     for option in OPTIONS:
         if option.toml and option.toml != "table":  # a key of [tool.onnxlint] with a command-line form
             assert option.name in LINT, option.name
@@ -107,7 +110,7 @@ def test_api_refuses_what_the_command_line_refuses(tmp_path):
         onnxlint.lint(model, rtol=-1, confirm=True)
     with pytest.raises(ValueError, match="--inputs and --reference need --confirm"):
         onnxlint.lint(model, inputs=tmp_path / "x.npz")
-    with pytest.raises(ValueError, match="--baseline: .*cannot read baseline"):
+    with pytest.raises(ValueError, match=r"--baseline: .*cannot read baseline"):
         onnxlint.lint(model, baseline=tmp_path / "missing.json")
     with pytest.raises(TypeError, match="jobs"):
         onnxlint.lint(model, jobs=2)  # a command-line matter: one model per call

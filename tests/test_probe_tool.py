@@ -29,17 +29,23 @@ def test_every_probe_model_is_valid_onnx(case):
 
 
 def _log(*rows: str, load_ret=0, build_ret=0) -> str:
-    markers = [f"{probe.MARKER}{json.dumps({'stage': 'build', 'load_ret': load_ret})}",
-               f"{probe.MARKER}{json.dumps({'build_ret': build_ret})}"]
-    table = ["D RKNN: [11:52:28.190] Network Layer Information Table",
-             *(f"D RKNN: [11:52:28.191] {row}" for row in rows),
-             "D RKNN: [11:52:28.192] Feature Tensor Information Table"]
+    markers = [
+        f"{probe.MARKER}{json.dumps({'stage': 'build', 'load_ret': load_ret})}",
+        f"{probe.MARKER}{json.dumps({'build_ret': build_ret})}",
+    ]
+    table = [
+        "D RKNN: [11:52:28.190] Network Layer Information Table",
+        *(f"D RKNN: [11:52:28.191] {row}" for row in rows),
+        "D RKNN: [11:52:28.192] Feature Tensor Information Table",
+    ]
     return "\n".join([*markers, "E RKNN: Unkown op target: 0", *table])
 
 
 def test_layer_table_decides_npu_or_cpu():
-    npu = _log("0    InputOperator      FLOAT16  CPU    \\   (1,3,8,8)   0/0/0   0   InputOperator:x",
-               "1    Conv               FLOAT16  NPU    (1,3,8,8)   (1,4,8,8)   0/0/0   1   Conv:y")
+    npu = _log(
+        "0    InputOperator      FLOAT16  CPU    \\   (1,3,8,8)   0/0/0   0   InputOperator:x",
+        "1    Conv               FLOAT16  NPU    (1,3,8,8)   (1,4,8,8)   0/0/0   1   Conv:y",
+    )
     cpu = _log("1    Xor                INT8     CPU    (1,16)      (1,16)      0/0/0   1   Xor:y")
     assert probe.classify(npu, 0, False, 60, "/tmp/w")["outcome"] == "npu"  # despite the "E RKNN" line
     assert probe.classify(cpu, 0, False, 60, "/tmp/w")["outcome"] == "cpu"

@@ -15,8 +15,9 @@ g (float[1, 4, 10] box, float[1, 3, 10] logits) => (float[1, 7, 10] out) <float[
 
 
 def test_fail_scores_joined_with_boxes_in_pixels(tmp_path):
-    [finding] = lint_text(tmp_path, HEAD.format(c="32.0", wide_op="Mul", narrow_op="Sigmoid"), "QT001",
-                          settings=TARGET).findings
+    [finding] = lint_text(
+        tmp_path, HEAD.format(c="32.0", wide_op="Mul", narrow_op="Sigmoid"), "QT001", settings=TARGET
+    ).findings
     assert (finding.code, finding.location.node) == ("QT001", "Concat_2")
     assert finding.data["narrow_input"] == "narrow" and finding.data["narrow_range"] == [0.0, 1.0]
     assert (finding.data["wide_input"], finding.data["scaled_by"]) == ("wide", "Mul_0")
@@ -34,14 +35,19 @@ def test_fail_range_the_graph_fixes(tmp_path):
     assert finding.data["wide_span"] == 640.0 and "about 0 of 256 levels" in finding.message
 
 
-@pytest.mark.parametrize("c, wide_op, narrow_op", [
-    ("2.0", "Mul", "Sigmoid"),    # a small factor: not pixels
-    ("32.0", "Mul", "Relu"),      # Relu bounds nothing above
-    ("32.0", "Add", "Sigmoid"),   # an offset alone says nothing about the scale
-])
+@pytest.mark.parametrize(
+    "c, wide_op, narrow_op",
+    [
+        ("2.0", "Mul", "Sigmoid"),  # a small factor: not pixels
+        ("32.0", "Mul", "Relu"),  # Relu bounds nothing above
+        ("32.0", "Add", "Sigmoid"),  # an offset alone says nothing about the scale
+    ],
+)
 def test_pass_no_wide_or_no_narrow(tmp_path, c, wide_op, narrow_op):
-    assert codes(lint_text(tmp_path, HEAD.format(c=c, wide_op=wide_op, narrow_op=narrow_op), "QT001",
-                           settings=TARGET)) == []
+    assert (
+        codes(lint_text(tmp_path, HEAD.format(c=c, wide_op=wide_op, narrow_op=narrow_op), "QT001", settings=TARGET))
+        == []
+    )
 
 
 def test_skipped_without_target(tmp_path):
@@ -61,7 +67,8 @@ def test_fail_yolov8_decoded_output(tmp_path):
 
     report = lint_proto(tmp_path, onnx.load(str(FIXTURES / "yolov8n_legacy_op12.onnx")), "QT001", settings=TARGET)
     assert [(f.location.node, f.data["narrow_input"]) for f in report.findings] == [
-        ("/detect/Concat_7", "/detect/Sigmoid_output_0")]
+        ("/detect/Concat_7", "/detect/Sigmoid_output_0")
+    ]
 
 
 # A detection head in miniature: the same join at three levels, boxes scaled by the level's stride.

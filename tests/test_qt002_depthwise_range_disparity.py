@@ -21,12 +21,14 @@ def depthwise(peaks, bn_scale=None, group=None, bias=None, bias_form="conv"):
         conv_inputs += ", cb"
     if bias is not None and bias_form == "add":
         constants += f", float[1, {channels}, 1, 1] ab = {{{numbers(bias)}}}"
-    conv = "Conv<group = %d>(%s)" % (group or channels, conv_inputs)
+    conv = f"Conv<group = {group or channels}>({conv_inputs})"
     if bn_scale is not None:
         beta = bias if bias is not None and bias_form == "beta" else [0.0] * channels
-        constants += (f", float[{channels}] s = {{{numbers(bn_scale)}}}, float[{channels}] b = {{{numbers(beta)}}}, "
-                      f"float[{channels}] m = {{{numbers([0.0] * channels)}}}, "
-                      f"float[{channels}] v = {{{numbers([1.0] * channels)}}}")
+        constants += (
+            f", float[{channels}] s = {{{numbers(bn_scale)}}}, float[{channels}] b = {{{numbers(beta)}}}, "
+            f"float[{channels}] m = {{{numbers([0.0] * channels)}}}, "
+            f"float[{channels}] v = {{{numbers([1.0] * channels)}}}"
+        )
         body = f"c = {conv}\n y = BatchNormalization<epsilon = 0.0>(c, s, b, m, v)"
     elif bias is not None and bias_form == "add":
         body = f"c = {conv}\n y = Add(c, ab)"
@@ -53,12 +55,15 @@ def test_fail_after_folding_batchnorm(tmp_path):
     assert finding.data["folded"] == "BatchNormalization_1" and finding.data["ratio"] == pytest.approx(500.0)
 
 
-@pytest.mark.parametrize("peaks", [
-    [0.05] * 3 + [1.0] * 17,        # 20x: fine
-    [0.0] * 3 + [1.0] * 17,         # dead channels lose nothing
-    [1e-9] * 3 + [1.0] * 17,        # nearly dead too
-    [0.001] * 2 + [1.0] * 3,        # too few channels to judge by a tenth
-])
+@pytest.mark.parametrize(
+    "peaks",
+    [
+        [0.05] * 3 + [1.0] * 17,  # 20x: fine
+        [0.0] * 3 + [1.0] * 17,  # dead channels lose nothing
+        [1e-9] * 3 + [1.0] * 17,  # nearly dead too
+        [0.001] * 2 + [1.0] * 3,  # too few channels to judge by a tenth
+    ],
+)
 def test_pass(tmp_path, peaks):
     assert codes(lint_text(tmp_path, depthwise(peaks), "QT002", settings=TARGET)) == []
 
@@ -86,16 +91,22 @@ NEGLIGIBLE = [1e-4] * 3 + [1.0] * 17
 @pytest.mark.parametrize("bias_form", ["conv", "add", "beta"])
 def test_pass_channels_with_negligible_weights_and_bias_are_dead(tmp_path, bias_form):
     bias = [1e-4] * 3 + [0.5] * 17
-    text = depthwise([1.0] * 20, bn_scale=NEGLIGIBLE, bias=bias, bias_form="beta") if bias_form == "beta" \
+    text = (
+        depthwise([1.0] * 20, bn_scale=NEGLIGIBLE, bias=bias, bias_form="beta")
+        if bias_form == "beta"
         else depthwise(NEGLIGIBLE, bias=bias, bias_form=bias_form)
+    )
     assert codes(lint_text(tmp_path, text, "QT002", settings=TARGET)) == []
 
 
 @pytest.mark.parametrize("bias_form", ["conv", "add", "beta"])
 def test_fail_channels_with_negligible_weights_and_a_bias_are_live(tmp_path, bias_form):
     bias = [0.5] * 20
-    text = depthwise([1.0] * 20, bn_scale=NEGLIGIBLE, bias=bias, bias_form="beta") if bias_form == "beta" \
+    text = (
+        depthwise([1.0] * 20, bn_scale=NEGLIGIBLE, bias=bias, bias_form="beta")
+        if bias_form == "beta"
         else depthwise(NEGLIGIBLE, bias=bias, bias_form=bias_form)
+    )
     [finding] = lint_text(tmp_path, text, "QT002", settings=TARGET).findings
     assert finding.data["crushed_channels"] == 3 and finding.data["ratio"] == pytest.approx(10000.0)
 

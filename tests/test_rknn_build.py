@@ -44,8 +44,11 @@ def test_the_prediction_loads_the_model_once_for_the_failures_and_the_heads(monk
     assert {f.code for f in prediction.report.findings} == {TargetToolkitFailure.code}
     assert [f.data["failure"] for f in prediction.report.findings] == ["dfl-split"]
     heads = predict(FIXTURES / "yolov5n_legacy_op12.onnx", "rk3588").context.heads
-    assert heads[0].rknn_outputs == ["/detect/m.0/Conv_output_0", "/detect/m.1/Conv_output_0",
-                                     "/detect/m.2/Conv_output_0"]
+    assert heads[0].rknn_outputs == [
+        "/detect/m.0/Conv_output_0",
+        "/detect/m.1/Conv_output_0",
+        "/detect/m.2/Conv_output_0",
+    ]
     assert len(loads) == 2
 
 

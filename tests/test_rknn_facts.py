@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import onnx
 import pytest
-
 from conftest import FIXTURES, ROOT, parse
+
 from onnxlint.rknn.targets import installed_version, known_versions, load_facts, resolve_target
 from onnxlint.rknn.toolkit import build, toolkit_missing, toolkit_python
 
@@ -22,8 +22,11 @@ def facts():
 
 def _relu(tmp_path, opset: int):
     path = tmp_path / f"relu_{opset}.onnx"
-    onnx.save(parse(f"""<ir_version: 8, opset_import: ["" : {opset}]>
-        g (float[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) {{ y = Relu(x) }}"""), str(path))
+    onnx.save(
+        parse(f"""<ir_version: 8, opset_import: ["" : {opset}]>
+        g (float[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) {{ y = Relu(x) }}"""),
+        str(path),
+    )
     return path
 
 
@@ -62,8 +65,11 @@ def test_cpu_fallback_prediction_matches_a_real_build(facts, chip):
 @pytest.mark.parametrize("chip", ["rk3588", "rk3576"])
 def test_uint8_input_aborts_the_build(tmp_path, facts, chip):
     path = tmp_path / "uint8.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
-        g (uint8[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""), str(path))
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (uint8[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""),
+        str(path),
+    )
     result = build(path, chip)
     failed, log = result.failed_stage, result.log
     assert failed is not None and failed != "load_onnx"  # loads, then the build kills the process
@@ -78,7 +84,9 @@ def test_unsupported_op_prediction_matches_a_real_build(facts, name):
     from onnxlint.core.engine import lint_file
     from onnxlint.core.registry import LintSettings, find_rule
 
-    report = lint_file(FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target=resolve_target("rk3588", facts.version)))
+    report = lint_file(
+        FIXTURES / name, [find_rule(ALL_RULES, "TG005")], LintSettings(target=resolve_target("rk3588", facts.version))
+    )
     [finding] = report.findings
     result = build(FIXTURES / name, "rk3588")
     failed, log = result.failed_stage, result.log
@@ -98,8 +106,16 @@ def test_mean_values_count_refusal(facts):
 
 # One case per condition kind and chip family: fp16 builds (rk3588, rk3568) and an int8-only chip (rv1106).
 DRIFT_SAMPLE = {
-    "rk3588": ["Slice.step2", "Pow.exp3_3", "ConvTranspose.k3s3", "LayerNormalization", "NonZero", "Greater",
-               "Resize.linear_align_corners_x2", "Conv.k33"],
+    "rk3588": [
+        "Slice.step2",
+        "Pow.exp3_3",
+        "ConvTranspose.k3s3",
+        "LayerNormalization",
+        "NonZero",
+        "Greater",
+        "Resize.linear_align_corners_x2",
+        "Conv.k33",
+    ],
     "rk3568": ["Reshape", "GRU.batch2"],
     "rv1106": ["Pow.exp0_5"],
 }
@@ -117,9 +133,25 @@ def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
 
     cases = DRIFT_SAMPLE[chip]
     # The probe builds in the toolkit's interpreter (ONNXLINT_RKNN_PYTHON, inherited) whatever runs it.
-    result = subprocess.run([sys.executable, "-m", "onnxlint.rknn.probe_ops", "--chips", chip, "--jobs", "2",
-                             "--out", str(tmp_path), "--cases", *cases],
-                            capture_output=True, text=True, timeout=900, cwd=ROOT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "onnxlint.rknn.probe_ops",
+            "--chips",
+            chip,
+            "--jobs",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--cases",
+            *cases,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     fresh = json.loads((tmp_path / probe_folder(facts.version) / f"{chip}.json").read_text())["cases"]
     committed = probe_table(facts.version, chip)["cases"]
@@ -129,8 +161,11 @@ def test_tables_match_a_fresh_probe(tmp_path, facts, chip):
 def test_float16_and_float64_io_are_rewritten_to_float32(tmp_path, facts):
     for dtype in ("float16", "double"):
         path = tmp_path / f"{dtype}.onnx"
-        onnx.save(parse(f"""<ir_version: 8, opset_import: ["" : 13]>
-            g ({dtype}[1, 3, 8, 8] x) => ({dtype}[1, 3, 8, 8] y) {{ y = Relu(x) }}"""), str(path))
+        onnx.save(
+            parse(f"""<ir_version: 8, opset_import: ["" : 13]>
+            g ({dtype}[1, 3, 8, 8] x) => ({dtype}[1, 3, 8, 8] y) {{ y = Relu(x) }}"""),
+            str(path),
+        )
         result = build(path, "rk3588")
         failed, log = result.failed_stage, result.log
         assert failed is None
@@ -143,11 +178,16 @@ def test_float64_input_data_is_refused_by_the_runtime(tmp_path, facts):
     from onnxlint.rknn.toolkit import simulate
 
     path = tmp_path / "double.onnx"
-    onnx.save(parse("""<ir_version: 8, opset_import: ["" : 13]>
-        g (double[1, 3, 8, 8] x) => (double[1, 3, 8, 8] y) { y = Relu(x) }"""), str(path))
+    onnx.save(
+        parse("""<ir_version: 8, opset_import: ["" : 13]>
+        g (double[1, 3, 8, 8] x) => (double[1, 3, 8, 8] y) { y = Relu(x) }"""),
+        str(path),
+    )
     with pytest.raises(RuntimeError) as failure:
         simulate(path, "rk3588", [], {"x": np.ones((1, 3, 8, 8), np.float64)})
-    assert facts.io_dtype_conversions["float64"]["data_refusal"].format(index=0).removeprefix("E ") in str(failure.value)
+    assert facts.io_dtype_conversions["float64"]["data_refusal"].format(index=0).removeprefix("E ") in str(
+        failure.value
+    )
 
 
 def test_int8_only_chips_refuse_fp16_builds(tmp_path, facts):

@@ -32,7 +32,7 @@ def test_the_schema_refuses_a_family_file_that_breaks_it():
 
 def test_chip_facts_come_from_the_family_files():
     newest = family(known_versions()[-1])
-    assert known_chips()[:len(newest["chips"])] == tuple(newest["chips"])
+    assert known_chips()[: len(newest["chips"])] == tuple(newest["chips"])
     assert int8_only_chips() == {"rv1106", "rv1103"}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import ROOT
+
 from onnxlint.rknn.log import Layer, layer_table, log_lines, strip_ansi
 from onnxlint.rknn.toolkit import BuildResult
 
@@ -28,7 +29,7 @@ def test_layer_table_rows_in_order_with_their_target():
 
 def test_rows_of_the_tensor_tables_after_it_are_not_layers():
     # "1   ConvExSwish    images   FLOAT16 ..." in the Feature Tensor table looks like a layer row.
-    tensor_rows = LOG[LOG.index("Feature Tensor Information Table"):]
+    tensor_rows = LOG[LOG.index("Feature Tensor Information Table") :]
     assert "ConvExSwish    images" in tensor_rows
     assert layer_table(tensor_rows) == []
 

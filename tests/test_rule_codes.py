@@ -17,10 +17,7 @@ CODES = frozenset(rule.code for rule in ALL_RULES)
 MENTION = re.compile(r"\b[A-Z]{2}\d{3}\b")
 
 # (file, code) pairs still to be rid of their literal, each with why it is here.
-ALLOWED = {
-    # ModelContext.dim_probe_skip_reason names OP003 in a skip reason; the context is another branch's to move.
-    ("onnxlint/core/registry.py", "OP003"),
-}
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _own_module(code: str) -> str:
@@ -28,9 +25,14 @@ def _own_module(code: str) -> str:
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
-    return {id(node.body[0].value) for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
 
 
 def code_literals(path: Path) -> list[tuple[int, str]]:
@@ -61,13 +63,16 @@ def test_rule_codes_appear_only_in_their_own_rule_module():
 
 def test_the_scan_sees_codes_in_strings_and_not_in_docstrings_or_comments(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('"""Module docs may name TG008."""\n'
-                      'def f(finding):\n'
-                      '    """So may function docs: OP001."""\n'
-                      '    x = 1  # and comments: NM001\n'
-                      '    if finding.code == "IO007":\n'
-                      '        return f"predicted by {finding.code} and TG008"\n'
-                      '    return {"XY001": "mentions NM002"}\n', encoding="utf-8")
+    sample.write_text(
+        '"""Module docs may name TG008."""\n'
+        "def f(finding):\n"
+        '    """So may function docs: OP001."""\n'
+        "    x = 1  # and comments: NM001\n"
+        '    if finding.code == "IO007":\n'
+        '        return f"predicted by {finding.code} and TG008"\n'
+        '    return {"XY001": "mentions NM002"}\n',
+        encoding="utf-8",
+    )
     assert sorted(code_literals(sample)) == [(5, "IO007"), (6, "TG008"), (7, "NM002"), (7, "XY001")]
 
 

@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import codes, lint_text
+
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
 

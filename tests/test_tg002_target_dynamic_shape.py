@@ -1,4 +1,5 @@
 from conftest import FIXTURES, codes, lint_text, rule
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target

@@ -3,10 +3,10 @@ import pytest
 from conftest import FIXTURES, codes, lint_text, parse, rule
 
 from onnxlint.core.engine import lint_file
-from onnxlint.rknn.log import layer_table, strip_ansi
-from onnxlint.rknn.toolkit import build, toolkit_python
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.log import layer_table, strip_ansi
 from onnxlint.rknn.targets import resolve_target
+from onnxlint.rknn.toolkit import build, toolkit_python
 
 VERSION = "2.5.0"
 
@@ -24,7 +24,9 @@ def test_fail_reshape_and_transpose_on_rk3568(tmp_path):
     }"""
     report = lint_text(tmp_path, text, "TG003", settings=_on("rk3568"))
     assert [(f.data["op_type"], f.data["nodes"], f.data["cpu_islands"]) for f in report.findings] == [
-        ("Reshape", ["Reshape_0"], 1), ("Transpose", ["Transpose_1"], 1)]
+        ("Reshape", ["Reshape_0"], 1),
+        ("Transpose", ["Transpose_1"], 1),
+    ]
 
 
 def test_pass_same_model_on_rk3588(tmp_path):
@@ -123,9 +125,12 @@ def test_pass_a_cast_to_the_type_its_input_has(tmp_path):
 def test_identity_cast_is_removed_by_the_toolkit(tmp_path):
     """The measurement behind identity_cast: a verbose rk3588 build of Conv -> Cast(to float) -> Relu and of
     GreaterOrEqual -> Cast(to bool) -> Where has no Cast layer, and the log names both Casts as removed."""
-    text = """<ir_version: 8, opset_import: ["" : 13]>
+    text = (
+        """<ir_version: 8, opset_import: ["" : 13]>
     g (float[1, 3, 8, 8] x) => (float[1, 4, 8, 8] y, float[1, 4, 8, 8] z)
-      <float[4, 3, 1, 1] w = {""" + ", ".join(["0.25"] * 12) + """}, float half = {0.5}, float zero = {0.0}> {
+      <float[4, 3, 1, 1] w = {"""
+        + ", ".join(["0.25"] * 12)
+        + """}, float half = {0.5}, float zero = {0.0}> {
         c = Conv(x, w)
         same = Cast <to = 1> (c)
         y = Relu(same)
@@ -133,6 +138,7 @@ def test_identity_cast_is_removed_by_the_toolkit(tmp_path):
         flag = Cast <to = 9> (ge)
         z = Where(flag, c, zero)
     }"""
+    )
     path = tmp_path / "identity_casts.onnx"
     onnx.save(parse(text), str(path))
     result = build(path, "rk3588", verbose=True)
@@ -177,10 +183,10 @@ def test_gelu_is_fused_by_the_toolkit(tmp_path, chip):
     """The measurement behind fused_gelus: MatMul -> GELU (x * (1 + erf) * 0.5) -> MatMul -> GELU (x * (0.5 *
     (1 + erf))) builds as two ConvExGelu layers on the NPU, with no Erf layer and nothing on the CPU."""
     weights = ", ".join(["0.01"] * 64 * 64)
-    text = """<ir_version: 8, opset_import: ["" : 13]>
+    text = f"""<ir_version: 8, opset_import: ["" : 13]>
     g (float[1, 16, 64] x) => (float[1, 16, 64] y)
-      <float[64, 64] w1 = {%s}, float[64, 64] w2 = {%s}, float sqrt2 = {1.4142135}, float one = {1.0},
-       float half = {0.5}> {
+      <float[64, 64] w1 = {{{weights}}}, float[64, 64] w2 = {{{weights}}}, float sqrt2 = {{1.4142135}},
+       float one = {{1.0}}, float half = {{0.5}}> {{
         a = MatMul(x, w1)
         ad = Div(a, sqrt2)
         ae = Erf(ad)
@@ -193,7 +199,7 @@ def test_gelu_is_fused_by_the_toolkit(tmp_path, chip):
         bp = Add(be, one)
         bh = Mul(half, bp)
         y = Mul(b, bh)
-    }""" % (weights, weights)
+    }}"""
     path = tmp_path / "gelus.onnx"
     onnx.save(parse(text), str(path))
     result = build(path, chip, verbose=True)

@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import codes, lint_text
+
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
 
@@ -9,10 +9,13 @@ MODEL = """<ir_version: 8, opset_import: ["" : 13]>
 g ({dtype}[1, 3, 8, 8] images) => (float[1, 3, 8, 8] y) {{ y = Cast <to = 1> (images) }}"""
 
 
-@pytest.mark.parametrize("chip, message", [
-    ("rk3588", "E RKNN: Not Support Dtype: 2. please check precision!"),
-    ("rk3576", "E RKNN: Conv Meet unsupported conv, input tensor name: images input type: 2"),
-])
+@pytest.mark.parametrize(
+    "chip, message",
+    [
+        ("rk3588", "E RKNN: Not Support Dtype: 2. please check precision!"),
+        ("rk3576", "E RKNN: Conv Meet unsupported conv, input tensor name: images input type: 2"),
+    ],
+)
 def test_fail_uint8_input(tmp_path, chip, message):
     settings = LintSettings(target=resolve_target(chip, VERSION))
     [finding] = lint_text(tmp_path, MODEL.format(dtype="uint8"), "TG004", settings=settings).findings
@@ -34,15 +37,21 @@ def test_no_claim_for_chips_not_measured(tmp_path):
 def test_float16_io_is_converted_to_float32(tmp_path):
     text = """<ir_version: 8, opset_import: ["" : 13]>
     g (float16[1, 3, 8, 8] x) => (float16[1, 3, 8, 8] y) { y = Relu(x) }"""
-    findings = lint_text(tmp_path, text, "TG004", settings=LintSettings(target=resolve_target("rk3588", VERSION))).findings
+    findings = lint_text(
+        tmp_path, text, "TG004", settings=LintSettings(target=resolve_target("rk3588", VERSION))
+    ).findings
     assert [(f.location.tensor, f.severity.value, f.data["converted_to"]) for f in findings] == [
-        ("x", "info", "float32"), ("y", "info", "float32")]
+        ("x", "info", "float32"),
+        ("y", "info", "float32"),
+    ]
     assert "modified to float32!" in findings[0].message
 
 
 def test_float64_input_data_is_then_refused(tmp_path):
     text = """<ir_version: 8, opset_import: ["" : 13]>
     g (double[1, 3, 8, 8] x) => (float[1, 3, 8, 8] y) { y = Cast <to = 1> (x) }"""
-    [finding] = lint_text(tmp_path, text, "TG004", settings=LintSettings(target=resolve_target("rk3588", VERSION))).findings
+    [finding] = lint_text(
+        tmp_path, text, "TG004", settings=LintSettings(target=resolve_target("rk3588", VERSION))
+    ).findings
     assert finding.severity.value == "warning"
     assert "'E inference: Unsupport inputs[0].dtype: float64'" in finding.message

@@ -1,13 +1,13 @@
 import onnx
 import pytest
-
 from conftest import codes, lint_text
+
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
-from onnxlint.rknn.placement import _NodeTests, chip_knowledge, static_tensors
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn import probe_ops as probe
 from onnxlint.rknn.knowledge import family, known_chips, probe_table
+from onnxlint.rknn.placement import _NodeTests, chip_knowledge, static_tensors
 from onnxlint.rknn.targets import resolve_target
 
 VERSION = "2.5.0"
@@ -67,6 +67,7 @@ def test_worst_matching_condition_decides(tmp_path):
 
 
 KNOWLEDGE = chip_knowledge(VERSION, "rk3588")
+assert KNOWLEDGE is not None, "rk3588 has probe data"
 FAMILY = family(VERSION)
 CITED = {spec["id"]: set(spec["cases"]) for spec in FAMILY["op_conditions"]}
 CONDITIONED_OPS = {op for condition in KNOWLEDGE.conditions for op in condition.cases}

@@ -1,6 +1,6 @@
 import pytest
-
 from conftest import codes, lint_text
+
 from onnxlint.core.registry import LintSettings
 from onnxlint.rknn.targets import resolve_target
 
@@ -63,8 +63,10 @@ def test_warn_per_channel_values_on_many_channels(tmp_path):
     assert finding.severity.value == "warning"
 
 
-@pytest.mark.parametrize("layout, text, expected", [
-    ("nchw", NHWC, ["TG007"]), ("nhwc", NHWC, []), ("nchw", PLAIN, []), ("nhwc", PLAIN, ["TG007"])])
+@pytest.mark.parametrize(
+    "layout, text, expected",
+    [("nchw", NHWC, ["TG007"]), ("nhwc", NHWC, []), ("nchw", PLAIN, []), ("nhwc", PLAIN, ["TG007"])],
+)
 def test_layout_without_target(tmp_path, layout, text, expected):
     assert codes(lint_text(tmp_path, text, "TG007", settings=_settings(input_layout=layout))) == expected
 

@@ -6,11 +6,11 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES, codes, rule
-from onnxlint.rknn.buildfail import build_failures
+
 from onnxlint.core.engine import lint_file
 from onnxlint.core.registry import LintSettings
+from onnxlint.rknn.buildfail import build_failures
 from onnxlint.rknn.knowledge import known_chips
 from onnxlint.rknn.targets import resolve_target
 
@@ -37,14 +37,25 @@ def test_entries_verified_on_some_chips_only_claim_nothing_elsewhere():
 
 def test_the_fix_is_a_ready_to_paste_config_line():
     [finding] = _lint(FIXTURES / "toolkit" / "dfl_split.onnx", chip="rv1106").findings
-    assert finding.data["rknn_config"] == "rknn.config(target_platform='rv1106', disable_rules=['seperate_conv_rs_split'])"
+    assert (
+        finding.data["rknn_config"] == "rknn.config(target_platform='rv1106', disable_rules=['seperate_conv_rs_split'])"
+    )
     assert finding.fix.startswith(finding.data["rknn_config"])
     assert finding.data["nodes"][0] == "/model.22/dfl/conv/Conv"
 
 
-@pytest.mark.parametrize("name", ["yolov5n_legacy_op12.onnx", "yolov5n_dynamo_op18.onnx", "yolov8n_legacy_op12.onnx",
-                                  "yolov8n_dynamo_op18.onnx", "resnet_legacy_op13_dynbatch.onnx",
-                                  "lstm_if_legacy.onnx", "lstm_if_dynamo.onnx"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "yolov5n_legacy_op12.onnx",
+        "yolov5n_dynamo_op18.onnx",
+        "yolov8n_legacy_op12.onnx",
+        "yolov8n_dynamo_op18.onnx",
+        "resnet_legacy_op13_dynbatch.onnx",
+        "lstm_if_legacy.onnx",
+        "lstm_if_dynamo.onnx",
+    ],
+)
 @pytest.mark.parametrize("chip", known_chips())
 def test_models_that_build_are_not_flagged(name, chip):
     # The toolkit builds the YOLOv5 and miniature YOLOv8 fixtures (their DFL starts from a flat tensor); the
@@ -54,8 +65,10 @@ def test_models_that_build_are_not_flagged(name, chip):
     assert codes(_lint(FIXTURES / name, chip)) == expected
 
 
-@pytest.mark.parametrize("name, failure", [("yolov5n_training.onnx", "bn-training-mode"),
-                                           ("resnet_dropout_training.onnx", "bn-running-stats-outputs")])
+@pytest.mark.parametrize(
+    "name, failure",
+    [("yolov5n_training.onnx", "bn-training-mode"), ("resnet_dropout_training.onnx", "bn-running-stats-outputs")],
+)
 def test_training_mode_exports_carry_the_toolkit_refusal(name, failure):
     findings = _lint(FIXTURES / name).findings
     assert {f.data["failure"] for f in findings} == {failure}
@@ -67,8 +80,12 @@ def test_skipped_without_target(tmp_path):
 
 
 def test_fixtures_match_their_generator(tmp_path):
-    result = subprocess.run([sys.executable, str(FIXTURES / "build_toolkit_fixtures.py"), "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(FIXTURES / "build_toolkit_fixtures.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     for committed in sorted((FIXTURES / "toolkit").glob("*.onnx")):
         assert (tmp_path / committed.name).read_bytes() == committed.read_bytes(), committed.name

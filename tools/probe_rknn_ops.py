@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's onnxlint, not an installed one
 
-from onnxlint.rknn.probe_ops import main  # noqa: E402
+from onnxlint.rknn.probe_ops import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -40,9 +41,36 @@ if TYPE_CHECKING:
     from onnxlint.core.graph import GraphView
 
 # Ops that compute shapes and indices; folded when their inputs are known and small.
-SHAPE_OPS = frozenset({"Constant", "Shape", "Size", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice",
-                       "Mul", "Add", "Sub", "Div", "Floor", "Ceil", "Identity", "Reshape", "Range", "Equal",
-                       "Where", "ReduceProd", "Min", "Max", "Neg", "Abs", "Mod"})
+SHAPE_OPS = frozenset(
+    {
+        "Constant",
+        "Shape",
+        "Size",
+        "Gather",
+        "Unsqueeze",
+        "Squeeze",
+        "Concat",
+        "Cast",
+        "Slice",
+        "Mul",
+        "Add",
+        "Sub",
+        "Div",
+        "Floor",
+        "Ceil",
+        "Identity",
+        "Reshape",
+        "Range",
+        "Equal",
+        "Where",
+        "ReduceProd",
+        "Min",
+        "Max",
+        "Neg",
+        "Abs",
+        "Mod",
+    }
+)
 MAX_FOLDED_ELEMENTS = 1024
 MAX_FOLD_ROUNDS = 8
 # A probe whose outputs do not come out positive is tried again with every size four times larger, this many
@@ -94,7 +122,7 @@ class DimProbe:
     declared-dynamic outputs symbolic inference already explains never needs the distinct runs, and a rule that
     is skipped never pays for the uniform one."""
 
-    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]], graph: "GraphView | None" = None):
+    def __init__(self, model: LoadedModel, dynamic: list[tuple[str, int]], graph: GraphView | None = None):
         self._model = model
         self._dynamic = dynamic
         self._graph = graph
@@ -129,15 +157,22 @@ class DimProbe:
         if not dynamic:
             return (self._run({}, failure=False),)  # shape arithmetic folded under the declared sizes
         symbols = sorted(self._input_axes_by_symbol)
+        uniform = self.uniform  # not None: there are dynamic dims
         runs = []
         for offset in (2, 3):  # 128, 256, ... and 192, 320, ...: distinct within and across probes
-            if offset == 3 and len(symbols) == 1 and not self.uniform.failure and not self.uniform.too_small:
+            if (
+                offset == 3
+                and len(symbols) == 1
+                and uniform is not None
+                and not uniform.failure
+                and not uniform.too_small
+            ):
                 # One symbol: the uniform run (256) is as distinct from the first (128) as 192 would be, and it is
                 # the run IO007 needs anyway.
-                runs.append(self.uniform)
+                runs.append(uniform)
                 continue
             for growth in range(GROWTHS + 1):
-                scale = GROWTH_FACTOR ** growth
+                scale = GROWTH_FACTOR**growth
                 by_symbol = {symbol: 64 * (2 * i + offset) * scale for i, symbol in enumerate(symbols)}
                 run = self._run({where: by_symbol[_symbol(model, where)] for where in dynamic}, failure=False)
                 if not run.too_small:
@@ -153,7 +188,7 @@ class DimProbe:
             return None
         first = None
         for growth in range(GROWTHS + 1):
-            run = self._run({where: UNIFORM_SIZE * GROWTH_FACTOR ** growth for where in self._dynamic}, failure=True)
+            run = self._run(dict.fromkeys(self._dynamic, UNIFORM_SIZE * GROWTH_FACTOR**growth), failure=True)
             if not run.too_small:
                 return run
             first = first or run
@@ -204,17 +239,20 @@ class DimProbe:
             return None
         others = []
         for size in OTHER_UNIFORM_SIZES:
-            other = self._run({where: size for where in self._dynamic}, failure=True)
+            other = self._run(dict.fromkeys(self._dynamic, size), failure=True)
             if not other.failure and not other.too_small:
                 return None
             others.append(other)
         if self.uniform.failing is None:
             return self.uniform
         for check in self.uniform.failing:
-            if _size_dependent(self._base[0], check, others):
+            if _size_dependent(self._probe_base()[0], check, others):
                 first = next(_named_nodes(self.uniform.failure), None)
-                return self.uniform if first == (check.node.op_type, check.node.name) else \
-                    replace(self.uniform, failure=check.error)
+                return (
+                    self.uniform
+                    if first == (check.node.op_type, check.node.name)
+                    else replace(self.uniform, failure=check.error)
+                )
         return None
 
     @cached_property
@@ -226,10 +264,14 @@ class DimProbe:
         return batch_polymorphic(self._model, self._graph, self._dynamic)
 
     def _run(self, given: dict[tuple[str, int], int], failure: bool) -> ProbeRun:
+        return _run(self._model, *self._probe_base(), given, failure)
+
+    def _probe_base(self) -> tuple[onnx.ModelProto, list[tuple[int, list[str]]]]:
+        """The model the runs start from, with its foldable nodes (made on the first run)."""
         if self._base is None:
             base = _probe_base(self._model)
             self._base = base, _foldable(base)
-        return _run(self._model, *self._base, given, failure)
+        return self._base
 
 
 # The size every dynamic dim gets in the uniform probe: a multiple of 64, valid for detector strides.
@@ -239,30 +281,94 @@ UNIFORM_SIZE = 256
 OTHER_UNIFORM_SIZES = (96, 1024)
 
 
-def probe_dims(model: LoadedModel, graph: "GraphView | None" = None) -> DimProbe:
+def probe_dims(model: LoadedModel, graph: GraphView | None = None) -> DimProbe:
     """The probe of a model's declared-dynamic dims; `graph`, the main GraphView, lets it prove a graph
     batch-polymorphic instead of running it at another size."""
-    dynamic = [(value.name, axis) for value in model.declared_inputs for axis, dim in enumerate(value.shape or ())
-               if not isinstance(dim, int) or dim <= 0]
+    dynamic = [
+        (value.name, axis)
+        for value in model.declared_inputs
+        for axis, dim in enumerate(value.shape or ())
+        if not isinstance(dim, int) or dim <= 0
+    ]
     return DimProbe(model, dynamic, graph)
 
 
 # Operators whose output has the shape of their first input, whatever the size of its axis 0.
-SAME_SHAPE = frozenset({
-    "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "HardSwish", "Softplus",
-    "Softsign", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign", "Erf", "Identity",
-    "Cast", "Not", "Sin", "Cos", "Mish", "Gelu", "Clip", "Dropout", "BatchNormalization", "InstanceNormalization",
-    "LRN", "IsNaN", "IsInf", "ThresholdedRelu", "Shrink"})
+SAME_SHAPE = frozenset(
+    {
+        "Relu",
+        "Sigmoid",
+        "Tanh",
+        "LeakyRelu",
+        "Elu",
+        "Selu",
+        "Celu",
+        "HardSigmoid",
+        "HardSwish",
+        "Softplus",
+        "Softsign",
+        "Exp",
+        "Log",
+        "Sqrt",
+        "Neg",
+        "Abs",
+        "Reciprocal",
+        "Floor",
+        "Ceil",
+        "Round",
+        "Sign",
+        "Erf",
+        "Identity",
+        "Cast",
+        "Not",
+        "Sin",
+        "Cos",
+        "Mish",
+        "Gelu",
+        "Clip",
+        "Dropout",
+        "BatchNormalization",
+        "InstanceNormalization",
+        "LRN",
+        "IsNaN",
+        "IsInf",
+        "ThresholdedRelu",
+        "Shrink",
+    }
+)
 # Elementwise with multidirectional broadcasting: safe when every input is axis-0 batched at the same rank, or
 # static and unable to meet axis 0 (lower rank, or a 1 there).
-BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Equal", "Less", "Greater",
-                       "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Mod", "Where", "PRelu"})
+BROADCAST = frozenset(
+    {
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Pow",
+        "Max",
+        "Min",
+        "Sum",
+        "Mean",
+        "Equal",
+        "Less",
+        "Greater",
+        "LessOrEqual",
+        "GreaterOrEqual",
+        "And",
+        "Or",
+        "Xor",
+        "Mod",
+        "Where",
+        "PRelu",
+    }
+)
 # Batch-first operators: the first input batched on axis 0, every other input static; output rank as given.
-SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
-                     "GlobalMaxPool", "GlobalLpPool"})
+SPATIAL = frozenset(
+    {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
+)
 
 
-def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tuple[str, int]]) -> bool:
+def batch_polymorphic(model: LoadedModel, graph: GraphView, dynamic: list[tuple[str, int]]) -> bool:
     """Whether every tensor of the graph computed from the dynamic inputs is [N, static dims...] with N = the
     dynamic size, through operators that accept any N: then inference passes at any one size of N, as it did
     under the symbols at load (strict). Only axis-0 dynamic dims, one graph (no subgraphs, no functions) and the
@@ -280,10 +386,15 @@ def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tupl
         if not batched:
             continue  # computed from constants alone: the same at every size
         op = node.op_type
+        rank: int | None
         if (op in SAME_SHAPE or op in SPATIAL) and len(batched) == 1 and batched[0] == inputs[0] and not node.domain:
             rank = ranks[batched[0]]  # the common cases first, without the call below
-        elif op in BROADCAST and len(batched) == len(inputs) == 2 and not node.domain \
-                and ranks[inputs[0]] == ranks[inputs[1]]:
+        elif (
+            op in BROADCAST
+            and len(batched) == len(inputs) == 2
+            and not node.domain
+            and ranks[inputs[0]] == ranks[inputs[1]]
+        ):
             rank = ranks[inputs[0]]
         else:
             rank = _batched_rank(graph, node, [name for name in inputs if name], batched, ranks)
@@ -295,9 +406,10 @@ def batch_polymorphic(model: LoadedModel, graph: "GraphView", dynamic: list[tupl
     return True
 
 
-def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
+def _batched_rank(graph: GraphView, node, inputs: list[str], batched: list[str], ranks: dict[str, int]) -> int | None:
     """The rank of the node's outputs when it accepts any size of axis 0 of its batched inputs, else None."""
     op, first = node.op_type, inputs[0]
+    rank: int | None
     if node.domain != "":
         return None
     if op in SAME_SHAPE or op in SPATIAL:
@@ -313,7 +425,7 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
                         return None
                     continue
                 shape = _static_shape(graph, name)
-                if shape is None or len(shape) > rank or len(shape) == rank and shape[0] != 1:
+                if shape is None or len(shape) > rank or (len(shape) == rank and shape[0] != 1):
                     return None  # a constant that meets axis 0 with another size pins the batch
         return rank
     if op in ("Softmax", "LogSoftmax", "Flatten", "Concat", "LayerNormalization"):
@@ -322,7 +434,7 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
             return None
         if len(batched) != (len(inputs) if op == "Concat" else 1):
             return None
-        last_by_default = op == "LayerNormalization" or op != "Flatten" and (graph.opset() or 0) >= 13
+        last_by_default = op == "LayerNormalization" or (op != "Flatten" and (graph.opset() or 0) >= 13)
         axis = node.attr("axis", -1 if last_by_default else 1)
         if not rank or not isinstance(axis, int) or axis % rank == 0:
             return None  # over axis 0 the batch would mix with the other dims
@@ -334,24 +446,29 @@ def _batched_rank(graph: "GraphView", node, inputs: list[str], batched: list[str
             return None
         if op == "Gemm":
             bias = _static_shape(graph, inputs[2]) if len(inputs) > 2 else ()
-            if rank != 2 or node.attr("transA", 0) or bias is None or len(bias) == 2 and bias[0] != 1:
+            if rank != 2 or node.attr("transA", 0) or bias is None or (len(bias) == 2 and bias[0] != 1):
                 return None
         return rank
     return None
 
 
-def _static_shape(graph: "GraphView", name: str) -> tuple[int, ...] | None:
+def _static_shape(graph: GraphView, name: str) -> tuple[int, ...] | None:
     """The shape of a tensor computed without the dynamic inputs, when inference gave every dim as a number."""
-    shape = graph.shape(name)
-    if shape is None or not all(isinstance(d, int) for d in shape):
+    return _numeric(graph.shape(name))
+
+
+def _numeric(shape: Shape | None) -> tuple[int, ...] | None:
+    """The shape when every dim is a number, else None."""
+    if shape is None:
         return None
-    return shape
+    dims = tuple(d for d in shape if isinstance(d, int))
+    return dims if len(dims) == len(shape) else None
 
 
 def _symbol(model: LoadedModel, where: tuple[str, int]) -> str:
     """A named dim shares its value with every dim of the same name; an unnamed dim stands alone."""
     name, axis = where
-    dim = next(v.shape[axis] for v in model.declared_inputs if v.name == name)
+    dim = next(v.shape[axis] for v in model.declared_inputs if v.name == name and v.shape is not None)
     return dim if isinstance(dim, str) else f"\0{name}:{axis}"
 
 
@@ -366,8 +483,13 @@ def _probe_base(model: LoadedModel) -> onnx.ModelProto:
     return base
 
 
-def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, list[str]]],
-         given: dict[tuple[str, int], int], failure: bool) -> ProbeRun:
+def _run(
+    model: LoadedModel,
+    base: onnx.ModelProto,
+    foldable: list[tuple[int, list[str]]],
+    given: dict[tuple[str, int], int],
+    failure: bool,
+) -> ProbeRun:
     """One probe at the given sizes; `failure` asks for strict inference's verdict too."""
     probe = onnx.ModelProto()
     probe.CopyFrom(base)
@@ -384,8 +506,9 @@ def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, li
     empty_output = any(isinstance(d, int) and d <= 0 for shape in outputs.values() for d in shape or ())
     unknown_output = any(shape is None or not all(isinstance(d, int) for d in shape) for shape in outputs.values())
     if not failure:
-        return ProbeRun(given, outputs, None, empty_output or unknown_output and _empty_tensor(inferred))
-    named, failing = frozenset(), None
+        return ProbeRun(given, outputs, None, empty_output or (unknown_output and _empty_tensor(inferred)))
+    named: frozenset[tuple[str, str]] = frozenset()
+    failing: tuple[NodeCheck, ...] | None = None
     try:
         if not strict_passed:  # the last round was not strict: ask again, for onnx's own message
             onnx.shape_inference.infer_shapes(inferred, strict_mode=True, data_prop=True)
@@ -396,7 +519,7 @@ def _run(model: LoadedModel, base: onnx.ModelProto, foldable: list[tuple[int, li
         failing = _failing_alone(inferred, known, named)
         if failing == ():
             problem = None  # data propagation's complaint alone: onnxruntime never makes it
-    too_small = empty_output or problem is not None and _empty_tensor(inferred)
+    too_small = empty_output or (problem is not None and _empty_tensor(inferred))
     return ProbeRun(given, outputs, problem, too_small, named, failing)
 
 
@@ -406,15 +529,19 @@ def _named_nodes(message: str) -> Iterator[tuple[str, str]]:
         yield match.group(1), (match.group(2) or "").strip()
 
 
-def _failing_alone(inferred: onnx.ModelProto, known: dict,
-                   named: frozenset[tuple[str, str]]) -> tuple[NodeCheck, ...] | None:
+def _failing_alone(
+    inferred: onnx.ModelProto, known: dict, named: frozenset[tuple[str, str]]
+) -> tuple[NodeCheck, ...] | None:
     """The named nodes that fail when inferred on their own (without data propagation) with their inputs' types at
     the run's sizes; None when a name is not a node of the main graph, or is a node with a subgraph (which reads
     the outer graph's tensors). Every node of an op type named without a node name is tried. A node with an input
     left without a type is skipped: an earlier failure left it so."""
     nodes = [node for node in inferred.graph.node if (node.op_type, node.name) in named]
-    if not named or {(node.op_type, node.name) for node in nodes} != named or \
-            any(attribute.type in SUBGRAPH_ATTRIBUTES for node in nodes for attribute in node.attribute):
+    if (
+        not named
+        or {(node.op_type, node.name) for node in nodes} != named
+        or any(attribute.type in SUBGRAPH_ATTRIBUTES for node in nodes for attribute in node.attribute)
+    ):
         return None
     types = {v.name: v.type for v in [*inferred.graph.input, *inferred.graph.value_info]}
     for tensor in inferred.graph.initializer:
@@ -432,12 +559,12 @@ def _failing_alone(inferred: onnx.ModelProto, known: dict,
 
 
 def _shaped(type_proto: onnx.TypeProto | None) -> bool:
-    return type_proto is not None and type_proto.HasField("tensor_type") and \
-        type_proto.tensor_type.HasField("shape")
+    return type_proto is not None and type_proto.HasField("tensor_type") and type_proto.tensor_type.HasField("shape")
 
 
-def _node_error(model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx.TypeProto, ...],
-                constants: dict[str, np.ndarray]) -> str | None:
+def _node_error(
+    model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx.TypeProto, ...], constants: dict[str, np.ndarray]
+) -> str | None:
     """onnx's strict inference of the node alone, its inputs of the given types and values: the error, or None."""
     graph_inputs, initializers = [], []
     for name, type_proto in zip(node.input, inputs):
@@ -447,8 +574,13 @@ def _node_error(model: onnx.ModelProto, node: onnx.NodeProto, inputs: tuple[onnx
             initializers.append(numpy_helper.from_array(np.asarray(constants[name]), name))
         else:
             graph_inputs.append(helper.make_value_info(name, type_proto))
-    graph = helper.make_graph([node], "alone", graph_inputs, [helper.make_value_info(name, onnx.TypeProto())
-                                                               for name in node.output if name], initializers)
+    graph = helper.make_graph(
+        [node],
+        "alone",
+        graph_inputs,
+        [helper.make_value_info(name, onnx.TypeProto()) for name in node.output if name],
+        initializers,
+    )
     single = helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
     try:
         onnx.shape_inference.infer_shapes(single, strict_mode=True)
@@ -473,16 +605,20 @@ def _size_dependent(model: onnx.ModelProto, check: NodeCheck, others: list[Probe
         general = onnx.TypeProto()
         general.CopyFrom(type_proto)
         shapes = [type_and_shape(other.inputs[position])[1] for other in same]
-        if shapes[0] is None or any(shape is None or len(shape) != len(shapes[0]) for shape in shapes):
+        first, known = shapes[0], [shape for shape in shapes if shape is not None]
+        if first is None or len(known) < len(shapes) or any(len(shape) != len(first) for shape in known):
             general.tensor_type.ClearField("shape")  # the rank differs too: leave the whole shape unknown
         else:
             for axis, dim in enumerate(general.tensor_type.shape.dim):
-                if len({shape[axis] for shape in shapes}) > 1:
+                if len({shape[axis] for shape in known}) > 1:
                     dim.Clear()
                     dim.dim_param = f"size_{position}_{axis}"
         inputs.append(general)
-    constants = {name: value for name, value in check.constants.items()
-                 if all(name in other.constants and np.array_equal(other.constants[name], value) for other in same)}
+    constants = {
+        name: value
+        for name, value in check.constants.items()
+        if all(name in other.constants and np.array_equal(other.constants[name], value) for other in same)
+    }
     return _node_error(model, check.node, tuple(inputs), constants) is None
 
 
@@ -502,12 +638,14 @@ def _reshape_mismatch(inferred: onnx.ModelProto, known: dict) -> str | None:
     for node in inferred.graph.node:
         if node.op_type != "Reshape" or node.domain not in ("", "ai.onnx") or node.input[1] not in known:
             continue
-        source, target = shapes.get(node.input[0]), [int(d) for d in known[node.input[1]].reshape(-1)]
-        if source is None or not all(isinstance(d, int) for d in source) or any(d <= 0 for d in target):
+        source, target = _numeric(shapes.get(node.input[0])), [int(d) for d in known[node.input[1]].reshape(-1)]
+        if source is None or any(d <= 0 for d in target):
             continue  # -1 and 0 are resolved from the input: nothing to contradict
         if math.prod(source) != math.prod(target):
-            return (f"(op_type:Reshape, node name: {node.name}): [ShapeInferenceError] cannot reshape "
-                    f"{list(source)}, {math.prod(source)} elements, to {target}, {math.prod(target)} elements")
+            return (
+                f"(op_type:Reshape, node name: {node.name}): [ShapeInferenceError] cannot reshape "
+                f"{list(source)}, {math.prod(source)} elements, to {target}, {math.prod(target)} elements"
+            )
     return None
 
 
@@ -545,12 +683,19 @@ def _infer(probe: onnx.ModelProto, strict: bool) -> tuple[onnx.ModelProto, bool]
 
 def _foldable(probe: onnx.ModelProto) -> list[tuple[int, list[str]]]:
     """(position, non-empty inputs) of the nodes that shape arithmetic may fold."""
-    return [(position, [name for name in node.input if name]) for position, node in enumerate(probe.graph.node)
-            if node.op_type in SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1]
+    return [
+        (position, [name for name in node.input if name])
+        for position, node in enumerate(probe.graph.node)
+        if node.op_type in SHAPE_OPS and node.domain in ("", "ai.onnx") and len(node.output) == 1
+    ]
 
 
-def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto, strict: bool = False,
-                           foldable: list[tuple[int, list[str]]] | None = None) -> tuple[onnx.ModelProto, dict, bool]:
+def _fold_shape_arithmetic(
+    model: LoadedModel,
+    probe: onnx.ModelProto,
+    strict: bool = False,
+    foldable: list[tuple[int, list[str]]] | None = None,
+) -> tuple[onnx.ModelProto, dict, bool]:
     """Infer shapes, fold the shape computations that became constant, and repeat until nothing folds.
 
     Returns the inferred model, {tensor: value} of every small constant known along the way, and whether
@@ -592,21 +737,24 @@ def _fold_shape_arithmetic(model: LoadedModel, probe: onnx.ModelProto, strict: b
     return inferred, known, strict_passed
 
 
-def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: "_Shapes") -> np.ndarray | None:
+def _evaluate(node: onnx.NodeProto, opset: int, known: dict, shapes: _Shapes) -> np.ndarray | None:
     if node.op_type in ("Shape", "Size"):
-        shape = shapes.get(node.input[0])
-        if shape is None or not all(isinstance(d, int) for d in shape):
+        shape = _numeric(shapes.get(node.input[0]))
+        if shape is None:
             return None
         if node.op_type == "Size":
             return np.asarray(int(np.prod(shape)), dtype=np.int64)
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        return np.asarray(shape[attrs.get("start", 0):attrs.get("end", None)], dtype=np.int64)
+        return np.asarray(shape[attrs.get("start", 0) : attrs.get("end")], dtype=np.int64)
     inputs = [name for name in node.input if name]
     if not all(name in known for name in inputs):
         return None
     graph = helper.make_graph(
-        [node], "fold", [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in inputs],
-        [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.UNDEFINED, None)])
+        [node],
+        "fold",
+        [helper.make_tensor_value_info(n, onnx.TensorProto.UNDEFINED, None) for n in inputs],
+        [helper.make_tensor_value_info(node.output[0], onnx.TensorProto.UNDEFINED, None)],
+    )
     single = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     from onnx.reference import ReferenceEvaluator  # heavy: only on this path
 

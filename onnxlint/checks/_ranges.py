@@ -14,10 +14,29 @@ import numpy as np
 
 from onnxlint.core.graph import GraphView
 
-UNIT = {"Sigmoid": (0.0, 1.0), "HardSigmoid": (0.0, 1.0), "Softmax": (0.0, 1.0), "LogSoftmax": None,
-        "Tanh": (-1.0, 1.0)}
-MOVES = ("Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Slice", "Split", "Gather",
-         "MaxPool", "Expand", "Tile", "DepthToSpace", "SpaceToDepth")
+UNIT = {
+    "Sigmoid": (0.0, 1.0),
+    "HardSigmoid": (0.0, 1.0),
+    "Softmax": (0.0, 1.0),
+    "LogSoftmax": None,
+    "Tanh": (-1.0, 1.0),
+}
+MOVES = (
+    "Reshape",
+    "Transpose",
+    "Flatten",
+    "Squeeze",
+    "Unsqueeze",
+    "Identity",
+    "Slice",
+    "Split",
+    "Gather",
+    "MaxPool",
+    "Expand",
+    "Tile",
+    "DepthToSpace",
+    "SpaceToDepth",
+)
 DEPTH = 64
 
 
@@ -32,8 +51,10 @@ def static_range(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float, 
         return static_range(graph, node.inputs[0], depth + 1) if node.inputs else None
     if op == "Concat":
         parts = [static_range(graph, name, depth + 1) for name in node.inputs]
-        return None if not parts or any(p is None for p in parts) else (min(p[0] for p in parts),
-                                                                         max(p[1] for p in parts))
+        known = [p for p in parts if p is not None]
+        if not known or len(known) < len(parts):
+            return None
+        return min(p[0] for p in known), max(p[1] for p in known)
     if op == "Relu":
         inner = static_range(graph, node.inputs[0], depth + 1)
         return None if inner is None else (max(inner[0], 0.0), max(inner[1], 0.0))
@@ -41,18 +62,27 @@ def static_range(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float, 
         low, high = _clip_bounds(graph, node)
         inner = static_range(graph, node.inputs[0], depth + 1)
         if low is None or high is None:
-            return None if inner is None else (max(inner[0], low if low is not None else -np.inf),
-                                               min(inner[1], high if high is not None else np.inf))
+            return (
+                None
+                if inner is None
+                else (
+                    max(inner[0], low if low is not None else -np.inf),
+                    min(inner[1], high if high is not None else np.inf),
+                )
+            )
         return (low, high) if inner is None else (max(low, inner[0]), min(high, inner[1]))
     if op in ("Mul", "Add", "Sub", "Div") and len(node.inputs) == 2:
-        ranges = [_constant_range(graph, name) for name in node.inputs]
-        if (ranges[0] is None) == (ranges[1] is None):
+        # One input is a constant (c_lo..c_hi), the other at `position` has a range of its own.
+        first, second = (_constant_range(graph, name) for name in node.inputs)
+        if first is None and second is not None:
+            position, (c_lo, c_hi) = 0, second
+        elif first is not None and second is None:
+            position, (c_lo, c_hi) = 1, first
+        else:
             return None
-        position = 0 if ranges[0] is None else 1
         inner = static_range(graph, node.inputs[position], depth + 1)
         if inner is None:
             return None
-        c_lo, c_hi = ranges[1 - position]
         if op == "Add":
             return inner[0] + c_lo, inner[1] + c_hi
         if op == "Sub":
@@ -71,9 +101,11 @@ def constant_scale(graph: GraphView, tensor: str, depth: int = 0) -> tuple[float
     if node is None or depth > DEPTH:
         return None
     if node.op_type in MOVES or node.op_type == "Concat":
-        found = [constant_scale(graph, name, depth + 1) for name in (node.inputs[:1] if node.op_type != "Concat"
-                                                                     else node.inputs)]
-        found = [f for f in found if f is not None]
+        scales = [
+            constant_scale(graph, name, depth + 1)
+            for name in (node.inputs[:1] if node.op_type != "Concat" else node.inputs)
+        ]
+        found = [f for f in scales if f is not None]
         return max(found) if found else None
     if node.op_type in ("Mul", "Add", "Sub") and len(node.inputs) == 2:
         ranges = [_constant_range(graph, name) for name in node.inputs]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.analysis.exportscript import Symbol
 from onnxlint.core.finding import Finding, Severity
@@ -31,11 +32,14 @@ class ExportTrainingMode(ExportScriptRule):
                     "with batch statistics and drops activations at inference",
                     line=call.line,
                     fix="Remove the training argument (EVAL is the default) and call model.eval() before exporting",
-                    data={"training": "TRAINING"})
+                    data={"training": "TRAINING"},
+                )
             elif mode == "PRESERVE":
                 yield self.finding(
                     "torch.onnx.export(training=TrainingMode.PRESERVE) exports whatever mode the module is in; "
                     "a module not switched with .eval() exports in training mode",
-                    line=call.line, severity=Severity.WARNING,
+                    line=call.line,
+                    severity=Severity.WARNING,
                     fix="Use the default TrainingMode.EVAL and call model.eval() before exporting",
-                    data={"training": "PRESERVE"})
+                    data={"training": "PRESERVE"},
+                )

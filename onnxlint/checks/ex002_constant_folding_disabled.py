@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ExportScriptRule, ScriptContext, torchscript_exporter_may_run
@@ -26,4 +27,5 @@ class ConstantFoldingDisabled(ExportScriptRule):
                     "the model, which NPU converters handle poorly",
                     line=call.line,
                     fix="Remove do_constant_folding=False (True is the default), or run onnxsim on the result",
-                    data={"do_constant_folding": False})
+                    data={"do_constant_folding": False},
+                )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ExportScriptRule, ScriptContext
@@ -34,5 +35,6 @@ class ExporterOpsetOverride(ExportScriptRule):
                 f"fails the file keeps opset {DYNAMO_MIN_OPSET}",
                 line=call.line,
                 fix=f"Pass dynamo=False to get opset {opset} from the TorchScript exporter, or target "
-                    f"opset_version={DYNAMO_MIN_OPSET} and check your runtime accepts it",
-                data={"opset_version": opset, "dynamo": call.literal("dynamo")})
+                f"opset_version={DYNAMO_MIN_OPSET} and check your runtime accepts it",
+                data={"opset_version": opset, "dynamo": call.literal("dynamo")},
+            )

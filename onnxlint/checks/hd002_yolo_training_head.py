@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -29,7 +30,10 @@ class YoloTrainingHead(Rule):
                 f"outputs {[level.permuted for level in raw]} are the {head.family} Detect training branch "
                 f"([batch, {head.na}, ny, nx, {head.nc + 5}] logits, no Sigmoid, no box decode): the model was "
                 f"exported with Detect in training mode",
-                node=raw[0].conv, tensor=raw[0].permuted, related=[(ctx.main, level.conv) for level in raw[1:]],
+                node=raw[0].conv,
+                tensor=raw[0].permuted,
+                related=[(ctx.main, level.conv) for level in raw[1:]],
                 fix="Call model.eval() before exporting (yolov5's export.py does); for an NPU, cut at the head "
-                    f"convolutions {head.rknn_outputs} instead of these reshaped tensors",
-                data={"outputs": [level.permuted for level in raw], "nc": head.nc, "na": head.na})
+                f"convolutions {head.rknn_outputs} instead of these reshaped tensors",
+                data={"outputs": [level.permuted for level in raw], "nc": head.nc, "na": head.na},
+            )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
-from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.heads import COCO_ANCHORS_PX
+from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
 
 COCO_CLASSES = 80
@@ -34,5 +35,6 @@ class AnchorsDefaultCustomNc(Rule):
                 f"autoanchor found them a good fit, or training ran with --noautoanchor",
                 node=head.levels[0].conv,
                 fix="Check the training log's AutoAnchor lines; if it evolved new anchors, re-export from that "
-                    "checkpoint and use the same anchors in the post-processing",
-                data={"nc": head.nc, "anchors": coco})
+                "checkpoint and use the same anchors in the post-processing",
+                data={"nc": head.nc, "anchors": coco},
+            )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -18,7 +19,7 @@ class HeadClassesMismatch(Rule):
     severity = Severity.ERROR
     data_type = HeadClassesMismatchData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.settings.classes is None:
             return "no --classes given"
         if not ctx.heads:
@@ -33,7 +34,9 @@ class HeadClassesMismatch(Rule):
             yield self.finding(
                 f"the {head.family} head predicts {head.nc} classes ({first.shape[1]} channels = {head.na} x "
                 f"(5 + {head.nc})) but the deployment expects {ctx.settings.classes}",
-                node=first.conv, tensor=first.tensors[0],
+                node=first.conv,
+                tensor=first.tensors[0],
                 fix=f"Use the labels file the model was trained with ({head.nc} names), or set the post-processing's "
-                    f"class count to {head.nc}",
-                data={"head_classes": head.nc, "deployment_classes": ctx.settings.classes})
+                f"class count to {head.nc}",
+                data={"head_classes": head.nc, "deployment_classes": ctx.settings.classes},
+            )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
@@ -22,12 +23,14 @@ class NegativeDim(Rule):
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for kind, values in (("input", ctx.model.declared_inputs), ("output", ctx.model.declared_outputs)):
             for value in values:
-                negative = [axis for axis, dim in enumerate(value.shape or ()) if isinstance(dim, int) and dim < 0]
+                shape = value.shape or ()
+                negative = [axis for axis, dim in enumerate(shape) if isinstance(dim, int) and dim < 0]
                 if negative:
                     yield self.finding(
                         f"{kind} '{value.name}' declares {format_shape(value.shape)}: a negative dim at "
                         f"axis {', '.join(map(str, negative))} is not a valid ONNX shape",
                         tensor=value.name,
                         fix="Declare a fixed positive size, or a named symbolic dim (dim_param) for a dynamic axis; "
-                            "-1 is a TensorFlow/Keras convention, not ONNX's",
-                        data={"shape": list(value.shape), "axes": negative})
+                        "-1 is a TensorFlow/Keras convention, not ONNX's",
+                        data={"shape": list(shape), "axes": negative},
+                    )

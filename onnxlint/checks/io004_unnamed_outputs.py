@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
@@ -28,4 +29,5 @@ class UnnamedOutputs(Rule):
                     f"output '{value.name}' has a name the exporter generated; it changes with every export",
                     tensor=value.name,
                     fix="Pass output_names=[...] to torch.onnx.export so deployment code can refer to stable names",
-                    data={"name": value.name})
+                    data={"name": value.name},
+                )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Iterator, TypedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypedDict
 
 from onnxlint.analysis.exportscript import ExportCall
 from onnxlint.core.finding import Finding, Severity
@@ -22,47 +23,59 @@ class DynamicAxesKeyMismatch(Rule):
     data_type = DynamicAxesKeyMismatchData
     inputs = frozenset({"model", "script"})
 
-    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        if isinstance(ctx, ScriptContext):
-            if not ctx.exports:
-                return no_export_call_reason(ctx)
-            if not any(_checkable(call) for call in ctx.exports):
-                return ("no torch.onnx.export call gives input_names, output_names and dynamic_axes as literals "
-                        "(names torch picks itself cannot be checked statically)")
-            return None
+    def skip_script_reason(self, ctx: ScriptContext) -> str | None:
+        if not ctx.exports:
+            return no_export_call_reason(ctx)
+        if all(_checkable(call) is None for call in ctx.exports):
+            return (
+                "no torch.onnx.export call gives input_names, output_names and dynamic_axes as literals "
+                "(names torch picks itself cannot be checked statically)"
+            )
+        return None
+
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given for the .onnx model"
 
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
-        for call in filter(_checkable, ctx.exports):
-            names = _declared_names(call)
-            spec = normalize_dynamic_axes(call.literal("dynamic_axes"))
+        for call in ctx.exports:
+            checkable = _checkable(call)
+            if checkable is None:
+                continue
+            spec, names = checkable
             for key, suggestion in _unknown_keys(spec, names):
-                yield self._key_finding(key, suggestion, names, line=call.line,
-                                        known=f"input_names + output_names {names}")
+                yield self._key_finding(
+                    key, suggestion, names, line=call.line, known=f"input_names + output_names {names}"
+                )
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         names = [v.name for v in ctx.model.declared_inputs] + [v.name for v in ctx.model.declared_outputs]
         for key, suggestion in _unknown_keys(ctx.settings.dynamic_axes or {}, names):
             yield self._key_finding(key, suggestion, names, line=None, known=f"the model's inputs and outputs {names}")
 
-    def _key_finding(self, key: str, suggestion: str | None, names: list[str], *, line: int | None,
-                     known: str) -> Finding:
+    def _key_finding(
+        self, key: str, suggestion: str | None, names: list[str], *, line: int | None, known: str
+    ) -> Finding:
         hint = f"; did you mean '{suggestion}'?" if suggestion else ""
         return self.finding(
             f"dynamic_axes key '{key}' matches none of {known}{hint}",
-            tensor=key, line=line,
-            fix=f"Rename the key to '{suggestion}'" if suggestion else
-                "Use exactly the names given in input_names/output_names as dynamic_axes keys",
-            data={"key": key, "suggestion": suggestion, "names": names})
+            tensor=key,
+            line=line,
+            fix=f"Rename the key to '{suggestion}'"
+            if suggestion
+            else "Use exactly the names given in input_names/output_names as dynamic_axes keys",
+            data={"key": key, "suggestion": suggestion, "names": names},
+        )
 
 
-def _checkable(call: ExportCall) -> bool:
-    """Literal input_names, output_names and a well-formed dynamic_axes: all the rule needs."""
+def _checkable(call: ExportCall) -> tuple[dict[str, dict[int, str | None]], list[str]] | None:
+    """All the rule needs: a well-formed dynamic_axes and literal input_names and output_names (their names in
+    one list), or None."""
     try:
-        normalize_dynamic_axes(call.literal("dynamic_axes"))
+        spec = normalize_dynamic_axes(call.literal("dynamic_axes"))
     except ValueError:
-        return False
-    return _declared_names(call) is not None
+        return None
+    names = _declared_names(call)
+    return None if names is None else (spec, names)
 
 
 def _declared_names(call: ExportCall) -> list[str] | None:
@@ -73,7 +86,7 @@ def _declared_names(call: ExportCall) -> list[str] | None:
     return [*inputs, *outputs]
 
 
-def _unknown_keys(spec: dict, names: Iterable[str]) -> Iterator[tuple[str, str | None]]:
+def _unknown_keys(spec: Mapping[str, Any], names: Iterable[str]) -> Iterator[tuple[str, str | None]]:
     names = list(names)
     for key in spec:
         if key not in names:

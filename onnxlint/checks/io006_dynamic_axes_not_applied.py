@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
@@ -21,7 +22,7 @@ class DynamicAxesNotApplied(Rule):
     severity = Severity.ERROR
     data_type = DynamicAxesNotAppliedData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         return None if ctx.settings.dynamic_axes is not None else "no --dynamic-axes given"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
@@ -36,8 +37,10 @@ class DynamicAxesNotApplied(Rule):
                     yield self.finding(
                         f"dynamic axis {axis} ({wanted}) of '{tensor}' does not exist: the model declares "
                         f"{format_shape(value.shape)}",
-                        tensor=tensor, fix=f"Use an axis between 0 and {len(value.shape) - 1}",
-                        data={"axis": axis, "rank": len(value.shape)})
+                        tensor=tensor,
+                        fix=f"Use an axis between 0 and {len(value.shape) - 1}",
+                        data={"axis": axis, "rank": len(value.shape)},
+                    )
                     continue
                 dim = value.shape[axis]
                 if isinstance(dim, int):
@@ -46,7 +49,8 @@ class DynamicAxesNotApplied(Rule):
                         f"(declared {format_shape(value.shape)})",
                         tensor=tensor,
                         fix="Re-export so the axis stays dynamic: with the TorchScript exporter make every "
-                            "dynamic_axes key match input_names/output_names exactly (torch only warns about unknown "
-                            "keys); with either exporter make sure the model code does not bake the size in "
-                            "(x.view(1, ...) instead of x.view(x.shape[0], ...))",
-                        data={"axis": axis, "requested": symbol, "declared": list(value.shape)})
+                        "dynamic_axes key match input_names/output_names exactly (torch only warns about unknown "
+                        "keys); with either exporter make sure the model code does not bake the size in "
+                        "(x.view(1, ...) instead of x.view(x.shape[0], ...))",
+                        data={"axis": axis, "requested": symbol, "declared": list(value.shape)},
+                    )

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
-from onnxlint.checks._inference import failing_node
-from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
-from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.probe import UNIFORM_SIZE
-from onnxlint.core.registry import ModelContext, Rule
+from onnxlint.checks._inference import failing_node
+from onnxlint.checks.op003_model_invalid import dim_probe_skip_reason
+from onnxlint.checks.op004_shape_inference_error import ShapeInferenceError
 from onnxlint.confirm.ort import DynamicSizes, FailsAtSize
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class DynamicDimUnsupportedData(TypedDict):
@@ -28,16 +30,16 @@ class DynamicDimUnsupported(Rule):
     data_type = DynamicDimUnsupportedData
     confirmer = DynamicSizes(claim=_fails_at_probe_size)
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
-        if ctx.dim_probe_skip_reason:
-            return ctx.dim_probe_skip_reason
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        if reason := dim_probe_skip_reason(ctx):
+            return reason
         if ctx.model.inference.strict_error:
             return f"strict shape inference already fails on the model as declared ({ShapeInferenceError.code})"
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         run = ctx.dim_probe.unsupported
-        if run is None:
+        if run is None or run.failure is None:  # an unsupported run always has a failure
             return
         dims = ", ".join(f"{name}[{axis}]" for name, axis in sorted(run.given))
         graph, node, reason = failing_node(ctx, run.failure)
@@ -46,9 +48,15 @@ class DynamicDimUnsupported(Rule):
         yield self.finding(
             f"{dims} {verb} declared dynamic, but with {each} set to {UNIFORM_SIZE} shape inference fails{where}: "
             f"{reason}; the graph only runs at the sizes it was exported with",
-            graph=graph, node=node, tensor=sorted(run.given)[0][0],
+            graph=graph,
+            node=node,
+            tensor=sorted(run.given)[0][0],
             fix="Export with fixed sizes, or make the model size-independent before exporting: shapes taken from "
-                "x.shape rather than constants (YOLOv5: export --dynamic sets Detect.dynamic so the anchor grids "
-                "are rebuilt per input; a baked grid or x.view(1, ...) pins the size)",
-            data={"dynamic_dims": [f"{name}[{axis}]" for name, axis in sorted(run.given)], "probe_size": UNIFORM_SIZE,
-                  "inference_message": run.failure})
+            "x.shape rather than constants (YOLOv5: export --dynamic sets Detect.dynamic so the anchor grids "
+            "are rebuilt per input; a baked grid or x.view(1, ...) pins the size)",
+            data={
+                "dynamic_dims": [f"{name}[{axis}]" for name, axis in sorted(run.given)],
+                "probe_size": UNIFORM_SIZE,
+                "inference_message": run.failure,
+            },
+        )

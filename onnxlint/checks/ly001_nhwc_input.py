@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.analysis.layout import IMAGE_CHANNELS, layout_chain
+from onnxlint.confirm.ort import LayoutSwap
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import format_shape
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import LayoutSwap
 
 NHWC_TO_NCHW = [0, 3, 1, 2]
 
@@ -38,8 +39,14 @@ class NhwcInput(Rule):
                 if node.op_type == "Reshape":
                     moved = ctx.main.shape(node.outputs[0])
                     before = ctx.main.shape(node.inputs[0]) or shape  # a Pad on the way changes H and W
-                    if shape[3] == 1 and moved is not None and len(moved) == 4 and moved[1] == 1 \
-                            and len(before) == 4 and moved[2:] == before[1:3]:
+                    if (
+                        shape[3] == 1
+                        and moved is not None
+                        and len(moved) == 4
+                        and moved[1] == 1
+                        and len(before) == 4
+                        and moved[2:] == before[1:3]
+                    ):
                         yield self._finding(value.name, shape, node)
                     break
 
@@ -47,8 +54,10 @@ class NhwcInput(Rule):
         return self.finding(
             f"input '{name}' is channels-last {format_shape(shape)} and {node.op_type} {node.name} turns it into "
             f"NCHW inside the graph",
-            node=node, tensor=name,
+            node=node,
+            tensor=name,
             fix="Feed NHWC data and configure the runtime for it (rknn inference(data_format='nhwc'), Horizon "
-                "input_layout_rt: NHWC), with mean/std given per channel in that order; or re-export with an NCHW "
-                "input and no Transpose",
-            data={"shape": list(shape), "channels": shape[3], "converted_by": node.name})
+            "input_layout_rt: NHWC), with mean/std given per channel in that order; or re-export with an NCHW "
+            "input and no Transpose",
+            data={"shape": list(shape), "channels": shape[3], "converted_by": node.name},
+        )

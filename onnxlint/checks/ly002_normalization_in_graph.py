@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
-from onnxlint.core.finding import Finding, Severity
 from onnxlint.analysis.layout import format_values, in_graph_normalization
-from onnxlint.core.registry import ModelContext, Rule
 from onnxlint.confirm.ort import DoubleNormalization
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, Rule
 
 
 class NormalizationInGraphData(TypedDict):
@@ -36,8 +37,10 @@ class NormalizationInGraph(Rule):
                 f"input '{value.name}' is normalised inside the graph by "
                 f"{', '.join(f'{n.op_type} {n.name}' for n in found.nodes)}: equivalent to "
                 f"mean_values={format_values(found.mean)}, std_values={format_values(found.std)}",
-                node=found.nodes[0], tensor=value.name,
+                node=found.nodes[0],
+                tensor=value.name,
                 fix="Do not normalise again in the deployment config (rknn.config mean_values/std_values, a "
-                    "toolchain's mean/scale): keep mean 0, std 1 there; or remove these ops and configure the "
-                    "values there instead, where the NPU applies them for free",
-                data={"mean_values": found.mean, "std_values": found.std, "ops": [n.name for n in found.nodes]})
+                "toolchain's mean/scale): keep mean 0, std 1 there; or remove these ops and configure the "
+                "values there instead, where the NPU applies them for free",
+                data={"mean_values": found.mean, "std_values": found.std, "ops": [n.name for n in found.nodes]},
+            )

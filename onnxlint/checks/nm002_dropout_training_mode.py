@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.ort import InferenceMode
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import InferenceMode
 
 
 class DropoutTrainingModeData(TypedDict):
@@ -31,9 +32,13 @@ class DropoutTrainingMode(Rule):
                         yield self.finding(
                             f"Dropout takes its training_mode from the non-constant tensor "
                             f"'{node.inputs[2]}': a runtime value can switch random dropping on",
-                            graph=graph, node=node, tensor=node.inputs[2], severity=Severity.WARNING,
+                            graph=graph,
+                            node=node,
+                            tensor=node.inputs[2],
+                            severity=Severity.WARNING,
                             fix="Export in eval mode so Dropout is removed, or feed a constant False",
-                            data={"training_mode": None, "ratio": ratio})
+                            data={"training_mode": None, "ratio": ratio},
+                        )
                     elif bool(mode):
                         yield self._training(graph, node, ratio, "training_mode=True")
                 elif opset is not None and opset <= 6 and node.attr("is_test", 0) == 0:
@@ -41,11 +46,12 @@ class DropoutTrainingMode(Rule):
 
     def _training(self, graph, node, ratio, reason) -> Finding:
         return self.finding(
-            f"Dropout is in training mode ({reason}): it zeroes a random {ratio} of its input on "
-            f"every run",
-            graph=graph, node=node,
+            f"Dropout is in training mode ({reason}): it zeroes a random {ratio} of its input on every run",
+            graph=graph,
+            node=node,
             fix="Call model.eval() before torch.onnx.export and export with training=torch.onnx.TrainingMode.EVAL",
-            data={"training_mode": True, "ratio": ratio})
+            data={"training_mode": True, "ratio": ratio},
+        )
 
 
 def _ratio(graph, node) -> float:

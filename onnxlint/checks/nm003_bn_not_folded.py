@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks.nm001_bn_training_mode import batchnorm_training_reason
 from onnxlint.core.finding import Finding, Severity
@@ -30,7 +31,9 @@ class BnNotFolded(Rule):
                     continue  # the un-normalised conv output is used elsewhere, so folding changes the graph
                 yield self.finding(
                     f"BatchNormalization follows a {conv.op_type} and could be folded into its weights",
-                    graph=graph, node=node,
+                    graph=graph,
+                    node=node,
                     fix="Export with do_constant_folding=True from an eval-mode model, or run onnxsim; "
-                        "a folded graph is smaller and quantises with one fewer rounding step",
-                    data={"conv": conv.name})
+                    "a folded graph is smaller and quantises with one fewer rounding step",
+                    data={"conv": conv.name},
+                )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
@@ -29,19 +30,28 @@ class BnDefaultStats(Rule):
         graph, first = defaults[0]
         names = [node.name for _, node in defaults]
         if len(defaults) == len(batch_norms):
-            subject = (f"all {len(defaults)} BatchNormalization nodes have" if len(defaults) > 1
-                       else "the only BatchNormalization node has")
+            subject = (
+                f"all {len(defaults)} BatchNormalization nodes have"
+                if len(defaults) > 1
+                else "the only BatchNormalization node has"
+            )
             message = f"{subject} running mean 0 and variance 1, the values of a freshly initialised network"
         else:
             # A trained network never lands exactly on 0 and 1, so the rest of the model was loaded and these
             # layers were not: a layer added after loading, or buffers missing from the checkpoint.
-            message = (f"{len(defaults)} of {len(batch_norms)} BatchNormalization nodes (first {first.name}) have "
-                       f"running mean 0 and variance 1 while the others hold trained statistics")
+            message = (
+                f"{len(defaults)} of {len(batch_norms)} BatchNormalization nodes (first {first.name}) have "
+                f"running mean 0 and variance 1 while the others hold trained statistics"
+            )
         yield self.finding(
-            message, graph=graph, node=first, related=defaults[1:],
+            message,
+            graph=graph,
+            node=first,
+            related=defaults[1:],
             fix="Load the trained weights and buffers before exporting (model.load_state_dict(state, strict=True) "
-                "reports missing running_mean/running_var)",
-            data={"batch_norm_count": len(batch_norms), "default_count": len(defaults), "nodes": names})
+            "reports missing running_mean/running_var)",
+            data={"batch_norm_count": len(batch_norms), "default_count": len(defaults), "nodes": names},
+        )
 
 
 def _has_default_stats(graph, node) -> bool:

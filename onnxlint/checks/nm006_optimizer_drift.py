@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from onnxlint.checks._drift import DriftData, drift_findings
 from onnxlint.core.finding import Finding, Severity
@@ -16,6 +16,10 @@ class OptimizerDrift(RunRule):
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         yield from drift_findings(
-            self, ctx, "optimizer_drift", "between onnxruntime with graph optimisations off and all on",
+            self,
+            ctx,
+            "optimizer_drift",
+            "between onnxruntime with graph optimisations off and all on",
             fix="Compare accuracy with the optimisation level the deployment uses; NPU toolkits fuse operators the "
-                "same way, so a model this sensitive needs checking on the board too")
+            "same way, so a model this sensitive needs checking on the board too",
+        )

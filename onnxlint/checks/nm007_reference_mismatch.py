@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from onnxlint.checks._drift import DriftData, drift_findings
 from onnxlint.core.finding import Finding, Severity
-from onnxlint.core.registry import ModelContext, RunRule, ScriptContext
+from onnxlint.core.registry import ModelContext, RunRule
 
 
 class ReferenceMismatch(RunRule):
@@ -14,15 +14,16 @@ class ReferenceMismatch(RunRule):
     severity = Severity.ERROR
     data_type = DriftData
 
-    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        reason = super().skip_reason(ctx)
-        if reason is None and not ctx.settings.run.reference:
-            return "no --reference outputs given"
-        return reason
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        return None if ctx.run.reference else "no --reference outputs given"
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         yield from drift_findings(
-            self, ctx, "reference_mismatch", "between the reference you saved and onnxruntime on the same inputs",
+            self,
+            ctx,
+            "reference_mismatch",
+            "between the reference you saved and onnxruntime on the same inputs",
             fix="Check that --inputs are the exact arrays the reference was computed from (same preprocessing, "
-                "model.eval()), then find the first diverging layer: export an intermediate model or use "
-                "`onnxlint compare`")
+            "model.eval()), then find the first diverging layer: export an intermediate model or use "
+            "`onnxlint compare`",
+        )

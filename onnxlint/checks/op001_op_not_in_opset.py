@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks._opschema import first_opset, schema_at, standard_operators
+from onnxlint.confirm.ort import OrtLoad
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import OrtLoad
 
 
 class OpNotInOpsetData(TypedDict):
@@ -33,8 +34,15 @@ class OpNotInOpset(Rule):
                 fix = "Give the node a custom domain and register a kernel for it, or use standard operators"
             else:
                 message = f"{op_type} needs {label} opset >= {since} but the model imports opset {opset}"
-                fix = (f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
-                       f"exist in opset {opset})")
+                fix = (
+                    f"Re-export with opset_version >= {since} (or replace {op_type} with operators that "
+                    f"exist in opset {opset})"
+                )
             for node in nodes:
-                yield self.finding(message, graph=graph, node=node, fix=fix,
-                                   data={"domain": label, "model_opset": opset, "since_version": since})
+                yield self.finding(
+                    message,
+                    graph=graph,
+                    node=node,
+                    fix=fix,
+                    data={"domain": label, "model_opset": opset, "since_version": since},
+                )

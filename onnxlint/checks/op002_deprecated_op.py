@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 from onnxlint.checks._opschema import schema_at, standard_operators
+from onnxlint.confirm.ort import OrtLoad
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, Rule
-from onnxlint.confirm.ort import OrtLoad
 
 # What the ONNX changelog names as the successor of each deprecated operator version.
 REPLACEMENTS = {
     ("", "Upsample"): "Resize",
     ("", "Scatter"): "ScatterElements",
     ("", "GroupNormalization"): "GroupNormalization from opset 21 (at opset 18 scale and bias hold one value per "
-                                "group, from 21 one per channel)",
+    "group, from 21 one per channel)",
     ("ai.onnx.ml", "TreeEnsembleClassifier"): "TreeEnsemble (ai.onnx.ml opset 5)",
     ("ai.onnx.ml", "TreeEnsembleRegressor"): "TreeEnsemble (ai.onnx.ml opset 5)",
 }
@@ -42,6 +43,8 @@ class DeprecatedOp(Rule):
                 yield self.finding(
                     f"{op_type} is deprecated since opset {schema.since_version} and the model imports "
                     f"opset {opset}: onnx.checker rejects it",
-                    graph=graph, node=node, fix=f"Re-export so the graph uses {replacement}",
-                    data={"deprecated_since": schema.since_version, "model_opset": opset,
-                          "replacement": replacement})
+                    graph=graph,
+                    node=node,
+                    fix=f"Re-export so the graph uses {replacement}",
+                    data={"deprecated_since": schema.since_version, "model_opset": opset, "replacement": replacement},
+                )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import onnx
 
@@ -24,7 +25,7 @@ class ShapeInferenceError(Rule):
     severity = Severity.WARNING
     data_type = ShapeInferenceErrorData
 
-    def skip_reason(self, ctx: ModelContext) -> str | None:
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
         if ctx.model.checker_error:
             return f"the model fails onnx.checker ({ModelInvalid.code}), so shape inference would only repeat it"
         return None
@@ -42,10 +43,12 @@ class ShapeInferenceError(Rule):
         graph, node, _ = failing_node(ctx, error)
         yield self.finding(
             f"strict shape inference fails: {first_line}",
-            graph=graph, node=node,
+            graph=graph,
+            node=node,
             fix="Make the declared shapes agree with what the graph computes (re-export, or run onnxsim); "
-                "converters that rely on shape inference, rknn-toolkit2 among them, fail or guess here",
-            data={"inference_message": error})
+            "converters that rely on shape inference, rknn-toolkit2 among them, fail or guess here",
+            data={"inference_message": error},
+        )
 
 
 def _passes_without_data_propagation(proto: onnx.ModelProto) -> bool:

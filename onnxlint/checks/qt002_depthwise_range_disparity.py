@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
 import numpy as np
 
@@ -30,7 +31,10 @@ class DepthwiseRangeDisparity(TargetRule):
 
     code = "QT002"
     name = "depthwise-range-disparity"
-    summary = "A depthwise convolution's channels have weight ranges so different that per-layer int8 weights crush the narrow ones"
+    summary = (
+        "A depthwise convolution's channels have weight ranges so different that per-layer int8 weights crush the"
+        " narrow ones"
+    )
     severity = Severity.INFO
     data_type = DepthwiseRangeDisparityData
 
@@ -41,8 +45,13 @@ class DepthwiseRangeDisparity(TargetRule):
                     continue
                 weights = graph.constant(node.inputs[1])  # small tensors only: depthwise kernels are
                 group = node.attr("group", 1)
-                if weights is None or weights.ndim != 4 or group < 2 or group != weights.shape[0] \
-                        or weights.shape[1] != 1:
+                if (
+                    weights is None
+                    or weights.ndim != 4
+                    or group < 2
+                    or group != weights.shape[0]
+                    or weights.shape[1] != 1
+                ):
                     continue
                 peaks = np.abs(weights.astype(np.float64)).reshape(weights.shape[0], -1).max(axis=1)
                 folded, bias, bn = self._fold(graph, node, peaks)
@@ -63,13 +72,19 @@ class DepthwiseRangeDisparity(TargetRule):
                     f"{low:.3g}{via}, {ratio:.0f}x below channel {wide}'s {folded[wide]:.3g}: with "
                     f"quantized_method='layer' (one symmetric int8 scale per tensor) they keep at most "
                     f"{127.0 / ratio:.1f} of 127 levels",
-                    graph=graph, node=node,
+                    graph=graph,
+                    node=node,
                     fix="Build with quantized_method='channel' (rknn-toolkit2's default: one scale per output "
-                        "channel); if a chip or a tool forces per-layer weights, equalise the channel ranges across "
-                        "this layer and the next (cross-layer equalisation, Nagel et al. 2019) before export",
-                    data={"ratio": round(ratio, 1), "widest_channel": wide, "crushed_channels": crushed,
-                          "folded": bn.name if bn is not None else None,
-                          "assumes": "symmetric int8 weights, quantized_method='layer'"})
+                    "channel); if a chip or a tool forces per-layer weights, equalise the channel ranges across "
+                    "this layer and the next (cross-layer equalisation, Nagel et al. 2019) before export",
+                    data={
+                        "ratio": round(ratio, 1),
+                        "widest_channel": wide,
+                        "crushed_channels": crushed,
+                        "folded": bn.name if bn is not None else None,
+                        "assumes": "symmetric int8 weights, quantized_method='layer'",
+                    },
+                )
 
     @staticmethod
     def _dead(peaks, bias):

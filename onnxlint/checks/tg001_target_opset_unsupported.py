@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
-from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
 
 
 class TargetOpsetUnsupportedData(TypedDict):
@@ -22,7 +23,7 @@ class TargetOpsetUnsupported(TargetRule):
     confirmer = ToolkitBuild(claim=BuildFails(words=("opset",)))
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.target.toolkit
+        facts = ctx.target.toolkit
         opset = ctx.main.opset("")
         if opset is None or opset <= facts.max_opset:
             return
@@ -30,5 +31,6 @@ class TargetOpsetUnsupported(TargetRule):
             f"the model imports opset {opset} but {facts.label} loads opset <= {facts.max_opset}: load_onnx "
             f"fails with '{facts.opset_refusal.format(opset=opset, max_opset=facts.max_opset)}'",
             fix=f"Re-export with opset_version={facts.max_opset} (the dynamo exporter writes 18 by default), or "
-                f"convert with onnx.version_converter.convert_version(model, {facts.max_opset}) and re-check",
-            data={"model_opset": opset, "max_opset": facts.max_opset, "toolkit": facts.label})
+            f"convert with onnx.version_converter.convert_version(model, {facts.max_opset}) and re-check",
+            data={"model_opset": opset, "max_opset": facts.max_opset, "toolkit": facts.label},
+        )

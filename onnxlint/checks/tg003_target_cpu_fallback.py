@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator, Mapping
+from typing import ClassVar, TypedDict
 
+from onnxlint.confirm.toolkit_build import OnCpu, ToolkitBuild
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.graph import GraphView, Node
-from onnxlint.rknn.placement import CPU, Placement
 from onnxlint.core.registry import ModelContext, PlacementRule, RuleOption
-from onnxlint.confirm.toolkit_build import OnCpu, ToolkitBuild
+from onnxlint.rknn.placement import CPU, Placement
 
 
 class TargetCpuFallbackData(TypedDict):
@@ -24,11 +25,17 @@ class TargetCpuFallback(PlacementRule):
     severity = Severity.WARNING
     data_type = TargetCpuFallbackData
     confirmer = ToolkitBuild(claim=OnCpu())
-    options = {"accept-ops": RuleOption(list, [], "operator types the project accepts on the CPU (e.g. the "
-                                                  "decode tail's Reshape): not reported, still counted in islands")}
+    options: ClassVar[Mapping[str, RuleOption]] = {
+        "accept-ops": RuleOption(
+            list,
+            [],
+            "operator types the project accepts on the CPU (e.g. the "
+            "decode tail's Reshape): not reported, still counted in islands",
+        )
+    }
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         graph = ctx.main
         # Operators every probe case put on the CPU; parameter-dependent placements are TG006's, and CPU
         # layers the chip's runtime lacks are failures (TG005).
@@ -48,11 +55,18 @@ class TargetCpuFallback(PlacementRule):
                 f"{facts.label} places {op_type} on the CPU for {chip} in every form it was probed in, and the "
                 f"model has {count}; with the other CPU operators that makes up to {islands} CPU "
                 f"island{'s' if islands != 1 else ''} between NPU parts (the build may fuse neighbours)",
-                node=nodes[0], related=[(graph, node) for node in nodes[1:]],
+                node=nodes[0],
+                related=[(graph, node) for node in nodes[1:]],
                 fix=f"Replace {op_type} with operators the {chip} NPU runs, move it into pre/post-processing, "
-                    f"or cut the model before it (rknn.load_onnx(outputs=[...]))",
-                data={"op_type": op_type, "nodes": [node.name for node in nodes], "cpu_islands": islands,
-                      "chip": chip, "toolkit": facts.label})
+                f"or cut the model before it (rknn.load_onnx(outputs=[...]))",
+                data={
+                    "op_type": op_type,
+                    "nodes": [node.name for node in nodes],
+                    "cpu_islands": islands,
+                    "chip": chip,
+                    "toolkit": facts.label,
+                },
+            )
 
 
 def cpu_islands(graph: GraphView, placements: list[Placement]) -> int:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
+from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, ToolkitBuild
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.model import dtype_name
 from onnxlint.core.registry import ModelContext, TargetRule
-from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, ToolkitBuild
 
 
 class TargetIoDtypeData(TypedDict):
@@ -35,8 +36,8 @@ class TargetIoDtype(TargetRule):
     confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
-        for index, value in enumerate(ctx.model.declared_inputs):
+        facts, chip = ctx.target.toolkit, ctx.target.chip
+        for value in ctx.model.declared_inputs:
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
             if message is None:
@@ -46,13 +47,14 @@ class TargetIoDtype(TargetRule):
                 f"'{message.format(name=value.name)}' and the process aborts",
                 tensor=value.name,
                 fix="Export with a float32 input and leave the uint8-to-float conversion to the runtime: rknn "
-                    "inputs accept uint8 pixel data (rknn_input.type = RKNN_TENSOR_UINT8) and convert it, with "
-                    "mean_values/std_values from rknn.config, on the way in",
-                data={"input": value.name, "dtype": dtype, "chip": chip, "toolkit": facts.label})
+                "inputs accept uint8 pixel data (rknn_input.type = RKNN_TENSOR_UINT8) and convert it, with "
+                "mean_values/std_values from rknn.config, on the way in",
+                data={"input": value.name, "dtype": dtype, "chip": chip, "toolkit": facts.label},
+            )
         yield from self._conversions(ctx)
 
     def _conversions(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts = ctx.settings.target.toolkit
+        facts = ctx.target.toolkit
         ports = [("input", index, value) for index, value in enumerate(ctx.model.declared_inputs)]
         ports += [("output", index, value) for index, value in enumerate(ctx.model.declared_outputs)]
         for kind, index, value in ports:
@@ -61,13 +63,18 @@ class TargetIoDtype(TargetRule):
             if conversion is None:
                 continue
             refusal = conversion.get("data_refusal")
-            consequence = (f"; {dtype} data is then refused ('{refusal.format(index=index)}')"
-                           if refusal and kind == "input" else "")
+            consequence = (
+                f"; {dtype} data is then refused ('{refusal.format(index=index)}')"
+                if refusal and kind == "input"
+                else ""
+            )
             yield self.finding(
                 f"{kind} '{value.name}' is {dtype}: {facts.label} rewrites it to {conversion['to']} at load_onnx "
                 f"('{conversion['message']}'), so the converted model takes and returns {conversion['to']}"
                 f"{consequence}",
-                tensor=value.name, severity=Severity(conversion["severity"]),
+                tensor=value.name,
+                severity=Severity(conversion["severity"]),
                 fix=f"Export the {kind} as {conversion['to']}, or make the application "
-                    f"{'feed' if kind == 'input' else 'read'} {conversion['to']} buffers",
-                data={kind: value.name, "dtype": dtype, "converted_to": conversion["to"], "toolkit": facts.label})
+                f"{'feed' if kind == 'input' else 'read'} {conversion['to']} buffers",
+                data={kind: value.name, "dtype": dtype, "converted_to": conversion["to"], "toolkit": facts.label},
+            )

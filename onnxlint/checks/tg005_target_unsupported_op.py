@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.core.graph import Node
-from onnxlint.rknn.placement import Placement, verdict
-from onnxlint.core.registry import ModelContext, PlacementRule
 from onnxlint.checks._placement import PlacementData, placement_claim
 from onnxlint.confirm.toolkit_build import ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import Node
+from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.rknn.placement import Placement, verdict
 
 
 class TargetUnsupportedOpData(PlacementData):
@@ -24,7 +24,7 @@ class TargetUnsupportedOp(PlacementRule):
     confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         # Refusals of the operator as such; refusals that depend on its parameters are TG006's.
         by_op: dict[str, list[Placement]] = {}
         for placement in ctx.placements:
@@ -36,10 +36,18 @@ class TargetUnsupportedOp(PlacementRule):
             count = f"{len(nodes)} such nodes" if len(nodes) > 1 else f"one, {nodes[0].name}"
             yield self.finding(
                 f"{verdict(first, facts.label, chip, op_type)} (probe case {first.case.id}); the model has {count}",
-                node=nodes[0], related=[(ctx.main, node) for node in nodes[1:]],
+                node=nodes[0],
+                related=[(ctx.main, node) for node in nodes[1:]],
                 fix=f"Take {op_type} out of the model: cut before it (rknn.load_onnx(outputs=[...])) and do that "
-                    f"part in the application, or replace it with operators the {chip} NPU runs",
-                data={"op_type": op_type, "nodes": [node.name for node in nodes], "chip": chip,
-                      "toolkit": facts.label, "outcome": first.outcome, "probe_case": first.case.id,
-                      "toolkit_message": first.case.toolkit_words if first.outcome != "cpu" else None,
-                      "missing_cpu_kernels": list(first.missing_cpu_kernels)})
+                f"part in the application, or replace it with operators the {chip} NPU runs",
+                data={
+                    "op_type": op_type,
+                    "nodes": [node.name for node in nodes],
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": first.outcome,
+                    "probe_case": first.case.id,
+                    "toolkit_message": first.case.toolkit_words if first.outcome != "cpu" else None,
+                    "missing_cpu_kernels": list(first.missing_cpu_kernels),
+                },
+            )

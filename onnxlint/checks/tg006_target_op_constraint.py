@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.rknn.placement import verdict
-from onnxlint.core.registry import ModelContext, PlacementRule
 from onnxlint.checks._placement import PlacementData, placement_claim
 from onnxlint.confirm.toolkit_build import ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.registry import ModelContext, PlacementRule
+from onnxlint.rknn.placement import verdict
 
 
 class TargetOpConstraintData(PlacementData):
@@ -22,7 +22,7 @@ class TargetOpConstraint(PlacementRule):
     confirmer = ToolkitBuild(claim=placement_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
+        facts, chip = ctx.target.toolkit, ctx.target.chip
         for placement in ctx.placements:
             condition = placement.condition
             if condition is None:
@@ -31,9 +31,16 @@ class TargetOpConstraint(PlacementRule):
             yield self.finding(
                 f"{node.op_type} has {condition.says}: {verdict(placement, facts.label, chip)} "
                 f"(probe case {placement.case.id})",
-                node=node, fix=condition.fix,
+                node=node,
+                fix=condition.fix,
                 severity=Severity.ERROR if placement.fails else Severity.WARNING,
-                data={"condition": condition.id, "chip": chip, "toolkit": facts.label,
-                      "outcome": placement.outcome, "probe_case": placement.case.id,
-                      "toolkit_message": placement.case.toolkit_words if placement.outcome != "cpu" else None,
-                      "missing_cpu_kernels": list(placement.missing_cpu_kernels)})
+                data={
+                    "condition": condition.id,
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": placement.outcome,
+                    "probe_case": placement.case.id,
+                    "toolkit_message": placement.case.toolkit_words if placement.outcome != "cpu" else None,
+                    "missing_cpu_kernels": list(placement.missing_cpu_kernels),
+                },
+            )

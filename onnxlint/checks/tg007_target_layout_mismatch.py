@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Iterator, NotRequired, TypedDict
+from collections.abc import Iterator
+from typing import NotRequired, TypedDict
 
-from onnxlint.core.finding import Finding, Severity
-from onnxlint.core.graph import format_shape
 from onnxlint.analysis.layout import channel_axis, format_values, in_graph_normalization
-from onnxlint.core.registry import ModelContext, Rule, ScriptContext
 from onnxlint.confirm.confirmer import PerFinding
 from onnxlint.confirm.ort import DoubleNormalization
 from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild
+from onnxlint.core.finding import Finding, Severity
+from onnxlint.core.graph import format_shape
+from onnxlint.core.registry import ModelContext, Rule, ScriptContext
 
 LAYOUT_CHANNEL_AXIS = {"nchw": 1, "nhwc": 3}
 # Rockchip's compiler op list (V2.3.2, §5.1): with more than 4 channels only mean[0] and std[0] are applied.
@@ -51,13 +52,17 @@ def _value_count_claim(data: TargetLayoutMismatchData) -> BuildFails | None:
 class TargetLayoutMismatch(Rule):
     code = "TG007"
     name = "target-layout-mismatch"
-    summary = "The deployment's mean/std or input layout conflicts with the graph: double normalisation, " \
-              "a channel count the values do not match, or data fed in the other layout"
+    summary = (
+        "The deployment's mean/std or input layout conflicts with the graph: double normalisation, "
+        "a channel count the values do not match, or data fed in the other layout"
+    )
     severity = Severity.ERROR
     data_type = TargetLayoutMismatchData
-    confirmer = PerFinding(when=_is_double_normalization,
-                           then=DoubleNormalization(values=_deployment_values),
-                           otherwise=ToolkitBuild(claim=_value_count_claim, deployment_preprocessing=True))
+    confirmer = PerFinding(
+        when=_is_double_normalization,
+        then=DoubleNormalization(values=_deployment_values),
+        otherwise=ToolkitBuild(claim=_value_count_claim, deployment_preprocessing=True),
+    )
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
         settings = ctx.settings
@@ -86,11 +91,13 @@ class TargetLayoutMismatch(Rule):
             f"{format_shape(shape)}: pixels and channels get mixed up",
             tensor=name,
             fix=f"Feed {graph_layout} data (transpose in pre-processing), or re-export the model with "
-                f"a {stated.upper()} input",
-            data={"input": name, "shape": list(shape), "graph_layout": graph_layout.lower(), "stated_layout": stated})
+            f"a {stated.upper()} input",
+            data={"input": name, "shape": list(shape), "graph_layout": graph_layout.lower(), "stated_layout": stated},
+        )
 
     def _value_counts(self, ctx: ModelContext, index: int, name: str, shape) -> Iterator[Finding]:
         facts = ctx.settings.target.toolkit if ctx.settings.target else None
+        axis: int | None
         if facts is not None:
             axis = facts.preprocessing_channel_axis  # the toolkit's own view, whatever the graph's layout
         else:  # the graph's own channel axis; a stated layout that contradicts it is reported by _layout
@@ -103,28 +110,40 @@ class TargetLayoutMismatch(Rule):
                 continue
             # RKNN wants exactly one value per channel (measured); other toolchains also broadcast a single one.
             if len(values) != channels and (facts is not None or len(values) != 1):
-                refusal = facts.preprocessing_refusal.format(option=option, values=format_values(values),
-                                                             index=index, channels=channels) if facts else None
-                reason = (f"{facts.label} takes dim {axis} of input '{name}' {format_shape(shape)} as its "
-                          f"channels and refuses the model: '{refusal}'" if facts else
-                          f"input '{name}' {format_shape(shape)} has {channels} channels")
+                refusal = (
+                    facts.preprocessing_refusal.format(
+                        option=option, values=format_values(values), index=index, channels=channels
+                    )
+                    if facts
+                    else None
+                )
+                reason = (
+                    f"{facts.label} takes dim {axis} of input '{name}' {format_shape(shape)} as its "
+                    f"channels and refuses the model: '{refusal}'"
+                    if facts
+                    else f"input '{name}' {format_shape(shape)} has {channels} channels"
+                )
                 yield self.finding(
                     f"{option} has {len(values)} value{'s' if len(values) != 1 else ''} {format_values(values)}, "
                     f"but {reason}",
                     tensor=name,
                     fix=f"Give one {option} entry per channel; if the graph input is NHWC, re-export it as NCHW "
-                        f"(the toolkit counts channels on dim 1)" if facts else
-                        f"Give one {option} entry per channel",
-                    data={"input": name, "option": option, "values": list(values), "channels": channels})
+                    f"(the toolkit counts channels on dim 1)"
+                    if facts
+                    else f"Give one {option} entry per channel",
+                    data={"input": name, "option": option, "values": list(values), "channels": channels},
+                )
             elif channels > MAX_PER_CHANNEL_PREPROCESSING and len(set(values)) > 1:
                 yield self.finding(
                     f"{option} {format_values(values)} differ per channel, but input '{name}' has {channels} "
                     f"channels and with more than {MAX_PER_CHANNEL_PREPROCESSING} the runtime applies only the first "
                     f"value to all of them (Rockchip compiler op list, model input limits)",
-                    tensor=name, severity=Severity.WARNING,
+                    tensor=name,
+                    severity=Severity.WARNING,
                     fix="Normalise inside the model or in pre-processing, and set this option to a single value "
-                        "repeated",
-                    data={"input": name, "option": option, "values": list(values), "channels": channels})
+                    "repeated",
+                    data={"input": name, "option": option, "values": list(values), "channels": channels},
+                )
 
     def _double_normalization(self, ctx: ModelContext, name: str, shape) -> Iterator[Finding]:
         mean, std = ctx.settings.mean, ctx.settings.std
@@ -138,8 +157,15 @@ class TargetLayoutMismatch(Rule):
             f"{', '.join(n.name for n in found.nodes)}: mean {format_values(found.mean)}, std "
             f"{format_values(found.std)}), and the deployment normalises it again with mean "
             f"{format_values(mean or [0])}, std {format_values(std or [1])}: the network sees the wrong values",
-            node=found.nodes[0], tensor=name,
+            node=found.nodes[0],
+            tensor=name,
             fix="Keep one of the two: mean_values=[[0, 0, 0]], std_values=[[1, 1, 1]] in the deployment, or "
-                "remove the normalisation from the graph and keep it in the deployment (the NPU applies it for free)",
-            data={"input": name, "graph_mean": found.mean, "graph_std": found.std,
-                  "deployment_mean": list(mean or []), "deployment_std": list(std or [])})
+            "remove the normalisation from the graph and keep it in the deployment (the NPU applies it for free)",
+            data={
+                "input": name,
+                "graph_mean": found.mean,
+                "graph_std": found.std,
+                "deployment_mean": list(mean or []),
+                "deployment_std": list(std or []),
+            },
+        )

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, TypedDict
+from collections.abc import Iterator
+from typing import TypedDict
 
-from onnxlint.rknn.buildfail import PATTERNS
+from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild, message_tail
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.registry import ModelContext, TargetRule
-from onnxlint.confirm.toolkit_build import BuildFails, ToolkitBuild, message_tail
+from onnxlint.rknn.buildfail import PATTERNS
 
 
 class TargetToolkitFailureData(TypedDict):
@@ -37,8 +38,8 @@ class TargetToolkitFailure(TargetRule):
     confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
-        facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
-        for failure in ctx.settings.target.build_failures:  # those verified on other chips only claim nothing here
+        facts, chip = ctx.target.toolkit, ctx.target.chip
+        for failure in ctx.target.build_failures:  # those verified on other chips only claim nothing here
             matches = list(PATTERNS[failure.pattern](ctx.main))
             if not matches:
                 continue
@@ -55,10 +56,22 @@ class TargetToolkitFailure(TargetRule):
                 f"(verified with {failure.verified}){count}",
                 node=first[0],
                 related=[(ctx.main, node) for node in [*first[1:], *(m[0] for m in matches[1:])]],
-                fix=(f"{config}{cut} ({failure.workaround['text']})" if config
-                     else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]),
-                data={"failure": failure.id, "fusion_rule": failure.fusion_rule, "toolkit_message": message,
-                      "disable_rules": list(rules or []), "rknn_config": config,
-                      "load_onnx_outputs": heads[0] if heads else None,
-                      "nodes": [node.name for match in matches for node in match], "matches": len(matches),
-                      "chip": chip, "toolkit": facts.label, "outcome": "unsupported"})
+                fix=(
+                    f"{config}{cut} ({failure.workaround['text']})"
+                    if config
+                    else failure.workaround["text"][:1].upper() + failure.workaround["text"][1:]
+                ),
+                data={
+                    "failure": failure.id,
+                    "fusion_rule": failure.fusion_rule,
+                    "toolkit_message": message,
+                    "disable_rules": list(rules or []),
+                    "rknn_config": config,
+                    "load_onnx_outputs": heads[0] if heads else None,
+                    "nodes": [node.name for match in matches for node in match],
+                    "matches": len(matches),
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "outcome": "unsupported",
+                },
+            )

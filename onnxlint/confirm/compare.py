@@ -23,9 +23,10 @@ import gc
 import os
 import pickle
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 
@@ -64,10 +65,18 @@ class TensorResult:
 
     def to_dict(self) -> dict[str, Any]:
         values = self.metrics.to_dict() if self.metrics else {}
-        return {"tensor": self.tensor, "node": self.node, "op_type": self.op_type, "shape": self.shape,
-                "max_abs": values.get("max_abs"), "max_rel": values.get("max_rel"),
-                "mismatch_ratio": values.get("mismatch_ratio"), "cosine": values.get("cosine"), "ok": self.ok,
-                "problem": self.problem}
+        return {
+            "tensor": self.tensor,
+            "node": self.node,
+            "op_type": self.op_type,
+            "shape": self.shape,
+            "max_abs": values.get("max_abs"),
+            "max_rel": values.get("max_rel"),
+            "mismatch_ratio": values.get("mismatch_ratio"),
+            "cosine": values.get("cosine"),
+            "ok": self.ok,
+            "problem": self.problem,
+        }
 
 
 @dataclass
@@ -97,9 +106,15 @@ class Comparison:
             "inputs": {"seed": self.seed, "shapes": self.input_shapes},
             "tolerance": tolerance,
             "tensors": [t.to_dict() for t in self.tensors],
-            "first_divergence": None if origin is None else {
-                "tensor": origin.tensor, "node": origin.node, "op_type": origin.op_type,
-                "metrics": origin.metrics.to_dict() if origin.metrics else None, "problem": origin.problem},
+            "first_divergence": None
+            if origin is None
+            else {
+                "tensor": origin.tensor,
+                "node": origin.node,
+                "op_type": origin.op_type,
+                "metrics": origin.metrics.to_dict() if origin.metrics else None,
+                "problem": origin.problem,
+            },
             "outputs": [by_name[name].to_dict() for name in self.outputs if name in by_name],
             **({"rknn": self.rknn} if self.rknn is not None else {}),
         }
@@ -131,9 +146,15 @@ class _Plan:
     feeds: dict[str, np.ndarray]
 
 
-def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: int = 0,
-                   given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
-                   chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None) -> Comparison:
+def compare_models(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    seed: int = 0,
+    given: Mapping[str, np.ndarray] | None = None,
+    tolerance: Tolerance = Tolerance(),
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
     """Compare every tensor A and B share by name, in this process; `progress(done, total)` is called after each
     chunk of each model's run and of the comparison (total: three times the chunks). Raises ModelLoadError for a
     file lint would refuse (the same vetting: parse, external data, cycles), ValueError for models that cannot
@@ -145,9 +166,15 @@ def compare_models(a: str | os.PathLike[str], b: str | os.PathLike[str], seed: i
         return run_comparison(folder, chunk, progress)
 
 
-def compare_in_children(a: str | os.PathLike[str], b: str | os.PathLike[str], limits: Limits, seed: int = 0,
-                        given: Mapping[str, np.ndarray] | None = None, tolerance: Tolerance = Tolerance(),
-                        on_progress: Callable[[int, int], None] | None = None) -> Comparison:
+def compare_in_children(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    limits: Limits,
+    seed: int = 0,
+    given: Mapping[str, np.ndarray] | None = None,
+    tolerance: Tolerance = Tolerance(),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
     """compare_models with each step in a child process under `limits` (see onnxlint.core.sandbox): the same
     answer and errors, and LimitExceeded for a step over a limit."""
     import tempfile
@@ -155,15 +182,22 @@ def compare_in_children(a: str | os.PathLike[str], b: str | os.PathLike[str], li
     from onnxlint.core import sandbox
 
     with tempfile.TemporaryDirectory(prefix="onnxlint-compare-") as folder:
-        sandbox.run(plan_comparison, str(a), str(b), folder, seed, given, tolerance, limits=limits,
-                    loads_onnxruntime=False)
-        return sandbox.run(run_comparison, folder, CHUNK, sandbox.emit if on_progress else None, limits=limits,
-                           on_emit=on_progress)
+        sandbox.run(
+            plan_comparison, str(a), str(b), folder, seed, given, tolerance, limits=limits, loads_onnxruntime=False
+        )
+        return sandbox.run(
+            run_comparison, folder, CHUNK, sandbox.emit if on_progress else None, limits=limits, on_emit=on_progress
+        )
 
 
-def plan_comparison(a: str | os.PathLike[str], b: str | os.PathLike[str], folder: str | os.PathLike[str],
-                    seed: int = 0, given: Mapping[str, np.ndarray] | None = None,
-                    tolerance: Tolerance = Tolerance()) -> None:
+def plan_comparison(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    seed: int = 0,
+    given: Mapping[str, np.ndarray] | None = None,
+    tolerance: Tolerance = Tolerance(),
+) -> None:
     """The plan step: vet both files, make and check the inputs, and write the plan to `folder`. Raises as
     compare_models does, before anything runs."""
     from onnxlint.confirm.inputs import input_specs, random_arrays
@@ -195,11 +229,22 @@ def plan_comparison(a: str | os.PathLike[str], b: str | os.PathLike[str], folder
     if not producer:
         raise ValueError("the models share no tensor names: nothing to compare")
     shared = list(producer)
-    comparison = Comparison(a=str(a), b=str(b), seed=seed,
-                            input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
-                            outputs=outputs)
-    plan = _Plan(comparison, _model_file(a, shared, outputs, external_a, Path(folder) / "a.onnx"),
-                 _model_file(b, shared, outputs_b, external_b, Path(folder) / "b.onnx"), shared, producer, feeds)
+    comparison = Comparison(
+        a=str(a),
+        b=str(b),
+        seed=seed,
+        input_shapes={k: list(v.shape) for k, v in feeds.items()},
+        tolerance=tolerance,
+        outputs=outputs,
+    )
+    plan = _Plan(
+        comparison,
+        _model_file(a, shared, outputs, external_a, Path(folder) / "a.onnx"),
+        _model_file(b, shared, outputs_b, external_b, Path(folder) / "b.onnx"),
+        shared,
+        producer,
+        feeds,
+    )
     with open(Path(folder) / PLAN_FILE, "wb") as file:
         pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -220,15 +265,16 @@ def _model_file(path, shared: list[str], outputs: list[str], external_data: bool
     return _ModelFile(str(path), protobuf, external_data, exposing.SerializeToString())
 
 
-def run_comparison(folder: str | os.PathLike[str], chunk: int = CHUNK,
-                   progress: Callable[[int, int], None] | None = None) -> Comparison:
+def run_comparison(
+    folder: str | os.PathLike[str], chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None
+) -> Comparison:
     """The run step: run A, then B, on the plan in `folder`, each exposed tensor written to the folder; then
     compare them pair by pair. ValueError, in one line, when onnxruntime refuses a model."""
     folder = Path(folder)
     _return_large_blocks()
     with open(folder / PLAN_FILE, "rb") as file:  # written by the plan step, in this comparison's own folder
         plan: _Plan = pickle.load(file)
-    chunks = [plan.shared[start:start + chunk] for start in range(0, len(plan.shared), chunk)]
+    chunks = [plan.shared[start : start + chunk] for start in range(0, len(plan.shared), chunk)]
     done, total = 0, 3 * len(chunks)
     for side, model in (("a", plan.a), ("b", plan.b)):
         run = _session(model, folder)
@@ -247,8 +293,11 @@ def run_comparison(folder: str | os.PathLike[str], chunk: int = CHUNK,
     for index, names in enumerate(chunks):
         with open(folder / f"a{index}.pickle", "rb") as file_a, open(folder / f"b{index}.pickle", "rb") as file_b:
             for name in names:
-                comparison.tensors.append(_compare_one(name, plan.producer[name], pickle.load(file_a),
-                                                       pickle.load(file_b), comparison.tolerance))
+                comparison.tensors.append(
+                    _compare_one(
+                        name, plan.producer[name], pickle.load(file_a), pickle.load(file_b), comparison.tolerance
+                    )
+                )
         os.unlink(folder / f"a{index}.pickle")
         os.unlink(folder / f"b{index}.pickle")
         done += 1
@@ -299,8 +348,9 @@ def _session(model: _ModelFile, folder: Path) -> Callable[[Mapping[str, np.ndarr
     session_options.enable_mem_pattern = False
     model_folder = Path(model.path).resolve().parent
     if model.external_data:
-        session_options.add_session_config_entry("session.model_external_initializers_file_folder_path",
-                                                 str(model_folder))
+        session_options.add_session_config_entry(
+            "session.model_external_initializers_file_folder_path", str(model_folder)
+        )
         source: str | bytes = Path(model.protobuf).read_bytes() + model.exposing
     else:
         source = str(folder / "exposed.onnx")
@@ -328,8 +378,9 @@ def _session(model: _ModelFile, folder: Path) -> Callable[[Mapping[str, np.ndarr
     return run
 
 
-def _check_inputs(a, b, specs_a: list, specs_b: list, feeds: Mapping[str, np.ndarray],
-                  given: Mapping[str, np.ndarray]) -> None:
+def _check_inputs(
+    a, b, specs_a: list, specs_b: list, feeds: Mapping[str, np.ndarray], given: Mapping[str, np.ndarray]
+) -> None:
     """Raise ValueError, in one line, unless both models take `feeds`: B takes no input A lacks, inputs of the same
     name have the same element type and shape in both, and --inputs arrays fit both. (Whether onnxruntime loads
     each model is known when its session is made.)"""
@@ -343,10 +394,14 @@ def _check_inputs(a, b, specs_a: list, specs_b: list, feeds: Mapping[str, np.nda
             if _fits(array, dtype, shape):
                 continue
             if name in given:
-                raise ValueError(f"--inputs: '{name}' is {_declared(array.dtype, array.shape)}, but {path} takes "
-                                 f"{_declared(dtype, shape)}")
-            raise ValueError(f"the models' inputs differ: '{name}' is {_declared(*declared_a[name])} in {a} and "
-                             f"{_declared(dtype, shape)} in {b}")
+                raise ValueError(
+                    f"--inputs: '{name}' is {_declared(array.dtype, array.shape)}, but {path} takes "
+                    f"{_declared(dtype, shape)}"
+                )
+            raise ValueError(
+                f"the models' inputs differ: '{name}' is {_declared(*declared_a[name])} in {a} and "
+                f"{_declared(dtype, shape)} in {b}"
+            )
 
 
 def _fits(array: np.ndarray, dtype: np.dtype, shape: tuple) -> bool:
@@ -375,10 +430,15 @@ class Int8Build:
     method: str = "channel"
 
 
-def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
-                      given: Mapping[str, np.ndarray] | None = None,
-                      tolerance: Tolerance = Tolerance(min_cosine=COSINE_FP16), timeout: int = 900,
-                      int8: Int8Build | None = None) -> Comparison:
+def compare_with_rknn(
+    a: str | os.PathLike[str],
+    chip: str,
+    seed: int = 0,
+    given: Mapping[str, np.ndarray] | None = None,
+    tolerance: Tolerance = Tolerance(min_cosine=COSINE_FP16),
+    timeout: int = 900,
+    int8: Int8Build | None = None,
+) -> Comparison:
     """Compare the toolkit's fp32 reference of A with its simulator on `chip`, layer by layer, from the per-layer
     dumps of rknn-toolkit2's accuracy_analysis (read one tensor pair at a time). The build is fp16, or int8 as
     `int8` says; int8-only chips (rv1106/rv1103) always build int8, by default Int8Build(). Raises DatasetError
@@ -389,11 +449,11 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     import numpy as np
     import onnx
 
-    from onnxlint.rknn import toolkit
-    from onnxlint.rknn.knowledge import int8_only_chips
     from onnxlint.confirm.inputs import random_inputs
     from onnxlint.core.graph import build_graphs
     from onnxlint.core.model import load_model
+    from onnxlint.rknn import toolkit
+    from onnxlint.rknn.knowledge import int8_only_chips
 
     model_a = onnx.load(str(a), load_external_data=False)
     if int8 is None and chip in int8_only_chips():
@@ -401,21 +461,35 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
     if int8 is None:
         feeds = random_inputs(model_a, seed=seed, given=given)
         raw, calibration = feeds, None
-        build: dict[str, Any] = {"chip": chip, "dtype": "fp16", "config": {}, "calibration": None, "notes": [],
-                                 "evaluation": "--inputs" if given else f"seeded random input (seed {seed})"}
+        build: dict[str, Any] = {
+            "chip": chip,
+            "dtype": "fp16",
+            "config": {},
+            "calibration": None,
+            "notes": [],
+            "evaluation": "--inputs" if given else f"seeded random input (seed {seed})",
+        }
     else:
         feeds, raw, calibration, build = _int8_build(model_a, chip, int8, seed, given)
     producer = {name: node for node in build_graphs(load_model(a))[0].nodes for name in node.outputs if name}
-    comparison = Comparison(a=str(a), b=f"rknn:{chip}", seed=seed,
-                            input_shapes={k: list(v.shape) for k, v in feeds.items()}, tolerance=tolerance,
-                            outputs=[value.name for value in model_a.graph.output], rknn=build)
+    comparison = Comparison(
+        a=str(a),
+        b=f"rknn:{chip}",
+        seed=seed,
+        input_shapes={k: list(v.shape) for k, v in feeds.items()},
+        tolerance=tolerance,
+        outputs=[value.name for value in model_a.graph.output],
+        rknn=build,
+    )
     with tempfile.TemporaryDirectory(prefix="onnxlint-accuracy-") as folder:
         dumps = Path(folder) / "snapshot"
-        result = toolkit.accuracy_analysis(Path(a), chip, raw, dumps, timeout=timeout, calibration=calibration,
-                                           config=build["config"])
+        result = toolkit.accuracy_analysis(
+            Path(a), chip, raw, dumps, timeout=timeout, calibration=calibration, config=build["config"]
+        )
         if result.failed_stage:
-            raise RuntimeError(f"rknn-toolkit2 failed at {result.failed_stage}: "
-                               f"{'; '.join(result.error_lines()) or 'no error line'}")
+            raise RuntimeError(
+                f"rknn-toolkit2 failed at {result.failed_stage}: {'; '.join(result.error_lines()) or 'no error line'}"
+            )
         for name, file in _dump_files(dumps / "map_name_to_file.txt"):
             if name in feeds:
                 continue  # both sides get the same input
@@ -423,16 +497,24 @@ def compare_with_rknn(a: str | os.PathLike[str], chip: str, seed: int = 0,
             simulated = np.loadtxt(dumps / "simulator" / file, dtype=np.float64, ndmin=1)
             node = producer.get(name)
             metrics = compare(golden, simulated, tolerance) if golden.shape == simulated.shape else None
-            comparison.tensors.append(TensorResult(
-                tensor=name, node=node.name if node else None, op_type=node.op_type if node else None,
-                shape=[int(golden.size)], metrics=metrics, ok=bool(metrics and metrics.within(tolerance)),
-                problem=None if metrics else f"sizes differ: {golden.size} vs {simulated.size}"))
+            comparison.tensors.append(
+                TensorResult(
+                    tensor=name,
+                    node=node.name if node else None,
+                    op_type=node.op_type if node else None,
+                    shape=[int(golden.size)],
+                    metrics=metrics,
+                    ok=bool(metrics and metrics.within(tolerance)),
+                    problem=None if metrics else f"sizes differ: {golden.size} vs {simulated.size}",
+                )
+            )
     comparison.first_divergence = _origin(comparison.tensors, producer, set(feeds))
     return comparison
 
 
-def _int8_build(model, chip: str, int8: Int8Build, seed: int, given: Mapping[str, np.ndarray] | None
-                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]]:
+def _int8_build(
+    model, chip: str, int8: Int8Build, seed: int, given: Mapping[str, np.ndarray] | None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[dict[str, np.ndarray]], dict[str, Any]]:
     """The int8 build's samples, as quant reads and splits them: the evaluation feeds (model inputs), the values
     the toolkit reads for them and for each calibration sample (before its mean/std), and the build's account."""
     from onnxlint.confirm.inputs import random_inputs
@@ -440,20 +522,33 @@ def _int8_build(model, chip: str, int8: Int8Build, seed: int, given: Mapping[str
     from onnxlint.quant.dataset import load_samples, raw_values
 
     feeds = random_inputs(model, seed=seed, given=given)  # the samples take these shapes, as the fp16 build's input
-    samples = load_samples(model, int8.datasets, {name: array.shape for name, array in feeds.items()}, int8.mean,
-                           int8.std, seed)
+    samples = load_samples(
+        model, int8.datasets, {name: array.shape for name, array in feeds.items()}, int8.mean, int8.std, seed
+    )
     calibration, evaluation, held = _split(samples, feeds if given else None)
-    config: dict[str, Any] = {"quantized_dtype": "w8a8", "quantized_algorithm": int8.algorithm,
-                              "quantized_method": int8.method}
+    config: dict[str, Any] = {
+        "quantized_dtype": "w8a8",
+        "quantized_algorithm": int8.algorithm,
+        "quantized_method": int8.method,
+    }
     count = len(evaluation[0])
     for key, values in (("mean_values", int8.mean), ("std_values", int8.std)):
         if values:
             config[key] = [list(values)] * count  # one list per model input, as rknn.config takes them
-    build = {"chip": chip, "dtype": "int8", "config": config,
-             "calibration": {"source": samples.source, "generated": samples.generated, "samples": len(calibration)},
-             "evaluation": held, "notes": samples.notes}
-    return (evaluation[0], raw_values(evaluation[0], int8.mean, int8.std),
-            [raw_values(sample, int8.mean, int8.std) for sample in calibration], build)
+    build = {
+        "chip": chip,
+        "dtype": "int8",
+        "config": config,
+        "calibration": {"source": samples.source, "generated": samples.generated, "samples": len(calibration)},
+        "evaluation": held,
+        "notes": samples.notes,
+    }
+    return (
+        evaluation[0],
+        raw_values(evaluation[0], int8.mean, int8.std),
+        [raw_values(sample, int8.mean, int8.std) for sample in calibration],
+        build,
+    )
 
 
 def _dump_files(listing) -> list[tuple[str, str]]:
@@ -472,8 +567,9 @@ def _compare_one(name: str, node, value_a, value_b, tolerance: Tolerance) -> Ten
     array_a, array_b = np.asarray(value_a), np.asarray(value_b)
     base = {"tensor": name, "node": node.name, "op_type": node.op_type, "shape": list(array_a.shape)}
     if array_a.shape != array_b.shape:
-        return TensorResult(**base, metrics=None, ok=False, problem=f"shapes differ: {list(array_a.shape)} vs "
-                                                                      f"{list(array_b.shape)}")
+        return TensorResult(
+            **base, metrics=None, ok=False, problem=f"shapes differ: {list(array_a.shape)} vs {list(array_b.shape)}"
+        )
     if array_a.dtype.kind not in "biuf" or array_b.dtype.kind not in "biuf":
         same = bool(np.array_equal(array_a, array_b))
         return TensorResult(**base, metrics=None, ok=same, problem=None if same else "non-numeric values differ")

@@ -12,15 +12,20 @@ module-level functions, never lambdas.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from onnxlint.core.finding import Evidence, Finding
 
 if TYPE_CHECKING:
     from onnxlint.confirm.runner import ModelRun
 
-CONFIRMED, REFUTED, INCONCLUSIVE, SKIPPED = "confirmed", "refuted", "inconclusive", "skipped"
+# Final keeps each name's literal type, which Evidence.verdict requires.
+CONFIRMED: Final = "confirmed"
+REFUTED: Final = "refuted"
+INCONCLUSIVE: Final = "inconclusive"
+SKIPPED: Final = "skipped"
 
 
 class Confirmer:
@@ -39,7 +44,8 @@ class Confirmer:
 class PerFinding(Confirmer):
     """For a rule whose findings different runs show: `when(finding.data)` picks `then`, else `otherwise`."""
 
-    when: Callable[[Mapping[str, Any]], bool]
+    # Given the finding's data, typed as the rule's data type: a TypedDict is not a Mapping[str, Any] to mypy.
+    when: Callable[[Any], bool]
     then: Confirmer
     otherwise: Confirmer
 

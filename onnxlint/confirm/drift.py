@@ -28,6 +28,8 @@ class NotDeterministic(Exception):
 
 def measure(name: str, path: str, settings: LintSettings) -> list[tuple[str, Metrics]]:
     """The measurement `name` ("simplifier_drift", ...) of the model at `path`, with settings.run's options."""
+    if settings.run is None:
+        raise RuntimeError("a measurement runs only with --confirm")
     return MEASUREMENTS[name](ModelRun(path, settings, settings.run))
 
 
@@ -63,12 +65,16 @@ def reference_mismatch(run: ModelRun) -> list[tuple[str, Metrics]]:
     if missing:
         raise ValueError(f"the reference has no array for outputs {missing} (it has {sorted(reference)})")
     actual = run.run(run.proto, run.inputs())
-    return [(name, compare(np.asarray(reference[name]), value, run.options.tolerance))
-            for name, value in zip(names, actual)]
+    return [
+        (name, compare(np.asarray(reference[name]), value, run.options.tolerance)) for name, value in zip(names, actual)
+    ]
 
 
-MEASUREMENTS = {"simplifier_drift": simplifier_drift, "optimizer_drift": optimizer_drift,
-                "reference_mismatch": reference_mismatch}
+MEASUREMENTS = {
+    "simplifier_drift": simplifier_drift,
+    "optimizer_drift": optimizer_drift,
+    "reference_mismatch": reference_mismatch,
+}
 
 
 @contextlib.contextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import os
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import onnx
@@ -36,9 +36,12 @@ def input_specs(model: onnx.ModelProto) -> list[tuple[str, np.dtype, tuple]]:
     return specs
 
 
-def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int = DEFAULT_SEED,
-                  sizes: Mapping[tuple[str, int], int] | None = None,
-                  given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def random_inputs(
+    model: onnx.ModelProto | str | os.PathLike[str],
+    seed: int = DEFAULT_SEED,
+    sizes: Mapping[tuple[str, int], int] | None = None,
+    given: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """An array per input: `given` where the user supplied one, else seeded random. Dynamic dims take the
     size `sizes` names for (input, axis), else 1 on axis 0 (a batch) and 64 elsewhere (an image side or a
     sequence length that convolutions and YOLO strides accept); a declared 0 stays 0. Floats are uniform in
@@ -48,9 +51,12 @@ def random_inputs(model: "onnx.ModelProto | str | os.PathLike[str]", seed: int =
     return random_arrays(input_specs(model), seed, sizes, given)
 
 
-def random_arrays(specs: list[tuple[str, np.dtype, tuple]], seed: int = DEFAULT_SEED,
-                  sizes: Mapping[tuple[str, int], int] | None = None,
-                  given: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def random_arrays(
+    specs: list[tuple[str, np.dtype, tuple]],
+    seed: int = DEFAULT_SEED,
+    sizes: Mapping[tuple[str, int], int] | None = None,
+    given: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """random_inputs for the inputs `specs` declares (as input_specs gives them): the model itself may be gone."""
     rng = np.random.default_rng(seed)
     arrays: dict[str, np.ndarray] = {}
@@ -58,13 +64,18 @@ def random_arrays(specs: list[tuple[str, np.dtype, tuple]], seed: int = DEFAULT_
         if given and name in given:
             arrays[name] = np.asarray(given[name])
             continue
-        concrete = tuple(dim if isinstance(dim, int) and dim >= 0
-                         else (sizes or {}).get((name, axis), 1 if axis == 0 else DEFAULT_SIDE)
-                         for axis, dim in enumerate(shape))
+        concrete = tuple(
+            dim
+            if isinstance(dim, int) and dim >= 0
+            else (sizes or {}).get((name, axis), 1 if axis == 0 else DEFAULT_SIDE)
+            for axis, dim in enumerate(shape)
+        )
         size = math.prod(concrete) * dtype.itemsize
         if size > MAX_ARRAY_BYTES:
-            raise ValueError(f"input '{name}' would be {list(concrete)} {dtype} ({_bytes(size)}), over the "
-                             f"{_bytes(MAX_ARRAY_BYTES)} limit on one input array: give its arrays with --inputs")
+            raise ValueError(
+                f"input '{name}' would be {list(concrete)} {dtype} ({_bytes(size)}), over the "
+                f"{_bytes(MAX_ARRAY_BYTES)} limit on one input array: give its arrays with --inputs"
+            )
         if dtype == np.bool_:
             arrays[name] = rng.random(concrete) < 0.5
         elif np.issubdtype(dtype, np.integer):
@@ -96,8 +107,11 @@ def _check_npz_headers(path: Path) -> None:
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as stream:
             is_npy = stream.read(len(npy.MAGIC_PREFIX)) == npy.MAGIC_PREFIX
-        raise ValueError("it is a .npy file, one array: save an array per name with numpy.savez(FILE, name=array)"
-                         if is_npy else "it is not a zip archive, as numpy.savez writes")
+        raise ValueError(
+            "it is a .npy file, one array: save an array per name with numpy.savez(FILE, name=array)"
+            if is_npy
+            else "it is not a zip archive, as numpy.savez writes"
+        )
     with zipfile.ZipFile(path) as archive:
         for member in archive.infolist():
             name = member.filename.removesuffix(".npy")
@@ -110,13 +124,16 @@ def _check_npz_headers(path: Path) -> None:
                     raise ValueError(f"'{name}' is not an array: {exc}") from None
             size = math.prod(shape) * dtype.itemsize
             if size > MAX_ARRAY_BYTES:
-                raise ValueError(f"'{name}' declares {list(shape)} {dtype} ({_bytes(size)}), over the "
-                                 f"{_bytes(MAX_ARRAY_BYTES)} limit on one input array")
+                raise ValueError(
+                    f"'{name}' declares {list(shape)} {dtype} ({_bytes(size)}), over the "
+                    f"{_bytes(MAX_ARRAY_BYTES)} limit on one input array"
+                )
 
 
 def _bytes(size: int) -> str:
+    amount = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{size:.3g} {unit}"
-        size /= 1024
-    return f"{size:.3g} TiB"
+        if amount < 1024:
+            return f"{amount:.3g} {unit}"
+        amount /= 1024
+    return f"{amount:.3g} TiB"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy loads on first use: `onnxlint compare` itself only waits for its child
@@ -47,9 +46,11 @@ class Metrics:
             return self.cosine >= tolerance.min_cosine
         return self.mismatch_ratio == 0.0
 
-    def to_dict(self) -> dict[str, float]:
-        return {key: (value if math.isfinite(value) else str(value)) if isinstance(value, float) else value
-                for key, value in asdict(self).items()}
+    def to_dict(self) -> dict[str, float | str]:  # JSON has no inf or nan: those are written as strings
+        return {
+            key: (value if math.isfinite(value) else str(value)) if isinstance(value, float) else value
+            for key, value in asdict(self).items()
+        }
 
 
 # Elements per block of the elementwise metrics (maxima and counts, exact in any blocking): compare holds one tensor
@@ -75,7 +76,7 @@ def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = To
     max_abs = max_rel = 0.0
     close_count = 0
     for start in range(0, ref_f.size, BLOCK):  # maxima and counts block by block: exact, and few temporaries
-        block_ref, block_act = ref_f[start:start + BLOCK], act_f[start:start + BLOCK]
+        block_ref, block_act = ref_f[start : start + BLOCK], act_f[start : start + BLOCK]
         diff = np.subtract(block_act, block_ref)
         np.abs(diff, out=diff)
         max_abs = max(max_abs, float(diff.max()))
@@ -90,13 +91,22 @@ def compare(reference: np.ndarray, actual: np.ndarray, tolerance: Tolerance = To
             scale += tolerance.atol
             close_count += int(np.count_nonzero(diff <= scale))
     if not all_finite:
-        close_count = int(np.count_nonzero(np.isclose(act, ref, rtol=tolerance.rtol, atol=tolerance.atol,
-                                                      equal_nan=True)))
+        close_count = int(
+            np.count_nonzero(np.isclose(act, ref, rtol=tolerance.rtol, atol=tolerance.atol, equal_nan=True))
+        )
     mismatch_ratio = float(1.0 - close_count / ref.size) if ref.size else 0.0
-    return Metrics(max_abs=max_abs, max_rel=max_rel, mismatch_ratio=mismatch_ratio,
-                   cosine=cosine_similarity(ref_f, act_f), snr_db=snr_db(ref_f, act_f),
-                   nan_reference=int(np.isnan(ref).sum()), nan_actual=int(np.isnan(act).sum()),
-                   inf_reference=int(np.isinf(ref).sum()), inf_actual=int(np.isinf(act).sum()), size=int(ref.size))
+    return Metrics(
+        max_abs=max_abs,
+        max_rel=max_rel,
+        mismatch_ratio=mismatch_ratio,
+        cosine=cosine_similarity(ref_f, act_f),
+        snr_db=snr_db(ref_f, act_f),
+        nan_reference=int(np.isnan(ref).sum()),
+        nan_actual=int(np.isnan(act).sum()),
+        inf_reference=int(np.isinf(ref).sum()),
+        inf_actual=int(np.isinf(act).sum()),
+        size=int(ref.size),
+    )
 
 
 def cosine_similarity(reference: np.ndarray, actual: np.ndarray) -> float:

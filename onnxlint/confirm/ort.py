@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import onnx
@@ -21,9 +22,16 @@ from onnxlint.confirm.inputs import input_specs, random_inputs
 from onnxlint.confirm.metrics import COSINE_FP16, Metrics, Tolerance, compare
 from onnxlint.confirm.runner import ModelRun, one_line
 from onnxlint.core import sandbox
-from onnxlint.core.finding import Evidence, Finding
+from onnxlint.core.finding import Evidence, Finding, Verdict
 
 PIXEL_RANGE = 255.0  # image data as a camera delivers it, before any normalisation
+
+
+def _tensor(finding: Finding) -> str:
+    """The input tensor a finding points at: the rules these confirmers serve always name one."""
+    if finding.location.tensor is None:
+        raise ValueError(f"a {finding.code} finding names no tensor")
+    return finding.location.tensor
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,9 @@ class OrtLoad(Confirmer):
         session_options = onnxruntime.SessionOptions()
         session_options.log_severity_level = 3
         try:
-            onnxruntime.InferenceSession(run.proto.SerializeToString(), session_options,
-                                         providers=["CPUExecutionProvider"])
+            onnxruntime.InferenceSession(
+                run.proto.SerializeToString(), session_options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:
             if sandbox.out_of_memory(exc):
                 raise  # the limit refused it, not onnxruntime
@@ -51,13 +60,17 @@ class OrtLoad(Confirmer):
         except Exception as exc:
             if sandbox.out_of_memory(exc):
                 raise
-            return Evidence(run.ort_label, INCONCLUSIVE, detail=f"onnxruntime loads the model but the run fails: "
-                                                                f"{one_line(str(exc))}")
+            return Evidence(
+                run.ort_label,
+                INCONCLUSIVE,
+                detail=f"onnxruntime loads the model but the run fails: {one_line(str(exc))}",
+            )
         if self.run_refutes:
             return Evidence(run.ort_label, REFUTED, detail="onnxruntime loads and runs the model")
         # The checker's rejection stands whatever onnxruntime accepts; other runtimes and toolkits use the checker.
-        return Evidence(run.ort_label, INCONCLUSIVE, detail="onnxruntime loads and runs the model; onnx.checker's "
-                                                            "verdict stands")
+        return Evidence(
+            run.ort_label, INCONCLUSIVE, detail="onnxruntime loads and runs the model; onnx.checker's verdict stands"
+        )
 
 
 @dataclass(frozen=True)
@@ -72,18 +85,23 @@ class InferenceMode(Confirmer):
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
         if finding.location.graph != "main":
-            return Evidence(run.ort_label, INCONCLUSIVE, detail="the node is inside a subgraph; only the main graph "
-                                                                "is rewritten")
+            return Evidence(
+                run.ort_label, INCONCLUSIVE, detail="the node is inside a subgraph; only the main graph is rewritten"
+            )
         rewritten = copy.deepcopy(run.proto)
-        consumed = {name for node in rewritten.graph.node for name in node.input} | \
-            {value.name for value in rewritten.graph.output}
+        consumed = {name for node in rewritten.graph.node for name in node.input} | {
+            value.name for value in rewritten.graph.output
+        }
         changed = 0
         for node in rewritten.graph.node:
             if node.op_type != self.op_type or node.domain not in ("", "ai.onnx"):
                 continue
             if any(name in consumed for name in node.output[1:]):
-                return Evidence(run.ort_label, INCONCLUSIVE, detail=f"{node.name} has extra outputs in use; the "
-                                                                    "graph cannot be rewritten to inference mode")
+                return Evidence(
+                    run.ort_label,
+                    INCONCLUSIVE,
+                    detail=f"{node.name} has extra outputs in use; the graph cannot be rewritten to inference mode",
+                )
             if node.op_type == "BatchNormalization":
                 for attribute in node.attribute:
                     if attribute.name == "training_mode":
@@ -98,14 +116,18 @@ class InferenceMode(Confirmer):
         exported = run.run(run.proto, feeds)
         inference = run.run(rewritten, feeds)
         least = worst(exported, inference, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
-        detail = (f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every "
-                  f"{self.op_type} ({changed}) in inference mode")
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        detail = (
+            f"seed {run.options.seed}, inputs {_shapes(feeds)}: outputs as exported vs with every "
+            f"{self.op_type} ({changed}) in inference mode"
+        )
         if self.repeat:
             again = run.run(run.proto, feeds)
             repeat = worst(exported, again, run.options.tolerance)
-            detail += f"; two runs of the exported model " \
-                      f"{'agree' if repeat.within(run.options.tolerance) else 'differ'} (max abs {repeat.max_abs:.3g})"
+            detail += (
+                f"; two runs of the exported model "
+                f"{'agree' if repeat.within(run.options.tolerance) else 'differ'} (max abs {repeat.max_abs:.3g})"
+            )
         return Evidence(run.ort_label, verdict, least.to_dict(), detail)
 
 
@@ -163,8 +185,10 @@ class DynamicSizes(Confirmer):
         if not dynamic:
             return Evidence(run.ort_label, INCONCLUSIVE, detail="the model declares no dynamic input dims")
         claim = self.claim(finding.data)
-        plans = {"first": {dim: 1 if dim[1] == 0 else 64 for dim in dynamic},
-                 "second": {dim: claim.second_size or (2 if dim[1] == 0 else 128) for dim in dynamic}}
+        plans = {
+            "first": {dim: 1 if dim[1] == 0 else 64 for dim in dynamic},
+            "second": {dim: claim.second_size or (2 if dim[1] == 0 else 128) for dim in dynamic},
+        }
         shapes, failures = {}, {}
         for label, sizes in plans.items():
             try:  # seeded random data even with --inputs: the sizes are the point
@@ -175,13 +199,18 @@ class DynamicSizes(Confirmer):
                 failures[label] = one_line(str(exc))
                 continue
             shapes[label] = {value.name: list(array.shape) for value, array in zip(run.proto.graph.output, outputs)}
-        detail = "; ".join(f"with {_sizes(plans[label])}: " + (str(shapes[label]) if label in shapes
-                                                               else f"fails ({failures[label]})") for label in plans)
+        detail = "; ".join(
+            f"with {_sizes(plans[label])}: " + (str(shapes[label]) if label in shapes else f"fails ({failures[label]})")
+            for label in plans
+        )
         tensor = finding.location.tensor
-        both = (shapes["first"][tensor], shapes["second"][tensor]) \
-            if len(shapes) == 2 and tensor in shapes["first"] else None
+        both = (
+            (shapes["first"][tensor], shapes["second"][tensor])
+            if len(shapes) == 2 and tensor in shapes["first"]
+            else None
+        )
         holds = claim.holds(both, "second" in failures)
-        verdict = INCONCLUSIVE if holds is None else CONFIRMED if holds else REFUTED
+        verdict: Verdict = INCONCLUSIVE if holds is None else CONFIRMED if holds else REFUTED
         return Evidence(run.ort_label, verdict, detail=detail)
 
 
@@ -195,7 +224,7 @@ class DoubleNormalization(Confirmer):
     values: Callable[[Any], tuple[Sequence[float], Sequence[float]]]
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
-        name = finding.location.tensor
+        name = _tensor(finding)
         deployment_mean, deployment_std = self.values(finding.data)
         feeds = run.inputs()
         image = (random_inputs(run.proto, seed=run.options.seed)[name] * PIXEL_RANGE).astype(np.float32)
@@ -209,11 +238,15 @@ class DoubleNormalization(Confirmer):
         once = run.run(run.proto, {**feeds, name: image})
         twice = run.run(run.proto, {**feeds, name: ((image - mean) / std).astype(np.float32)})
         least = worst(once, twice, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
-        return Evidence(run.ort_label, verdict, least.to_dict(),
-                        f"seed {run.options.seed}, input '{name}' {list(image.shape)} in 0-255: outputs normalised "
-                        f"once (by the graph) vs twice (mean {deployment_mean}, std {deployment_std} applied first, "
-                        f"as a deployment configured with them would)")
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        return Evidence(
+            run.ort_label,
+            verdict,
+            least.to_dict(),
+            f"seed {run.options.seed}, input '{name}' {list(image.shape)} in 0-255: outputs normalised "
+            f"once (by the graph) vs twice (mean {deployment_mean}, std {deployment_std} applied first, "
+            f"as a deployment configured with them would)",
+        )
 
 
 @dataclass(frozen=True)
@@ -224,17 +257,21 @@ class LayoutSwap(Confirmer):
     name = "layout-swap"
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
-        name = finding.location.tensor
+        name = _tensor(finding)
         feeds = run.inputs()
         image = feeds[name]
         wrong = np.ascontiguousarray(image.transpose(0, 3, 1, 2)).reshape(image.shape)  # NCHW bytes, NHWC shape
         right_out = run.run(run.proto, feeds)
         wrong_out = run.run(run.proto, {**feeds, name: wrong})
         least = worst(right_out, wrong_out, run.options.tolerance)
-        verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
-        return Evidence(run.ort_label, verdict, least.to_dict(),
-                        f"seed {run.options.seed}, input '{name}' {list(image.shape)}: outputs for the image in NHWC "
-                        f"vs the same pixels laid out as NCHW in the same buffer")
+        verdict: Verdict = REFUTED if least.within(run.options.tolerance) else CONFIRMED
+        return Evidence(
+            run.ort_label,
+            verdict,
+            least.to_dict(),
+            f"seed {run.options.seed}, input '{name}' {list(image.shape)}: outputs for the image in NHWC "
+            f"vs the same pixels laid out as NCHW in the same buffer",
+        )
 
 
 @dataclass(frozen=True)
@@ -252,36 +289,46 @@ class AnchorsDecode(Confirmer):
         from onnxlint.core.model import load_model
 
         loaded = load_model(run.path)
-        heads = [h for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px]
+        # Anchors are read back only from an anchor-based head, which has its anchors per level (na).
+        heads = [(h, h.na) for h in model_heads(loaded, build_graphs(loaded)[0]) if h.anchors_px and h.na]
         if not heads:
             return Evidence(run.ort_label, INCONCLUSIVE, detail="no head with anchors to decode")
-        head = heads[0]
+        head, na = heads[0]
         in_graph, in_deployment = self.anchors(finding.data)
-        graph_anchors = np.asarray(in_graph, np.float64).reshape(-1, head.na, 2)
+        graph_anchors = np.asarray(in_graph, np.float64).reshape(-1, na, 2)
         deployed = np.asarray(in_deployment, np.float64)
         if deployed.size != graph_anchors.size:
-            return Evidence(run.ort_label, CONFIRMED, detail=f"the deployment gives {deployed.size // 2} anchors "
-                                                             f"for {graph_anchors.size // 2} in the graph: boxes "
-                                                             f"cannot be decoded alike")
+            return Evidence(
+                run.ort_label,
+                CONFIRMED,
+                detail=f"the deployment gives {deployed.size // 2} anchors "
+                f"for {graph_anchors.size // 2} in the graph: boxes "
+                f"cannot be decoded alike",
+            )
         deployed = deployed.reshape(graph_anchors.shape)
         raw = run.run(run.proto, run.inputs(), head.rknn_outputs)
         ious = []
         for level, tensor in enumerate(raw):
-            t = tensor.reshape(tensor.shape[0], head.na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
+            t = tensor.reshape(tensor.shape[0], na, -1, *tensor.shape[2:])[:, :, 2:4]  # tw, th per anchor
             scale = (2.0 / (1.0 + np.exp(-t.astype(np.float64)))) ** 2
-            shape = (1, head.na, 2) + (1,) * (scale.ndim - 3)
+            shape = (1, na, 2) + (1,) * (scale.ndim - 3)
             wh_graph = scale * graph_anchors[level].reshape(shape)
             wh_deployed = scale * deployed[level].reshape(shape)
-            inter = np.minimum(wh_graph[:, :, 0], wh_deployed[:, :, 0]) * \
-                np.minimum(wh_graph[:, :, 1], wh_deployed[:, :, 1])
+            inter = np.minimum(wh_graph[:, :, 0], wh_deployed[:, :, 0]) * np.minimum(
+                wh_graph[:, :, 1], wh_deployed[:, :, 1]
+            )
             union = wh_graph[:, :, 0] * wh_graph[:, :, 1] + wh_deployed[:, :, 0] * wh_deployed[:, :, 1] - inter
             ious.append((inter / union).ravel())
         iou = np.concatenate(ious)
         metrics = {"mean_iou": float(iou.mean()), "min_iou": float(iou.min())}
-        verdict = CONFIRMED if metrics["mean_iou"] < 0.99 else REFUTED
-        return Evidence(run.ort_label, verdict, metrics,
-                        f"seed {run.options.seed}: box sizes decoded from the {head.family} head's outputs with the "
-                        f"graph's anchors vs the deployment's: mean IoU {metrics['mean_iou']:.3f} (same centres)")
+        verdict: Verdict = CONFIRMED if metrics["mean_iou"] < 0.99 else REFUTED
+        return Evidence(
+            run.ort_label,
+            verdict,
+            metrics,
+            f"seed {run.options.seed}: box sizes decoded from the {head.family} head's outputs with the "
+            f"graph's anchors vs the deployment's: mean IoU {metrics['mean_iou']:.3f} (same centres)",
+        )
 
 
 @dataclass(frozen=True)
@@ -294,8 +341,11 @@ class HeadCut(Confirmer):
 
     def confirm(self, run: ModelRun, finding: Finding) -> Evidence:
         cut_names = list(self.outputs(finding.data))
-        inputs = [value.name for value in run.proto.graph.input
-                  if value.name not in {t.name for t in run.proto.graph.initializer}]
+        inputs = [
+            value.name
+            for value in run.proto.graph.input
+            if value.name not in {t.name for t in run.proto.graph.initializer}
+        ]
         with tempfile.TemporaryDirectory(prefix="onnxlint-cut-") as folder:
             full_path, cut_path = Path(folder) / "full.onnx", Path(folder) / "cut.onnx"
             onnx.save(run.proto, str(full_path))
@@ -306,32 +356,52 @@ class HeadCut(Confirmer):
             cut_outputs = run.run(cut, feeds)
             least = worst(reference, cut_outputs, run.options.tolerance)
             if not least.within(run.options.tolerance):
-                return Evidence(run.ort_label, REFUTED, least.to_dict(), "the cut's outputs differ from the full "
-                                                                         "model's tensors of the same names")
-            detail = (f"seed {run.options.seed}: the model cut at {cut_names} gives the full model's head tensors "
-                      f"exactly in onnxruntime")
+                return Evidence(
+                    run.ort_label,
+                    REFUTED,
+                    least.to_dict(),
+                    "the cut's outputs differ from the full model's tensors of the same names",
+                )
+            detail = (
+                f"seed {run.options.seed}: the model cut at {cut_names} gives the full model's head tensors "
+                f"exactly in onnxruntime"
+            )
             from onnxlint.rknn import toolkit
 
             if run.settings.target is None or toolkit.toolkit_python() is None:
                 needs = "--target" if run.settings.target is None else f"rknn-toolkit2 ({toolkit.toolkit_missing()})"
-                return Evidence(run.ort_label, CONFIRMED, least.to_dict(),
-                                detail + f"; the RKNN simulator check needs {needs}")
+                return Evidence(
+                    run.ort_label, CONFIRMED, least.to_dict(), detail + f"; the RKNN simulator check needs {needs}"
+                )
             if run.settings.target.int8_only:
-                return Evidence(run.ort_label, CONFIRMED, least.to_dict(),
-                                detail + f"; {run.settings.target.chip} builds only quantized, and the simulator check "
-                                         f"is an fp16 build")
+                return Evidence(
+                    run.ort_label,
+                    CONFIRMED,
+                    least.to_dict(),
+                    detail + f"; {run.settings.target.chip} builds only quantized, and the simulator check "
+                    f"is an fp16 build",
+                )
             try:
-                simulated = toolkit.simulate(cut_path, run.settings.target.chip, [], feeds,
-                                             timeout=run.options.toolkit_timeout)
+                simulated = toolkit.simulate(
+                    cut_path, run.settings.target.chip, [], feeds, timeout=run.options.toolkit_timeout
+                )
             except Exception as exc:
-                return Evidence(run.ort_label, CONFIRMED, least.to_dict(),
-                                detail + f"; the simulator run failed: {one_line(str(exc))}")
+                return Evidence(
+                    run.ort_label,
+                    CONFIRMED,
+                    least.to_dict(),
+                    detail + f"; the simulator run failed: {one_line(str(exc))}",
+                )
         fp16 = Tolerance(min_cosine=COSINE_FP16)
         npu = worst(cut_outputs, simulated, fp16)
         backend = f"{run.ort_label} + {toolkit.installed_label()} simulator ({run.settings.target.chip})"
-        verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
-        return Evidence(backend, verdict, npu.to_dict(),
-                        detail + f"; the simulator's fp16 build of the cut gives cosine {npu.cosine:.5f} against it")
+        verdict: Verdict = CONFIRMED if npu.within(fp16) else INCONCLUSIVE
+        return Evidence(
+            backend,
+            verdict,
+            npu.to_dict(),
+            detail + f"; the simulator's fp16 build of the cut gives cosine {npu.cosine:.5f} against it",
+        )
 
 
 def worst(reference: list[np.ndarray], actual: list[np.ndarray], tolerance: Tolerance) -> Metrics:
@@ -345,8 +415,12 @@ def _batch(run: ModelRun, size: int) -> dict[tuple[str, int], int]:
 
 
 def _dynamic_dims(run: ModelRun) -> list[tuple[str, int]]:
-    return [(name, axis) for name, _, shape in input_specs(run.proto)
-            for axis, dim in enumerate(shape) if not (isinstance(dim, int) and dim >= 0)]
+    return [
+        (name, axis)
+        for name, _, shape in input_specs(run.proto)
+        for axis, dim in enumerate(shape)
+        if not (isinstance(dim, int) and dim >= 0)
+    ]
 
 
 def _sizes(sizes: Mapping[tuple[str, int], int]) -> str:

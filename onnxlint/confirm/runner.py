@@ -10,9 +10,9 @@ model under confirmation (`ModelRun`) and the onnxruntime sessions every run of 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import onnx
@@ -24,6 +24,7 @@ from onnxlint.core import sandbox
 from onnxlint.core.errors import internal_error
 from onnxlint.core.finding import Evidence, Finding, InternalError, Report
 from onnxlint.core.registry import LintSettings, Rule
+from onnxlint.core.sandbox import BUILD_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class ConfirmOptions:
     inputs: Mapping[str, np.ndarray] | None = None  # the user's arrays, by input name
     reference: Mapping[str, np.ndarray] | None = None  # outputs the user saved (e.g. from PyTorch), by name
     tolerance: Tolerance = field(default_factory=Tolerance)
-    toolkit_timeout: int = 600
+    toolkit_timeout: int = BUILD_TIMEOUT_S
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)  # of each child process that runs the model
 
 
@@ -59,31 +60,45 @@ class ModelRun:
     def inputs(self, sizes: Mapping[tuple[str, int], int] | None = None):
         return random_inputs(self.proto, seed=self.options.seed, sizes=sizes, given=self.options.inputs)
 
-    def run(self, model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-            optimized: bool = False):
+    def run(
+        self,
+        model: onnx.ModelProto,
+        feeds: Mapping[str, np.ndarray],
+        outputs: list[str] | None = None,
+        optimized: bool = False,
+    ):
         return run_model(model, feeds, outputs, optimized)
 
     def toolkit_build(self, config: Mapping[str, object] | None = None):
         """The rknn-toolkit2 build of this model for the target chip (cached per config)."""
         from onnxlint.rknn import toolkit
 
+        if self.settings.target is None:
+            raise RuntimeError("a toolkit build needs --target")
         key = repr(sorted((config or {}).items()))
         if key not in self._builds:
-            self._builds[key] = toolkit.build(Path(self.path), self.settings.target.chip, verbose=True,
-                                           timeout=self.options.toolkit_timeout, config=dict(config or {}),
-                                           inputs=self.inputs())
+            self._builds[key] = toolkit.build(
+                Path(self.path),
+                self.settings.target.chip,
+                verbose=True,
+                timeout=self.options.toolkit_timeout,
+                config=dict(config or {}),
+                inputs=self.inputs(),
+            )
         return self._builds[key]
 
 
-def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None,
-              optimized: bool = False) -> list[np.ndarray]:
+def run_model(
+    model: onnx.ModelProto, feeds: Mapping[str, np.ndarray], outputs: list[str] | None = None, optimized: bool = False
+) -> list[np.ndarray]:
     """Outputs of `model` in onnxruntime: all graph outputs, or the tensors `outputs` names (intermediate ones
     are exposed as graph outputs for the run). Graph optimisations off, or all on."""
     return exposed_runner(model, outputs or (), optimized)(feeds, outputs)
 
 
-def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bool = False
-                   ) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
+def exposed_runner(
+    model: onnx.ModelProto, exposed: Iterable[str], optimized: bool = False
+) -> Callable[[Mapping[str, np.ndarray], list[str] | None], list[np.ndarray]]:
     """A session of `model` with the tensors `exposed` names added to its graph outputs, as a function
     (feeds, names or None for all) -> values. The model is left as it was, and not copied: the outputs are added
     for serialising and taken off again. onnxruntime's memory arena is off, so memory a run used goes back."""
@@ -98,8 +113,11 @@ def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bo
     finally:
         del model.graph.output[count:]
     session_options = onnxruntime.SessionOptions()
-    session_options.graph_optimization_level = (onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL if optimized
-                                                else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    session_options.graph_optimization_level = (
+        onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimized
+        else onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     session_options.log_severity_level = 3
     session_options.enable_cpu_mem_arena = False
     session_options.enable_mem_pattern = False
@@ -113,10 +131,9 @@ def exposed_runner(model: onnx.ModelProto, exposed: Iterable[str], optimized: bo
     return run
 
 
-
-
-def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings,
-                    options: ConfirmOptions = ConfirmOptions()) -> list[Report]:
+def confirm_reports(
+    reports: Iterable[Report], rules: Iterable[Rule], settings: LintSettings, options: ConfirmOptions = ConfirmOptions()
+) -> list[Report]:
     """The reports with evidence on every finding (those of rules without a confirmer: skipped)."""
     how = {rule.code: rule.confirmer for rule in rules}
     confirmed = []
@@ -125,23 +142,32 @@ def confirm_reports(reports: Iterable[Report], rules: Iterable[Rule], settings: 
             confirmed.append(report)
             continue
         evidence, crashes = _confirm_model(report, how, settings, options)
-        findings = tuple(dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
-                         for index, f in enumerate(report.findings))
-        confirmed.append(dataclasses.replace(report, findings=findings,
-                                             internal_errors=(*report.internal_errors, *crashes)))
+        findings = tuple(
+            dataclasses.replace(f, evidence=evidence[index]) if index in evidence else f
+            for index, f in enumerate(report.findings)
+        )
+        confirmed.append(
+            dataclasses.replace(report, findings=findings, internal_errors=(*report.internal_errors, *crashes))
+        )
     return confirmed
 
 
-def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings: LintSettings,
-                   options: ConfirmOptions) -> tuple[dict[int, Evidence], list[InternalError]]:
+def _confirm_model(
+    report: Report, how: Mapping[str, Confirmer | None], settings: LintSettings, options: ConfirmOptions
+) -> tuple[dict[int, Evidence], list[InternalError]]:
     """({finding index: evidence} for the findings without evidence yet, the confirmers that crashed). The
     confirmations of one model run in one child process under options.limits; evidence streams back as each
     completes, so that a run stopped by a limit leaves inconclusive only the findings it had not reached."""
-    evidence = {index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
-                for index, finding in enumerate(report.findings)
-                if finding.evidence is None and how.get(finding.code) is None}
-    pending = [(index, finding, how[finding.code].chosen(finding)) for index, finding in enumerate(report.findings)
-               if finding.evidence is None and how.get(finding.code) is not None]
+    evidence = {
+        index: Evidence("onnxlint", SKIPPED, detail="this rule has no numeric confirmation")
+        for index, finding in enumerate(report.findings)
+        if finding.evidence is None and how.get(finding.code) is None
+    }
+    pending = [
+        (index, finding, confirmer.chosen(finding))
+        for index, finding in enumerate(report.findings)
+        if finding.evidence is None and (confirmer := how.get(finding.code)) is not None
+    ]
     crashes: list[InternalError] = []
     if not pending:
         return evidence, crashes
@@ -152,8 +178,7 @@ def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings
             crashes.append(crash)
 
     try:
-        sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits,
-                    on_emit=received)
+        sandbox.run(confirm_in_child, report.path, settings, options, pending, limits=options.limits, on_emit=received)
         return evidence, crashes
     except sandbox.LimitExceeded as exc:
         stopped = f"the confirmation run {exc.reason}"
@@ -164,8 +189,9 @@ def _confirm_model(report: Report, how: Mapping[str, Confirmer | None], settings
     return evidence, crashes
 
 
-def confirm_in_child(path: str, settings: LintSettings, options: ConfirmOptions,
-                     pending: list[tuple[int, Finding, Confirmer]]) -> None:
+def confirm_in_child(
+    path: str, settings: LintSettings, options: ConfirmOptions, pending: list[tuple[int, Finding, Confirmer]]
+) -> None:
     """In the sandbox's child: emit (index, evidence, internal error or None) for each pending finding, as each
     is confirmed."""
     run = ModelRun(path, settings, options)
@@ -183,8 +209,9 @@ def _evidence(run: ModelRun, finding: Finding, confirmer: Confirmer) -> tuple[Ev
         if sandbox.out_of_memory(exc):
             over = f"the confirmation {run.options.limits.over_memory}"
             return Evidence(confirmer.name, INCONCLUSIVE, detail=over), None
-        failed = Evidence(confirmer.name, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: "
-                                                             f"{one_line(str(exc))}")
+        failed = Evidence(
+            confirmer.name, INCONCLUSIVE, detail=f"the confirmation failed: {type(exc).__name__}: {one_line(str(exc))}"
+        )
         if type(exc).__module__.split(".")[0] in ("onnxruntime", "onnx"):
             return failed, None
         return failed, internal_error(f"{finding.code} confirmation", exc, run.path)

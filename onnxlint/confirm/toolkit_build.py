@@ -4,12 +4,13 @@ I/O type is rewritten (`Converts`). The rule gives the claim, or a function of i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from onnxlint.confirm.confirmer import CONFIRMED, INCONCLUSIVE, REFUTED, SKIPPED, Confirmer
 from onnxlint.confirm.runner import ModelRun
-from onnxlint.core.finding import Evidence, Finding
+from onnxlint.core.finding import Evidence, Finding, Verdict
 
 
 @dataclass(frozen=True)
@@ -87,27 +88,35 @@ class ToolkitBuild(Confirmer):
             return Evidence(backend, SKIPPED, detail="a build does not show this finding")
         config = {}
         if self.deployment_preprocessing:
-            config = {key: [list(values)] for key, values in (("mean_values", run.settings.mean),
-                                                              ("std_values", run.settings.std)) if values}
+            config = {
+                key: [list(values)]
+                for key, values in (("mean_values", run.settings.mean), ("std_values", run.settings.std))
+                if values
+            }
         result = run.toolkit_build(config)
         if result.failed_stage:
             words = "; ".join(result.error_lines()) or "no error line"
             detail = f"the build fails at {result.failed_stage}: {words}"
             if isinstance(claim, BuildFails):
                 named = claim.named_in(finding, result)
-                return Evidence(backend, CONFIRMED if named else INCONCLUSIVE,
-                                detail=detail if named else detail + " (the message does not name the finding's "
-                                                                      "node or cause)")
+                return Evidence(
+                    backend,
+                    CONFIRMED if named else INCONCLUSIVE,
+                    detail=detail if named else detail + " (the message does not name the finding's node or cause)",
+                )
             return Evidence(backend, INCONCLUSIVE, detail=detail)
         if isinstance(claim, BuildFails):
             return Evidence(backend, REFUTED, detail="the build succeeds")
         if isinstance(claim, Converts):
             message = run.settings.target.toolkit.io_dtype_conversions.get(claim.dtype, {}).get("message", "")
             shown = bool(message) and message.removeprefix("W ") in result.log
-            return Evidence(backend, CONFIRMED if shown else REFUTED,
-                            detail=f"the build {'prints' if shown else 'does not print'} the conversion message")
+            return Evidence(
+                backend,
+                CONFIRMED if shown else REFUTED,
+                detail=f"the build {'prints' if shown else 'does not print'} the conversion message",
+            )
         cpu = result.cpu_layers
-        shown = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
+        listing = ", ".join(f"{layer} x{count}" for layer, count in sorted(cpu.items())) or "none"
         # Confirmed when a predicted layer is on the CPU.
-        verdict = CONFIRMED if claim.expected_layers(run, finding) & set(cpu) else REFUTED
-        return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {shown}")
+        verdict: Verdict = CONFIRMED if claim.expected_layers(run, finding) & set(cpu) else REFUTED
+        return Evidence(backend, verdict, detail=f"the build succeeds; CPU layers: {listing}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Iterable
 
 from onnxlint import __version__
 from onnxlint.core.errors import UnreadableInput
@@ -29,8 +29,11 @@ def document(reports: Iterable[Report]) -> dict:
     for report in reports:
         if report.findings:
             models[_key(report.path)] = sorted(f.fingerprint for f in report.findings)
-    return {"schema_version": SCHEMA_VERSION, "tool": {"name": "onnxlint", "version": __version__},
-            "models": dict(sorted(models.items()))}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "onnxlint", "version": __version__},
+        "models": dict(sorted(models.items())),
+    }
 
 
 def write(reports: Iterable[Report], stream) -> None:
@@ -63,8 +66,11 @@ def load(path: str) -> Baseline:
     except ValueError as exc:
         raise UnreadableInput(path, f"baseline is not JSON ({exc})") from None
     models = data.get("models") if isinstance(data, dict) else None
-    if not isinstance(models, dict) or data.get("schema_version") != SCHEMA_VERSION or not all(
-            isinstance(v, list) and all(isinstance(fp, str) for fp in v) for v in models.values()):
+    if (
+        not isinstance(models, dict)
+        or data.get("schema_version") != SCHEMA_VERSION
+        or not all(isinstance(v, list) and all(isinstance(fp, str) for fp in v) for v in models.values())
+    ):
         raise UnreadableInput(path, "not an onnxlint baseline (write one with --write-baseline)")
     return Baseline({model: Counter(prints) for model, prints in models.items()})
 

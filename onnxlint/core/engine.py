@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
-from onnxlint.core.errors import UnreadableInput, internal_error
 from onnxlint.analysis.exportscript import parse_export_script
+from onnxlint.core.errors import UnreadableInput, internal_error
 from onnxlint.core.finding import Finding, InternalError, Report, SkippedRule
 from onnxlint.core.graph import build_graphs
 from onnxlint.core.model import load_model
@@ -19,8 +19,9 @@ from onnxlint.core.registry import LintSettings, ModelContext, Rule, ScriptConte
 SCRIPT_SUFFIXES = (".py",)
 
 
-def lint_file(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(),
-              policy: Policy = Policy()) -> Report:
+def lint_file(
+    path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(), policy: Policy = Policy()
+) -> Report:
     """Lint an .onnx model or a Python export script; a file that cannot be read gives Report.error.
     The project's policy (severity overrides, suppressions) applies to the findings."""
     return lint_loaded(path, rules, settings, policy).report
@@ -36,8 +37,9 @@ class Linted:
     context: ModelContext | ScriptContext | None
 
 
-def lint_loaded(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(),
-                policy: Policy = Policy()) -> Linted:
+def lint_loaded(
+    path: str | os.PathLike, rules: Iterable[Rule], settings: LintSettings = LintSettings(), policy: Policy = Policy()
+) -> Linted:
     """lint_file's report, with the context it was linted in."""
     display = str(path)
     try:
@@ -52,7 +54,7 @@ def lint_loaded(path: str | os.PathLike, rules: Iterable[Rule], settings: LintSe
         return Linted(unreadable_report(display, exc.reason, settings), None)
     except Exception as exc:  # a file the loader did not expect: a bug, reported as one
         return Linted(crashed_report(display, settings, "load", exc), None)
-    report = policy.apply(_run_rules(display, ctx, kind, [r for r in rules if kind in r.inputs], settings))
+    report = policy.apply(_run_rules(display, ctx, [r for r in rules if kind in r.inputs], settings))
     return Linted(dataclasses.replace(report, findings=merge_repeats(report.findings)), ctx)
 
 
@@ -64,12 +66,15 @@ def unreadable_report(path: str, reason: str, settings: LintSettings = LintSetti
 def crashed_report(path: str, settings: LintSettings, source: str, exc: BaseException) -> Report:
     """The report of a file whose linting failed as a whole (in `source`: "load", or "worker" for a process that
     died on it): one internal error, no findings."""
-    return Report(path=path, target=_chip(settings), toolkit=_toolkit_label(settings),
-                  internal_errors=(internal_error(source, exc, path),))
+    return Report(
+        path=path,
+        target=_chip(settings),
+        toolkit=_toolkit_label(settings),
+        internal_errors=(internal_error(source, exc, path),),
+    )
 
 
-def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules: list[Rule],
-               settings: LintSettings) -> Report:
+def _run_rules(display: str, ctx: ModelContext | ScriptContext, rules: list[Rule], settings: LintSettings) -> Report:
     findings: list[Finding] = []
     skipped: list[SkippedRule] = []
     crashed: list[InternalError] = []
@@ -83,19 +88,25 @@ def _run_rules(display: str, ctx: ModelContext | ScriptContext, kind: str, rules
                 skipped.append(SkippedRule(rule.code, reason))
                 continue
             ran += 1
-            findings.extend(list(rule.check_model(ctx) if kind == "model" else rule.check_script(ctx)))
+            findings.extend(list(rule.check_model(ctx) if isinstance(ctx, ModelContext) else rule.check_script(ctx)))
         except Exception as exc:
             crashed.append(internal_error(rule.code, exc, display))
     order = ctx.node_order if findings and isinstance(ctx, ModelContext) else {}  # 10^5 entries: only to sort
 
     def sort_key(finding: Finding):
         where = finding.location
-        rank = order.get((where.graph, where.node or ""), (-1, -1))
+        rank = order.get((where.graph or "", where.node or ""), (-1, -1))
         return (rank, where.line or 0, finding.code, where.tensor or "", finding.message)
 
-    return Report(path=display, target=_chip(settings), toolkit=_toolkit_label(settings),
-                  findings=tuple(sorted(findings, key=sort_key)), rules_run=ran, rules_skipped=tuple(skipped),
-                  internal_errors=tuple(crashed))
+    return Report(
+        path=display,
+        target=_chip(settings),
+        toolkit=_toolkit_label(settings),
+        findings=tuple(sorted(findings, key=sort_key)),
+        rules_run=ran,
+        rules_skipped=tuple(skipped),
+        internal_errors=tuple(crashed),
+    )
 
 
 # How many node names a merged finding's message lists before "and N more" (JSON and SARIF keep every one).
@@ -124,11 +135,15 @@ def _merged(group: list[Finding]) -> Finding:
     first = group[0]
     places = [where for finding in group for where in (finding.location, *finding.related)]
     names = [where.node or where.tensor or f"line {where.line}" for where in places]
-    listed = ", ".join(names[:NAMED_IN_MESSAGE]) + (f" and {len(names) - NAMED_IN_MESSAGE} more"
-                                                     if len(names) > NAMED_IN_MESSAGE else "")
-    return dataclasses.replace(first, message=f"{first.message} ({len(names)} places: {listed})",
-                               related=tuple(places[1:]),
-                               data={**first.data, "count": len(names), "places": names})
+    listed = ", ".join(names[:NAMED_IN_MESSAGE]) + (
+        f" and {len(names) - NAMED_IN_MESSAGE} more" if len(names) > NAMED_IN_MESSAGE else ""
+    )
+    return dataclasses.replace(
+        first,
+        message=f"{first.message} ({len(names)} places: {listed})",
+        related=tuple(places[1:]),
+        data={**first.data, "count": len(names), "places": names},
+    )
 
 
 def _chip(settings: LintSettings) -> str | None:

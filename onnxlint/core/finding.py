@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
@@ -36,8 +37,17 @@ class Location:
     line: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"graph": self.graph, "line": self.line, "node": self.node,
-                "op_type": self.op_type, "tensor": self.tensor}
+        return {
+            "graph": self.graph,
+            "line": self.line,
+            "node": self.node,
+            "op_type": self.op_type,
+            "tensor": self.tensor,
+        }
+
+
+# What a confirmation concluded about a finding.
+Verdict = Literal["confirmed", "refuted", "inconclusive", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -45,13 +55,17 @@ class Evidence:
     """What a numeric confirmation measured (filled in by --confirm, not by static rules)."""
 
     backend: str
-    verdict: Literal["confirmed", "refuted", "inconclusive", "skipped"]
-    metrics: Mapping[str, float] = field(default_factory=dict)
+    verdict: Verdict
+    metrics: Mapping[str, float | str] = field(default_factory=dict)  # "inf" and "nan" as strings (JSON has neither)
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"backend": self.backend, "detail": self.detail,
-                "metrics": dict(sorted(self.metrics.items())), "verdict": self.verdict}
+        return {
+            "backend": self.backend,
+            "detail": self.detail,
+            "metrics": dict(sorted(self.metrics.items())),
+            "verdict": self.verdict,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,8 +119,12 @@ class InternalError:
     traceback: str | None = None  # the file the full traceback was written to
 
     def to_dict(self) -> dict[str, Any]:
-        return {"exception": self.exception, "message": self.message, "source": self.source,
-                "traceback": self.traceback}
+        return {
+            "exception": self.exception,
+            "message": self.message,
+            "source": self.source,
+            "traceback": self.traceback,
+        }
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ suppression, and `per-model-ignores` (path globs) of a per-file one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Mapping
 
 from onnxlint.core.finding import Finding, Report, Severity
 
@@ -40,10 +41,15 @@ class Policy:
     def apply(self, report: Report) -> Report:
         if not (self.severity or self.per_model_ignores or self.per_node_ignores) or report.error:
             return report
-        ignored_here = {code for pattern, codes in self.per_model_ignores if self._path_matches(report.path, pattern)
-                        for code in codes}
-        findings = tuple(self._reported(f) for f in report.findings
-                         if f.code not in ignored_here and not self._node_ignored(f))
+        ignored_here = {
+            code
+            for pattern, codes in self.per_model_ignores
+            if self._path_matches(report.path, pattern)
+            for code in codes
+        }
+        findings = tuple(
+            self._reported(f) for f in report.findings if f.code not in ignored_here and not self._node_ignored(f)
+        )
         return dataclasses.replace(report, findings=findings)
 
     def _reported(self, finding: Finding) -> Finding:
@@ -52,17 +58,18 @@ class Policy:
 
     def _node_ignored(self, finding: Finding) -> bool:
         """Suppressed when the finding's node, and every other node it stands for, match a glob for its code."""
-        nodes = [where.node for where in (finding.location, *finding.related)]
-        if None in nodes:
+        locations = (finding.location, *finding.related)
+        nodes = [where.node for where in locations if where.node is not None]
+        if len(nodes) < len(locations):
             return False
-        return any(finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)
-                   for pattern, codes in self.per_node_ignores)
+        return any(
+            finding.code in codes and all(fnmatch.fnmatchcase(node, pattern) for node in nodes)
+            for pattern, codes in self.per_node_ignores
+        )
 
     def _path_matches(self, path: str, pattern: str) -> bool:
         candidates = [PurePath(path).as_posix()]
         if self.root is not None:
-            try:
+            with contextlib.suppress(ValueError):  # a model outside the project: only the path as given can match
                 candidates.append(Path(os.path.abspath(path)).relative_to(self.root.resolve()).as_posix())
-            except ValueError:
-                pass  # the model is outside the project: only the path as given can match
         return any(fnmatch.fnmatch(candidate, pattern) for candidate in candidates)

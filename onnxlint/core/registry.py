@@ -8,22 +8,22 @@ model and never import onnxruntime.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import (TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, NotRequired, get_origin,
-                    get_type_hints)
+from typing import TYPE_CHECKING, Any, ClassVar, NotRequired, get_origin, get_type_hints
 
 from onnxlint.core.finding import Evidence, Finding, Location, Severity
 
 if TYPE_CHECKING:
     from onnxlint.analysis.exportscript import ExportCall
-    from onnxlint.confirm.confirmer import Confirmer
-    from onnxlint.core.graph import GraphView, Node
-    from onnxlint.confirm.runner import ConfirmOptions
     from onnxlint.analysis.heads import DetectionHead
+    from onnxlint.analysis.probe import DimProbe
+    from onnxlint.confirm.confirmer import Confirmer
+    from onnxlint.confirm.runner import ConfirmOptions
+    from onnxlint.core.graph import GraphView, Node
     from onnxlint.core.model import LoadedModel
     from onnxlint.rknn.placement import Placement
-    from onnxlint.analysis.probe import DimProbe
     from onnxlint.rknn.targets import Target
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}\d{3}$")
@@ -49,9 +49,9 @@ class LintSettings:
     """What the user told us about the deployment that rules may read."""
 
     # The chip and what its toolkit accepts, for the version whose knowledge applies (rknn.targets.resolve_target).
-    target: "Target | None" = None
+    target: Target | None = None
     # {tensor name: {axis: symbol}} as torch.onnx.export's dynamic_axes, after normalisation.
-    dynamic_axes: Mapping[str, Mapping[int, str]] | None = None
+    dynamic_axes: Mapping[str, Mapping[int, str | None]] | None = None
     # Anchors the deployment's post-processing uses, in pixels: (w, h, w, h, ...) in level order.
     anchors: tuple[float, ...] | None = None
     # Number of classes the deployment's post-processing expects.
@@ -62,11 +62,11 @@ class LintSettings:
     # Layout of the image data the application hands to the runtime: "nchw" or "nhwc".
     input_layout: str | None = None
     # Set by --confirm: how rules that run the model (RunRule) choose inputs and tolerances.
-    run: "ConfirmOptions | None" = None
+    run: ConfirmOptions | None = None
     # {rule code: {option: value}} for rules that declare options ([tool.onnxlint.rules.<CODE>]).
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def option(self, rule: "Rule", name: str) -> Any:
+    def option(self, rule: Rule, name: str) -> Any:
         """The value of one of `rule`'s declared options: the project's, else the declared default."""
         return self.rule_options.get(rule.code, {}).get(name, rule.options[name].default)
 
@@ -108,15 +108,29 @@ def normalize_dynamic_axes(spec: Any) -> dict[str, dict[int, str | None]]:
 
 @dataclass
 class ModelContext:
-    model: "LoadedModel"
-    graphs: tuple["GraphView", ...]
+    model: LoadedModel
+    graphs: tuple[GraphView, ...]
     settings: LintSettings = field(default_factory=LintSettings)
 
     @property
-    def main(self) -> "GraphView":
+    def main(self) -> GraphView:
         return self.graphs[0]
 
-    def find_node(self, name: str, op_type: str) -> tuple["GraphView", "Node"] | None:
+    @property
+    def target(self) -> Target:
+        """The --target, for a rule that runs only with one (its skip reason says so without one)."""
+        if self.settings.target is None:
+            raise RuntimeError("a rule that needs --target ran without one")
+        return self.settings.target
+
+    @property
+    def run(self) -> ConfirmOptions:
+        """--confirm's options, for a rule that runs only with --confirm (its skip reason says so without it)."""
+        if self.settings.run is None:
+            raise RuntimeError("a rule that needs --confirm ran without it")
+        return self.settings.run
+
+    def find_node(self, name: str, op_type: str) -> tuple[GraphView, Node] | None:
         """The graph and node that the file names `name` (as written, not synthesized)."""
         for graph in self.graphs:
             for node in graph.nodes:
@@ -124,30 +138,22 @@ class ModelContext:
                     return graph, node
         return None
 
-    @property
-    def dim_probe_skip_reason(self) -> str | None:
-        """Why the dim probe cannot run: it re-runs onnx's C++ shape inference at other sizes, which can crash the
-        process on a graph onnx.checker rejects (OP003 reports that model)."""
-        if self.model.checker_error:
-            return "onnx.checker rejects the model (OP003), so its dims are not probed"
-        return None
-
     @cached_property
-    def dim_probe(self) -> "DimProbe":
+    def dim_probe(self) -> DimProbe:
         """Output dims under concrete input sizes (computed once, on first use)."""
         from onnxlint.analysis.probe import probe_dims
 
         return probe_dims(self.model, self.main)
 
     @cached_property
-    def heads(self) -> list["DetectionHead"]:
+    def heads(self) -> list[DetectionHead]:
         """The YOLO detection heads of the main graph (computed once, on first use)."""
         from onnxlint.analysis.heads import model_heads
 
         return model_heads(self.model, self.main)
 
     @cached_property
-    def placements(self) -> list["Placement"]:
+    def placements(self) -> list[Placement]:
         """Nodes of the main graph the target's toolkit puts on the CPU or cannot build (needs a target)."""
         from onnxlint.rknn.placement import model_placements
 
@@ -163,7 +169,7 @@ class ModelContext:
 @dataclass
 class ScriptContext:
     path: str
-    exports: tuple["ExportCall", ...]
+    exports: tuple[ExportCall, ...]
     settings: LintSettings = field(default_factory=LintSettings)
 
 
@@ -179,7 +185,7 @@ class Rule:
     # Options the project may set for this rule, by name.
     options: ClassVar[Mapping[str, RuleOption]] = {}
     # How --confirm proves or refutes the rule's findings: a confirmer from onnxlint.confirm, told what to check.
-    confirmer: ClassVar["Confirmer | None"] = None
+    confirmer: ClassVar[Confirmer | None] = None
     # The declared type of the findings' `data` (a TypedDict in the rule's module): the keys a confirmer, a report
     # reader or a test may rely on. `finding` refuses data with other keys.
     data_type: ClassVar[type | None] = None
@@ -189,7 +195,16 @@ class Rule:
         return self.code[:2]
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        """Why the rule cannot run on this input (reported in rules_skipped), or None."""
+        """Why the rule cannot run on this input (reported in rules_skipped), or None. A reason that depends on the
+        input's kind goes in skip_model_reason or skip_script_reason, which are given that kind's context."""
+        return self.skip_model_reason(ctx) if isinstance(ctx, ModelContext) else self.skip_script_reason(ctx)
+
+    def skip_model_reason(self, ctx: ModelContext) -> str | None:
+        """Why the rule cannot run on this model, or None."""
+        return None
+
+    def skip_script_reason(self, ctx: ScriptContext) -> str | None:
+        """Why the rule cannot run on this export script, or None."""
         return None
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
@@ -198,13 +213,23 @@ class Rule:
     def check_script(self, ctx: ScriptContext) -> Iterator[Finding]:
         return iter(())
 
-    def finding(self, message: str, *, graph: "GraphView | str | None" = None, node: "Node | None" = None,
-                tensor: str | None = None, line: int | None = None, fix: str | None = None,
-                data: Mapping[str, Any] | None = None, severity: Severity | None = None,
-                related: Iterable[tuple["GraphView", "Node"]] = (), evidence: Evidence | None = None) -> Finding:
+    def finding(
+        self,
+        message: str,
+        *,
+        graph: GraphView | str | None = None,
+        node: Node | None = None,
+        tensor: str | None = None,
+        line: int | None = None,
+        fix: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        severity: Severity | None = None,
+        related: Iterable[tuple[GraphView, Node]] = (),
+        evidence: Evidence | None = None,
+    ) -> Finding:
         data = dict(data or {})
         if self.data_type is not None:
-            _check_declared(self, data)
+            _check_declared(self.code, self.data_type, data)
         graph_path = graph if isinstance(graph, str) or graph is None else graph.path
         location = Location(
             # A finding with a line is in a Python script, which has no graph.
@@ -214,18 +239,28 @@ class Rule:
             tensor=tensor,
             line=line,
         )
-        return Finding(code=self.code, rule=self.name, severity=severity or self.severity, message=message,
-                       location=location, fix=fix, data=data, evidence=evidence,
-                       related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related))
+        return Finding(
+            code=self.code,
+            rule=self.name,
+            severity=severity or self.severity,
+            message=message,
+            location=location,
+            fix=fix,
+            data=data,
+            evidence=evidence,
+            related=tuple(Location(graph=g.path, node=n.name, op_type=n.op_type) for g, n in related),
+        )
 
 
-def _check_declared(rule: Rule, data: Mapping[str, Any]) -> None:
-    """TypeError unless `data` has the required keys of the rule's data type and no key it does not declare."""
-    required, declared = _declared_keys(rule.data_type)
+def _check_declared(code: str, data_type: type, data: Mapping[str, Any]) -> None:
+    """TypeError unless `data` has the required keys of rule `code`'s data type and no key it does not declare."""
+    required, declared = _declared_keys(data_type)
     missing, unknown = required - data.keys(), data.keys() - declared
     if missing or unknown:
-        raise TypeError(f"{rule.code} finding data does not match {rule.data_type.__name__}: missing "
-                        f"{sorted(missing)}, undeclared {sorted(unknown)}")
+        raise TypeError(
+            f"{code} finding data does not match {data_type.__name__}: missing "
+            f"{sorted(missing)}, undeclared {sorted(unknown)}"
+        )
 
 
 @cache
@@ -242,11 +277,11 @@ class ExportScriptRule(Rule):
 
     inputs = frozenset({"script"})
 
-    def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
+    def skip_script_reason(self, ctx: ScriptContext) -> str | None:
         return no_export_call_reason(ctx)
 
 
-def torchscript_exporter_may_run(call: "ExportCall") -> bool:
+def torchscript_exporter_may_run(call: ExportCall) -> bool:
     """Whether the call may use the TorchScript exporter, the only one that reads `training` and
     `do_constant_folding`: dynamo=False, or no dynamo argument (the default before torch 2.9)."""
     return call.literal("dynamo") is not True
@@ -260,7 +295,7 @@ class TargetRule(Rule):
     """A rule about what the deployment toolkit accepts; it runs only with --target."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        return None if ctx.settings.target is not None else "no --target given"
+        return "no --target given" if ctx.settings.target is None else super().skip_reason(ctx)
 
 
 class PlacementRule(TargetRule):
@@ -279,15 +314,16 @@ class RunRule(Rule):
     their own numeric evidence."""
 
     def skip_reason(self, ctx: ModelContext | ScriptContext) -> str | None:
-        return None if ctx.settings.run is not None else "runs the model: needs --confirm"
+        return "runs the model: needs --confirm" if ctx.settings.run is None else super().skip_reason(ctx)
 
 
 class SelectorError(ValueError):
     pass
 
 
-def resolve_selection(rules: Iterable[Rule], select: Iterable[str] | None,
-                      ignore: Iterable[str] | None) -> tuple[Rule, ...]:
+def resolve_selection(
+    rules: Iterable[Rule], select: Iterable[str] | None, ignore: Iterable[str] | None
+) -> tuple[Rule, ...]:
     """Rules chosen by --select (default ALL) minus --ignore; selectors are codes, family prefixes or slugs."""
     rules = tuple(rules)
     chosen = _matching(rules, select or ["ALL"])
@@ -307,12 +343,17 @@ def _matching(rules: tuple[Rule, ...], selectors: Iterable[str]) -> set[Rule]:
         if key.upper() == "ALL":
             hits = set(rules)
         else:
-            hits = {r for r in rules if r.code == key.upper() or r.name == key.lower()
-                    or (len(key) == 2 and r.family == key.upper())}
+            hits = {
+                r
+                for r in rules
+                if r.code == key.upper() or r.name == key.lower() or (len(key) == 2 and r.family == key.upper())
+            }
         if not hits:
             example = f"a code such as {rules[0].code}, " if rules else "a code, "
-            raise SelectorError(f"unknown rule selector '{selector}' (use {example}"
-                                f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')")
+            raise SelectorError(
+                f"unknown rule selector '{selector}' (use {example}"
+                f"a family prefix such as {'/'.join(FAMILIES)}, or a slug; see 'onnxlint rules')"
+            )
         matched |= hits
     return matched
 

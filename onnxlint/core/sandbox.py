@@ -21,6 +21,7 @@ Whatever runs a model (the --confirm confirmers, the rules that run the model, `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import resource
@@ -29,21 +30,30 @@ import signal
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Callable
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import subprocess
 
-# A run that goes on longer is stopped. rknn-toolkit2 builds of real detectors take minutes, and the toolkit's
-# own build timeout is 600 s: a lower default would cut off confirmations the toolkit already bounds.
-DEFAULT_TIMEOUT_S = 600.0
+# One rknn-toolkit2 build (onnxlint.rknn.toolkit) that goes on longer counts as hung: builds of real detectors
+# take minutes.
+BUILD_TIMEOUT_S = 600
+# A run that goes on longer is stopped: a lower default would cut off confirmations the toolkit build already bounds.
+DEFAULT_TIMEOUT_S = float(BUILD_TIMEOUT_S)
 # Half of physical memory leaves the rest to onnxlint itself and to a second --jobs worker; the cap keeps a
 # runaway model on a big shared machine from taking more than any CPU run of an edge-NPU model needs.
 MEMORY_CAP_MIB = 16 * 1024
 # What allocation failures say: Python, numpy, C++ (std::bad_alloc), onnxruntime's arena, and errno ENOMEM.
-OUT_OF_MEMORY_WORDS = ("bad_alloc", "Failed to allocate memory", "Cannot allocate memory", "Unable to allocate",
-                       "MemoryError", "out of memory")
+OUT_OF_MEMORY_WORDS = (
+    "bad_alloc",
+    "Failed to allocate memory",
+    "Cannot allocate memory",
+    "Unable to allocate",
+    "MemoryError",
+    "out of memory",
+)
 CRASH_TAIL_BYTES = 2000
 
 
@@ -85,8 +95,14 @@ def out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or any(word in str(exc) for word in OUT_OF_MEMORY_WORDS)
 
 
-def run(function: Callable[..., Any], *args: Any, limits: Limits, on_emit: Callable[..., None] | None = None,
-        loads_onnxruntime: bool = True, **kwargs: Any) -> Any:
+def run(
+    function: Callable[..., Any],
+    *args: Any,
+    limits: Limits,
+    on_emit: Callable[..., None] | None = None,
+    loads_onnxruntime: bool = True,
+    **kwargs: Any,
+) -> Any:
     """`function(*args, **kwargs)` in a child process under `limits`; its return value.
 
     Every `emit(*values)` the function makes reaches `on_emit(*values)` as it happens. The function (a module
@@ -101,16 +117,23 @@ def run(function: Callable[..., Any], *args: Any, limits: Limits, on_emit: Calla
     reading, writing = os.pipe()
     with tempfile.TemporaryFile(prefix="onnxlint-run-") as output:
         try:
-            child = subprocess.Popen([sys.executable, "-m", __name__, str(writing)], stdin=subprocess.PIPE,
-                                     stdout=output, stderr=subprocess.STDOUT, pass_fds=(writing,),
-                                     start_new_session=True)
+            child = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(writing)],
+                stdin=subprocess.PIPE,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                pass_fds=(writing,),
+                start_new_session=True,
+            )
         finally:
             os.close(writing)  # the child holds the only writing end now: its death reads as end of file here
         try:
+            stdin = child.stdin
+            assert stdin is not None  # opened as a pipe above
             try:  # the limits and the path first: the child applies them before it unpickles (imports) the rest
-                pickle.dump((limits, sys.path, loads_onnxruntime), child.stdin)
-                pickle.dump((function, args, kwargs), child.stdin)
-                child.stdin.close()
+                pickle.dump((limits, sys.path, loads_onnxruntime), stdin)
+                pickle.dump((function, args, kwargs), stdin)
+                stdin.close()
             except BrokenPipeError:
                 pass  # it died on start; its output says why
             return _receive(reading, child, limits, on_emit, output)
@@ -135,7 +158,7 @@ def _send(writing: int, message: tuple[str, Any]) -> None:
     for part in (_LENGTH.pack(len(data)), data):
         view = memoryview(part)
         while view:
-            view = view[os.write(writing, view):]
+            view = view[os.write(writing, view) :]
 
 
 def _read(reading: int, size: int) -> bytearray:
@@ -186,10 +209,8 @@ def _crash(returncode: int, output: IO[bytes], limits: Limits) -> Exception:
 def _stop(child: subprocess.Popen) -> None:
     """Kill the child's process group (its own children too), and reap the child."""
     if child.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     child.wait()
 
 
@@ -219,7 +240,7 @@ def _failure(exc: BaseException) -> tuple[str, Any]:
     import traceback
 
     # The child's traceback travels with the exception (its __dict__ pickles), for an internal-error report.
-    exc.child_traceback = "".join(traceback.format_exception(exc))
+    exc.child_traceback = "".join(traceback.format_exception(exc))  # type: ignore[attr-defined]  # a new attribute on purpose
     try:
         pickle.loads(pickle.dumps(exc))
         return ("error", exc)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from onnxlint.core.finding import Finding, Location, Report, Severity
-from onnxlint.output.escape import visible
 from onnxlint.core.registry import FAMILIES, Rule
 from onnxlint.core.ruledocs import read_page
+from onnxlint.output.escape import visible
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -30,10 +31,14 @@ def lint(reports: Iterable[Report], stream: TextIO, rules: Iterable[Rule] = (), 
             continue
         console.print(Text(visible(report.path), style="bold underline"))
         for crash in report.internal_errors:
-            console.print(Text.assemble(("  internal ", "bold magenta"), (f"{crash.source} ", "bold"),
-                                        visible(f"failed: {crash.exception}: {crash.message}"),
-                                        (f"  [traceback in {visible(crash.traceback)}]" if crash.traceback else "",
-                                         "dim")))
+            console.print(
+                Text.assemble(
+                    ("  internal ", "bold magenta"),
+                    (f"{crash.source} ", "bold"),
+                    visible(f"failed: {crash.exception}: {crash.message}"),
+                    (f"  [traceback in {visible(crash.traceback)}]" if crash.traceback else "", "dim"),
+                )
+            )
         for finding in report.findings:
             console.print(_finding_line(finding))
             if show_all:
@@ -52,7 +57,7 @@ def _place(where: Location) -> str:
     place = []
     if where.line is not None:
         place.append(f"line {where.line}")
-    elif where.graph != "main":
+    elif where.graph is not None and where.graph != "main":
         place.append(where.graph)
     if where.node:
         place.append(f"{where.node} ({where.op_type})")
@@ -78,11 +83,19 @@ SHOWN_METRICS = ("cosine", "max_abs", "mismatch_ratio", "snr_db")
 
 
 def _evidence_line(evidence) -> Text:
-    numbers = ", ".join(f"{key} {evidence.metrics[key]:.4g}" if isinstance(evidence.metrics[key], float)
-                        else f"{key} {evidence.metrics[key]}" for key in SHOWN_METRICS if key in evidence.metrics)
-    return Text.assemble("        ", (evidence.verdict, EVIDENCE_STYLES[evidence.verdict]),
-                         visible(f" by {evidence.backend}: {evidence.detail}"),
-                         (f" [{numbers}]" if numbers else "", "dim"))
+    numbers = ", ".join(
+        f"{key} {evidence.metrics[key]:.4g}"
+        if isinstance(evidence.metrics[key], float)
+        else f"{key} {evidence.metrics[key]}"
+        for key in SHOWN_METRICS
+        if key in evidence.metrics
+    )
+    return Text.assemble(
+        "        ",
+        (evidence.verdict, EVIDENCE_STYLES[evidence.verdict]),
+        visible(f" by {evidence.backend}: {evidence.detail}"),
+        (f" [{numbers}]" if numbers else "", "dim"),
+    )
 
 
 def _summary(reports: list[Report]) -> Text:
@@ -96,8 +109,10 @@ def _summary(reports: list[Report]) -> Text:
     crashes = sum(len(r.internal_errors) for r in reports)
     ran = max((r.rules_run for r in reports), default=0)
     skipped = max((len(r.rules_skipped) for r in reports), default=0)
-    text = (f"Found {plural(errors, 'error')}, {plural(warnings, 'warning')}, {plural(infos, 'info')} "
-            f"in {plural(len(reports), 'file')} ({ran} rules ran, {skipped} skipped)")
+    text = (
+        f"Found {plural(errors, 'error')}, {plural(warnings, 'warning')}, {plural(infos, 'info')} "
+        f"in {plural(len(reports), 'file')} ({ran} rules ran, {skipped} skipped)"
+    )
     if unreadable:
         text += f"; {plural(unreadable, 'file')} could not be read"
     if crashes:
@@ -119,13 +134,22 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
             ("IR version", str(summary["ir_version"])),
             ("opsets", ", ".join(f"{d} {v}" for d, v in summary["opsets"].items())),
             ("producer", visible(summary["producer"] or "unknown")),
-            ("nodes", f"{summary['node_count']} ({summary['subgraph_count']} subgraphs, "
-                      f"{summary['function_count']} functions)"),
+            (
+                "nodes",
+                f"{summary['node_count']} ({summary['subgraph_count']} subgraphs, "
+                f"{summary['function_count']} functions)",
+            ),
             ("parameters", f"{summary['parameter_count']:,}"),
-            ("weight memory", ", ".join(f"{precision} {memory['mib']:.2f} MiB"
-                                        for precision, memory in summary["weight_memory"].items())),
-            ("size", f"{_mib(sizes['total'])} (file {_mib(sizes['file'])}, external data "
-                     f"{_mib(sizes['external_data'])})"),
+            (
+                "weight memory",
+                ", ".join(
+                    f"{precision} {memory['mib']:.2f} MiB" for precision, memory in summary["weight_memory"].items()
+                ),
+            ),
+            (
+                "size",
+                f"{_mib(sizes['total'])} (file {_mib(sizes['file'])}, external data {_mib(sizes['external_data'])})",
+            ),
         ):
             overview.add_row(field, Text(value))
         console.print(overview)
@@ -134,8 +158,9 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
             io_table.add_column(column)
         for kind in ("inputs", "outputs"):
             for value in summary[kind]:
-                io_table.add_row(kind[:-1], Text(visible(value["name"])), value["dtype"],
-                                 Text(visible(value["shape_text"])))
+                io_table.add_row(
+                    kind[:-1], Text(visible(value["name"])), value["dtype"], Text(visible(value["shape_text"]))
+                )
         console.print(io_table)
         ops = Table(title="operators", title_justify="left")
         ops.add_column("op_type")
@@ -148,23 +173,34 @@ def inspect(summaries: Iterable[dict[str, Any]], stream: TextIO) -> None:
 
 
 def _print_head(console: Console, path: str, head: dict[str, Any]) -> None:
-    decode = "decodes boxes in the graph" if head["decode_in_graph"] else \
-        "already cut at the head convolutions" if head.get("cut") else "raw outputs"
+    decode = (
+        "decodes boxes in the graph"
+        if head["decode_in_graph"]
+        else "already cut at the head convolutions"
+        if head.get("cut")
+        else "raw outputs"
+    )
     shape = f"na={head['na']}" if head["na"] else f"reg_max={head['reg_max']}"
-    table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, {shape}, {decode}",
-                  title_justify="left")
+    table = Table(title=f"detection head: {head['family']}, nc={head['nc']}, {shape}, {decode}", title_justify="left")
     for column in ("stride", "cut at (rknn output)", "shape", "sigmoid", "anchors (px)"):
         table.add_column(column, overflow="fold")  # names must never be cropped
     for level in head["levels"]:
         anchors = ", ".join(f"{w:g}x{h:g}" for w, h in level["anchors_px"]) if level["anchors_px"] else "-"
-        table.add_row(str(level["stride"] or "?"), Text("\n".join(map(visible, level["tensors"]))),
-                      Text(visible(str(level["shape"]))),
-                      "after the cut" if level["sigmoid_in_graph"] else "none", anchors)
+        table.add_row(
+            str(level["stride"] or "?"),
+            Text("\n".join(map(visible, level["tensors"]))),
+            Text(visible(str(level["shape"]))),
+            "after the cut" if level["sigmoid_in_graph"] else "none",
+            anchors,
+        )
     console.print(table)
     console.print(Text(visible(f"rknn.load_onnx(model={path!r}, outputs={head['rknn_outputs']!r})")))
     if any(level["sigmoid_in_graph"] for level in head["levels"]):
-        console.print("The graph applies the Sigmoid after these tensors: a model cut there outputs logits, so "
-                      "post-processing must apply it (scores above 1 on the board are the symptom).", markup=False)
+        console.print(
+            "The graph applies the Sigmoid after these tensors: a model cut there outputs logits, so "
+            "post-processing must apply it (scores above 1 on the board are the symptom).",
+            markup=False,
+        )
 
 
 def _mib(size: int) -> str:
@@ -185,11 +221,17 @@ def explain(rule: Rule, stream: TextIO) -> None:
 
     console = _console(stream)
     family = FAMILIES.get(rule.family, "from a plugin")
-    console.print(f"{rule.code} {rule.name}: family {rule.family} ({family}), default severity "
-                  f"{rule.severity.value}, reads {' and '.join(sorted(rule.inputs))} files", markup=False)
+    console.print(
+        f"{rule.code} {rule.name}: family {rule.family} ({family}), default severity "
+        f"{rule.severity.value}, reads {' and '.join(sorted(rule.inputs))} files",
+        markup=False,
+    )
     for name, spec in rule.options.items():
-        console.print(f"option {name} ({spec.kind.__name__}, default {json.dumps(spec.default)}): {spec.help}; set "
-                      f"it in [tool.onnxlint.rules.{rule.code}]", markup=False)
+        console.print(
+            f"option {name} ({spec.kind.__name__}, default {json.dumps(spec.default)}): {spec.help}; set "
+            f"it in [tool.onnxlint.rules.{rule.code}]",
+            markup=False,
+        )
     page = read_page(rule)
     if console.is_terminal:
         console.print(Markdown(page))
@@ -206,8 +248,11 @@ def config(path: str | None, effective: dict[str, Any], stream: TextIO) -> None:
         table.add_column(column)
     for key, entry in effective.items():
         value = "" if entry.value is None else entry.value
-        table.add_row(Text(key), Text(visible(value if isinstance(value, str) else json.dumps(value))),
-                      Text(visible(entry.source)))
+        table.add_row(
+            Text(key),
+            Text(visible(value if isinstance(value, str) else json.dumps(value))),
+            Text(visible(entry.source)),
+        )
     console.print(table)
 
 
@@ -218,10 +263,17 @@ def compare(comparison, stream: TextIO) -> None:
     bad = [t for t in comparison.tensors if not t.ok]
     console.print(Text(visible(f"{comparison.a}  vs  {comparison.b}"), style="bold underline"))
     tolerance = comparison.tolerance
-    judged = (f"min cosine {tolerance.min_cosine}" if tolerance.min_cosine is not None
-              else f"rtol {tolerance.rtol}, atol {tolerance.atol}")
-    console.print(Text(f"{len(comparison.tensors)} shared tensors compared (seed {comparison.seed}, inputs "
-                       f"{comparison.input_shapes}, {judged})"))
+    judged = (
+        f"min cosine {tolerance.min_cosine}"
+        if tolerance.min_cosine is not None
+        else f"rtol {tolerance.rtol}, atol {tolerance.atol}"
+    )
+    console.print(
+        Text(
+            f"{len(comparison.tensors)} shared tensors compared (seed {comparison.seed}, inputs "
+            f"{comparison.input_shapes}, {judged})"
+        )
+    )
     if comparison.rknn is not None:
         for line in _simulator_build(comparison.rknn):
             console.print(Text(visible(line)))
@@ -230,17 +282,29 @@ def compare(comparison, stream: TextIO) -> None:
         console.print(Text("No divergence: every shared tensor is within tolerance.", style="green"))
         return
     if origin is not None:
-        console.print(Text.assemble(("first divergence: ", "bold red"), visible(
-            f"{origin.node} ({origin.op_type}) -> '{origin.tensor}'" + (f": {origin.problem}" if origin.problem else ""))))
+        console.print(
+            Text.assemble(
+                ("first divergence: ", "bold red"),
+                visible(
+                    f"{origin.node} ({origin.op_type}) -> '{origin.tensor}'"
+                    + (f": {origin.problem}" if origin.problem else "")
+                ),
+            )
+        )
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("tensor", "node", "op", "shape", "max_abs", "mismatch", "cosine"):
         table.add_column(column)
     for result in bad:
         metrics = result.metrics
-        table.add_row(Text(visible(result.tensor)), Text(visible(result.node or "")), Text(visible(result.op_type or "")),
-                      Text(str(result.shape)), Text(f"{metrics.max_abs:.3g}" if metrics else "-"),
-                      Text(f"{metrics.mismatch_ratio:.1%}" if metrics else "-"),
-                      Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")))
+        table.add_row(
+            Text(visible(result.tensor)),
+            Text(visible(result.node or "")),
+            Text(visible(result.op_type or "")),
+            Text(str(result.shape)),
+            Text(f"{metrics.max_abs:.3g}" if metrics else "-"),
+            Text(f"{metrics.mismatch_ratio:.1%}" if metrics else "-"),
+            Text(f"{metrics.cosine:.5f}" if metrics else (result.problem or "-")),
+        )
     console.print(Text(f"{len(bad)} tensors outside tolerance:"))
     console.print(table)
 
@@ -262,21 +326,34 @@ def rknn_build(report, stream: TextIO) -> None:
     for number, attempt in enumerate(report.attempts, start=1):
         rules = f"disable_rules={attempt.disable_rules}" if attempt.disable_rules else "default rules"
         if attempt.failed_stage is None:
-            console.print(Text.assemble(f"  attempt {number} ({rules}): ", ("builds", "green"),
-                                        f" in {attempt.seconds} s"))
+            console.print(
+                Text.assemble(f"  attempt {number} ({rules}): ", ("builds", "green"), f" in {attempt.seconds} s")
+            )
             continue
-        console.print(Text.assemble(f"  attempt {number} ({rules}): ", (f"fails at {attempt.failed_stage}", "red"),
-                                    visible(f": {attempt.error or 'no error line'}")))
+        console.print(
+            Text.assemble(
+                f"  attempt {number} ({rules}): ",
+                (f"fails at {attempt.failed_stage}", "red"),
+                visible(f": {attempt.error or 'no error line'}"),
+            )
+        )
         if attempt.fusion_rules:
-            console.print(Text(visible(f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
-                                       f"{', '.join(attempt.matched_nodes) or 'no named node'}")))
+            console.print(
+                Text(
+                    visible(
+                        f"      in fusion rule {', '.join(attempt.fusion_rules)}, matched on "
+                        f"{', '.join(attempt.matched_nodes) or 'no named node'}"
+                    )
+                )
+            )
     if report.predicted:
         from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure
 
         console.print(Text(f"  predicted by {TargetToolkitFailure.code}: {', '.join(report.predicted)}"))
     if report.unpredicted:
-        console.print(Text(f"  not in onnxlint's knowledge base: fusion rule {', '.join(report.unpredicted)}",
-                           style="yellow"))
+        console.print(
+            Text(f"  not in onnxlint's knowledge base: fusion rule {', '.join(report.unpredicted)}", style="yellow")
+        )
     if report.built:
         console.print(Text("  what built:", style="bold"))
         for call in report.calls:
@@ -296,46 +373,82 @@ def quant(report, stream: TextIO) -> None:
     console.width = max(console.width, 160)
     document = report.to_dict()
     config = document["config"]
-    console.print(Text(visible(f"{report.model} for {report.chip}: int8 (quantized_algorithm="
-                               f"'{config['quantized_algorithm']}', quantized_method='{config['quantized_method']}') "
-                               f"simulated in onnxruntime"), style="bold underline"))
+    console.print(
+        Text(
+            visible(
+                f"{report.model} for {report.chip}: int8 (quantized_algorithm="
+                f"'{config['quantized_algorithm']}', quantized_method='{config['quantized_method']}') "
+                f"simulated in onnxruntime"
+            ),
+            style="bold underline",
+        )
+    )
     samples = document["samples"]
-    console.print(Text(visible(f"samples: {samples['source']} ({samples['calibration']} calibration, "
-                               f"{samples['evaluation']} evaluation; inputs {samples['input_shapes']})")))
+    console.print(
+        Text(
+            visible(
+                f"samples: {samples['source']} ({samples['calibration']} calibration, "
+                f"{samples['evaluation']} evaluation; inputs {samples['input_shapes']})"
+            )
+        )
+    )
     for note in document["notes"]:
         console.print(Text(visible(f"  note: {note}"), style="dim"))
     console.print(Text("predicted end-to-end cosine per output:", style="bold"))
     for output in document["outputs"]:
         cosine = output["predicted_cosine"]
         console.print(Text.assemble("  ", (f"{cosine:.5f}", _cosine_style(cosine)), visible(f"  {output['name']}")))
-    table = Table(show_edge=False, box=None, pad_edge=False,
-                  title=f"layers that lose most ({len(document['layers'])} of {document['layer_count']} quantized "
-                        f"tensors; each quantized alone)", title_justify="left")
+    table = Table(
+        show_edge=False,
+        box=None,
+        pad_edge=False,
+        title=f"layers that lose most ({len(document['layers'])} of {document['layer_count']} quantized "
+        f"tensors; each quantized alone)",
+        title_justify="left",
+    )
     for column in ("tensor", "node", "op", "single", "output", "reason"):
         table.add_column(column, overflow="fold")
     for layer in document["layers"]:
         single = layer["predicted_single_cosine"]
-        table.add_row(Text(visible(layer["tensor"])), Text(visible(layer["node"])), Text(visible(layer["op_type"])),
-                      Text("-" if single is None else f"{single:.4f}"), Text(f"{layer['predicted_output_cosine']:.4f}"),
-                      Text(visible(layer["reason"])))
+        table.add_row(
+            Text(visible(layer["tensor"])),
+            Text(visible(layer["node"])),
+            Text(visible(layer["op_type"])),
+            Text("-" if single is None else f"{single:.4f}"),
+            Text(f"{layer['predicted_output_cosine']:.4f}"),
+            Text(visible(layer["reason"])),
+        )
     console.print(table)
     console.print(Text("configurations (worst output cosine, every layer int8):", style="bold"))
     for entry in document["configs"]:
-        console.print(Text(f"  {entry['quantized_algorithm']:<14} {entry['quantized_method']:<8} "
-                           f"{entry['worst_cosine']:.5f}"))
+        console.print(
+            Text(f"  {entry['quantized_algorithm']:<14} {entry['quantized_method']:<8} {entry['worst_cosine']:.5f}")
+        )
     proposal = document["proposal"]
     console.print(Text("proposal:", style="bold"))
     console.print(Text(visible(f"  {proposal['rknn_config']}   # predicted {proposal['config_predicted_cosine']:.5f}")))
     for step in proposal["steps"]:
-        console.print(Text(visible(f"  + {step['action']} {step['tensor']} ({step['op_type']})  -> predicted "
-                                   f"{step['predicted_cosine']:.5f}")))
+        console.print(
+            Text(
+                visible(
+                    f"  + {step['action']} {step['tensor']} ({step['op_type']})  -> predicted "
+                    f"{step['predicted_cosine']:.5f}"
+                )
+            )
+        )
     if proposal["float16_layers"] or proposal["int16_layers"]:
         console.print(Text("  in the .quantization.cfg of hybrid_quantization_step1:", style="dim"))
         for line in proposal["quantization_cfg"].splitlines():
             console.print(Text(visible(f"    {line}")))
     if proposal["split_outputs"]:
-        console.print(Text(visible(f"  split these outputs (cut the model before the join, each part gets its own "
-                                   f"int8 range): {', '.join(proposal['split_outputs'])}")))
+        console.print(
+            Text(
+                visible(
+                    f"  split these outputs (cut the model before the join, each part gets its own "
+                    f"int8 range): {', '.join(proposal['split_outputs'])}"
+                )
+            )
+        )
     if not proposal["steps"]:
         console.print(Text("  no layer change gains enough to propose (the configuration alone is the fix)"))
     if proposal.get("caveat"):

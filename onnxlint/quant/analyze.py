@@ -28,9 +28,9 @@ from onnxlint.quant.dataset import Samples, input_shapes, load_samples
 from onnxlint.quant.layers import Layer, constants, find_layers
 from onnxlint.quant.scheme import ALGORITHMS, INT16, METHODS, QParams, asymmetric, choose_range, fake_quant
 from onnxlint.quant.simulate import Settings, Simulator
+from onnxlint.settings.table import BY_NAME, DEFAULT_SEED
 
 SCHEMA_VERSION = 1
-TOP_LAYERS = 20
 REFERENCE_BUDGET = 2 * 2**30  # bytes of float reference tensors kept for the per-layer "single" cosine
 
 
@@ -94,12 +94,12 @@ def analyze(
     mean: Sequence[float] | None = None,
     std: Sequence[float] | None = None,
     input_size: Sequence[int] | None = None,
-    algorithm: str = "normal",
-    method: str = "channel",
-    seed: int = 0,
-    top: int = TOP_LAYERS,
-    max_float_layers: int = 8,
-    goal: float = 0.999,
+    algorithm: str = BY_NAME["algorithm"].default,
+    method: str = BY_NAME["method"].default,
+    seed: int = DEFAULT_SEED,
+    top: int = BY_NAME["top"].default,
+    max_float_layers: int = BY_NAME["max-float-layers"].default,
+    goal: float = BY_NAME["goal"].default,
     progress=None,
 ) -> QuantReport:
     started = time.perf_counter()

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from onnxlint.rknn.knowledge import QUANTIZED_ALGORITHMS as ALGORITHMS
+from onnxlint.rknn.knowledge import QUANTIZED_METHODS as METHODS
+
 INT8 = (-128, 127)
 INT16 = (-32768, 32767)
-ALGORITHMS = ("normal", "mmse", "kl_divergence")
-METHODS = ("channel", "layer")
 # Fractions of the observed range tried by 'mmse' and 'kl_divergence' (each end clipped independently).
 SEARCH_BINS = 512
 # 'kl_divergence' compares the histogram with its quantized form, which only means something while each level

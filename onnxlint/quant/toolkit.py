@@ -15,8 +15,13 @@ from onnxlint.rknn.log import strip_ansi
 # The euclidean distance can run into the next cosine ("2263.508300.99995"): a cosine has five decimals.
 # "q_zero" marks a layer whose int8 output is all zero (cosine 0 against a non-zero reference).
 COSINE = r"(-?\d\.\d{5}|q_zero)"
-ROW = re.compile(r"^\[(?P<op>[^\]]+)\]\s+(?P<tensor>\S+)\s+" + COSINE.replace("(", "(?P<entire>", 1)
-                 + r"\s*\|\s*(?:[\d.]+?|q_zero|nan|inf)\s*" + COSINE.replace("(", "(?P<single>", 1) + r"\s*\|")
+ROW = re.compile(
+    r"^\[(?P<op>[^\]]+)\]\s+(?P<tensor>\S+)\s+"
+    + COSINE.replace("(", "(?P<entire>", 1)
+    + r"\s*\|\s*(?:[\d.]+?|q_zero|nan|inf)\s*"
+    + COSINE.replace("(", "(?P<single>", 1)
+    + r"\s*\|"
+)
 
 
 @dataclass(frozen=True)

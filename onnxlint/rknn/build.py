@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from onnxlint.core.sandbox import BUILD_TIMEOUT_S
 from onnxlint.rknn import toolkit
 
 if TYPE_CHECKING:
@@ -65,13 +66,24 @@ class BuildReport:
         return [rule for attempt in self.attempts for rule in attempt.fusion_rules if rule not in known]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema_version": 1, "model": self.model, "chip": self.chip, "toolkit": self.toolkit,
-                "outputs": self.outputs, "built": self.built, "attempts": [a.to_dict() for a in self.attempts],
-                "calls": self.calls, "cpu_layers": self.cpu_layers, "predicted": self.predicted,
-                "unpredicted_fusion_rules": self.unpredicted, "log": self.log_path, "exported": self.exported}
+        return {
+            "schema_version": 1,
+            "model": self.model,
+            "chip": self.chip,
+            "toolkit": self.toolkit,
+            "outputs": self.outputs,
+            "built": self.built,
+            "attempts": [a.to_dict() for a in self.attempts],
+            "calls": self.calls,
+            "cpu_layers": self.cpu_layers,
+            "predicted": self.predicted,
+            "unpredicted_fusion_rules": self.unpredicted,
+            "log": self.log_path,
+            "exported": self.exported,
+        }
 
 
-def predict(model: Path, chip: str) -> "Linted":
+def predict(model: Path, chip: str) -> Linted:
     """The model linted for `chip` by the knowledge base's build-failure rule alone: its report says which known
     failures match, and its context holds the detection heads `--outputs auto` cuts at (one load for both).
     Raises OptionError when no toolkit knowledge applies."""
@@ -84,27 +96,53 @@ def predict(model: Path, chip: str) -> "Linted":
     return lint_with_context(model, setup)
 
 
-def rknn_build(model: Path, chip: str, outputs: list[str] | None, rounds: int, log_path: Path,
-               dataset: str | None = None, export: Path | None = None, timeout: int = 600,
-               predicted: list[str] | None = None) -> BuildReport:
-    report = BuildReport(model=str(model), chip=chip, toolkit=toolkit.installed_label(), outputs=outputs,
-                         predicted=list(predicted or []), log_path=str(log_path))
+def rknn_build(
+    model: Path,
+    chip: str,
+    outputs: list[str] | None,
+    rounds: int,
+    log_path: Path,
+    dataset: str | None = None,
+    export: Path | None = None,
+    timeout: int = BUILD_TIMEOUT_S,
+    predicted: list[str] | None = None,
+) -> BuildReport:
+    report = BuildReport(
+        model=str(model),
+        chip=chip,
+        toolkit=toolkit.installed_label(),
+        outputs=outputs,
+        predicted=list(predicted or []),
+        log_path=str(log_path),
+    )
     disabled: list[str] = []
     logs: list[str] = []
     for _ in range(rounds):
         started = time.perf_counter()
         # Build into a temporary file and move it only from a build that succeeded: never a half-written .rknn.
         staging = export.with_name(f".{export.name}.partial") if export else None
-        result = toolkit.build(model, chip, verbose=True, timeout=timeout,
-                               config={"disable_rules": disabled} if disabled else None, outputs=outputs,
-                               dataset=dataset, export=staging)
+        result = toolkit.build(
+            model,
+            chip,
+            verbose=True,
+            timeout=timeout,
+            config={"disable_rules": disabled} if disabled else None,
+            outputs=outputs,
+            dataset=dataset,
+            export=staging,
+        )
         logs.append(f"=== rknn-build attempt {len(logs) + 1}: disable_rules={disabled}\n{result.log}")
         new_rules = [rule for rule in result.suggested_rules if rule not in disabled]
-        report.attempts.append(Attempt(disable_rules=list(disabled), failed_stage=result.failed_stage,
-                                       error=(result.error_lines(1) or [None])[0] if result.failed_stage else None,
-                                       fusion_rules=new_rules if result.failed_stage else [],
-                                       matched_nodes=result.matched_nodes if result.failed_stage else [],
-                                       seconds=round(time.perf_counter() - started, 2)))
+        report.attempts.append(
+            Attempt(
+                disable_rules=list(disabled),
+                failed_stage=result.failed_stage,
+                error=next(iter(result.error_lines(1)), None) if result.failed_stage else None,
+                fusion_rules=new_rules if result.failed_stage else [],
+                matched_nodes=result.matched_nodes if result.failed_stage else [],
+                seconds=round(time.perf_counter() - started, 2),
+            )
+        )
         if result.failed_stage is None:
             report.cpu_layers = result.cpu_layers
             if export and staging and staging.exists():

@@ -7,13 +7,14 @@ pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
 
 from onnxlint.core.graph import GraphView, Node
-from onnxlint.rknn.placement import static_tensors
 from onnxlint.rknn.knowledge import family
+from onnxlint.rknn.placement import static_tensors
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 
@@ -32,16 +33,27 @@ class BuildFailure:
     chips: tuple[str, ...] | None  # None: every chip
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_failures(version: str) -> tuple[BuildFailure, ...]:
     entries = family(version).get("build_failures", [])
     unknown = {entry["pattern"] for entry in entries} - set(PATTERNS)
     if unknown:
         raise ValueError(f"build_failures use unknown patterns {sorted(unknown)}")
-    return tuple(BuildFailure(id=e["id"], pattern=e["pattern"], says=e["says"], message=e["message"],
-                              fusion_rule=e.get("fusion_rule"), workaround=e["workaround"], verified=e["verified"],
-                              fixture=e["fixture"], near_miss=e["near_miss"],
-                              chips=tuple(e["chips"]) if "chips" in e else None) for e in entries)
+    return tuple(
+        BuildFailure(
+            id=e["id"],
+            pattern=e["pattern"],
+            says=e["says"],
+            message=e["message"],
+            fusion_rule=e.get("fusion_rule"),
+            workaround=e["workaround"],
+            verified=e["verified"],
+            fixture=e["fixture"],
+            near_miss=e["near_miss"],
+            chips=tuple(e["chips"]) if "chips" in e else None,
+        )
+        for e in entries
+    )
 
 
 def _single_consumer(graph: GraphView, tensor: str) -> Node | None:
@@ -77,8 +89,11 @@ def dfl_split(graph: GraphView) -> Iterator[list[Node]]:
         if unflatten is None or unflatten.op_type != "Reshape":
             continue
         source = graph.producer(unflatten.inputs[0])
-        feeders = [graph.producer(name) for name in source.inputs] if source is not None and \
-            source.op_type == "Concat" else [source]
+        feeders = (
+            [graph.producer(name) for name in source.inputs]
+            if source is not None and source.op_type == "Concat"
+            else [source]
+        )
         if not any(f is not None and f.op_type == "Reshape" and _rank(graph, f.outputs[0]) == 3 for f in feeders):
             continue  # the toolkit's rule needs the flattening Reshape before it: a flat input builds
         reshape = _single_consumer(graph, conv.outputs[0])
@@ -86,8 +101,9 @@ def dfl_split(graph: GraphView) -> Iterator[list[Node]]:
             continue
         # Shape consumers only compute the split sizes (ultralytics' detect export reads them with Shape/Gather).
         halves = [node for node in graph.consumers(reshape.outputs[0]) if node.op_type != "Shape"]
-        split = (len(halves) == 1 and halves[0].op_type == "Split" and len(halves[0].outputs) == 2) or \
-            (len(halves) == 2 and all(node.op_type == "Slice" for node in halves))
+        split = (len(halves) == 1 and halves[0].op_type == "Split" and len(halves[0].outputs) == 2) or (
+            len(halves) == 2 and all(node.op_type == "Slice" for node in halves)
+        )
         if split:
             yield [conv, unflatten, softmax, reshape, *halves]
 

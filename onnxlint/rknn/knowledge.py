@@ -12,31 +12,40 @@ Everything else about chips (the chip list, which chips build only int8) derives
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 TOOLKIT = "rknn-toolkit2"
 SCHEMA = "rknn-family.schema.json"
+# rknn.config's quantized_algorithm and quantized_method values (rknn-toolkit2 2.x).
+QUANTIZED_ALGORITHMS = ("normal", "mmse", "kl_divergence")
+QUANTIZED_METHODS = ("channel", "layer")
 
 
-def _targets() -> "Traversable":
+def _targets() -> Traversable:
     return resources.files("onnxlint.rules").joinpath("targets")
 
 
 def known_versions() -> list[str]:
     """The toolkit versions onnxlint has a family file for, oldest first."""
     prefix = f"{TOOLKIT}-"
-    return sorted((entry.name[len(prefix):-len(".json")] for entry in _targets().iterdir()
-                   if entry.name.startswith(prefix) and entry.name.endswith(".json")),
-                  key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")))
+    return sorted(
+        (
+            entry.name[len(prefix) : -len(".json")]
+            for entry in _targets().iterdir()
+            if entry.name.startswith(prefix) and entry.name.endswith(".json")
+        ),
+        key=lambda v: tuple(int(p) if p.isdigit() else 0 for p in v.split(".")),
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def family(version: str) -> Mapping[str, Any]:
     """The family file of `version`."""
     return json.loads(_targets().joinpath(f"{TOOLKIT}-{version}.json").read_text("utf-8"))
@@ -47,13 +56,13 @@ def schema() -> Mapping[str, Any]:
     return json.loads(resources.files("onnxlint").joinpath("schemas", SCHEMA).read_text("utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_chips() -> tuple[str, ...]:
     """Every chip some known toolkit version builds for, in the family files' order (newest version first)."""
     return tuple(dict.fromkeys(chip for version in reversed(known_versions()) for chip in family(version)["chips"]))
 
 
-@lru_cache(maxsize=None)
+@cache
 def int8_only_chips() -> frozenset[str]:
     """Chips whose NPU takes only quantized models (their toolkit refuses fp16 builds), in any known version."""
     return frozenset(chip for version in known_versions() for chip in family(version)["int8_only_chips"])

@@ -2,7 +2,7 @@
 
 A verbose build (RKNN(verbose=True)) prints a "Network Layer Information Table" with one row per compiled layer:
 
-    D RKNN: [08:04:33.011] 72   Reshape   FLOAT16  CPU   (1,255,20,20),(4)  (3,85,20,20)  0/0/0  200  Reshape:/detect/...
+    D RKNN: [08:04:33.011] 72   Reshape   FLOAT16  CPU   (1,255,20,20),(4)  (3,85,20,20)  0/0/0  200  Reshape:/detect...
 
 The target column (NPU or CPU), not the log's alarming-looking E lines, says where each layer runs. Other tables
 that follow it (feature and constant tensors) have rows of the same look, so only rows inside the layer table count.
@@ -59,6 +59,7 @@ def layer_table(log: str) -> list[Layer]:
         elif inside and any(end in line for end in TABLE_ENDS):
             inside = False
         elif inside and (match := LAYER_ROW.match(line)):
-            layers.append(Layer(int(match["index"]), match["op_type"], match["dtype"], match["target"],
-                                match["full_name"]))
+            layers.append(
+                Layer(int(match["index"]), match["op_type"], match["dtype"], match["target"], match["full_name"])
+            )
     return layers

@@ -14,11 +14,11 @@ constants before compiling are left out, as the toolkit leaves them out.
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import Any, Callable, Mapping
+from functools import cache, cached_property
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +49,12 @@ class ProbeCase:
             if CUSTOM_OPERATOR in line:
                 return line
         for line in lines:  # a specific error line, e.g. "E build: The Loop('probe') will cause ..."
-            if line.startswith("E ") and "Traceback" not in line and "Unkown op target" not in line \
-                    and line.split(":", 1)[-1].strip():
+            if (
+                line.startswith("E ")
+                and "Traceback" not in line
+                and "Unkown op target" not in line
+                and line.split(":", 1)[-1].strip()
+            ):
                 return line
         for line in lines:  # the exception the toolkit raised, e.g. "KeyError: 'LayerNormalization'"
             head = line.split(":", 1)[0]
@@ -117,9 +121,11 @@ class ChipKnowledge:
         # Where every condition of an operator and its usual form all run on the NPU of this chip, no condition
         # can change the verdict: skip evaluating them (rank and shape tests cost a protobuf read per node).
         usual = {op_type: case.outcome for op_type, case in self.baseline.items()}
-        return {op_type: tuple(found) for op_type, found in by_op.items()
-                if usual.get(op_type, NPU) != NPU
-                or any(self.cases[c.cases[op_type]].outcome != NPU for c in found)}
+        return {
+            op_type: tuple(found)
+            for op_type, found in by_op.items()
+            if usual.get(op_type, NPU) != NPU or any(self.cases[c.cases[op_type]].outcome != NPU for c in found)
+        }
 
     def missing_kernels(self, case: ProbeCase) -> tuple[str, ...]:
         if self.runtime_cpu_ops is None:
@@ -127,15 +133,16 @@ class ChipKnowledge:
         return tuple(dict.fromkeys(layer for layer in case.cpu_layers if layer not in self.runtime_cpu_ops))
 
 
-@lru_cache(maxsize=None)
+@cache
 def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
     """What onnxlint knows about `chip` under this toolkit version; None without probe data for it."""
     table = probe_table(version, chip)
     if table is None:
         return None
     family_file = family(version)
-    artefacts = {case_id for case_id, note in family_file.get("probe_artefacts", {}).items()
-                 if chip in note.get("chips", [chip])}
+    artefacts = {
+        case_id for case_id, note in family_file.get("probe_artefacts", {}).items() if chip in note.get("chips", [chip])
+    }
     cases = {}
     for case_id, record in table["cases"].items():
         if case_id in artefacts:
@@ -145,8 +152,13 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
         outcome = record["outcome"]
         if outcome == CPU and not _own_layer_on_cpu(record["op"], cpu_layers):
             outcome = NPU  # only the Reshape/Transpose the toolkit wrapped around the op ran on the CPU
-        cases[case_id] = ProbeCase(id=case_id, op=record["op"], outcome=UNSUPPORTED if custom else outcome,
-                                   messages=tuple(record["messages"]), cpu_layers=cpu_layers)
+        cases[case_id] = ProbeCase(
+            id=case_id,
+            op=record["op"],
+            outcome=UNSUPPORTED if custom else outcome,
+            messages=tuple(record["messages"]),
+            cpu_layers=cpu_layers,
+        )
     conditions = tuple(_condition(spec, cases) for spec in family_file.get("op_conditions", []))
     conditioned = {case_id for spec in family_file.get("op_conditions", []) for case_id in spec["cases"]}
     unconditioned: dict[str, list[ProbeCase]] = {}
@@ -160,8 +172,15 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
     if kernels is not None:
         aliases = runtime.get("layer_aliases", {})
         kernels = frozenset(kernels) | {layer for layer, kernel in aliases.items() if kernel in kernels}
-    return ChipKnowledge(version=version, chip=chip, cases=cases, conditions=conditions, baseline=baseline,
-                         runtime_cpu_ops=kernels, runtime_source=runtime.get("source", ""))
+    return ChipKnowledge(
+        version=version,
+        chip=chip,
+        cases=cases,
+        conditions=conditions,
+        baseline=baseline,
+        runtime_cpu_ops=kernels,
+        runtime_source=runtime.get("source", ""),
+    )
 
 
 # Layout layers the toolkit inserts around a one-operator model to feed it; on chips whose Reshape and
@@ -184,8 +203,15 @@ def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCon
     for case_id in spec["cases"]:  # the first case of each operator is its evidence
         if case_id in cases:  # a case may be an artefact on this chip
             by_op.setdefault(cases[case_id].op, case_id)
-    return OpCondition(id=spec["id"], says=spec["says"], when=spec["when"], cases=by_op,
-                       even_if_folded=spec.get("even_if_folded", False), fix=spec["fix"], source=spec["source"])
+    return OpCondition(
+        id=spec["id"],
+        says=spec["says"],
+        when=spec["when"],
+        cases=by_op,
+        even_if_folded=spec.get("even_if_folded", False),
+        fix=spec["fix"],
+        source=spec["source"],
+    )
 
 
 def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placement]:
@@ -206,11 +232,13 @@ def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placeme
     return placements
 
 
-def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
-           knowledge: ChipKnowledge) -> Placement | None:
+def _place(node: Node, graph: GraphView, static: set[str], folded: bool, knowledge: ChipKnowledge) -> Placement | None:
     tests = _NodeTests(node, graph, static)
-    matched = [condition for condition in knowledge.conditions_for(node.op_type)
-               if (condition.even_if_folded or not folded) and tests.all(condition.when)]
+    matched = [
+        condition
+        for condition in knowledge.conditions_for(node.op_type)
+        if (condition.even_if_folded or not folded) and tests.all(condition.when)
+    ]
     if matched:
         # The condition with the worst measured outcome decides: a refusal beats a CPU fallback.
         condition = max(matched, key=lambda c: SEVERITY_ORDER[knowledge.cases[c.cases[node.op_type]].outcome])
@@ -222,10 +250,10 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool,
             return Placement(node, case.outcome, case, condition, knowledge.missing_kernels(case))
         # The condition changes nothing on this chip: the operator's usual placement is the finding.
         return Placement(node, usual.outcome, usual, None, knowledge.missing_kernels(usual))
-    case = knowledge.baseline.get(node.op_type)
-    if folded or case is None or case.outcome == NPU:
+    usual = knowledge.baseline.get(node.op_type)
+    if folded or usual is None or usual.outcome == NPU:
         return None
-    return Placement(node, case.outcome, case, None, knowledge.missing_kernels(case))
+    return Placement(node, usual.outcome, usual, None, knowledge.missing_kernels(usual))
 
 
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
@@ -249,13 +277,19 @@ def fused_layer_norms(graph: GraphView) -> set[int]:
     for sqrt in graph.nodes_of("Sqrt"):
         add = graph.producer(sqrt.inputs[0])
         variance = graph.producer(add.inputs[0]) if add is not None and add.op_type == "Add" else None
-        power = graph.producer(variance.inputs[0]) if variance is not None and variance.op_type == "ReduceMean" else None
+        power = (
+            graph.producer(variance.inputs[0]) if variance is not None and variance.op_type == "ReduceMean" else None
+        )
         centred = graph.producer(power.inputs[0]) if power is not None and power.op_type == "Pow" else None
-        if centred is None or centred.op_type != "Sub":
+        # centred is found only through power, variance and add: none of them is None then.
+        if add is None or variance is None or power is None or centred is None or centred.op_type != "Sub":
             continue
         mean = graph.producer(centred.inputs[1])
-        divisions = [node for node in graph.consumers(sqrt.outputs[0])
-                     if node.op_type == "Div" and node.inputs[0] == centred.outputs[0]]
+        divisions = [
+            node
+            for node in graph.consumers(sqrt.outputs[0])
+            if node.op_type == "Div" and node.inputs[0] == centred.outputs[0]
+        ]
         if mean is None or mean.op_type != "ReduceMean" or len(divisions) != 1:
             continue
         fused.update(node.index for node in (mean, centred, power, variance, add, sqrt, divisions[0]))
@@ -274,8 +308,7 @@ def fused_gelus(graph: GraphView) -> set[int]:
             continue
         x = div.inputs[0]
         adds = graph.consumers(erf.outputs[0])
-        if len(adds) != 1 or adds[0].op_type != "Add" or \
-                not _scalar_near(graph, _other(adds[0], erf.outputs[0]), 1):
+        if len(adds) != 1 or adds[0].op_type != "Add" or not _scalar_near(graph, _other(adds[0], erf.outputs[0]), 1):
             continue
         muls = graph.consumers(adds[0].outputs[0])
         if len(muls) != 1 or muls[0].op_type != "Mul":
@@ -305,17 +338,59 @@ def _scalar_near(graph: GraphView, name: str | None, value: float) -> bool:
 
 # Operators whose output sizes depend on the values they read, not only on the sizes: with the input sizes fixed,
 # the sizes after them are still unknown until run time. Control flow and custom-domain operators count too.
-DATA_DEPENDENT_SIZES = frozenset({"NonZero", "Unique", "NonMaxSuppression", "Compress", "StringSplit",
-                                  "RegexFullMatch", "TfIdfVectorizer", "SequenceAt", "SplitToSequence",
-                                  "ConcatFromSequence", "SequenceConstruct", "Optional", "OptionalGetElement"})
+DATA_DEPENDENT_SIZES = frozenset(
+    {
+        "NonZero",
+        "Unique",
+        "NonMaxSuppression",
+        "Compress",
+        "StringSplit",
+        "RegexFullMatch",
+        "TfIdfVectorizer",
+        "SequenceAt",
+        "SplitToSequence",
+        "ConcatFromSequence",
+        "SequenceConstruct",
+        "Optional",
+        "OptionalGetElement",
+    }
+)
 # Inputs whose values set an operator's output size: when computed from data, the output size is data-dependent.
 SIZE_INPUTS: Mapping[str, tuple[int, ...]] = {
-    "Reshape": (1,), "Expand": (1,), "Tile": (1,), "Range": (0, 1, 2), "ConstantOfShape": (0,),
-    "Slice": (1, 2, 3, 4), "Pad": (1, 3), "Resize": (1, 2, 3), "Upsample": (1,), "TopK": (1,), "OneHot": (1,),
-    "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,), "CenterCropPad": (1, 2), "MaxUnpool": (2,),
-    "Col2Im": (1, 2), "DFT": (1, 2), "STFT": (2, 3),
-    **{op: (1,) for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
-                            "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")},
+    "Reshape": (1,),
+    "Expand": (1,),
+    "Tile": (1,),
+    "Range": (0, 1, 2),
+    "ConstantOfShape": (0,),
+    "Slice": (1, 2, 3, 4),
+    "Pad": (1, 3),
+    "Resize": (1, 2, 3),
+    "Upsample": (1,),
+    "TopK": (1,),
+    "OneHot": (1,),
+    "Squeeze": (1,),
+    "Unsqueeze": (1,),
+    "Split": (1,),
+    "CenterCropPad": (1, 2),
+    "MaxUnpool": (2,),
+    "Col2Im": (1, 2),
+    "DFT": (1, 2),
+    "STFT": (2, 3),
+    **dict.fromkeys(
+        (
+            "ReduceSum",
+            "ReduceMean",
+            "ReduceMax",
+            "ReduceMin",
+            "ReduceProd",
+            "ReduceL1",
+            "ReduceL2",
+            "ReduceLogSum",
+            "ReduceLogSumExp",
+            "ReduceSumSquare",
+        ),
+        (1,),
+    ),
 }
 
 
@@ -333,8 +408,9 @@ def static_tensors(graph: GraphView) -> set[str]:
         inputs = [name for name in node.proto.input if name]
         if node.op_type in ("Shape", "Size") and node.domain == "":
             shape = graph.shape(node.inputs[0])
-            computable = _size_fixed(graph, node.inputs[0], sized) or \
-                (shape is not None and all(isinstance(d, int) for d in shape))
+            computable = _size_fixed(graph, node.inputs[0], sized) or (
+                shape is not None and all(isinstance(d, int) for d in shape)
+            )
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
@@ -462,18 +538,30 @@ def _resize_scales(node: Node, graph: GraphView) -> list[float] | None:
     shape = graph.shape(inputs[0])
     if sizes is None or shape is None or len(shape) != sizes.size or node.attr("axes") is not None:
         return None
-    if not all(isinstance(d, int) and d > 0 for d in shape):
+    dims = [d for d in shape if isinstance(d, int) and d > 0]
+    if len(dims) != len(shape):
         return None
-    return [float(out) / d for out, d in zip(sizes.ravel(), shape)]
+    return [float(out) / d for out, d in zip(sizes.ravel(), dims)]
 
 
 CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
     name: getattr(_NodeTests, name)
-    for name in ("attr_absent", "attr_in", "attr_not_in", "input_computed", "input_constant", "constant_in",
-                 "constant_not_in", "rank_above", "dim_above", "dim_not_multiple_of", "input_rank_not_in",
-                 "axis_not_last", "upscale_not_integer")
+    for name in (
+        "attr_absent",
+        "attr_in",
+        "attr_not_in",
+        "input_computed",
+        "input_constant",
+        "constant_in",
+        "constant_not_in",
+        "rank_above",
+        "dim_above",
+        "dim_not_multiple_of",
+        "input_rank_not_in",
+        "axis_not_last",
+        "upscale_not_integer",
+    )
 }
-
 
 
 def verdict(placement: Placement, toolkit_label: str, chip: str, subject: str = "it") -> str:
@@ -481,8 +569,10 @@ def verdict(placement: Placement, toolkit_label: str, chip: str, subject: str = 
     case = placement.case
     if placement.missing_cpu_kernels:
         layers = ", ".join(placement.missing_cpu_kernels)
-        return (f"{toolkit_label} builds {subject} for {chip} with CPU layers ({layers}) that the {chip} runtime "
-                f"has no kernel for, so rknn_init fails on the board")
+        return (
+            f"{toolkit_label} builds {subject} for {chip} with CPU layers ({layers}) that the {chip} runtime "
+            f"has no kernel for, so rknn_init fails on the board"
+        )
     if placement.outcome == CPU:
         return f"{toolkit_label} places {subject} on the CPU for {chip}"
     # The probe named its node 'probe'; the user's build will name theirs.

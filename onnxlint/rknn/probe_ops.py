@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,15 +145,19 @@ def graph_attr(name: str, node_specs: list, inputs: list, outputs: list) -> onnx
 
 def if_branch(name: str, op: str) -> onnx.GraphProto:
     return graph_attr(
-        name, [(op, [CAPTURED_INPUT], ["branch_out"], {})], [], [("branch_out", TensorProto.FLOAT, list(NCHW))])
+        name, [(op, [CAPTURED_INPUT], ["branch_out"], {})], [], [("branch_out", TensorProto.FLOAT, list(NCHW))]
+    )
 
 
 def if_branch_selfcontained(name: str, op: str, fill: float) -> onnx.GraphProto:
     """A branch that computes from its own Constant, so it reads no outer-scope value."""
     value = numpy_helper.from_array(np.full(NCHW, fill, np.float32))
-    return graph_attr(name, [("Constant", [], ["branch_const"], {"value": value}),
-                             (op, ["branch_const"], ["branch_out"], {})],
-                      [], [("branch_out", TensorProto.FLOAT, list(NCHW))])
+    return graph_attr(
+        name,
+        [("Constant", [], ["branch_const"], {"value": value}), (op, ["branch_const"], ["branch_out"], {})],
+        [],
+        [("branch_out", TensorProto.FLOAT, list(NCHW))],
+    )
 
 
 def maxunpool_indices() -> Const:
@@ -166,7 +171,7 @@ RNN_SEQ_LENGTH, RNN_INPUT_SIZE, RNN_HIDDEN_SIZE = 8, 16, 32
 
 def recurrent(op: str, gates: int, directions: int = 1, batch: int = 1, case_id: str | None = None) -> Case:
     """LSTM (4 gates), GRU (3) or RNN (1) with constant W, R and B."""
-    attrs = {"hidden_size": RNN_HIDDEN_SIZE}
+    attrs: dict[str, int | str] = {"hidden_size": RNN_HIDDEN_SIZE}
     if directions == 2:
         attrs["direction"] = "bidirectional"
     outputs = 3 if op == "LSTM" else 2
@@ -191,18 +196,55 @@ def resize(case_id: str, mode: str, scale: float, transform: str = "half_pixel",
 
 def build_cases() -> list[Case]:
     if_branches = {"then_branch": if_branch("then", "Relu"), "else_branch": if_branch("else", "Sigmoid")}
-    selfcontained_branches = {"then_branch": if_branch_selfcontained("then", "Relu", 1.0),
-                              "else_branch": if_branch_selfcontained("else", "Sigmoid", -1.0)}
+    selfcontained_branches = {
+        "then_branch": if_branch_selfcontained("then", "Relu", 1.0),
+        "else_branch": if_branch_selfcontained("else", "Sigmoid", -1.0),
+    }
     bool4 = In(NCHW, "bool")
     int4 = In(NCHW, "int32")
     cases = [
         # Element-wise unary ops.
-        *[unary(op) for op in (
-            "Abs", "Acos", "Asin", "Asinh", "Atan", "Atanh", "Ceil", "Cos", "Cosh", "Erf", "Exp",
-            "Floor", "Identity", "Log", "Neg", "Reciprocal", "Relu", "Round", "Sigmoid", "Sign", "Sin", "Sinh",
-            "Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "IsNaN", "IsInf", "Dropout", "Elu", "Selu",
-            "HardSigmoid", "ThresholdedRelu", "Shrink", "Celu",
-        )],
+        *[
+            unary(op)
+            for op in (
+                "Abs",
+                "Acos",
+                "Asin",
+                "Asinh",
+                "Atan",
+                "Atanh",
+                "Ceil",
+                "Cos",
+                "Cosh",
+                "Erf",
+                "Exp",
+                "Floor",
+                "Identity",
+                "Log",
+                "Neg",
+                "Reciprocal",
+                "Relu",
+                "Round",
+                "Sigmoid",
+                "Sign",
+                "Sin",
+                "Sinh",
+                "Softplus",
+                "Softsign",
+                "Sqrt",
+                "Tan",
+                "Tanh",
+                "IsNaN",
+                "IsInf",
+                "Dropout",
+                "Elu",
+                "Selu",
+                "HardSigmoid",
+                "ThresholdedRelu",
+                "Shrink",
+                "Celu",
+            )
+        ],
         # Quantized builds calibrate on the samples; outside [1, inf) Acosh yields NaN and the toolkit fails.
         Case("Acosh", "Acosh", [In(NCHW, low=1.0)]),
         unary("HardSwish", opset=14),
@@ -218,10 +260,24 @@ def build_cases() -> list[Case]:
         Case("Cast.to_float16", "Cast", [In(NCHW)], {"to": TensorProto.FLOAT16}),
         Case("CastLike", "CastLike", [In(NCHW), scalar(0, np.int32)], opset=15),
         # Element-wise binary / variadic ops.
-        *[binary(op) for op in (
-            "Add", "Sub", "Mul", "Div", "Max", "Min", "Mean", "Sum",
-            "Equal", "Greater", "GreaterOrEqual", "Less", "LessOrEqual",
-        )],
+        *[
+            binary(op)
+            for op in (
+                "Add",
+                "Sub",
+                "Mul",
+                "Div",
+                "Max",
+                "Min",
+                "Mean",
+                "Sum",
+                "Equal",
+                "Greater",
+                "GreaterOrEqual",
+                "Less",
+                "LessOrEqual",
+            )
+        ],
         Case("Add.const", "Add", [In(NCHW), weights(16, 1, 1)]),
         Case("Mul.const", "Mul", [In(NCHW), weights(16, 1, 1)]),
         Case("Div.const", "Div", [In(NCHW), f32(2.0)]),
@@ -250,88 +306,214 @@ def build_cases() -> list[Case]:
         Case("Where", "Where", [bool4, In(NCHW), In(NCHW)]),
         # Convolution family.
         Case("Conv.k1", "Conv", [In(NCHW), weights(16, 16, 1, 1)], {"kernel_shape": [1, 1]}),
-        Case("Conv.k3s1", "Conv", [In(NCHW), weights(16, 16, 3, 3), weights(16)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
-        Case("Conv.k3s2", "Conv", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2]}),
-        Case("Conv.k3_dilation2", "Conv", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [2, 2, 2, 2], "dilations": [2, 2]}),
-        Case("Conv.k33", "Conv", [In(NCHW), weights(16, 16, 33, 33)],
-             {"kernel_shape": [33, 33], "pads": [16, 16, 16, 16]}),
-        Case("Conv.depthwise_k3", "Conv", [In(NCHW), weights(16, 1, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "group": 16}),
-        Case("Conv.depthwise_k9", "Conv", [In(NCHW), weights(16, 1, 9, 9)],
-             {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "group": 16}),
+        Case(
+            "Conv.k3s1",
+            "Conv",
+            [In(NCHW), weights(16, 16, 3, 3), weights(16)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+        ),
+        Case(
+            "Conv.k3s2",
+            "Conv",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [2, 2]},
+        ),
+        Case(
+            "Conv.k3_dilation2",
+            "Conv",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [2, 2, 2, 2], "dilations": [2, 2]},
+        ),
+        Case(
+            "Conv.k33",
+            "Conv",
+            [In(NCHW), weights(16, 16, 33, 33)],
+            {"kernel_shape": [33, 33], "pads": [16, 16, 16, 16]},
+        ),
+        Case(
+            "Conv.depthwise_k3",
+            "Conv",
+            [In(NCHW), weights(16, 1, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "group": 16},
+        ),
+        Case(
+            "Conv.depthwise_k9",
+            "Conv",
+            [In(NCHW), weights(16, 1, 9, 9)],
+            {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "group": 16},
+        ),
         # Rockchip's documented RK3588 limits (stride <= 7, pad <= 15, dilation <= 31) against the real toolkit.
-        Case("Conv.k3s8", "Conv", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [8, 8]}),
+        Case(
+            "Conv.k3s8",
+            "Conv",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [8, 8]},
+        ),
         Case("Conv.k1s8", "Conv", [In(NCHW), weights(16, 16, 1, 1)], {"kernel_shape": [1, 1], "strides": [8, 8]}),
-        Case("Conv.k3_pad16", "Conv", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [16, 16, 16, 16]}),
-        Case("Conv.k3_dilation32", "Conv", [In((1, 16, 96, 96)), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [32, 32, 32, 32], "dilations": [32, 32]}),
-        Case("Conv.depthwise_k9s8", "Conv", [In(NCHW), weights(16, 1, 9, 9)],
-             {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "strides": [8, 8], "group": 16}),
-        Case("Conv.3d_k3", "Conv", [In(NCDHW), weights(4, 4, 3, 3, 3)],
-             {"kernel_shape": [3, 3, 3], "pads": [1, 1, 1, 1, 1, 1]}),
-        Case("ConvTranspose.k2s2", "ConvTranspose", [In(NCHW), weights(16, 16, 2, 2)],
-             {"kernel_shape": [2, 2], "strides": [2, 2]}),
-        Case("ConvTranspose.k4s2p1", "ConvTranspose", [In(NCHW), weights(16, 16, 4, 4)],
-             {"kernel_shape": [4, 4], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
-        Case("ConvTranspose.k3s3", "ConvTranspose", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "strides": [3, 3]}),
-        *[Case(f"ConvTranspose.k{k}s{k}", "ConvTranspose", [In(NCHW), weights(16, 16, k, k)],
-               {"kernel_shape": [k, k], "strides": [k, k]}) for k in (4, 8, 5)],
-        Case("ConvTranspose.k3s1p1", "ConvTranspose", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
-        Case("ConvTranspose.group16", "ConvTranspose", [In(NCHW), weights(16, 1, 2, 2)],
-             {"kernel_shape": [2, 2], "strides": [2, 2], "group": 16}),
-        Case("ConvTranspose.k3s2_dilation2", "ConvTranspose", [In(NCHW), weights(16, 16, 3, 3)],
-             {"kernel_shape": [3, 3], "strides": [2, 2], "dilations": [2, 2]}),
-        Case("ConvInteger", "ConvInteger", [In(NCHW, "uint8"), Const(np.ones((16, 16, 3, 3), np.uint8))],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=10),
-        Case("QLinearConv", "QLinearConv", [
-            In(NCHW, "uint8"), scalar(0.1, np.float32), scalar(128, np.uint8),
-            Const(np.ones((16, 16, 3, 3), np.uint8)), scalar(0.1, np.float32), scalar(0, np.uint8),
-            scalar(0.2, np.float32), scalar(128, np.uint8),
-        ], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=10),
-        Case("DeformConv", "DeformConv", [In(NCHW), weights(16, 16, 3, 3), In((1, 18, 32, 32))],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=19),
+        Case(
+            "Conv.k3_pad16",
+            "Conv",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [16, 16, 16, 16]},
+        ),
+        Case(
+            "Conv.k3_dilation32",
+            "Conv",
+            [In((1, 16, 96, 96)), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [32, 32, 32, 32], "dilations": [32, 32]},
+        ),
+        Case(
+            "Conv.depthwise_k9s8",
+            "Conv",
+            [In(NCHW), weights(16, 1, 9, 9)],
+            {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "strides": [8, 8], "group": 16},
+        ),
+        Case(
+            "Conv.3d_k3",
+            "Conv",
+            [In(NCDHW), weights(4, 4, 3, 3, 3)],
+            {"kernel_shape": [3, 3, 3], "pads": [1, 1, 1, 1, 1, 1]},
+        ),
+        Case(
+            "ConvTranspose.k2s2",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 16, 2, 2)],
+            {"kernel_shape": [2, 2], "strides": [2, 2]},
+        ),
+        Case(
+            "ConvTranspose.k4s2p1",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 16, 4, 4)],
+            {"kernel_shape": [4, 4], "strides": [2, 2], "pads": [1, 1, 1, 1]},
+        ),
+        Case(
+            "ConvTranspose.k3s3",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "strides": [3, 3]},
+        ),
+        *[
+            Case(
+                f"ConvTranspose.k{k}s{k}",
+                "ConvTranspose",
+                [In(NCHW), weights(16, 16, k, k)],
+                {"kernel_shape": [k, k], "strides": [k, k]},
+            )
+            for k in (4, 8, 5)
+        ],
+        Case(
+            "ConvTranspose.k3s1p1",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+        ),
+        Case(
+            "ConvTranspose.group16",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 1, 2, 2)],
+            {"kernel_shape": [2, 2], "strides": [2, 2], "group": 16},
+        ),
+        Case(
+            "ConvTranspose.k3s2_dilation2",
+            "ConvTranspose",
+            [In(NCHW), weights(16, 16, 3, 3)],
+            {"kernel_shape": [3, 3], "strides": [2, 2], "dilations": [2, 2]},
+        ),
+        Case(
+            "ConvInteger",
+            "ConvInteger",
+            [In(NCHW, "uint8"), Const(np.ones((16, 16, 3, 3), np.uint8))],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+            opset=10,
+        ),
+        Case(
+            "QLinearConv",
+            "QLinearConv",
+            [
+                In(NCHW, "uint8"),
+                scalar(0.1, np.float32),
+                scalar(128, np.uint8),
+                Const(np.ones((16, 16, 3, 3), np.uint8)),
+                scalar(0.1, np.float32),
+                scalar(0, np.uint8),
+                scalar(0.2, np.float32),
+                scalar(128, np.uint8),
+            ],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+            opset=10,
+        ),
+        Case(
+            "DeformConv",
+            "DeformConv",
+            [In(NCHW), weights(16, 16, 3, 3), In((1, 18, 32, 32))],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+            opset=19,
+        ),
         # Matrix products.
         Case("MatMul.const", "MatMul", [In(NCHW), weights(32, 32)]),
         Case("MatMul.dynamic", "MatMul", [In(NCHW), In((1, 16, 32, 8))]),
         Case("Gemm", "Gemm", [In((1, 64)), weights(32, 64), weights(32)], {"transB": 1}),
         Case("Einsum", "Einsum", [In((1, 16, 32)), In((1, 32, 8))], {"equation": "bij,bjk->bik"}, opset=12),
-        Case("MatMulInteger", "MatMulInteger", [In((1, 16, 32), "uint8"), Const(np.ones((32, 8), np.uint8))],
-             opset=10),
-        Case("QLinearMatMul", "QLinearMatMul", [
-            In((1, 16, 32), "uint8"), scalar(0.1, np.float32), scalar(128, np.uint8),
-            Const(np.ones((32, 8), np.uint8)), scalar(0.1, np.float32), scalar(0, np.uint8),
-            scalar(0.2, np.float32), scalar(128, np.uint8),
-        ], opset=10),
+        Case("MatMulInteger", "MatMulInteger", [In((1, 16, 32), "uint8"), Const(np.ones((32, 8), np.uint8))], opset=10),
+        Case(
+            "QLinearMatMul",
+            "QLinearMatMul",
+            [
+                In((1, 16, 32), "uint8"),
+                scalar(0.1, np.float32),
+                scalar(128, np.uint8),
+                Const(np.ones((32, 8), np.uint8)),
+                scalar(0.1, np.float32),
+                scalar(0, np.uint8),
+                scalar(0.2, np.float32),
+                scalar(128, np.uint8),
+            ],
+            opset=10,
+        ),
         # Quantization ops.
         Case("QuantizeLinear", "QuantizeLinear", [In(NCHW), scalar(0.1, np.float32), scalar(128, np.uint8)]),
-        Case("DequantizeLinear", "DequantizeLinear", [In(NCHW, "uint8"), scalar(0.1, np.float32),
-                                                      scalar(128, np.uint8)]),
+        Case(
+            "DequantizeLinear", "DequantizeLinear", [In(NCHW, "uint8"), scalar(0.1, np.float32), scalar(128, np.uint8)]
+        ),
         Case("DynamicQuantizeLinear", "DynamicQuantizeLinear", [In(NCHW)], outputs=3, opset=11),
         # Pooling.
         Case("MaxPool.k2s2", "MaxPool", [In(NCHW)], {"kernel_shape": [2, 2], "strides": [2, 2]}),
         Case("MaxPool.k3s1", "MaxPool", [In(NCHW)], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
-        Case("MaxPool.k3s2_ceil", "MaxPool", [In((1, 16, 31, 31))],
-             {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+        Case(
+            "MaxPool.k3s2_ceil",
+            "MaxPool",
+            [In((1, 16, 31, 31))],
+            {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1},
+        ),
         Case("MaxPool.k9s1", "MaxPool", [In(NCHW)], {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4]}),
         Case("MaxPool.k2s9", "MaxPool", [In(NCHW)], {"kernel_shape": [2, 2], "strides": [9, 9]}),
         Case("MaxPool.k17s1", "MaxPool", [In(NCHW)], {"kernel_shape": [17, 17], "pads": [8, 8, 8, 8]}),
         Case("MaxPool.3d_k2s2", "MaxPool", [In(NCDHW)], {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]}),
         Case("AveragePool.k2s2", "AveragePool", [In(NCHW)], {"kernel_shape": [2, 2], "strides": [2, 2]}),
-        Case("AveragePool.k3s1", "AveragePool", [In(NCHW)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1}),
-        Case("AveragePool.k9s1", "AveragePool", [In(NCHW)],
-             {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "count_include_pad": 1}),
-        Case("AveragePool.k2s2_ceil", "AveragePool", [In((1, 16, 31, 31))],
-             {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1}),
-        Case("AveragePool.k3s1_exclude_pad", "AveragePool", [In(NCHW)],
-             {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 0}),
+        Case(
+            "AveragePool.k3s1",
+            "AveragePool",
+            [In(NCHW)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1},
+        ),
+        Case(
+            "AveragePool.k9s1",
+            "AveragePool",
+            [In(NCHW)],
+            {"kernel_shape": [9, 9], "pads": [4, 4, 4, 4], "count_include_pad": 1},
+        ),
+        Case(
+            "AveragePool.k2s2_ceil",
+            "AveragePool",
+            [In((1, 16, 31, 31))],
+            {"kernel_shape": [2, 2], "strides": [2, 2], "ceil_mode": 1},
+        ),
+        Case(
+            "AveragePool.k3s1_exclude_pad",
+            "AveragePool",
+            [In(NCHW)],
+            {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 0},
+        ),
         Case("LpPool", "LpPool", [In(NCHW)], {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, opset=11),
         unary("GlobalAveragePool"),
         unary("GlobalMaxPool"),
@@ -339,31 +521,80 @@ def build_cases() -> list[Case]:
         Case("GlobalMaxPool.64", "GlobalMaxPool", [In((1, 16, 64, 64))]),
         unary("GlobalLpPool"),
         Case("MaxRoiPool", "MaxRoiPool", [In(NCHW), f32([0, 0, 0, 8, 8])], {"pooled_shape": [2, 2]}),
-        Case("RoiAlign", "RoiAlign", [In(NCHW), f32([0, 0, 8, 8]), i64(0)],
-             {"output_height": 4, "output_width": 4}, opset=16),
-        Case("MaxUnpool", "MaxUnpool", [In((1, 16, 16, 16)), maxunpool_indices()],
-             {"kernel_shape": [2, 2], "strides": [2, 2]}, opset=11),
+        Case(
+            "RoiAlign",
+            "RoiAlign",
+            [In(NCHW), f32([0, 0, 8, 8]), i64(0)],
+            {"output_height": 4, "output_width": 4},
+            opset=16,
+        ),
+        Case(
+            "MaxUnpool",
+            "MaxUnpool",
+            [In((1, 16, 16, 16)), maxunpool_indices()],
+            {"kernel_shape": [2, 2], "strides": [2, 2]},
+            opset=11,
+        ),
         # Normalization.
-        Case("BatchNormalization", "BatchNormalization",
-             [In(NCHW), weights(16), weights(16), weights(16), Const(np.ones(16, np.float32))]),
+        Case(
+            "BatchNormalization",
+            "BatchNormalization",
+            [In(NCHW), weights(16), weights(16), weights(16), Const(np.ones(16, np.float32))],
+        ),
         Case("InstanceNormalization", "InstanceNormalization", [In(NCHW), weights(16), weights(16)]),
         # Variants with and without the optional epsilon attribute: the toolkit does not always apply its default.
-        Case("LayerNormalization", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
-             {"axis": -1}, opset=17),
-        Case("LayerNormalization.epsilon", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
-             {"axis": -1, "epsilon": 1e-5}, opset=17),
-        Case("LayerNormalization.3d", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
-             {"axis": -1}, opset=17),
-        Case("LayerNormalization.epsilon_1e-6", "LayerNormalization", [In(NCHW), weights(32), weights(32)],
-             {"axis": -1, "epsilon": 1e-6}, opset=17),
-        Case("LayerNormalization.axis1_epsilon", "LayerNormalization",
-             [In(NCHW), weights(16, 32, 32), weights(16, 32, 32)], {"axis": 1, "epsilon": 1e-5}, opset=17),
-        Case("LayerNormalization.3d_epsilon", "LayerNormalization", [In((1, 64, 32)), weights(32), weights(32)],
-             {"axis": -1, "epsilon": 1e-5}, opset=17),
-        Case("GroupNormalization", "GroupNormalization", [In(NCHW), weights(4), weights(4)],
-             {"num_groups": 4}, opset=18, output_shape=NCHW),
-        Case("GroupNormalization.epsilon", "GroupNormalization", [In(NCHW), weights(4), weights(4)],
-             {"num_groups": 4, "epsilon": 1e-5}, opset=18, output_shape=NCHW),
+        Case("LayerNormalization", "LayerNormalization", [In(NCHW), weights(32), weights(32)], {"axis": -1}, opset=17),
+        Case(
+            "LayerNormalization.epsilon",
+            "LayerNormalization",
+            [In(NCHW), weights(32), weights(32)],
+            {"axis": -1, "epsilon": 1e-5},
+            opset=17,
+        ),
+        Case(
+            "LayerNormalization.3d",
+            "LayerNormalization",
+            [In((1, 64, 32)), weights(32), weights(32)],
+            {"axis": -1},
+            opset=17,
+        ),
+        Case(
+            "LayerNormalization.epsilon_1e-6",
+            "LayerNormalization",
+            [In(NCHW), weights(32), weights(32)],
+            {"axis": -1, "epsilon": 1e-6},
+            opset=17,
+        ),
+        Case(
+            "LayerNormalization.axis1_epsilon",
+            "LayerNormalization",
+            [In(NCHW), weights(16, 32, 32), weights(16, 32, 32)],
+            {"axis": 1, "epsilon": 1e-5},
+            opset=17,
+        ),
+        Case(
+            "LayerNormalization.3d_epsilon",
+            "LayerNormalization",
+            [In((1, 64, 32)), weights(32), weights(32)],
+            {"axis": -1, "epsilon": 1e-5},
+            opset=17,
+        ),
+        Case(
+            "GroupNormalization",
+            "GroupNormalization",
+            [In(NCHW), weights(4), weights(4)],
+            {"num_groups": 4},
+            opset=18,
+            output_shape=NCHW,
+        ),
+        Case(
+            "GroupNormalization.epsilon",
+            "GroupNormalization",
+            [In(NCHW), weights(4), weights(4)],
+            {"num_groups": 4, "epsilon": 1e-5},
+            opset=18,
+            output_shape=NCHW,
+        ),
         unary("MeanVarianceNormalization", opset=9),  # onnx cannot shape-infer its function body at 13+
         unary("LpNormalization", axis=1, p=2),
         unary("LRN", size=3),
@@ -377,10 +608,20 @@ def build_cases() -> list[Case]:
         Case("Hardmax.axis1", "Hardmax", [In(NCHW)], {"axis": 1}),
         Case("Hardmax.axis-1", "Hardmax", [In(NCHW)], {"axis": -1}),
         # Reductions.
-        *[Case(f"{op}.axis1", op, [In(NCHW)], {"axes": [1], "keepdims": 1}) for op in (
-            "ReduceMax", "ReduceMin", "ReduceMean", "ReduceProd", "ReduceL1", "ReduceL2",
-            "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare",
-        )],
+        *[
+            Case(f"{op}.axis1", op, [In(NCHW)], {"axes": [1], "keepdims": 1})
+            for op in (
+                "ReduceMax",
+                "ReduceMin",
+                "ReduceMean",
+                "ReduceProd",
+                "ReduceL1",
+                "ReduceL2",
+                "ReduceLogSum",
+                "ReduceLogSumExp",
+                "ReduceSumSquare",
+            )
+        ],
         Case("ReduceSum.axis1", "ReduceSum", [In(NCHW), i64(1)], {"keepdims": 1}),
         Case("ArgMax.axis1", "ArgMax", [In(NCHW)], {"axis": 1, "keepdims": 1}),
         Case("ArgMin.axis1", "ArgMin", [In(NCHW)], {"axis": 1, "keepdims": 1}),
@@ -424,18 +665,24 @@ def build_cases() -> list[Case]:
         Case("Gather.axis1", "Gather", [In(NCHW), i64(0, 2, 4)], {"axis": 1}),
         Case("Gather.indices2d", "Gather", [In(NCHW), Const(np.array([[0, 1], [2, 3]], np.int64))], {"axis": 1}),
         Case("Gather.indices_scalar", "Gather", [In(NCHW), scalar(0, np.int64)], {"axis": 1}),
-        Case("GatherElements", "GatherElements",
-             [In(NCHW), Const(np.zeros((1, 4, 32, 32), np.int64))], {"axis": 1}),
+        Case("GatherElements", "GatherElements", [In(NCHW), Const(np.zeros((1, 4, 32, 32), np.int64))], {"axis": 1}),
         Case("GatherND", "GatherND", [In(NCHW), Const(np.array([[0, 1], [0, 3]], np.int64))]),
-        Case("ScatterND", "ScatterND",
-             [In(NCHW), Const(np.array([[0, 1], [0, 3]], np.int64)), In((2, 32, 32))]),
-        Case("ScatterElements", "ScatterElements",
-             [In(NCHW), Const(np.zeros((1, 4, 32, 32), np.int64)), In((1, 4, 32, 32))], {"axis": 1}),
+        Case("ScatterND", "ScatterND", [In(NCHW), Const(np.array([[0, 1], [0, 3]], np.int64)), In((2, 32, 32))]),
+        Case(
+            "ScatterElements",
+            "ScatterElements",
+            [In(NCHW), Const(np.zeros((1, 4, 32, 32), np.int64)), In((1, 4, 32, 32))],
+            {"axis": 1},
+        ),
         Case("OneHot", "OneHot", [In((1, 16), "int64"), i64(10), f32(0.0, 1.0)], {"axis": -1}, opset=11),
         Case("NonZero", "NonZero", [In(NCHW)]),
         Case("Unique", "Unique", [In((64,))], outputs=4, opset=11),
-        Case("NonMaxSuppression", "NonMaxSuppression",
-             [In((1, 64, 4)), In((1, 1, 64)), i64(10), f32(0.5), f32(0.1)], opset=11),
+        Case(
+            "NonMaxSuppression",
+            "NonMaxSuppression",
+            [In((1, 64, 4)), In((1, 1, 64)), i64(10), f32(0.5), f32(0.1)],
+            opset=11,
+        ),
         # Recurrent networks.
         recurrent("LSTM", gates=4),
         recurrent("LSTM", gates=4, directions=2, case_id="LSTM.bidirectional"),
@@ -461,10 +708,18 @@ def build_cases() -> list[Case]:
         resize("Resize.nearest_x9", "nearest", 9.0, "asymmetric", nearest_mode="floor"),
         resize("Resize.linear_pytorch_half_pixel_x2", "linear", 2.0, "pytorch_half_pixel"),
         resize("Resize.linear_asymmetric_x2", "linear", 2.0, "asymmetric"),
-        Case("Resize.nearest_sizes_x2", "Resize", [In(NCHW), SKIP, SKIP, i64(1, 16, 64, 64)],
-             {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}),
-        Case("Resize.linear_x2_1_5", "Resize", [In(NCHW), SKIP, f32(1, 1, 2, 1.5)],
-             {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}),
+        Case(
+            "Resize.nearest_sizes_x2",
+            "Resize",
+            [In(NCHW), SKIP, SKIP, i64(1, 16, 64, 64)],
+            {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"},
+        ),
+        Case(
+            "Resize.linear_x2_1_5",
+            "Resize",
+            [In(NCHW), SKIP, f32(1, 1, 2, 1.5)],
+            {"mode": "linear", "coordinate_transformation_mode": "half_pixel"},
+        ),
         # Element-wise ops on 5-D and 6-D tensors.
         Case("Add.5d", "Add", [In(NCDHW), In(NCDHW)]),
         Case("Relu.5d", "Relu", [In(NCDHW)]),
@@ -474,78 +729,155 @@ def build_cases() -> list[Case]:
         Case("If.const_cond", "If", [scalar([True], bool)], if_branches, captured_input=In(NCHW)),
         Case("If.input_cond", "If", [In((1,), "bool")], if_branches, captured_input=In(NCHW)),
         # Branches that read no outer-scope value; the constant-condition model gets a graph input added.
-        Case("If.const_cond_selfcontained", "If", [scalar([True], bool)], selfcontained_branches,
-             add_input_to_output=True),
+        Case(
+            "If.const_cond_selfcontained",
+            "If",
+            [scalar([True], bool)],
+            selfcontained_branches,
+            add_input_to_output=True,
+        ),
         Case("If.input_cond_selfcontained", "If", [In((1,), "bool")], selfcontained_branches),
-        Case("Loop.count4", "Loop", [i64(4), scalar(True, bool), In(NCHW)], {"body": graph_attr(
-            "body",
-            [("Identity", ["cond_in"], ["cond_out"], {}), ("Add", ["state_in", "state_in"], ["state_out"], {})],
-            [("iter", TensorProto.INT64, []), ("cond_in", TensorProto.BOOL, []),
-             ("state_in", TensorProto.FLOAT, list(NCHW))],
-            [("cond_out", TensorProto.BOOL, []), ("state_out", TensorProto.FLOAT, list(NCHW))],
-        )}, output_shape=NCHW),
-        Case("Scan", "Scan", [In((32, 32)), In((16, 32, 32))], {"num_scan_inputs": 1, "body": graph_attr(
-            "body",
-            [("Add", ["state_in", "slice_in"], ["state_out"], {})],
-            [("state_in", TensorProto.FLOAT, [32, 32]), ("slice_in", TensorProto.FLOAT, [32, 32])],
-            [("state_out", TensorProto.FLOAT, [32, 32])],
-        )}, opset=11),
+        Case(
+            "Loop.count4",
+            "Loop",
+            [i64(4), scalar(True, bool), In(NCHW)],
+            {
+                "body": graph_attr(
+                    "body",
+                    [("Identity", ["cond_in"], ["cond_out"], {}), ("Add", ["state_in", "state_in"], ["state_out"], {})],
+                    [
+                        ("iter", TensorProto.INT64, []),
+                        ("cond_in", TensorProto.BOOL, []),
+                        ("state_in", TensorProto.FLOAT, list(NCHW)),
+                    ],
+                    [("cond_out", TensorProto.BOOL, []), ("state_out", TensorProto.FLOAT, list(NCHW))],
+                )
+            },
+            output_shape=NCHW,
+        ),
+        Case(
+            "Scan",
+            "Scan",
+            [In((32, 32)), In((16, 32, 32))],
+            {
+                "num_scan_inputs": 1,
+                "body": graph_attr(
+                    "body",
+                    [("Add", ["state_in", "slice_in"], ["state_out"], {})],
+                    [("state_in", TensorProto.FLOAT, [32, 32]), ("slice_in", TensorProto.FLOAT, [32, 32])],
+                    [("state_out", TensorProto.FLOAT, [32, 32])],
+                ),
+            },
+            opset=11,
+        ),
         # Sequences and optionals.
         Case("SequenceConstruct", "SequenceConstruct", [In(NCHW), In(NCHW)], opset=11),
         Case("SequenceEmpty", "SequenceEmpty", [], {"dtype": TensorProto.FLOAT}, opset=11),
         Case("SplitToSequence", "SplitToSequence", [In(NCHW), i64(8, 8)], {"axis": 1}, opset=11),
-        Case("ConcatFromSequence", "ConcatFromSequence", [In(NCHW), In(NCHW)], {"axis": 1}, opset=11,
-             sequence_input=True),
-        Case("SequenceAt", "SequenceAt", [In(NCHW), In(NCHW), scalar(0, np.int64)], opset=11,
-             sequence_input=True),
-        Case("SequenceErase", "SequenceErase", [In(NCHW), In(NCHW), scalar(0, np.int64)], opset=11,
-             sequence_input=True),
-        Case("SequenceInsert", "SequenceInsert", [In(NCHW), In(NCHW), In(NCHW)], opset=11,
-             sequence_input=True),
+        Case(
+            "ConcatFromSequence", "ConcatFromSequence", [In(NCHW), In(NCHW)], {"axis": 1}, opset=11, sequence_input=True
+        ),
+        Case("SequenceAt", "SequenceAt", [In(NCHW), In(NCHW), scalar(0, np.int64)], opset=11, sequence_input=True),
+        Case(
+            "SequenceErase", "SequenceErase", [In(NCHW), In(NCHW), scalar(0, np.int64)], opset=11, sequence_input=True
+        ),
+        Case("SequenceInsert", "SequenceInsert", [In(NCHW), In(NCHW), In(NCHW)], opset=11, sequence_input=True),
         Case("SequenceLength", "SequenceLength", [In(NCHW), In(NCHW)], opset=11, sequence_input=True),
-        Case("SequenceMap", "SequenceMap", [In(NCHW), In(NCHW)], {"body": graph_attr(
-            "body", [("Relu", ["item_in"], ["item_out"], {})],
-            [("item_in", TensorProto.FLOAT, list(NCHW))], [("item_out", TensorProto.FLOAT, list(NCHW))],
-        )}, opset=17, sequence_input=True),
+        Case(
+            "SequenceMap",
+            "SequenceMap",
+            [In(NCHW), In(NCHW)],
+            {
+                "body": graph_attr(
+                    "body",
+                    [("Relu", ["item_in"], ["item_out"], {})],
+                    [("item_in", TensorProto.FLOAT, list(NCHW))],
+                    [("item_out", TensorProto.FLOAT, list(NCHW))],
+                )
+            },
+            opset=17,
+            sequence_input=True,
+        ),
         Case("Optional", "Optional", [In(NCHW)], opset=15),
         Case("OptionalHasElement", "OptionalHasElement", [In(NCHW)], opset=18),
         Case("OptionalGetElement", "OptionalGetElement", [In(NCHW)], opset=18),
         # Source ops (no data input): a graph input is added to their output.
-        Case("Constant", "Constant", [], {"value": numpy_helper.from_array(np.ones(NCHW, np.float32))},
-             add_input_to_output=True),
+        Case(
+            "Constant",
+            "Constant",
+            [],
+            {"value": numpy_helper.from_array(np.ones(NCHW, np.float32))},
+            add_input_to_output=True,
+        ),
         Case("ConstantOfShape", "ConstantOfShape", [i64(*NCHW)], add_input_to_output=True),
-        Case("ConstantOfShape.value", "ConstantOfShape", [i64(*NCHW)],
-             {"value": numpy_helper.from_array(np.array([1.0], np.float32))}, add_input_to_output=True),
+        Case(
+            "ConstantOfShape.value",
+            "ConstantOfShape",
+            [i64(*NCHW)],
+            {"value": numpy_helper.from_array(np.array([1.0], np.float32))},
+            add_input_to_output=True,
+        ),
         Case("EyeLike.const_input", "EyeLike", [Const(np.zeros((32, 32), np.float32))], add_input_to_output=True),
         Case("EyeLike.graph_input", "EyeLike", [In((32, 32))]),
-        Case("Range", "Range", [scalar(0.0, np.float32), scalar(32.0, np.float32), scalar(1.0, np.float32)],
-             opset=11, add_input_to_output=True),
+        Case(
+            "Range",
+            "Range",
+            [scalar(0.0, np.float32), scalar(32.0, np.float32), scalar(1.0, np.float32)],
+            opset=11,
+            add_input_to_output=True,
+        ),
         Case("RandomNormal", "RandomNormal", [], {"shape": list(NCHW)}, add_input_to_output=True),
         Case("RandomUniform", "RandomUniform", [], {"shape": list(NCHW)}, add_input_to_output=True),
-        *[Case(op, op, [scalar(32, np.int64)], opset=17, add_input_to_output=True)
-          for op in ("BlackmanWindow", "HammingWindow", "HannWindow")],
-        Case("MelWeightMatrix", "MelWeightMatrix", [
-            scalar(8, np.int64), scalar(64, np.int64), scalar(16000, np.int64),
-            scalar(0.0, np.float32), scalar(8000.0, np.float32),
-        ], opset=17, add_input_to_output=True),
+        *[
+            Case(op, op, [scalar(32, np.int64)], opset=17, add_input_to_output=True)
+            for op in ("BlackmanWindow", "HammingWindow", "HannWindow")
+        ],
+        Case(
+            "MelWeightMatrix",
+            "MelWeightMatrix",
+            [
+                scalar(8, np.int64),
+                scalar(64, np.int64),
+                scalar(16000, np.int64),
+                scalar(0.0, np.float32),
+                scalar(8000.0, np.float32),
+            ],
+            opset=17,
+            add_input_to_output=True,
+        ),
         # Signal processing.
         Case("DFT", "DFT", [In((1, 64, 1))], opset=17),
-        Case("STFT", "STFT", [In((1, 256, 1)), scalar(64, np.int64), Const(np.hanning(128).astype(np.float32))],
-             opset=17),
+        Case(
+            "STFT", "STFT", [In((1, 256, 1)), scalar(64, np.int64), Const(np.hanning(128).astype(np.float32))], opset=17
+        ),
         # Sampling, losses, misc.
         Case("GridSample", "GridSample", [In(NCHW), In((1, 32, 32, 2))], opset=16),
         Case("Det", "Det", [In((1, 16, 32, 32))], opset=11),
         Case("Multinomial", "Multinomial", [In((1, 16))], {"sample_size": 4}, opset=7),
-        Case("NegativeLogLikelihoodLoss", "NegativeLogLikelihoodLoss",
-             [In((1, 16, 32)), Const(np.zeros((1, 32), np.int64))]),
-        Case("SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss",
-             [In((1, 16, 32)), Const(np.zeros((1, 32), np.int64))]),
-        Case("TfIdfVectorizer", "TfIdfVectorizer", [In((1, 16), "int64")], {
-            "mode": "TF", "min_gram_length": 1, "max_gram_length": 1, "max_skip_count": 0,
-            "ngram_counts": [0], "ngram_indexes": [0, 1], "pool_int64s": [2, 3],
-        }, opset=9),
-        Case("StringNormalizer", "StringNormalizer", [In((1, 4), "str")], {"case_change_action": "LOWER"},
-             opset=10),
+        Case(
+            "NegativeLogLikelihoodLoss",
+            "NegativeLogLikelihoodLoss",
+            [In((1, 16, 32)), Const(np.zeros((1, 32), np.int64))],
+        ),
+        Case(
+            "SoftmaxCrossEntropyLoss", "SoftmaxCrossEntropyLoss", [In((1, 16, 32)), Const(np.zeros((1, 32), np.int64))]
+        ),
+        Case(
+            "TfIdfVectorizer",
+            "TfIdfVectorizer",
+            [In((1, 16), "int64")],
+            {
+                "mode": "TF",
+                "min_gram_length": 1,
+                "max_gram_length": 1,
+                "max_skip_count": 0,
+                "ngram_counts": [0],
+                "ngram_indexes": [0, 1],
+                "pool_int64s": [2, 3],
+            },
+            opset=9,
+        ),
+        Case("StringNormalizer", "StringNormalizer", [In((1, 4), "str")], {"case_change_action": "LOWER"}, opset=10),
     ]
     ids = [case.id for case in cases]
     duplicates = {case_id for case_id in ids if ids.count(case_id) > 1}
@@ -626,8 +958,11 @@ def build_model(case: Case) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
         nodes.append(helper.make_node("SequenceConstruct", node_inputs[:2], [sequence], name=sequence))
         node_inputs = [sequence, *node_inputs[2:]]
     if case.captured_input is not None:
-        graph_inputs.append(helper.make_tensor_value_info(
-            CAPTURED_INPUT, onnx_elem_type(case.captured_input.dtype), case.captured_input.shape))
+        graph_inputs.append(
+            helper.make_tensor_value_info(
+                CAPTURED_INPUT, onnx_elem_type(case.captured_input.dtype), case.captured_input.shape
+            )
+        )
         feeds[CAPTURED_INPUT] = sample_input(case.captured_input)
     output_names = [PROBE_OUTPUT] + [f"{PROBE_OUTPUT}{index}" for index in range(1, case.outputs)]
     nodes.append(helper.make_node(case.op, node_inputs, output_names, name="probe", **case.attrs))
@@ -694,7 +1029,10 @@ finally:
 LOG_TIMESTAMP = re.compile(r"\[\d\d:\d\d:\d\d\.\d+\] ")
 TEMP_PATH = re.compile(r"/tmp/[\w.-]+")
 BOILERPLATE_LINES = (
-    "config.mean_values is None", "config.std_values is None", "temperate env", "rknn-toolkit2 version",
+    "config.mean_values is None",
+    "config.std_values is None",
+    "temperate env",
+    "rknn-toolkit2 version",
 )
 # Printed by successful builds too, so it never explains a failure.
 BENIGN_ERRORS = ("Unkown op target",)
@@ -722,8 +1060,11 @@ def key_messages(lines: list[str], work_dir: str) -> list[str]:
 def probe_layers(log: str) -> list[list[str]]:
     """[op_type, dtype, target] of the compute layers that come from the probed op (not I/O operators, not
     helper nodes)."""
-    return [[layer.op_type, layer.dtype, layer.target] for layer in layer_table(log)
-            if not layer.is_io and not layer.full_name.partition(":")[2].startswith(HELPER_PREFIX)]
+    return [
+        [layer.op_type, layer.dtype, layer.target]
+        for layer in layer_table(log)
+        if not layer.is_io and not layer.full_name.partition(":")[2].startswith(HELPER_PREFIX)
+    ]
 
 
 def classify(log: str, returncode: int, timed_out: bool, timeout: float, work_dir: str) -> dict:
@@ -731,12 +1072,12 @@ def classify(log: str, returncode: int, timed_out: bool, timeout: float, work_di
     markers = {}
     for line in lines:
         if line.startswith(MARKER):
-            markers.update(json.loads(line[len(MARKER):]))
+            markers.update(json.loads(line[len(MARKER) :]))
     messages = key_messages(lines, work_dir)
     layers = probe_layers(log)
     stage = markers.get("stage")
 
-    def result(outcome: str, failed_stage: str | None, extra: list[str] = ()) -> dict:
+    def result(outcome: str, failed_stage: str | None, extra: Sequence[str] = ()) -> dict:
         return {"outcome": outcome, "stage": failed_stage, "messages": [*extra, *messages], "layers": layers}
 
     if timed_out:
@@ -804,17 +1145,28 @@ def run_case(case: Case, chip: str, timeout: float, python: str) -> dict:
             model, feeds = build_model(case)
             check_probe_model(model)
         except Exception as exc:  # a broken probe model is a bug in this script, not a toolkit verdict
-            outcome = {"outcome": "error", "stage": "model", "layers": [],
-                       "messages": [f"probe: invalid probe model: {type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]]}
+            outcome = {
+                "outcome": "error",
+                "stage": "model",
+                "layers": [],
+                "messages": [f"probe: invalid probe model: {type(exc).__name__}: {exc}"[:MAX_MESSAGE_CHARS]],
+            }
             return {**case_record(case), **outcome, "seconds": round(time.monotonic() - started, 2)}
         model_path = work_dir / "model.onnx"
         onnx.save(model, model_path)
         dataset = write_dataset(work_dir, feeds) if chip in int8_only_chips() else ""
         command = [python, "-c", BUILD_ONE, str(model_path), chip, dataset, MARKER]
         # A new session lets a timeout kill the toolkit together with any helpers it spawned.
-        process = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True, errors="replace", start_new_session=True,
-                                   env={**os.environ, "TMPDIR": work})
+        process = subprocess.Popen(
+            command,
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": work},
+        )
         try:
             log, _ = process.communicate(timeout=timeout)
             timed_out = False
@@ -847,7 +1199,7 @@ class ChipResults:
     def record(self, case_id: str, result: dict) -> None:
         with self.lock:
             self.data["cases"][case_id] = result
-            self.data["generated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            self.data["generated"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(".json.tmp")
             temporary.write_text(json.dumps(self.data, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -860,13 +1212,18 @@ def select_cases(patterns: list[str]) -> list[Case]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--chips", nargs="+", default=["rk3588"],
-                        help=f"target platforms (any of {', '.join(known_chips())})")
+    parser.add_argument(
+        "--chips", nargs="+", default=["rk3588"], help=f"target platforms (any of {', '.join(known_chips())})"
+    )
     parser.add_argument("--cases", nargs="+", default=["*"], help="glob patterns on case ids, e.g. 'Conv.*'")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel toolkit processes")
     parser.add_argument("--timeout", type=float, default=120, help="seconds before a build counts as hung")
-    parser.add_argument("--out", type=Path, default=probe_root(),
-                        help=f"results root; files go to <out>/{probe_folder('<version>')}/<chip>.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=probe_root(),
+        help=f"results root; files go to <out>/{probe_folder('<version>')}/<chip>.json",
+    )
     parser.add_argument("--redo", action="store_true", help="rerun cases already present in the output files")
     parser.add_argument("--list", action="store_true", help="print the selected case ids and exit")
     args = parser.parse_args(argv)
@@ -882,11 +1239,13 @@ def main(argv: list[str] | None = None) -> int:
     toolkit_version = installed_version() if python else None
     if python is None or toolkit_version is None:
         parser.error(toolkit_missing())
-    python_version = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"],
-                                    capture_output=True, text=True, check=True).stdout.strip()
+    python_version = subprocess.run(
+        [python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     out_dir = args.out / probe_folder(toolkit_version)
-    results = {chip: ChipResults(out_dir / f"{chip}.json", chip, toolkit_version, python_version)
-               for chip in args.chips}
+    results = {
+        chip: ChipResults(out_dir / f"{chip}.json", chip, toolkit_version, python_version) for chip in args.chips
+    }
     todo = [(chip, case) for chip in args.chips for case in cases if args.redo or not results[chip].has(case.id)]
     print(f"{TOOLKIT} {toolkit_version}: {len(todo)} builds to run, writing to {out_dir}", flush=True)
 
@@ -896,8 +1255,11 @@ def main(argv: list[str] | None = None) -> int:
             chip, case = futures[future]
             result = future.result()
             results[chip].record(case.id, result)
-            print(f"[{done}/{len(todo)}] {chip} {case.id}: {result['outcome']}"
-                  f"{' at ' + result['stage'] if result['stage'] else ''} ({result['seconds']} s)", flush=True)
+            print(
+                f"[{done}/{len(todo)}] {chip} {case.id}: {result['outcome']}"
+                f"{' at ' + result['stage'] if result['stage'] else ''} ({result['seconds']} s)",
+                flush=True,
+            )
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from onnxlint.rknn.knowledge import TOOLKIT, family, known_chips, known_versions
@@ -41,17 +41,21 @@ class ToolkitFacts:
         return f"{TOOLKIT} {self.version}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_facts(version: str) -> ToolkitFacts:
     data = family(version)
-    return ToolkitFacts(version=data["version"], chips=tuple(data["chips"]),
-                        int8_only_chips=tuple(data["int8_only_chips"]), max_opset=data["max_opset"],
-                        opset_refusal=data["opset_refusal"], dynamic_input_refusal=data["dynamic_input_refusal"],
-                        input_dtype_aborts={dtype: entry["messages"]
-                                            for dtype, entry in data.get("input_dtype_aborts", {}).items()},
-                        io_dtype_conversions=data.get("io_dtype_conversions", {}),
-                        preprocessing_channel_axis=data["preprocessing_channel_axis"],
-                        preprocessing_refusal=data["preprocessing_refusal"])
+    return ToolkitFacts(
+        version=data["version"],
+        chips=tuple(data["chips"]),
+        int8_only_chips=tuple(data["int8_only_chips"]),
+        max_opset=data["max_opset"],
+        opset_refusal=data["opset_refusal"],
+        dynamic_input_refusal=data["dynamic_input_refusal"],
+        input_dtype_aborts={dtype: entry["messages"] for dtype, entry in data.get("input_dtype_aborts", {}).items()},
+        io_dtype_conversions=data.get("io_dtype_conversions", {}),
+        preprocessing_channel_axis=data["preprocessing_channel_axis"],
+        preprocessing_refusal=data["preprocessing_refusal"],
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,11 @@ class Target:
         """The build failures of this toolkit version that may happen on this chip."""
         from onnxlint.rknn.buildfail import build_failures
 
-        return tuple(failure for failure in build_failures(self.toolkit.version)
-                     if failure.chips is None or self.chip in failure.chips)
+        return tuple(
+            failure
+            for failure in build_failures(self.toolkit.version)
+            if failure.chips is None or self.chip in failure.chips
+        )
 
 
 def resolve_target(chip: str, toolkit_version: str | None = None) -> Target:
@@ -95,8 +102,10 @@ def resolve_target(chip: str, toolkit_version: str | None = None) -> Target:
     version = toolkit_version or installed_version() or known[-1]
     if version not in known:
         source = "was named" if toolkit_version else "is installed"
-        raise ValueError(f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
-                         f"pass --toolkit {known[-1]} to apply that")
+        raise ValueError(
+            f"{TOOLKIT} {version} {source}, but onnxlint has knowledge for {', '.join(known)} only; "
+            f"pass --toolkit {known[-1]} to apply that"
+        )
     facts = load_facts(version)
     if chip not in facts.chips:
         raise ValueError(f"{facts.label} does not build for {chip} (it builds for {', '.join(facts.chips)})")
@@ -108,14 +117,17 @@ def installed_version() -> str | None:
     return _installed_version(os.environ.get("ONNXLINT_RKNN_PYTHON"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _installed_version(python: str | None) -> str | None:
     # Asked once per interpreter: the answer costs a child process where the toolkit has its own Python.
     if python:
         try:
             result = subprocess.run(
                 [python, "-c", f"import importlib.metadata as m; print(m.version('{TOOLKIT}'))"],
-                capture_output=True, text=True, timeout=60)
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return result.stdout.strip() or None if result.returncode == 0 else None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from onnxlint.core.sandbox import BUILD_TIMEOUT_S
 from onnxlint.rknn.knowledge import TOOLKIT, int8_only_chips
 from onnxlint.rknn.log import layer_table, strip_ansi
 from onnxlint.rknn.targets import installed_version
@@ -33,7 +34,8 @@ import json
 import sys
 from rknn.api import RKNN
 
-model, chip, verbose, config, dataset = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose", json.loads(sys.argv[4]), sys.argv[5]
+model, chip, verbose = sys.argv[1], sys.argv[2], sys.argv[3] == "verbose"
+config, dataset = json.loads(sys.argv[4]), sys.argv[5]
 outputs, export = json.loads(sys.argv[6]), sys.argv[7]
 rknn = RKNN(verbose=verbose)
 rknn.config(target_platform=chip, **config)
@@ -123,9 +125,17 @@ if rknn.accuracy_analysis(inputs=job["inputs"], output_dir=job["output_dir"]) !=
 """
 
 
-def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], output_dir: Path,
-                   load: dict | None = None, float16_layers: list[str] | None = None, auto_hybrid: bool = False,
-                   timeout: int = 1800) -> BuildResult:
+def quant_accuracy(
+    model: Path,
+    config: dict,
+    dataset: str,
+    inputs: list[str],
+    output_dir: Path,
+    load: dict | None = None,
+    float16_layers: list[str] | None = None,
+    auto_hybrid: bool = False,
+    timeout: int = 1800,
+) -> BuildResult:
     """An int8 build of `model` with rknn.config(**config) calibrated on the toolkit dataset list `dataset`, then
     accuracy_analysis on `inputs` (files, one per model input) into output_dir (error_analysis.txt and dumps).
     `float16_layers`: a hybrid build (hybrid_quantization_step1, those layers set to float16 in the
@@ -136,14 +146,26 @@ def quant_accuracy(model: Path, config: dict, dataset: str, inputs: list[str], o
         raise RuntimeError(toolkit_missing())
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    job = {"config": config, "load": load or {}, "dataset": str(Path(dataset).resolve()),
-           "inputs": [str(Path(p).resolve()) for p in inputs], "output_dir": str(output_dir),
-           "float16_layers": list(float16_layers or []), "auto_hybrid": auto_hybrid}
+    job = {
+        "config": config,
+        "load": load or {},
+        "dataset": str(Path(dataset).resolve()),
+        "inputs": [str(Path(p).resolve()) for p in inputs],
+        "output_dir": str(output_dir),
+        "float16_layers": list(float16_layers or []),
+        "auto_hybrid": auto_hybrid,
+    }
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         try:
-            result = subprocess.run([python, "-c", QUANT_ACCURACY, str(Path(model).resolve()), json.dumps(job)],
-                                    capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder,
-                                    env={**os.environ, "TMPDIR": folder})
+            result = subprocess.run(
+                [python, "-c", QUANT_ACCURACY, str(Path(model).resolve()), json.dumps(job)],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                cwd=folder,
+                env={**os.environ, "TMPDIR": folder},
+            )
         except subprocess.TimeoutExpired:
             return BuildResult(f"timeout after {timeout} s", "")
     return _finished(result)
@@ -176,15 +198,24 @@ class BuildResult:
     @property
     def cpu_layers(self) -> dict[str, int]:
         """{layer op type: count} of the layers the build placed on the CPU (I/O operators left out)."""
-        return dict(collections.Counter(layer.op_type for layer in layer_table(self.log)
-                                        if layer.target == "CPU" and not layer.is_io))
+        return dict(
+            collections.Counter(
+                layer.op_type for layer in layer_table(self.log) if layer.target == "CPU" and not layer.is_io
+            )
+        )
 
     def error_lines(self, limit: int = 3) -> list[str]:
         """The toolkit's own error lines (exceptions and E lines that are not known noise), last ones first."""
         lines = [strip_ansi(line).strip() for line in self.log.splitlines()]
-        wanted = [line for line in lines if (re.match(r"^[\w.]*(Error|Exception): ", line) or line.startswith("E "))
-                  and "Unkown op target" not in line and "Traceback" not in line and len(line) > 8
-                  and not line.startswith("E rknn-toolkit2 version")]
+        wanted = [
+            line
+            for line in lines
+            if (re.match(r"^[\w.]*(Error|Exception): ", line) or line.startswith("E "))
+            and "Unkown op target" not in line
+            and "Traceback" not in line
+            and len(line) > 8
+            and not line.startswith("E rknn-toolkit2 version")
+        ]
         # The same message often appears as "E build: <text>" and as "ValueError: <text>": keep one.
         unique: dict[str, str] = {}
         for line in reversed(wanted):
@@ -215,9 +246,17 @@ def _unusable(python: str) -> str | None:
     return "is not executable" if os.path.isfile(python) else "does not exist"
 
 
-def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, config: dict | None = None,
-          inputs: dict[str, np.ndarray] | None = None, outputs: list[str] | None = None, dataset: str | None = None,
-          export: Path | None = None) -> BuildResult:
+def build(
+    model: Path,
+    chip: str,
+    verbose: bool = False,
+    timeout: int = BUILD_TIMEOUT_S,
+    config: dict | None = None,
+    inputs: dict[str, np.ndarray] | None = None,
+    outputs: list[str] | None = None,
+    dataset: str | None = None,
+    export: Path | None = None,
+) -> BuildResult:
     """Load and build `model` for `chip` (cut at `outputs`), int8 with `dataset` (a toolkit dataset list, else
     one generated from `inputs`) on quantized-only chips, writing the .rknn to `export` when given."""
     python = toolkit_python()
@@ -229,29 +268,59 @@ def build(model: Path, chip: str, verbose: bool = False, timeout: int = 600, con
         else:
             dataset = ""
         try:
-            result = subprocess.run([python, "-c", BUILD, str(Path(model).resolve()), chip,
-                                     "verbose" if verbose else "quiet", json.dumps(config or {}), dataset,
-                                     json.dumps(outputs), str(export.resolve()) if export else ""],
-                                    capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder,
-                                    env={**os.environ, "TMPDIR": folder})
+            result = subprocess.run(
+                [
+                    python,
+                    "-c",
+                    BUILD,
+                    str(Path(model).resolve()),
+                    chip,
+                    "verbose" if verbose else "quiet",
+                    json.dumps(config or {}),
+                    dataset,
+                    json.dumps(outputs),
+                    str(export.resolve()) if export else "",
+                ],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                cwd=folder,
+                env={**os.environ, "TMPDIR": folder},
+            )
         except subprocess.TimeoutExpired as exc:
             output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
             return BuildResult(f"timeout after {timeout} s", output or "")
     return _finished(result)
 
 
-def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray],
-             timeout: int = 600) -> list[np.ndarray]:
+def simulate(
+    model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray], timeout: int = BUILD_TIMEOUT_S
+) -> list[np.ndarray]:
     """Build `model` (cut at `outputs`) for `chip` in fp16 and run the simulator on `inputs`."""
     python = toolkit_python()
     if python is None:
         raise RuntimeError(toolkit_missing())
     with tempfile.TemporaryDirectory() as folder:
         inputs_path, results_path = Path(folder) / "inputs.npz", Path(folder) / "results.npz"
-        np.savez(inputs_path, **inputs)
-        result = subprocess.run([python, "-c", SIMULATE, str(Path(model).resolve()), chip, ",".join(outputs),
-                                 str(inputs_path), str(results_path)],
-                                capture_output=True, text=True, errors="replace", timeout=timeout, cwd=folder)
+        np.savez(inputs_path, *inputs.values())  # positional: the child feeds them in input order
+        result = subprocess.run(
+            [
+                python,
+                "-c",
+                SIMULATE,
+                str(Path(model).resolve()),
+                chip,
+                ",".join(outputs),
+                str(inputs_path),
+                str(results_path),
+            ],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            cwd=folder,
+        )
         if result.returncode:
             stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
             raise RuntimeError(f"rknn-toolkit2 failed at {stage}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -259,9 +328,15 @@ def simulate(model: Path, chip: str, outputs: list[str], inputs: dict[str, np.nd
             return [results[f"arr_{i}"] for i in range(len(results.files))]
 
 
-def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], output_dir: Path,
-                      timeout: int = 900, calibration: list[dict[str, np.ndarray]] | None = None,
-                      config: dict | None = None) -> BuildResult:
+def accuracy_analysis(
+    model: Path,
+    chip: str,
+    inputs: dict[str, np.ndarray],
+    output_dir: Path,
+    timeout: int = 900,
+    calibration: list[dict[str, np.ndarray]] | None = None,
+    config: dict | None = None,
+) -> BuildResult:
     """Build `model` for `chip` with rknn.config(**config), int8 calibrated on the `calibration` samples when
     given (fp16 otherwise), and run the toolkit's accuracy_analysis on `inputs`: per-layer dumps of its fp32
     reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt. Inputs and samples are
@@ -273,17 +348,32 @@ def accuracy_analysis(model: Path, chip: str, inputs: dict[str, np.ndarray], out
     arrays = _save_arrays(output_dir.parent, inputs)
     dataset = _dataset_list(output_dir.parent, calibration) if calibration else ""
     try:
-        result = subprocess.run([python, "-c", ACCURACY, str(Path(model).resolve()), chip, json.dumps(arrays),
-                                 str(output_dir), dataset, json.dumps(config or {})], capture_output=True, text=True,
-                                errors="replace",
-                                timeout=timeout, cwd=output_dir.parent, env={**os.environ, "TMPDIR": str(output_dir.parent)})
+        result = subprocess.run(
+            [
+                python,
+                "-c",
+                ACCURACY,
+                str(Path(model).resolve()),
+                chip,
+                json.dumps(arrays),
+                str(output_dir),
+                dataset,
+                json.dumps(config or {}),
+            ],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            cwd=output_dir.parent,
+            env={**os.environ, "TMPDIR": str(output_dir.parent)},
+        )
     except subprocess.TimeoutExpired:
         return BuildResult(f"timeout after {timeout} s", "")
     return _finished(result)
 
 
 def installed_label() -> str | None:
-    """"rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
+    """ "rknn-toolkit2 <version>" of the toolkit the builds use, or None."""
     version = installed_version() if toolkit_python() else None
     return f"{TOOLKIT} {version}" if version else None
 
@@ -300,8 +390,11 @@ def _dataset(folder: Path, model: Path, inputs: dict[str, np.ndarray] | None) ->
 def _dataset_list(folder: Path, samples: list[dict[str, np.ndarray]]) -> str:
     """The toolkit's dataset list: one line per sample, one .npy per model input on it."""
     listing = folder / "dataset.txt"
-    listing.write_text("".join(" ".join(_save_arrays(folder, sample, f"sample{number}_")) + "\n"
-                               for number, sample in enumerate(samples)))
+    listing.write_text(
+        "".join(
+            " ".join(_save_arrays(folder, sample, f"sample{number}_")) + "\n" for number, sample in enumerate(samples)
+        )
+    )
     return str(listing)
 
 
@@ -317,7 +410,13 @@ def _save_arrays(folder: Path, inputs: dict[str, np.ndarray], prefix: str = "") 
 
 def _finished(result: subprocess.CompletedProcess) -> BuildResult:
     """A toolkit child's outcome, judged by its return code (the toolkit logs errors on builds that succeed)."""
-    stage = None if result.returncode == 0 else (
-        f"crash (signal {-result.returncode})" if result.returncode < 0
-        else STAGES.get(result.returncode, f"exit code {result.returncode}"))
+    stage = (
+        None
+        if result.returncode == 0
+        else (
+            f"crash (signal {-result.returncode})"
+            if result.returncode < 0
+            else STAGES.get(result.returncode, f"exit code {result.returncode}")
+        )
+    )
     return BuildResult(stage, result.stdout + result.stderr)

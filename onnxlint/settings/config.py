@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import MAX_TEXT_BYTES, decode, read_bytes
@@ -90,8 +91,12 @@ def normalize(key: str, value: Any, where: str, folder: Path) -> Any:
     if shape in (FACT, FACT_OR_FILE):
         # A deployment fact takes what its option takes; a string is a path relative to the config file's
         # folder where the option accepts a file.
-        if isinstance(value, str) and shape == FACT_OR_FILE and not value.lstrip().startswith(("[", "{")) \
-                and not value.strip().isdigit():
+        if (
+            isinstance(value, str)
+            and shape == FACT_OR_FILE
+            and not value.lstrip().startswith(("[", "{"))
+            and not value.strip().isdigit()
+        ):
             return str(folder / value)  # a file, found from the config file's folder
         if isinstance(value, (list, dict)):
             return json.dumps(value)
@@ -114,7 +119,7 @@ def normalize(key: str, value: Any, where: str, folder: Path) -> Any:
         elif isinstance(entry, str):
             value[pattern] = [part for part in entry.split(",") if part.strip()]
         elif not isinstance(entry, list) or not all(isinstance(v, str) for v in entry):
-            raise ConfigError(f"{where}.\"{pattern}\": expected a list of rule codes, got {entry!r}")
+            raise ConfigError(f'{where}."{pattern}": expected a list of rule codes, got {entry!r}')
     return value
 
 

@@ -32,8 +32,7 @@ def parse_anchors(value: str) -> tuple[float, ...]:
         if path.suffix in (".yaml", ".yml"):
             anchors = _yaml_anchors(content, value)
         else:
-            anchors = tuple(float(n) for line in content.splitlines()
-                            for n in _NUMBER.findall(line.split("#", 1)[0]))
+            anchors = tuple(float(n) for line in content.splitlines() for n in _NUMBER.findall(line.split("#", 1)[0]))
     if not anchors or len(anchors) % 2:
         raise ValueError(f"--anchors: expected (w, h) pairs, got {len(anchors)} numbers")
     _check_finite(anchors, "--anchors")
@@ -117,10 +116,12 @@ def _yaml_anchors(content: str, source: str) -> tuple[float, ...]:
             continue
         rest = rest.strip()
         if rest and not rest.startswith("["):
-            raise ValueError(f"--anchors: {source} sets 'anchors: {rest}' (autoanchor computes them at training "
-                             f"time); give the trained values instead")
+            raise ValueError(
+                f"--anchors: {source} sets 'anchors: {rest}' (autoanchor computes them at training "
+                f"time); give the trained values instead"
+            )
         rows = [rest] if rest else []
-        for item in lines[index + 1:]:
+        for item in lines[index + 1 :]:
             stripped = item.strip()
             if not stripped.startswith("-"):
                 if stripped and not stripped.startswith("#"):

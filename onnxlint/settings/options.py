@@ -7,18 +7,19 @@ key, or the command-line option) in one line.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from onnxlint.settings.config import COMMAND_LINE, Sourced, merge, read_config
-from onnxlint.settings.table import BY_NAME, CONFIG_KEYS, LAYOUTS
 from onnxlint.core.errors import UnreadableInput
 from onnxlint.core.files import parse_json, read_text
 from onnxlint.core.finding import Severity
 from onnxlint.core.policy import Policy
 from onnxlint.core.registry import LintSettings, Rule, SelectorError, resolve_selection, selected_codes
 from onnxlint.rknn.knowledge import known_chips
+from onnxlint.settings.config import COMMAND_LINE, Sourced, merge, read_config
+from onnxlint.settings.table import BY_NAME, CONFIG_KEYS, LAYOUTS
 
 if TYPE_CHECKING:
     from onnxlint.confirm.runner import ConfirmOptions
@@ -58,13 +59,22 @@ def resolve(options: Mapping[str, Sourced], all_rules: Iterable[Rule], root: Pat
         mean=value("mean", lambda v: parse_channel_values(v, "--mean")),
         std=value("std", lambda v: parse_channel_values(v, "--std")),
         input_layout=value("input-layout", lambda v: _choice(v.lower(), LAYOUTS, "input-layout")),
-        rule_options=value("rules", lambda table: _rule_options(all_rules, table)) or {})
+        rule_options=value("rules", lambda table: _rule_options(all_rules, table)) or {},
+    )
     policy = Policy(
-        severity=value("severity", lambda table: {code: _severity(level) for selector, level in table.items()
-                                                  for code in selected_codes(all_rules, [selector])}) or {},
+        severity=value(
+            "severity",
+            lambda table: {
+                code: _severity(level)
+                for selector, level in table.items()
+                for code in selected_codes(all_rules, [selector])
+            },
+        )
+        or {},
         per_model_ignores=value("per-model-ignores", lambda table: _globs(all_rules, table)) or (),
         per_node_ignores=value("per-node-ignores", lambda table: _globs(all_rules, table)) or (),
-        root=root)
+        root=root,
+    )
     fail_on = value("fail-on", _severity) or _severity(BY_NAME["fail-on"].default)
     return Resolved(rules=rules, settings=settings, policy=policy, fail_on=fail_on)
 
@@ -82,8 +92,8 @@ class LintSetup:
     resolved: Resolved
     options: Mapping[str, Sourced]  # every config key given, with its source (what `onnxlint config` shows)
     config_path: Path | None = None  # the config file read, if any
-    confirm: "ConfirmOptions | None" = None  # None: no --confirm
-    baseline: "Baseline | None" = None  # findings to leave out of the reports
+    confirm: ConfirmOptions | None = None  # None: no --confirm
+    baseline: Baseline | None = None  # findings to leave out of the reports
     jobs: int = 1
 
 
@@ -102,11 +112,17 @@ def lint_setup(given: Mapping[str, Any], config_path: Path | None, all_rules: It
     confirm = confirm_options(given)
     if confirm is not None:  # rules that run the model (RunRule) run too
         resolved = dataclasses.replace(resolved, settings=dataclasses.replace(resolved.settings, run=confirm))
-    return LintSetup(resolved=resolved, options=options, config_path=config_path, confirm=confirm,
-                     baseline=_baseline(given.get("baseline")), jobs=_given_value(given, "jobs"))
+    return LintSetup(
+        resolved=resolved,
+        options=options,
+        config_path=config_path,
+        confirm=confirm,
+        baseline=_baseline(given.get("baseline")),
+        jobs=_given_value(given, "jobs"),
+    )
 
 
-def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
+def confirm_options(given: Mapping[str, Any]) -> ConfirmOptions | None:
     """--confirm's inputs, reference outputs, tolerance and limits, or None without --confirm."""
     if not given.get("confirm"):
         if given.get("inputs") or given.get("reference"):
@@ -123,12 +139,16 @@ def confirm_options(given: Mapping[str, Any]) -> "ConfirmOptions | None":
         reference = load_inputs(given["reference"], option="--reference") if given.get("reference") else None
     except ValueError as exc:
         raise OptionError(str(exc)) from None
-    return ConfirmOptions(seed=_given_value(given, "seed"), inputs=inputs, reference=reference,
-                          tolerance=Tolerance(rtol=_given_value(given, "rtol"), atol=_given_value(given, "atol")),
-                          limits=run_limits(given))
+    return ConfirmOptions(
+        seed=_given_value(given, "seed"),
+        inputs=inputs,
+        reference=reference,
+        tolerance=Tolerance(rtol=_given_value(given, "rtol"), atol=_given_value(given, "atol")),
+        limits=run_limits(given),
+    )
 
 
-def run_limits(given: Mapping[str, Any]) -> "Limits":
+def run_limits(given: Mapping[str, Any]) -> Limits:
     """The bounds of each child process that runs a model: --run-timeout and --run-memory, else the defaults."""
     import math
 
@@ -142,7 +162,7 @@ def run_limits(given: Mapping[str, Any]) -> "Limits":
     return Limits(**{field: given[name] for field, name in bounds.items() if given.get(name) is not None})
 
 
-def _baseline(path: str | None) -> "Baseline | None":
+def _baseline(path: str | None) -> Baseline | None:
     if path is None:
         return None
     from onnxlint.core import baseline
@@ -193,6 +213,7 @@ def _reader(options: Mapping[str, Sourced]) -> Callable[..., Any]:
             return convert(raw)
         except (ValueError, SelectorError) as exc:
             raise _error(options, key, str(exc)) from None
+
     return value
 
 
