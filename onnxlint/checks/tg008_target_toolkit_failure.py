@@ -39,7 +39,7 @@ class TargetToolkitFailure(TargetRule):
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.settings.target.toolkit, ctx.settings.target.chip
         for failure in ctx.settings.target.build_failures:  # those verified on other chips only claim nothing here
-            matches = list(PATTERNS[failure.pattern](ctx.main))
+            matches = list(PATTERNS[failure.pattern](ctx))
             if not matches:
                 continue
             first = matches[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
@@ -188,15 +189,18 @@ def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCon
                        even_if_folded=spec.get("even_if_folded", False), fix=spec["fix"], source=spec["source"])
 
 
-def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placement]:
-    """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order."""
+def model_placements(graph: GraphView, knowledge: ChipKnowledge,
+                     static_of: Callable[[], set[str]]) -> list[Placement]:
+    """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order.
+
+    `static_of` gives static_tensors(graph), computed once for every rule that needs it."""
     # Custom-domain operators were never probed; operators that run on the NPU in every known form need nothing.
     candidates = [node for node in graph.nodes if not node.domain and node.op_type in knowledge.placed_ops]
     if not candidates:
         return []
     fused = fused_layer_norms(graph) | fused_gelus(graph)
     candidates = [node for node in candidates if node.index not in fused and not identity_cast(node, graph)]
-    static = static_tensors(graph)
+    static = static_of()
     placements = []
     for node in candidates:
         folded = all(name in static for name in node.outputs if name)
@@ -328,36 +332,39 @@ def static_tensors(graph: GraphView) -> set[str]:
     dynamic input dims, and the arithmetic on them, fold away like any constant. Only a size that depends on
     values computed from the data (NonZero, a Reshape to a computed target, control flow) stays unknown."""
     static = set(graph.initializers)
-    sized: set[str] = set()  # tensors whose size is fixed once the input sizes are
+    # Tensors whose size is fixed once the input sizes are: to begin with, those no node of this graph produces
+    # (graph inputs, initializers, outer-scope values; '' for an omitted input). Set operations, not a function
+    # call per input: this runs over every node of 10^5-node models.
+    produced = set(chain.from_iterable(node.outputs for node in graph.nodes))
+    produced.discard("")
+    sized = set(chain.from_iterable(node.inputs for node in graph.nodes)) - produced
     for node in graph.nodes:  # in topological order
-        inputs = [name for name in node.proto.input if name]
+        inputs = [name for name in node.inputs if name]
+        outputs = [name for name in node.outputs if name]
         if node.op_type in ("Shape", "Size") and node.domain == "":
             shape = graph.shape(node.inputs[0])
-            computable = _size_fixed(graph, node.inputs[0], sized) or \
-                (shape is not None and all(isinstance(d, int) for d in shape))
+            computable = node.inputs[0] in sized or (shape is not None and all(isinstance(d, int) for d in shape))
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
-            computable = all(name in static for name in inputs)
+            computable = static.issuperset(inputs)
         if computable:
-            static.update(name for name in node.proto.output if name)
-        if computable or _output_size_fixed(graph, node, inputs, static, sized):
-            sized.update(name for name in node.proto.output if name)
+            static.update(outputs)
+        if computable or _output_size_fixed(node, inputs, static, sized):
+            sized.update(outputs)
     return static
 
 
-def _size_fixed(graph: GraphView, name: str, sized: set[str]) -> bool:
-    # A tensor no node of this graph produces is a graph input, an initializer or an outer-scope value.
-    return name in sized or graph.producer(name) is None
-
-
-def _output_size_fixed(graph: GraphView, node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
-    if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
+def _output_size_fixed(node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
+    if node.domain != "" or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
         return False
-    if not all(_size_fixed(graph, name, sized) for name in inputs):
+    if not sized.issuperset(inputs):
         return False
+    size_inputs = SIZE_INPUTS.get(node.op_type)
+    if size_inputs is None:
+        return True
     given = node.inputs
-    return all(given[i] in static for i in SIZE_INPUTS.get(node.op_type, ()) if i < len(given) and given[i])
+    return all(given[i] in static for i in size_inputs if i < len(given) and given[i])
 
 
 class _NodeTests:
