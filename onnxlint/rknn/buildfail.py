@@ -70,8 +70,10 @@ def dfl_split(ctx: ModelContext) -> Iterator[list[Node]]:
     split in two along axis 1 (two Slices or a Split)."""
     graph = ctx.main
     for conv in graph.nodes_of("Conv"):
+        if len(conv.inputs) > 2 and conv.inputs[2]:
+            continue  # a bias: tested first, as most convolutions have one
         weight = graph.tensor(conv.inputs[1]) if len(conv.inputs) > 1 else None
-        if weight is None or weight.shape != (1, 16, 1, 1) or (len(conv.inputs) > 2 and conv.inputs[2]):
+        if weight is None or weight.shape != (1, 16, 1, 1):
             continue
         softmax = _producer_through(graph, conv.inputs[0], ("Transpose",))
         if softmax is None or softmax.op_type != "Softmax":

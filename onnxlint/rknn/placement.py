@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-from itertools import chain
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
@@ -332,33 +331,38 @@ def static_tensors(graph: GraphView) -> set[str]:
     dynamic input dims, and the arithmetic on them, fold away like any constant. Only a size that depends on
     values computed from the data (NonZero, a Reshape to a computed target, control flow) stays unknown."""
     static = set(graph.initializers)
-    # Tensors whose size is fixed once the input sizes are: to begin with, those no node of this graph produces
-    # (graph inputs, initializers, outer-scope values; '' for an omitted input). Set operations, not a function
-    # call per input: this runs over every node of 10^5-node models.
-    produced = set(chain.from_iterable(node.outputs for node in graph.nodes))
-    produced.discard("")
-    sized = set(chain.from_iterable(node.inputs for node in graph.nodes)) - produced
+    # Tensors whose size is fixed once the input sizes are; to begin with, the graph's inputs and initializers
+    # (those no node overwrites).
+    sized = {name for name in (*static, *graph.input_names) if graph.producer(name) is None}
     for node in graph.nodes:  # in topological order
-        inputs = [name for name in node.inputs if name]
-        outputs = [name for name in node.outputs if name]
+        given = node.inputs
+        inputs = [name for name in given if name]
         if node.op_type in ("Shape", "Size") and node.domain == "":
-            shape = graph.shape(node.inputs[0])
-            computable = node.inputs[0] in sized or (shape is not None and all(isinstance(d, int) for d in shape))
+            shape = graph.shape(given[0])
+            computable = _sizes_fixed(graph, given[:1], sized) or \
+                (shape is not None and all(isinstance(d, int) for d in shape))
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
             computable = static.issuperset(inputs)
-        if computable:
-            static.update(outputs)
-        if computable or _output_size_fixed(node, inputs, static, sized):
+        if computable or _output_size_fixed(graph, node, inputs, static, sized):
+            outputs = [name for name in node.outputs if name]
             sized.update(outputs)
+            if computable:
+                static.update(outputs)
     return static
 
 
-def _output_size_fixed(node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
+def _sizes_fixed(graph: GraphView, names: list[str] | tuple[str, ...], sized: set[str]) -> bool:
+    # A tensor no node of this graph produces is a graph input, an initializer or an outer-scope value. The set
+    # test first: this runs on every node of 10^5-node models.
+    return sized.issuperset(names) or all(name in sized or graph.producer(name) is None for name in names)
+
+
+def _output_size_fixed(graph: GraphView, node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
     if node.domain != "" or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
         return False
-    if not sized.issuperset(inputs):
+    if not _sizes_fixed(graph, inputs, sized):
         return False
     size_inputs = SIZE_INPUTS.get(node.op_type)
     if size_inputs is None:
