@@ -334,6 +334,9 @@ def static_tensors(graph: GraphView) -> set[str]:
     # Tensors whose size is fixed once the input sizes are; to begin with, the graph's inputs and initializers
     # (those no node overwrites).
     sized = {name for name in (*static, *graph.input_names) if graph.producer(name) is None}
+    # Sizes matter only where a Shape or Size reads them: none are tracked after the last one.
+    last_size_reader = max((node.index for op_type in ("Shape", "Size") for node in graph.nodes_of(op_type)),
+                           default=-1)
     for node in graph.nodes:  # in topological order
         given = node.inputs
         inputs = [name for name in given if name]
@@ -345,7 +348,7 @@ def static_tensors(graph: GraphView) -> set[str]:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
             computable = static.issuperset(inputs)
-        if computable or _output_size_fixed(graph, node, inputs, static, sized):
+        if computable or (node.index < last_size_reader and _output_size_fixed(graph, node, inputs, static, sized)):
             outputs = [name for name in node.outputs if name]
             sized.update(outputs)
             if computable:
