@@ -125,8 +125,11 @@ def main() -> None:
     onnxlint = [sys.executable, "-m", "onnxlint"]
     # Bytecode as an installed package has it (pip compiles on install, like onnx's): a checkout run with
     # PYTHONDONTWRITEBYTECODE=1 would otherwise compile ~90 modules in every process, about 0.1 s CPU.
-    (package,) = importlib.util.find_spec("onnxlint").submodule_search_locations
-    compileall.compile_dir(package, quiet=1)
+    package = importlib.util.find_spec("onnxlint")
+    if package is None or not package.submodule_search_locations:
+        raise SystemExit("onnxlint is not installed (pip install -e .)")
+    for folder in package.submodule_search_locations:
+        compileall.compile_dir(folder, quiet=1)
 
     print(f"static lint vs onnx load+check+infer_shapes(data_prop), best of {args.repeat}, side by side "
           f"(wall / CPU):")
