@@ -342,7 +342,7 @@ def static_tensors(graph: GraphView) -> set[str]:
         inputs = [name for name in given if name]
         if node.op_type in ("Shape", "Size") and node.domain == "":
             shape = graph.shape(given[0])
-            computable = _sizes_fixed(graph, given[:1], sized) or \
+            computable = _size_fixed(graph, given[0], sized) or \
                 (shape is not None and all(isinstance(d, int) for d in shape))
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
@@ -356,22 +356,19 @@ def static_tensors(graph: GraphView) -> set[str]:
     return static
 
 
-def _sizes_fixed(graph: GraphView, names: list[str] | tuple[str, ...], sized: set[str]) -> bool:
-    # A tensor no node of this graph produces is a graph input, an initializer or an outer-scope value. The set
-    # test first: this runs on every node of 10^5-node models.
-    return sized.issuperset(names) or all(name in sized or graph.producer(name) is None for name in names)
+def _size_fixed(graph: GraphView, name: str, sized: set[str]) -> bool:
+    # A tensor no node of this graph produces is a graph input, an initializer or an outer-scope value.
+    return name in sized or graph.producer(name) is None
 
 
 def _output_size_fixed(graph: GraphView, node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
-    if node.domain != "" or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
+    if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
         return False
-    if not _sizes_fixed(graph, inputs, sized):
+    # The set test first: it answers for almost every node.
+    if not (sized.issuperset(inputs) or all(_size_fixed(graph, name, sized) for name in inputs)):
         return False
-    size_inputs = SIZE_INPUTS.get(node.op_type)
-    if size_inputs is None:
-        return True
     given = node.inputs
-    return all(given[i] in static for i in size_inputs if i < len(given) and given[i])
+    return all(given[i] in static for i in SIZE_INPUTS.get(node.op_type, ()) if i < len(given) and given[i])
 
 
 class _NodeTests:
