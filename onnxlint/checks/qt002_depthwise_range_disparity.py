@@ -41,17 +41,11 @@ class DepthwiseRangeDisparity(TargetRule):
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         for graph in ctx.graphs:
             for node in graph.nodes_of("Conv"):
-                if len(node.inputs) < 2:
-                    continue
-                weights = graph.constant(node.inputs[1])  # small tensors only: depthwise kernels are
                 group = node.attr("group", 1)
-                if (
-                    weights is None
-                    or weights.ndim != 4
-                    or group < 2
-                    or group != weights.shape[0]
-                    or weights.shape[1] != 1
-                ):
+                if len(node.inputs) < 2 or group < 2:
+                    continue  # not depthwise: its weights are not read
+                weights = graph.constant(node.inputs[1])  # small tensors only: depthwise kernels are
+                if weights is None or weights.ndim != 4 or group != weights.shape[0] or weights.shape[1] != 1:
                     continue
                 peaks = np.abs(weights.astype(np.float64)).reshape(weights.shape[0], -1).max(axis=1)
                 folded, bias, bn = self._fold(graph, node, peaks)

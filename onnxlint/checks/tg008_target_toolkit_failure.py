@@ -40,7 +40,7 @@ class TargetToolkitFailure(TargetRule):
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.target.toolkit, ctx.target.chip
         for failure in ctx.target.build_failures:  # those verified on other chips only claim nothing here
-            matches = list(PATTERNS[failure.pattern](ctx.main))
+            matches = list(PATTERNS[failure.pattern](ctx))
             if not matches:
                 continue
             first = matches[0]

@@ -158,7 +158,15 @@ class ModelContext:
         from onnxlint.rknn.placement import model_placements
 
         knowledge = self.settings.target.knowledge if self.settings.target else None
-        return model_placements(self.main, knowledge) if knowledge else []
+        return model_placements(self.main, knowledge, lambda: self.static_tensors) if knowledge else []
+
+    @cached_property
+    def static_tensors(self) -> set[str]:
+        """Tensors of the main graph the target's toolkit folds into constants before compiling (computed once:
+        placement and TG008 both read it, and it walks every node)."""
+        from onnxlint.rknn.placement import static_tensors
+
+        return static_tensors(self.main)
 
     @cached_property
     def node_order(self) -> dict[tuple[str, str], tuple[int, int]]:

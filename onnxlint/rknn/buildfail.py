@@ -1,8 +1,8 @@
 """Subgraph patterns that make rknn-toolkit2's build fail (the `build_failures` of a toolkit version's family
 file), matched on the ONNX graph before anything is built.
 
-Each pattern is a function from a GraphView to the node groups it matches; the family file says which
-pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and the workaround.
+Each pattern is a function from a ModelContext to the node groups it matches in the main graph; the family file
+says which pattern an entry uses, what the toolkit prints, the fusion rule it dies in, and the workaround.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from onnxlint.core.graph import GraphView, Node
 from onnxlint.rknn.knowledge import family
-from onnxlint.rknn.placement import static_tensors
+
+if TYPE_CHECKING:
+    from onnxlint.core.registry import ModelContext
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 
@@ -74,13 +76,16 @@ def _rank(graph: GraphView, tensor: str) -> int | None:
     return len(shape) if shape is not None else None
 
 
-def dfl_split(graph: GraphView) -> Iterator[list[Node]]:
+def dfl_split(ctx: ModelContext) -> Iterator[list[Node]]:
     """A 1x1 Conv with weight [1,16,1,1] and no bias, fed by Softmax (through Transposes) fed by a Reshape whose
     input comes from a flattening Reshape (directly or through a Concat), and whose output is reshaped to 3-D and
     split in two along axis 1 (two Slices or a Split)."""
+    graph = ctx.main
     for conv in graph.nodes_of("Conv"):
+        if len(conv.inputs) > 2 and conv.inputs[2]:
+            continue  # a bias: tested first, as most convolutions have one
         weight = graph.tensor(conv.inputs[1]) if len(conv.inputs) > 1 else None
-        if weight is None or weight.shape != (1, 16, 1, 1) or (len(conv.inputs) > 2 and conv.inputs[2]):
+        if weight is None or weight.shape != (1, 16, 1, 1):
             continue
         softmax = _producer_through(graph, conv.inputs[0], ("Transpose",))
         if softmax is None or softmax.op_type != "Softmax":
@@ -108,9 +113,10 @@ def dfl_split(graph: GraphView) -> Iterator[list[Node]]:
             yield [conv, unflatten, softmax, reshape, *halves]
 
 
-def unscaled_attention(graph: GraphView) -> Iterator[list[Node]]:
+def unscaled_attention(ctx: ModelContext) -> Iterator[list[Node]]:
     """MatMul -> Softmax over the last axis -> (Transpose) -> MatMul, with no Mul producing an input of the first
     MatMul (a Mul between the MatMul and the Softmax would make the Softmax's producer a Mul)."""
+    graph = ctx.main
     for softmax in graph.nodes_of("Softmax"):
         scores = graph.producer(softmax.inputs[0])
         if scores is None or scores.op_type != "MatMul":
@@ -128,38 +134,43 @@ def unscaled_attention(graph: GraphView) -> Iterator[list[Node]]:
             yield [scores, softmax, after]
 
 
-def rnn_unnamed_output(graph: GraphView) -> Iterator[list[Node]]:
+def rnn_unnamed_output(ctx: ModelContext) -> Iterator[list[Node]]:
     """A recurrent node with an output named '' (unused) while it has more than one output slot."""
+    graph = ctx.main
     for op_type in RECURRENT:
         for node in graph.nodes_of(op_type):
             if len(node.outputs) > 1 and "" in node.outputs:
                 yield [node]
 
 
-def constant_outputs(graph: GraphView) -> Iterator[list[Node]]:
+def constant_outputs(ctx: ModelContext) -> Iterator[list[Node]]:
     """Every graph output computed from constants and static shapes: the toolkit folds them all away."""
+    graph = ctx.main
     if not graph.output_names:
         return
-    static = static_tensors(graph)
+    static = ctx.static_tensors
     if all(name in static for name in graph.output_names):
         producers = [graph.producer(name) for name in graph.output_names]
         yield [node for node in producers if node is not None]
 
 
-def bn_training_attribute(graph: GraphView) -> Iterator[list[Node]]:
+def bn_training_attribute(ctx: ModelContext) -> Iterator[list[Node]]:
+    graph = ctx.main
     for node in graph.nodes_of("BatchNormalization"):
         if node.attr("training_mode", 0) == 1:
             yield [node]
 
 
-def bn_statistics_outputs(graph: GraphView) -> Iterator[list[Node]]:
+def bn_statistics_outputs(ctx: ModelContext) -> Iterator[list[Node]]:
     """Extra (statistics) outputs without the training_mode attribute: the pre-opset-14 training export."""
+    graph = ctx.main
     for node in graph.nodes_of("BatchNormalization"):
         if node.attr("training_mode", 0) != 1 and sum(1 for name in node.outputs if name) > 1:
             yield [node]
 
 
-def rnn_missing_bias(graph: GraphView) -> Iterator[list[Node]]:
+def rnn_missing_bias(ctx: ModelContext) -> Iterator[list[Node]]:
+    graph = ctx.main
     for op_type in ("LSTM", "GRU"):
         for node in graph.nodes_of(op_type):
             inputs = node.inputs
@@ -167,13 +178,15 @@ def rnn_missing_bias(graph: GraphView) -> Iterator[list[Node]]:
                 yield [node]
 
 
-def lstm_initial_state(graph: GraphView) -> Iterator[list[Node]]:
+def lstm_initial_state(ctx: ModelContext) -> Iterator[list[Node]]:
+    graph = ctx.main
     for node in graph.nodes_of("LSTM"):
         if any(node.inputs[5:7]):
             yield [node]
 
 
-PATTERNS: Mapping[str, Callable[[GraphView], Iterator[list[Node]]]] = {
+# A pattern takes the whole context, not the graph alone, to share what placement computes too (static tensors).
+PATTERNS: Mapping[str, Callable[[ModelContext], Iterator[list[Node]]]] = {
     "dfl_split": dfl_split,
     "unscaled_attention": unscaled_attention,
     "rnn_unnamed_output": rnn_unnamed_output,

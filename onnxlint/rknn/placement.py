@@ -214,15 +214,17 @@ def _condition(spec: Mapping[str, Any], cases: Mapping[str, ProbeCase]) -> OpCon
     )
 
 
-def model_placements(graph: GraphView, knowledge: ChipKnowledge) -> list[Placement]:
-    """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order."""
+def model_placements(graph: GraphView, knowledge: ChipKnowledge, static_of: Callable[[], set[str]]) -> list[Placement]:
+    """Every node of `graph` that the toolkit puts on the CPU or cannot build, in topological order.
+
+    `static_of` gives static_tensors(graph), computed once for every rule that needs it."""
     # Custom-domain operators were never probed; operators that run on the NPU in every known form need nothing.
     candidates = [node for node in graph.nodes if not node.domain and node.op_type in knowledge.placed_ops]
     if not candidates:
         return []
     fused = fused_layer_norms(graph) | fused_gelus(graph)
     candidates = [node for node in candidates if node.index not in fused and not identity_cast(node, graph)]
-    static = static_tensors(graph)
+    static = static_of()
     placements = []
     for node in candidates:
         folded = all(name in static for name in node.outputs if name)
@@ -403,22 +405,30 @@ def static_tensors(graph: GraphView) -> set[str]:
     dynamic input dims, and the arithmetic on them, fold away like any constant. Only a size that depends on
     values computed from the data (NonZero, a Reshape to a computed target, control flow) stays unknown."""
     static = set(graph.initializers)
-    sized: set[str] = set()  # tensors whose size is fixed once the input sizes are
+    # Tensors whose size is fixed once the input sizes are; to begin with, the graph's inputs and initializers
+    # (those no node overwrites).
+    sized = {name for name in (*static, *graph.input_names) if graph.producer(name) is None}
+    # Sizes matter only where a Shape or Size reads them: none are tracked after the last one.
+    last_size_reader = max(
+        (node.index for op_type in ("Shape", "Size") for node in graph.nodes_of(op_type)), default=-1
+    )
     for node in graph.nodes:  # in topological order
-        inputs = [name for name in node.proto.input if name]
+        given = node.inputs
+        inputs = [name for name in given if name]
         if node.op_type in ("Shape", "Size") and node.domain == "":
-            shape = graph.shape(node.inputs[0])
-            computable = _size_fixed(graph, node.inputs[0], sized) or (
+            shape = graph.shape(given[0])
+            computable = _size_fixed(graph, given[0], sized) or (
                 shape is not None and all(isinstance(d, int) for d in shape)
             )
         elif node.op_type in CONTROL_FLOW:
             computable = False  # measured: the toolkit fails on an If even when its condition is a constant
         else:
-            computable = all(name in static for name in inputs)
-        if computable:
-            static.update(name for name in node.proto.output if name)
-        if computable or _output_size_fixed(graph, node, inputs, static, sized):
-            sized.update(name for name in node.proto.output if name)
+            computable = static.issuperset(inputs)
+        if computable or (node.index < last_size_reader and _output_size_fixed(graph, node, inputs, static, sized)):
+            outputs = [name for name in node.outputs if name]
+            sized.update(outputs)
+            if computable:
+                static.update(outputs)
     return static
 
 
@@ -430,7 +440,8 @@ def _size_fixed(graph: GraphView, name: str, sized: set[str]) -> bool:
 def _output_size_fixed(graph: GraphView, node: Node, inputs: list[str], static: set[str], sized: set[str]) -> bool:
     if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in DATA_DEPENDENT_SIZES:
         return False
-    if not all(_size_fixed(graph, name, sized) for name in inputs):
+    # The set test first: it answers for almost every node.
+    if not (sized.issuperset(inputs) or all(_size_fixed(graph, name, sized) for name in inputs)):
         return False
     given = node.inputs
     return all(given[i] in static for i in SIZE_INPUTS.get(node.op_type, ()) if i < len(given) and given[i])
