@@ -38,3 +38,34 @@ def test_every_lint_option_is_documented():
         for flag in action.option_strings:
             if flag.startswith("--") and flag != "--help":
                 assert f"`{flag}" in README, flag
+
+
+def _layout_entries() -> dict[str, str]:
+    """The README's project layout, package part: {"" for onnxlint/ itself, else the subpackage: its text}."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Project layout", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    package = block.split("onnxlint/", 1)[1].split("\nrules/", 1)[0]
+    entries, current = {"": ""}, ""
+    for line in package.splitlines():
+        entry = re.match(r"^  (\w+)/\s", line)
+        if entry:
+            current = entry.group(1)
+            entries[current] = ""
+        entries[current] += line + "\n"
+    return entries
+
+
+def test_the_layout_section_names_every_package_and_module():
+    """A newcomer finds any part from the README: each subpackage has its entry, each module is named in it (the
+    rules in checks/ are one module per rule, listed by `onnxlint rules`)."""
+    entries = _layout_entries()
+    package = ROOT / "onnxlint"
+    folders = {path.name for path in package.iterdir() if (path / "__init__.py").is_file()}
+    assert set(entries) - {""} == folders | {"schemas"}
+    assert (package / "schemas").is_dir()
+    for name, text in entries.items():
+        if name in ("checks", "schemas"):
+            continue
+        modules = {path.stem for path in (package / name).glob("*.py")} - {"__init__", "__main__"}
+        unnamed = [module for module in sorted(modules) if not re.search(rf"\b{module}\b", text)]
+        assert unnamed == [], f"onnxlint/{name}: modules the README's layout does not name"
