@@ -28,11 +28,14 @@ import onnx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from onnxlint.checks import ALL_RULES  # noqa: E402
+from onnxlint.core.registry import PlacementRule  # noqa: E402
 from onnxlint.rknn import toolkit  # noqa: E402
 from onnxlint.rknn.log import layer_table, log_lines  # noqa: E402
 from onnxlint.rknn.placement import LAYOUT_LAYERS  # noqa: E402
 
-PLACEMENT_RULES = ("TG003", "TG005", "TG006")
+# The rules that predict placement (TG003, TG005, TG006): every PlacementRule.
+PLACEMENT_RULES = tuple(rule.code for rule in ALL_RULES if isinstance(rule, PlacementRule))
 
 
 def static_copy(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> tuple[onnx.ModelProto, dict]:
