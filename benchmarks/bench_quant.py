@@ -121,6 +121,7 @@ def measure(name, spec, args) -> dict:
             return {"failed": result.failed_stage, "error": result.error_lines(), "seconds": round(seconds, 1)}
         rows = read_error_analysis(out / "error_analysis.txt")
         return {"outputs": output_cosines(rows, outputs), "seconds": round(seconds, 1),
+                "float16_layers": float16_rows(rows),
                 "rows": [(r.op_type, r.tensor, r.entire_cosine, r.single_cosine) for r in rows]}
 
     default = build("int8")
@@ -133,6 +134,18 @@ def measure(name, spec, args) -> dict:
         record["toolkit_proposal"] = build("proposal", proposal["config"], proposal["float16_layers"])
         record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
     return record
+
+
+def float16_rows(rows) -> int:
+    """Layers the build ran in float16: the rows between a conversion to float16 (`<tensor>__float16`) and the
+    next one back to int8 (`<tensor>__int8`), in the report's order (a count for chains; branches may blur it)."""
+    count, inside = 0, False
+    for row in rows:
+        if row.op_type == "exDataConvert":
+            inside = row.tensor.endswith("__float16") or (inside and not row.tensor.endswith("__int8"))
+        elif inside:
+            count += 1
+    return count
 
 
 def top5_overlap(predicted, rows, report) -> dict:

@@ -163,13 +163,20 @@ def analyze(
 
     # The proposal: best config, then the greedy hybrid on top of it.
     best_params = params[best["quantized_algorithm"]]
+    readers: list[list[int]] = [[] for _ in layers]
+    for k, read in enumerate(_feeding_layers(model, layers)):
+        for j in read:
+            readers[j].append(k)
     best_method = best["quantized_method"]
 
     def evaluate(changes: dict[int, str]) -> float:
         mask, wmask, chosen_params = ones.copy(), ones.copy(), list(best_params)
         for k, action in changes.items():
             if action == "float16":
-                mask[k] = wmask[k] = 0
+                # Its output is converted back to int8 for any int8 layer that reads it.
+                wmask[k] = 0
+                if all(changes.get(j) == "float16" for j in readers[k]):
+                    mask[k] = 0
             elif action == "split":
                 mask[k] = 0
             elif action == "int16":
@@ -187,7 +194,7 @@ def analyze(
         ranked,
         evaluate,
         best["worst_cosine"],
-        lambda k: plan.actions_for(layers[k], chip, k in joins),
+        lambda k: plan.moves_for(layers[k], chip, k in joins, readers[k]),
         goal=goal,
         max_layers=max_float_layers,
     )
@@ -428,7 +435,7 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
         }
         for s in greedy.steps
     ]
-    float_layers = [layers[s.layer].tensor for s in greedy.steps if s.action == "float16"]
+    float_layers = [name for s in greedy.steps if s.action == "float16" for name in layers[s.layer].toolkit_names]
     config = {"quantized_algorithm": best["quantized_algorithm"], "quantized_method": best["quantized_method"]}
     args = ", ".join(f"{key}={value!r}" for key, value in config.items())
     integer_only = chip in plan.FLOAT_CHIPS_EXCLUDED
