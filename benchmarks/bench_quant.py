@@ -188,9 +188,16 @@ def table(results) -> str:
         value = entry.get("outputs", {}).get(name)
         return "-" if value is None else f"{value:.4f}"
 
+    def float16(record) -> str:
+        """Rows the proposal's and auto_hybrid's builds ran in float16 beyond the default build's."""
+        base = record["toolkit_int8"].get("float16_layers")
+        counts = [record.get(key, {}).get("float16_layers") for key in ("toolkit_proposal", "toolkit_auto_hybrid")]
+        return " / ".join("-" if base is None or count is None else str(count - base) for count in counts)
+
     lines = ["| model (input) | output | predicted int8 | toolkit int8 | top-5 overlap (single) | proposal | "
-             "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | analysis / toolkit build+analysis |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | float16 rows (proposal / "
+             "auto_hybrid) | analysis / toolkit build+analysis |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, record in sorted(results.items()):
         proposal = record["predicted"]["proposal"]
         what = (f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}"
@@ -202,7 +209,8 @@ def table(results) -> str:
                 f"| {name} ({size}) | `{output['name']}` | {output['predicted_cosine']:.4f} | "
                 f"{cos(record['toolkit_int8'], output['name'])} | {overlap}/5 | {what} | "
                 f"{proposal['predicted_cosine']:.4f} | {cos(record.get('toolkit_proposal'), output['name'])} | "
-                f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {record['analysis_seconds']:.0f} s / "
+                f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {float16(record)} | "
+                f"{record['analysis_seconds']:.0f} s / "
                 f"{record['toolkit_int8']['seconds']:.0f} s |")
     return "\n".join(lines)
 
