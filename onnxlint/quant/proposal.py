@@ -9,7 +9,8 @@ On chips that build float16 layers (`custom_quantize_layers: {layer: float16}` i
 .quantization.cfg, or `auto_hybrid`), the change is "keep this layer and the layers that read it in float16": the
 toolkit converts a float16 layer's output back to int8 for each int8 layer that reads it, over the same range, so
 a float16 layer among int8 ones saves only its weights' rounding (accuracy_analysis shows the `<tensor>__int8`
-conversion after it). rv1106/rv1103 reject float16 ("not supported 'float16' dtype at rv1103/rv1106!"), so there the changes stay integer:
+conversion after it). rv1106/rv1103 reject float16 ("not supported 'float16' dtype at rv1103/rv1106!"), so
+there the changes stay integer:
   * split: a Concat (or other join) that is a model output and mixes ranges is not requantized, i.e. its
     inputs become separate outputs, each with its own int8 range (a graph change: cut the model before it);
   * int16: the layer in int16 (`custom_quantize_layers: {tensor: int16}`, which rknn-toolkit2 2.5.0's
