@@ -70,10 +70,19 @@ def test_float16_keys_are_names_the_toolkit_accepts(tmp_path):
     listing = tmp_path / "dataset.txt"
     listing.write_text("".join(f"{p}\n" for p in images[:2]))
     config = {"target_platform": "rk3588", "mean_values": [[127.5] * 3], "std_values": [[127.5] * 3]}
-    result = quant_accuracy(model, config, str(listing), [str(images[2])], tmp_path / "snap",
-                            float16_layers=["depthwise_conv2d_0.tmp_0", "hardswish_30.tmp_0"])
+    result = quant_accuracy(
+        model,
+        config,
+        str(listing),
+        [str(images[2])],
+        tmp_path / "snap",
+        float16_layers=["depthwise_conv2d_0.tmp_0", "hardswish_30.tmp_0"],
+    )
     assert result.failed_stage is None, result.error_lines()
-    converts = [row.tensor for row in read_error_analysis(tmp_path / "snap" / "error_analysis.txt")
-                if row.op_type == "exDataConvert"]
+    converts = [
+        row.tensor
+        for row in read_error_analysis(tmp_path / "snap" / "error_analysis.txt")
+        if row.op_type == "exDataConvert"
+    ]
     # the span from the Conv to the HardSwish runs in float16, between two conversions
     assert converts[:3] == ["x_int8", "batch_norm_2.tmp_2__float16", "hardswish_30.tmp_0__int8"], converts

@@ -51,18 +51,29 @@ def reparameterised_block() -> onnx.ModelProto:
     def const(name, shape):
         return numpy_helper.from_array(rng.uniform(0.5, 1.5, shape).astype(np.float32), name)
 
-    init = [const("conv2d_10.w_0", (4, 3, 3, 3)), const("bn.g", (4,)), const("bn.b", (4,)), const("bn.m", (4,)),
-            const("bn.v", (4,)), const("conv2d_157.w_0", (4, 1, 3, 3)), const("mobile_one_block_0.w_0", (1, 4, 1, 1)),
-            const("mobile_one_block_0.w_1", (1, 4, 1, 1)), const("whswish_b_1.w_0", (1,)),
-            const("whswish_b_1.w_1", (1,)), numpy_helper.from_array(np.array(3.0, np.float32), "three"),
-            numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
-            numpy_helper.from_array(np.array(6.0, np.float32), "six")]
+    init = [
+        const("conv2d_10.w_0", (4, 3, 3, 3)),
+        const("bn.g", (4,)),
+        const("bn.b", (4,)),
+        const("bn.m", (4,)),
+        const("bn.v", (4,)),
+        const("conv2d_157.w_0", (4, 1, 3, 3)),
+        const("mobile_one_block_0.w_0", (1, 4, 1, 1)),
+        const("mobile_one_block_0.w_1", (1, 4, 1, 1)),
+        const("whswish_b_1.w_0", (1,)),
+        const("whswish_b_1.w_1", (1,)),
+        numpy_helper.from_array(np.array(3.0, np.float32), "three"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(6.0, np.float32), "six"),
+    ]
     nodes = [
         helper.make_node("Conv", ["x", "conv2d_10.w_0"], ["conv2d_185.tmp_0"], pads=[1, 1, 1, 1]),
-        helper.make_node("BatchNormalization", ["conv2d_185.tmp_0", "bn.g", "bn.b", "bn.m", "bn.v"],
-                         ["batch_norm_2.tmp_2"]),
-        helper.make_node("Conv", ["batch_norm_2.tmp_2", "conv2d_157.w_0"], ["depthwise_conv2d_0.tmp_0"], group=4,
-                         pads=[1, 1, 1, 1]),
+        helper.make_node(
+            "BatchNormalization", ["conv2d_185.tmp_0", "bn.g", "bn.b", "bn.m", "bn.v"], ["batch_norm_2.tmp_2"]
+        ),
+        helper.make_node(
+            "Conv", ["batch_norm_2.tmp_2", "conv2d_157.w_0"], ["depthwise_conv2d_0.tmp_0"], group=4, pads=[1, 1, 1, 1]
+        ),
         helper.make_node("Mul", ["mobile_one_block_0.w_0", "depthwise_conv2d_0.tmp_0"], ["p2o.Mul.1"]),
         helper.make_node("Add", ["p2o.Mul.1", "mobile_one_block_0.w_1"], ["p2o.Add.3"]),
         helper.make_node("Add", ["p2o.Add.3", "three"], ["p2o.Add.5"]),
@@ -72,14 +83,24 @@ def reparameterised_block() -> onnx.ModelProto:
         helper.make_node("Mul", ["whswish_b_1.w_0", "hardswish_30.tmp_0"], ["p2o.Mul.5"]),
         helper.make_node("Add", ["p2o.Mul.5", "whswish_b_1.w_1"], ["p2o.Add.7"]),
     ]
-    graph = helper.make_graph(nodes, "rec_block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("p2o.Add.7", TensorProto.FLOAT, [1, 4, 8, 8])], init)
+    graph = helper.make_graph(
+        nodes,
+        "rec_block",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("p2o.Add.7", TensorProto.FLOAT, [1, 4, 8, 8])],
+        init,
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 
 
 def test_cfg_lists_the_toolkits_layer_names():
     assert cfg_layers(CFG.read_text()) == [
-        "x", "batch_norm_2.tmp_2", "p2o.Add.3", "hardswish_30.tmp_0", "p2o.Mul.5", "p2o.Add.7"
+        "x",
+        "batch_norm_2.tmp_2",
+        "p2o.Add.3",
+        "hardswish_30.tmp_0",
+        "p2o.Mul.5",
+        "p2o.Add.7",
     ]
 
 
@@ -89,8 +110,13 @@ def test_layers_are_named_as_the_toolkits_fused_layers():
     layers = find_layers(model, float_tensors(model, feed), quantize_inputs=True)
     # the depthwise Conv's scale and bias fold into it, as in the toolkit: no layer ends at
     # 'depthwise_conv2d_0.tmp_0', the name step2 refused ("Invalid operands name")
-    assert [layer.tensor for layer in layers] == ["x", "batch_norm_2.tmp_2", "hardswish_30.tmp_0", "p2o.Mul.5",
-                                                 "p2o.Add.7"]
+    assert [layer.tensor for layer in layers] == [
+        "x",
+        "batch_norm_2.tmp_2",
+        "hardswish_30.tmp_0",
+        "p2o.Mul.5",
+        "p2o.Add.7",
+    ]
     assert layers[2].op_type == "Conv+Mul+Add+HardSwish"
     # the toolkit lists the Conv and the HardSwish as two layers: float16 takes both keys
     assert layers[2].toolkit_names == ["p2o.Add.3", "hardswish_30.tmp_0"]

@@ -165,9 +165,11 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                 follower = graph.node[follower_index]
                 # A chain of constant scales and biases after a weighted layer (BatchNorm, or the Mul and Add of
                 # PP-OCRv4's reparameterised blocks, written Mul(scale, x)) folds into its weights and bias.
-                affine = follower.op_type in ("BatchNormalization", *AFFINE) and all(
-                    op in ("BatchNormalization", *AFFINE) for op in chain[1:]
-                ) and chain[0] in (*WEIGHTED, "BatchNormalization")
+                affine = (
+                    follower.op_type in ("BatchNormalization", *AFFINE)
+                    and all(op in ("BatchNormalization", *AFFINE) for op in chain[1:])
+                    and chain[0] in (*WEIGHTED, "BatchNormalization")
+                )
                 data = [name for name in follower.input if name in float_tensors]
                 reads = follower.input[0] == end or (follower.op_type in ("Add", "Mul") and data == [end])
                 fusable = follower.op_type in FUSED_ACTIVATIONS or (affine and data == [end])

@@ -54,7 +54,7 @@ def moves_for(layer: Layer, chip: str | None, mixed_join: bool, readers: Sequenc
     every int8 layer that reads it (accuracy_analysis shows `<tensor>__int8` after it), so on its own it saves
     only its weights' rounding: the move is the layer and its readers, a float16 span, as auto_hybrid forms."""
     if chip not in FLOAT_CHIPS_EXCLUDED:
-        return [{k: "float16" for k in (layer.index, *readers)}]
+        return [dict.fromkeys((layer.index, *readers), "float16")]
     moves = [{layer.index: "split"}] if layer.graph_output and mixed_join else []
     return [*moves, {layer.index: "int16"}]
 
