@@ -142,6 +142,7 @@ def measure(name, spec, args) -> dict:
         return {
             "outputs": output_cosines(rows, outputs),
             "seconds": round(seconds, 1),
+            "float16_layers": float16_rows(rows),
             "rows": [(r.op_type, r.tensor, r.entire_cosine, r.single_cosine) for r in rows],
         }
 
@@ -162,6 +163,18 @@ def measure(name, spec, args) -> dict:
         record["toolkit_proposal"] = build("proposal", proposal["config"], proposal["float16_layers"])
         record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
     return record
+
+
+def float16_rows(rows) -> int:
+    """Layers the build ran in float16: the rows between a conversion to float16 (`<tensor>__float16`) and the
+    next one back to int8 (`<tensor>__int8`), in the report's order (a count for chains; branches may blur it)."""
+    count, inside = 0, False
+    for row in rows:
+        if row.op_type == "exDataConvert":
+            inside = row.tensor.endswith("__float16") or (inside and not row.tensor.endswith("__int8"))
+        elif inside:
+            count += 1
+    return count
 
 
 def top5_overlap(predicted, rows, report) -> dict:
@@ -214,10 +227,17 @@ def table(results) -> str:
         value = entry.get("outputs", {}).get(name)
         return "-" if value is None else f"{value:.4f}"
 
+    def float16(record) -> str:
+        """Rows the proposal's and auto_hybrid's builds ran in float16 beyond the default build's."""
+        base = record["toolkit_int8"].get("float16_layers")
+        counts = [record.get(key, {}).get("float16_layers") for key in ("toolkit_proposal", "toolkit_auto_hybrid")]
+        return " / ".join("-" if base is None or count is None else str(count - base) for count in counts)
+
     lines = [
         "| model (input) | output | predicted int8 | toolkit int8 | top-5 overlap (single) | proposal | "
-        "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | analysis / toolkit build+analysis |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "proposal predicted | proposal in toolkit | auto_hybrid in toolkit | float16 rows (proposal / "
+        "auto_hybrid) | analysis / toolkit build+analysis |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, record in sorted(results.items()):
         proposal = record["predicted"]["proposal"]
@@ -231,7 +251,8 @@ def table(results) -> str:
                 f"| {name} ({size}) | `{output['name']}` | {output['predicted_cosine']:.4f} | "
                 f"{cos(record['toolkit_int8'], output['name'])} | {overlap}/5 | {what} | "
                 f"{proposal['predicted_cosine']:.4f} | {cos(record.get('toolkit_proposal'), output['name'])} | "
-                f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {record['analysis_seconds']:.0f} s / "
+                f"{cos(record.get('toolkit_auto_hybrid'), output['name'])} | {float16(record)} | "
+                f"{record['analysis_seconds']:.0f} s / "
                 f"{record['toolkit_int8']['seconds']:.0f} s |"
             )
     return "\n".join(lines)

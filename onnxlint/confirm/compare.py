@@ -518,14 +518,13 @@ def _int8_build(
     """The int8 build's samples, as quant reads and splits them: the evaluation feeds (model inputs), the values
     the toolkit reads for them and for each calibration sample (before its mean/std), and the build's account."""
     from onnxlint.confirm.inputs import random_inputs
-    from onnxlint.quant.analyze import _split
-    from onnxlint.quant.dataset import load_samples, raw_values
+    from onnxlint.quant.dataset import load_samples, raw_values, split_samples
 
     feeds = random_inputs(model, seed=seed, given=given)  # the samples take these shapes, as the fp16 build's input
     samples = load_samples(
         model, int8.datasets, {name: array.shape for name, array in feeds.items()}, int8.mean, int8.std, seed
     )
-    calibration, evaluation, held = _split(samples, feeds if given else None)
+    calibration, evaluation, held = split_samples(samples, feeds if given else None)
     config: dict[str, Any] = {
         "quantized_dtype": "w8a8",
         "quantized_algorithm": int8.algorithm,

@@ -24,7 +24,7 @@ import onnx
 from onnxlint.confirm.metrics import cosine_similarity
 from onnxlint.quant import proposal as plan
 from onnxlint.quant.calibrate import TensorStats, collect, float_tensors
-from onnxlint.quant.dataset import Samples, input_shapes, load_samples
+from onnxlint.quant.dataset import input_shapes, load_samples, split_samples
 from onnxlint.quant.layers import Layer, constants, find_layers
 from onnxlint.quant.scheme import ALGORITHMS, INT16, METHODS, QParams, asymmetric, choose_range, fake_quant
 from onnxlint.quant.simulate import Settings, Simulator
@@ -106,7 +106,7 @@ def analyze(
     model = onnx.load(str(model_path))
     shapes = input_shapes(model, input_size)
     samples = load_samples(model, datasets, shapes, mean, std, seed)
-    calibration, evaluation, held = _split(samples, inputs)
+    calibration, evaluation, held = split_samples(samples, inputs)
     floats = float_tensors(model, calibration[0])
     layers = find_layers(model, floats, quantize_inputs=True)
     _progress(progress, "calibrating", 0, 1)
@@ -163,13 +163,20 @@ def analyze(
 
     # The proposal: best config, then the greedy hybrid on top of it.
     best_params = params[best["quantized_algorithm"]]
+    readers: list[list[int]] = [[] for _ in layers]
+    for k, read in enumerate(_feeding_layers(model, layers)):
+        for j in read:
+            readers[j].append(k)
     best_method = best["quantized_method"]
 
     def evaluate(changes: dict[int, str]) -> float:
         mask, wmask, chosen_params = ones.copy(), ones.copy(), list(best_params)
         for k, action in changes.items():
             if action == "float16":
-                mask[k] = wmask[k] = 0
+                # Its output is converted back to int8 for any int8 layer that reads it.
+                wmask[k] = 0
+                if all(changes.get(j) == "float16" for j in readers[k]):
+                    mask[k] = 0
             elif action == "split":
                 mask[k] = 0
             elif action == "int16":
@@ -187,7 +194,7 @@ def analyze(
         ranked,
         evaluate,
         best["worst_cosine"],
-        lambda k: plan.actions_for(layers[k], chip, k in joins),
+        lambda k: plan.moves_for(layers[k], chip, k in joins, readers[k]),
         goal=goal,
         max_layers=max_float_layers,
     )
@@ -239,22 +246,6 @@ def _pixel_range(mean, std) -> tuple[float, float]:
     means, stds = means * (count // len(means)), stds * (count // len(stds))
     ends = [(0.0 - m) / s for m, s in zip(means, stds)] + [(255.0 - m) / s for m, s in zip(means, stds)]
     return min(ends), max(ends)
-
-
-def _split(samples: Samples, inputs: dict[str, np.ndarray] | None):
-    feeds = samples.feeds
-    if inputs is not None:
-        return feeds, [inputs], "evaluated on --inputs; calibrated on every dataset sample"
-    if len(feeds) >= 2:
-        return (
-            feeds[:-1],
-            feeds[-1:],
-            (
-                f"calibrated on {len(feeds) - 1} samples, evaluated on the last one, held "
-                f"back (as accuracy_analysis on an image the build did not calibrate on)"
-            ),
-        )
-    return feeds, feeds, "one sample: calibrated and evaluated on the same one (give two or more to hold one back)"
 
 
 def _params(stats: TensorStats, algorithm: str, bits=None) -> QParams:
@@ -428,7 +419,7 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
         }
         for s in greedy.steps
     ]
-    float_layers = [layers[s.layer].tensor for s in greedy.steps if s.action == "float16"]
+    float_layers = [name for s in greedy.steps if s.action == "float16" for name in layers[s.layer].toolkit_names]
     config = {"quantized_algorithm": best["quantized_algorithm"], "quantized_method": best["quantized_method"]}
     args = ", ".join(f"{key}={value!r}" for key, value in config.items())
     integer_only = chip in plan.FLOAT_CHIPS_EXCLUDED
@@ -446,10 +437,11 @@ def _proposal(chip, best, layers, greedy: plan.Greedy, evaluate, ones) -> dict[s
     }
     if float_layers:
         proposal["caveat"] = (
-            "not proven: built with rknn-toolkit2 2.5.0, float16 proposals like this one measured "
-            "no better than the default int8 build on PP-PicoDet and PP-OCRv4 rec (README, "
-            "'Measured against the toolkit'); build(auto_hybrid=True) did better there. The keys "
-            "are ONNX tensor names: the toolkit refuses one it renamed or fused away"
+            "not proven on every model: built with rknn-toolkit2 2.5.0, float16 spans chosen this way beat "
+            "build(auto_hybrid=True) on PP-PicoDet (13 float16 layers against 227) but did not raise PP-OCRv4 rec "
+            "(0.9956 -> 0.9949; README, 'Measured against the toolkit'). The keys are the ONNX tensors where the "
+            "toolkit's fused layers end: check them against the names hybrid_quantization_step1's "
+            ".quantization.cfg lists"
         )
     if integer_only and proposal["int16_layers"]:
         proposal["caveat"] = (

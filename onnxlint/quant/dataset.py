@@ -290,3 +290,23 @@ def _listing(path: Path, shapes, mean, std, notes) -> tuple[list[dict[str, np.nd
                 images = True
         feeds.append(sample)
     return feeds, images
+
+
+def split_samples(
+    samples: Samples, inputs: dict[str, np.ndarray] | None
+) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]], str]:
+    """(calibration feeds, evaluation feeds, how they were chosen, in words): the last sample held back for
+    evaluation when there are two or more, unless `inputs` (--inputs) are the evaluation."""
+    feeds = samples.feeds
+    if inputs is not None:
+        return feeds, [inputs], "evaluated on --inputs; calibrated on every dataset sample"
+    if len(feeds) >= 2:
+        return (
+            feeds[:-1],
+            feeds[-1:],
+            (
+                f"calibrated on {len(feeds) - 1} samples, evaluated on the last one, held "
+                f"back (as accuracy_analysis on an image the build did not calibrate on)"
+            ),
+        )
+    return feeds, feeds, "one sample: calibrated and evaluated on the same one (give two or more to hold one back)"

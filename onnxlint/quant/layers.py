@@ -68,6 +68,7 @@ FUSED_ACTIVATIONS = frozenset({"Relu", "Clip", "LeakyRelu", "PRelu"})
 # Operators the toolkit runs in float16 even in an int8 build: accuracy_analysis shows an exDataConvert to
 # float16 before its exSoftmax13 (PP-OCR cls, rk3588), so their outputs are not int8.
 FLOAT16_OPS = frozenset({"Softmax"})
+AFFINE = ("Add", "Sub", "Mul", "Div")
 WEIGHTED = {"Conv": 0, "ConvTranspose": 1, "Gemm": 0, "MatMul": 1}  # op -> output-channel axis of the weight
 
 
@@ -82,6 +83,15 @@ class Layer:
     weight_input: int = 1  # which input of `node` the weights are
     graph_output: bool = False
     is_input: bool = False  # a graph input (quantized only when it is not raw image data)
+    # The input of a SiLU or HardSwish written out op by op that ends the layer: the toolkit lists the layer before
+    # it (a Conv) and the activation as two layers of its own (two keys in its .quantization.cfg), though in an
+    # all-int8 build the first is not rounded on its own range.
+    activation_input: str | None = None
+
+    @property
+    def toolkit_names(self) -> list[str]:
+        """The toolkit's layers this one stands for, as named in custom_quantize_layers."""
+        return [self.activation_input, self.tensor] if self.activation_input else [self.tensor]
 
 
 def node_name(node: onnx.NodeProto, index: int) -> str:
@@ -139,12 +149,13 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
         for out in node.output:
             if not out or out not in float_tensors:
                 continue
-            chain, end = [node.op_type], out
+            chain, end, activation_input = [node.op_type], out, None
             while end not in outputs:
                 activation = _activation(graph, consumers, known, end)
                 if activation is not None:  # SiLU or HardSwish written out op by op: the toolkit fuses them
                     name, members = activation
                     absorbed.update(members)
+                    activation_input = end
                     chain.append(name)
                     end = graph.node[members[-1]].output[0]
                     continue
@@ -152,12 +163,17 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                     break
                 follower_index = consumers[end][0]
                 follower = graph.node[follower_index]
-                fusable = follower.op_type in FUSED_ACTIVATIONS or (
-                    follower.op_type in ("BatchNormalization", "Add", "Sub", "Mul", "Div")
-                    and chain[-1] in (*WEIGHTED, "BatchNormalization")
-                    and not any(name in float_tensors for name in follower.input[1:])
+                # A chain of constant scales and biases after a weighted layer (BatchNorm, or the Mul and Add of
+                # PP-OCRv4's reparameterised blocks, written Mul(scale, x)) folds into its weights and bias.
+                affine = (
+                    follower.op_type in ("BatchNormalization", *AFFINE)
+                    and all(op in ("BatchNormalization", *AFFINE) for op in chain[1:])
+                    and chain[0] in (*WEIGHTED, "BatchNormalization")
                 )
-                if not fusable or follower.input[0] != end or len(follower.output) < 1:
+                data = [name for name in follower.input if name in float_tensors]
+                reads = follower.input[0] == end or (follower.op_type in ("Add", "Mul") and data == [end])
+                fusable = follower.op_type in FUSED_ACTIVATIONS or (affine and data == [end])
+                if not fusable or not reads or len(follower.output) < 1:
                     break
                 absorbed.add(follower_index)
                 chain.append(follower.op_type)
@@ -173,6 +189,7 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                         axis,
                         weight_input,
                         graph_output=end in outputs,
+                        activation_input=activation_input,
                     )
                 )
     return layers

@@ -106,8 +106,14 @@ if job["float16_layers"]:
         sys.exit(11)
     stem = Path(model).stem
     cfg = Path(f"{stem}.quantization.cfg")
-    lines = "".join(f"    {json.dumps(name)}: float16\n" for name in job["float16_layers"])
     text = cfg.read_text()
+    names = set(re.findall(job["cfg_key"], text, flags=re.M))
+    keys = [next((name for name in candidates if name in names), None) for candidates in job["float16_layers"]]
+    for candidates, key in zip(job["float16_layers"], keys):
+        if key is None:
+            print(f"E custom_quantize_layers: no layer of {candidates[0]!r} in {cfg.name}")
+            sys.exit(11)
+    lines = "".join(f"    {json.dumps(key)}: float16\n" for key in dict.fromkeys(keys))
     text = re.sub(r"^custom_quantize_layers:.*$", "custom_quantize_layers:\n" + lines.rstrip("\n"), text, count=1,
                   flags=re.M)
     cfg.write_text(text)
@@ -139,8 +145,13 @@ def quant_accuracy(
     """An int8 build of `model` with rknn.config(**config) calibrated on the toolkit dataset list `dataset`, then
     accuracy_analysis on `inputs` (files, one per model input) into output_dir (error_analysis.txt and dumps).
     `float16_layers`: a hybrid build (hybrid_quantization_step1, those layers set to float16 in the
-    .quantization.cfg, hybrid_quantization_step2); `auto_hybrid`: build(auto_hybrid=True). `load`: extra
+    .quantization.cfg under the names step1 gave their fused layers, hybrid_quantization_step2);
+    `auto_hybrid`: build(auto_hybrid=True). `load`: extra
     load_onnx arguments (inputs and input_size_list for dynamic dims)."""
+    import onnx
+
+    from onnxlint.quant.toolkit import CFG_KEY, key_candidates
+
     python = toolkit_python()
     if python is None:
         raise RuntimeError(toolkit_missing())
@@ -152,9 +163,13 @@ def quant_accuracy(
         "dataset": str(Path(dataset).resolve()),
         "inputs": [str(Path(p).resolve()) for p in inputs],
         "output_dir": str(output_dir),
-        "float16_layers": list(float16_layers or []),
+        "float16_layers": [],
+        "cfg_key": CFG_KEY.pattern,
         "auto_hybrid": auto_hybrid,
     }
+    if float16_layers:
+        graph = onnx.load(str(model), load_external_data=False)
+        job["float16_layers"] = [key_candidates(graph, tensor) for tensor in float16_layers]
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         try:
             result = subprocess.run(
