@@ -152,9 +152,7 @@ def quant_accuracy(
 
     from onnxlint.quant.toolkit import CFG_KEY, key_candidates
 
-    python = toolkit_python()
-    if python is None:
-        raise RuntimeError(toolkit_missing())
+    python = _interpreter()
     output_dir = Path(output_dir).resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     job = {
@@ -171,19 +169,7 @@ def quant_accuracy(
         graph = onnx.load(str(model), load_external_data=False)
         job["float16_layers"] = [key_candidates(graph, tensor) for tensor in float16_layers]
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
-        try:
-            result = subprocess.run(
-                [python, "-c", QUANT_ACCURACY, str(Path(model).resolve()), json.dumps(job)],
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                cwd=folder,
-                env={**os.environ, "TMPDIR": folder},
-            )
-        except subprocess.TimeoutExpired:
-            return BuildResult(f"timeout after {timeout} s", "")
-    return _finished(result)
+        return _build_result(python, QUANT_ACCURACY, [str(Path(model).resolve()), json.dumps(job)], folder, timeout)
 
 
 @dataclass(frozen=True)
@@ -255,6 +241,38 @@ def toolkit_missing() -> str:
     return f"{TOOLKIT} is not installed (install it beside onnxlint, or set {PYTHON_VARIABLE})"
 
 
+def _interpreter() -> str:
+    """toolkit_python(), or RuntimeError saying why there is none."""
+    python = toolkit_python()
+    if python is None:
+        raise RuntimeError(toolkit_missing())
+    return python
+
+
+def _run_script(
+    python: str, script: str, arguments: list[str], folder: str | Path, timeout: float
+) -> subprocess.CompletedProcess:
+    """One of the scripts above in the toolkit's interpreter, in `folder`, which also takes its temporary files."""
+    return subprocess.run(
+        [python, "-c", script, *arguments],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+        cwd=folder,
+        env={**os.environ, "TMPDIR": str(folder)},
+    )
+
+
+def _build_result(python: str, script: str, arguments: list[str], folder: str | Path, timeout: float) -> BuildResult:
+    """What a build script did, judged by its return code; a build past `timeout` keeps the log it wrote."""
+    try:
+        return _finished(_run_script(python, script, arguments, folder, timeout))
+    except subprocess.TimeoutExpired as exc:
+        output = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
+        return BuildResult(f"timeout after {timeout} s", output or "")
+
+
 def _unusable(python: str) -> str | None:
     if shutil.which(python) is not None:  # a path, or a name on PATH
         return None
@@ -274,68 +292,34 @@ def build(
 ) -> BuildResult:
     """Load and build `model` for `chip` (cut at `outputs`), int8 with `dataset` (a toolkit dataset list, else
     one generated from `inputs`) on quantized-only chips, writing the .rknn to `export` when given."""
-    python = toolkit_python()
-    if python is None:
-        raise RuntimeError(toolkit_missing())
+    python = _interpreter()
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         if chip in int8_only_chips():
             dataset = str(Path(dataset).resolve()) if dataset else _dataset(Path(folder), Path(model), inputs)
         else:
             dataset = ""
-        try:
-            result = subprocess.run(
-                [
-                    python,
-                    "-c",
-                    BUILD,
-                    str(Path(model).resolve()),
-                    chip,
-                    "verbose" if verbose else "quiet",
-                    json.dumps(config or {}),
-                    dataset,
-                    json.dumps(outputs),
-                    str(export.resolve()) if export else "",
-                ],
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                cwd=folder,
-                env={**os.environ, "TMPDIR": folder},
-            )
-        except subprocess.TimeoutExpired as exc:
-            output = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout
-            return BuildResult(f"timeout after {timeout} s", output or "")
-    return _finished(result)
+        arguments = [
+            str(Path(model).resolve()),
+            chip,
+            "verbose" if verbose else "quiet",
+            json.dumps(config or {}),
+            dataset,
+            json.dumps(outputs),
+            str(export.resolve()) if export else "",
+        ]
+        return _build_result(python, BUILD, arguments, folder, timeout)
 
 
 def simulate(
     model: Path, chip: str, outputs: list[str], inputs: dict[str, np.ndarray], timeout: int = BUILD_TIMEOUT_S
 ) -> list[np.ndarray]:
     """Build `model` (cut at `outputs`) for `chip` in fp16 and run the simulator on `inputs`."""
-    python = toolkit_python()
-    if python is None:
-        raise RuntimeError(toolkit_missing())
-    with tempfile.TemporaryDirectory() as folder:
+    python = _interpreter()
+    with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         inputs_path, results_path = Path(folder) / "inputs.npz", Path(folder) / "results.npz"
         np.savez(inputs_path, *inputs.values())  # positional: the child feeds them in input order
-        result = subprocess.run(
-            [
-                python,
-                "-c",
-                SIMULATE,
-                str(Path(model).resolve()),
-                chip,
-                ",".join(outputs),
-                str(inputs_path),
-                str(results_path),
-            ],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            cwd=folder,
-        )
+        arguments = [str(Path(model).resolve()), chip, ",".join(outputs), str(inputs_path), str(results_path)]
+        result = _run_script(python, SIMULATE, arguments, folder, timeout)
         if result.returncode:
             stage = STAGES.get(result.returncode, f"exit code {result.returncode}")
             raise RuntimeError(f"rknn-toolkit2 failed at {stage}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -356,35 +340,19 @@ def accuracy_analysis(
     given (fp16 otherwise), and run the toolkit's accuracy_analysis on `inputs`: per-layer dumps of its fp32
     reference ('golden') and of the simulator, named in output_dir/map_name_to_file.txt. Inputs and samples are
     the values the toolkit reads, before the mean/std normalisation `config` asks of it."""
-    python = toolkit_python()
-    if python is None:
-        raise RuntimeError(toolkit_missing())
+    python = _interpreter()
     output_dir.mkdir(parents=True, exist_ok=True)
     arrays = _save_arrays(output_dir.parent, inputs)
     dataset = _dataset_list(output_dir.parent, calibration) if calibration else ""
-    try:
-        result = subprocess.run(
-            [
-                python,
-                "-c",
-                ACCURACY,
-                str(Path(model).resolve()),
-                chip,
-                json.dumps(arrays),
-                str(output_dir),
-                dataset,
-                json.dumps(config or {}),
-            ],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            cwd=output_dir.parent,
-            env={**os.environ, "TMPDIR": str(output_dir.parent)},
-        )
-    except subprocess.TimeoutExpired:
-        return BuildResult(f"timeout after {timeout} s", "")
-    return _finished(result)
+    arguments = [
+        str(Path(model).resolve()),
+        chip,
+        json.dumps(arrays),
+        str(output_dir),
+        dataset,
+        json.dumps(config or {}),
+    ]
+    return _build_result(python, ACCURACY, arguments, output_dir.parent, timeout)
 
 
 def installed_label() -> str | None:
