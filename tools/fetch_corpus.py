@@ -261,6 +261,7 @@ def torch_export(
                 external_data=False,
                 optimize=True,
             )
+            assert program is not None  # the dynamo exporter returns its program
             program.save(str(path), external_data=False)
             drop_stack_traces(path)
         else:

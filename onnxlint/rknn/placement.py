@@ -335,7 +335,7 @@ def _other(node: Node, name: str) -> str | None:
 
 def _scalar_near(graph: GraphView, name: str | None, value: float) -> bool:
     scalar = graph.scalar(name) if name else None
-    return scalar is not None and abs(float(scalar) - value) <= 1e-4 * abs(value)
+    return scalar is not None and abs(float(scalar.item()) - value) <= 1e-4 * abs(value)
 
 
 # Operators whose output sizes depend on the values they read, not only on the sizes: with the input sizes fixed,
