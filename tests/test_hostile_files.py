@@ -98,6 +98,19 @@ def test_special_files_are_refused_without_reading(tmp_path, capsys, good, no_ha
     _assert_bad_then_good(capsys, make(tmp_path / f"special{suffix}"), good, reason)
 
 
+def test_a_fifo_swapped_in_after_the_check_is_refused_not_read(tmp_path, monkeypatch, no_hang):
+    """The model file is checked by name, then opened: a FIFO put in its place between the two is caught by the
+    check made through the open descriptor (the race is staged by letting the first check see a regular file)."""
+    from onnxlint.core import model as loader
+
+    swapped = _fifo(tmp_path / "swapped.onnx")
+    regular = os.stat(__file__)
+    monkeypatch.setattr(loader, "regular_file", lambda path, max_size=None: regular)
+    with pytest.raises(loader.ModelLoadError) as refused:
+        loader.load_model(swapped)
+    assert refused.value.reason == "is a named pipe, not a regular file"
+
+
 @pytest.mark.parametrize("suffix", [".onnx", ".py"])
 def test_a_file_name_too_long_for_the_system(tmp_path, capsys, good, suffix):
     _assert_bad_then_good(capsys, tmp_path / ("m" * 300 + suffix), good, "file name too long")

@@ -40,8 +40,10 @@ def regular_file(path: str | os.PathLike, max_size: int | None = None) -> os.sta
     return status
 
 
-def read_bytes(path: str | os.PathLike, max_size: int) -> bytes:
-    """The content of a regular file of at most `max_size` bytes. Raises UnreadableInput otherwise."""
+def read_bytes(path: str | os.PathLike, max_size: int | None) -> bytes:
+    """The content of a regular file of at most `max_size` bytes (None: any size). Raises UnreadableInput
+    otherwise. The file is checked again through the descriptor it is read from, so a FIFO or device swapped in
+    after the first check is refused, not read."""
     regular_file(path, max_size)  # refuse devices before opening: opening one can have effects (tape rewind)
     try:
         # O_NONBLOCK: a FIFO swapped in after the check opens at once instead of waiting for a writer.
@@ -51,10 +53,11 @@ def read_bytes(path: str | os.PathLike, max_size: int) -> bytes:
     with os.fdopen(handle, "rb") as stream:
         try:
             _check(path, os.fstat(handle), max_size)
-            data = stream.read(max_size + 1)  # files in /proc say size 0: only the read itself is bounded
+            # files in /proc say size 0: only the read itself is bounded
+            data = stream.read() if max_size is None else stream.read(max_size + 1)
         except OSError as exc:
             raise UnreadableInput(path, _os_reason(exc)) from None
-    if len(data) > max_size:
+    if max_size is not None and len(data) > max_size:
         raise UnreadableInput(path, _too_large(len(data), max_size))
     return data
 

@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError, Message
 from onnx import numpy_helper
 
 from onnxlint.core.errors import UnreadableInput
-from onnxlint.core.files import regular_file
+from onnxlint.core.files import read_bytes, regular_file
 
 # Constants shape inference may read the values of (shapes, axes, indices) are far smaller than this.
 INFERENCE_READS_ELEMENTS = 1 << 16
@@ -179,7 +179,10 @@ def _parse(path: Path) -> onnx.ModelProto:
     # The format follows the extension, as in onnx.load.
     file_format = onnx.serialization.registry.get_format_from_file_extension(path.suffix) or "protobuf"
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, max_size=None)  # no size cap: weights make models as large as they are
+    except UnreadableInput as exc:
+        raise ModelLoadError(path, exc.reason) from None
+    try:
         utf8 = _valid_utf8(data) if file_format == "protobuf" else None
         proto = onnx.load_model_from_string(data, format=file_format)
         del data
