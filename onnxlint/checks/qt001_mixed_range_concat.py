@@ -41,6 +41,7 @@ class MixedRangeConcat(TargetRule):
     data_type = MixedRangeConcatData
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        float16_refused = "/".join(ctx.target.toolkit.int8_only_chips)  # chips whose toolkit refuses float16 layers
         for graph in ctx.graphs:
             # One cause, one finding: the same join repeated per detection level (the same narrow range, widened
             # the same way) is reported once, at its first Concat, with the others as related locations.
@@ -50,9 +51,9 @@ class MixedRangeConcat(TargetRule):
                 if join is not None:
                     causes.setdefault((join.narrow_range, join.scaled_by is None), []).append(join)
             for joins in causes.values():
-                yield self._finding(graph, joins)
+                yield self._finding(graph, joins, float16_refused)
 
-    def _finding(self, graph, joins: list[MixedJoin]) -> Finding:
+    def _finding(self, graph, joins: list[MixedJoin], float16_refused: str) -> Finding:
         first = joins[0]
         lo, hi = first.narrow_range
         if len(joins) == 1:
@@ -103,7 +104,7 @@ class MixedRangeConcat(TargetRule):
             related=[(graph, join.node) for join in joins[1:]],
             fix="Cut the model before this Concat (rknn.load_onnx(outputs=[...]) with each input as its own "
             "output, joined in post-processing), so each part gets its own int8 range; or keep the "
-            "Concat in float16 (custom_quantize_layers in the .quantization.cfg; not on rv1106/rv1103). "
+            f"Concat in float16 (custom_quantize_layers in the .quantization.cfg; not on {float16_refused}). "
             "'onnxlint quant' measures the loss",
             data=data | {"assumes": "asymmetric int8 per-tensor activations (w8a8)"},
         )

@@ -19,7 +19,7 @@ from typing import Any
 
 from onnxlint.confirm.metrics import COSINE_INT8, FP32_ATOL, FP32_RTOL
 from onnxlint.core.sandbox import BUILD_TIMEOUT_S, DEFAULT_TIMEOUT_S, MEMORY_CAP_MIB
-from onnxlint.rknn.knowledge import QUANTIZED_ALGORITHMS, QUANTIZED_METHODS, known_chips
+from onnxlint.rknn.knowledge import QUANTIZED_ALGORITHMS, QUANTIZED_METHODS, int8_only_chips, known_chips
 
 DEFAULT_SEED = 0
 SEVERITIES = ("error", "warning", "info")
@@ -81,8 +81,8 @@ def file_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class Option:
-    """One option. `help` may name `{default}`, `{chips}` and `{choices}`; `per_command` holds what one command says
-    or takes differently (its own help, metavar, required...)."""
+    """One option. `help` may name `{default}`, `{chips}`, `{int8_only}` and `{choices}`; `per_command` holds what
+    one command says or takes differently (its own help, metavar, required...)."""
 
     name: str  # the command-line name without "--"; the TOML key; the API keyword with "_" for "-"
     help: str
@@ -163,7 +163,7 @@ OPTIONS: tuple[Option, ...] = (
             "quant": {
                 "required": True,
                 "metavar": "CHIP",
-                "help": "the chip ({chips}); rv1106/rv1103 get an integer-only proposal",
+                "help": "the chip ({chips}); {int8_only} get an integer-only proposal",
             },
         },
     ),
@@ -382,7 +382,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "int8",
         f"with --rknn: build int8 (w8a8), calibrated on --dataset, and judge by cosine {COSINE_INT8} "
-        f"unless --min-cosine is given (rv1106/rv1103 always build int8)",
+        f"unless --min-cosine is given ({{int8_only}} always build int8)",
         flag=True,
         default=False,
     ),
@@ -394,7 +394,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "dataset",
-        "the toolkit's dataset list for int8 builds (rv1106/rv1103; default: one seeded sample)",
+        "the toolkit's dataset list for int8 builds ({int8_only}; default: one seeded sample)",
         metavar="FILE",
         per_command={"quant": _CALIBRATION, "compare": _CALIBRATION},
     ),
@@ -529,6 +529,7 @@ def add_options(parser: argparse.ArgumentParser, command: str, defaults: bool = 
         help_text = option.help.format(
             default=_text(option.shown_default()),
             chips=", ".join(known_chips()),
+            int8_only="/".join(chip for chip in known_chips() if chip in int8_only_chips()),
             choices=", ".join(option.choices or ()),
         )
         settings: dict[str, Any] = {"help": help_text}
