@@ -49,6 +49,26 @@ def codes(report: Report) -> list[str]:
     return [f.code for f in report.findings]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_temporary_folder(tmp_path_factory):
+    """Whatever onnxlint writes to the temporary folder during the tests (the traceback files of the internal
+    errors some tests provoke, in this process and in the CLI's child processes) lands under pytest's own folder,
+    which pytest prunes, not in the machine's /tmp."""
+    import os
+    import tempfile
+
+    folder = tmp_path_factory.mktemp("tmpdir")
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(folder)
+    tempfile.tempdir = None  # recomputed from TMPDIR on next use
+    yield folder
+    if saved is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = saved
+    tempfile.tempdir = None
+
+
 @pytest.fixture
 def fixture_path():
     def get(name: str) -> Path:
