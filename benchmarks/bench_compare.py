@@ -2,8 +2,13 @@
 
     python benchmarks/bench_compare.py [--repeat 3]
 
-Two pairs, each run side by side in this one process (fresh child processes, best of --repeat):
-  * YOLOv5n (fixtures/yolov5n_legacy_op12.onnx, 160x160) against its onnxsim-simplified copy;
+Three pairs, each run side by side in this one process (fresh child processes, best of --repeat):
+  * YOLOv5n as the yolov5 package builds and exports it (the real-model corpus's yolov5_yolov5n_op12.onnx,
+    640x640, 1.9 M parameters; fetched by tools/fetch_corpus.py into $ONNXLINT_CORPUS_DIR, else
+    ~/.cache/onnxlint-corpus; the pair is skipped, saying so, without it) against its onnxsim-simplified copy;
+  * the project's small YOLOv5n-shaped fixture (fixtures/yolov5n_legacy_op12.onnx, 160x160, 71 k parameters)
+    against its onnxsim-simplified copy: a model so small that the fixed cost of any comparison run in
+    onnxruntime from Python (the interpreter, numpy, onnxruntime and one session) is most of the figure;
   * a ResNet-18 (built here with onnx.helper and seeded random weights, 224x224, 11.7 M parameters, BatchNorm
     folded into the convolutions as an exporter does) against itself.
 Polygraphy's comparison is two runs, every intermediate tensor exposed:
@@ -83,7 +88,17 @@ def run(command: list[str]) -> tuple[float, float, float, float]:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-YOLO = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
+YOLO_FIXTURE = ROOT / "fixtures" / "yolov5n_legacy_op12.onnx"
+YOLO_CORPUS_NAME = "yolov5_yolov5n_op12.onnx"
+
+
+def corpus_yolov5n() -> Path | None:
+    """The real YOLOv5n from the real-model corpus cache, or None when it has not been fetched."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from fetch_corpus import cache_dir
+
+    path = cache_dir() / "models" / YOLO_CORPUS_NAME
+    return path if path.is_file() else None
 
 
 def simplified_copy(path: Path) -> Path:
@@ -240,7 +255,18 @@ def main() -> None:
     if polygraphy is None:
         raise SystemExit("polygraphy is not installed (pip install polygraphy onnxsim)")
     resnet = resnet18_file()
-    pairs = [("YOLOv5n vs its onnxsim copy", YOLO, simplified_copy(YOLO)), ("ResNet-18 vs itself", resnet, resnet)]
+    pairs = []
+    yolov5n = corpus_yolov5n()
+    if yolov5n is None:
+        print(
+            f"YOLOv5n (640x640): skipped, {YOLO_CORPUS_NAME} is not in the corpus cache (python tools/fetch_corpus.py)"
+        )
+    else:
+        pairs.append(("YOLOv5n (640x640) vs its onnxsim copy", yolov5n, simplified_copy(yolov5n)))
+    pairs += [
+        ("YOLOv5n-shaped fixture (160x160) vs its onnxsim copy", YOLO_FIXTURE, simplified_copy(YOLO_FIXTURE)),
+        ("ResNet-18 vs itself", resnet, resnet),
+    ]
     for label, a, b in pairs:
         (wall, cpu, largest, tree), (p_wall, p_cpu, p_largest, p_tree) = side_by_side(polygraphy, a, b, args.repeat)
         print(

@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        _require_working_folder()
         if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).is_file():  # a model may be called "rules"
             return {
                 "rules": _rules,
@@ -51,6 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `onnxlint rules | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # keep the exit flush quiet
         return EXIT_CLEAN
+
+
+def _require_working_folder() -> None:
+    """Relative paths, the config search and the reports all start from the working folder: one that was deleted
+    under the shell is a usage error, not a traceback from the first of them."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "the current folder no longer exists (deleted after the shell entered it); cd to one that does"
+        ) from None
 
 
 def _stderr(line: str) -> None:
@@ -349,7 +361,10 @@ def _compare(argv: list[str]) -> int:
     if args.int8 and not args.rknn:
         raise UsageError("--int8 builds for the simulator: give --rknn CHIP instead of B.onnx")
     int8 = args.int8 or args.rknn in int8_only_chips()  # those chips have no fp16: their build is always int8
-    for option, value in (("--dataset", args.dataset), ("--mean", args.mean), ("--std", args.std)):
+    int8_settings = [("--dataset", args.dataset), ("--mean", args.mean), ("--std", args.std)]
+    # These two have defaults (the toolkit's), so only a value that would change the build can be told apart.
+    int8_settings += [(f"--{name}", getattr(args, name) != BY_NAME[name].default) for name in ("algorithm", "method")]
+    for option, value in int8_settings:
         if value and not int8:
             raise UsageError(f"{option} sets up the int8 build: give --int8 with --rknn CHIP")
     try:

@@ -205,3 +205,15 @@ def test_deployment_preprocessing_options(capsys):
         assert code == 1 and finding["data"]["deployment_std"] == [255, 255, 255]
     code, out, _ = _run(capsys, FIXTURES / "resnet_nhwc_input.onnx", "--input-layout", "NHWC", "--select", "TG007")
     assert code == 0, out
+
+
+def test_a_deleted_working_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    code = main([str(FIXTURES / "yolov5n_training.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.splitlines() == [
+        "onnxlint: error: the current folder no longer exists (deleted after the shell entered it); cd to one that does"
+    ]

@@ -169,6 +169,8 @@ def test_fp16_by_default_int8_on_int8_only_chips(capsys, tmp_path, fake_toolkit)
         (["--int8"], "--int8 builds for the simulator: give --rknn CHIP"),
         (["--rknn", "rk3588", "--dataset", "calibration.npz"], "--dataset sets up the int8 build: give --int8"),
         (["--rknn", "rk3588", "--mean", "0,0,0"], "--mean sets up the int8 build: give --int8"),
+        (["--rknn", "rk3588", "--algorithm", "mmse"], "--algorithm sets up the int8 build: give --int8"),
+        (["--rknn", "rk3588", "--method", "layer"], "--method sets up the int8 build: give --int8"),
         (["--rknn", "rk3588", "--int8", "--std", "a,b"], "--std: expected numbers"),
         (["--rknn", "rk3588", "--int8", "--dataset", "nothing.xyz"], "not an image, a folder, an .npz or a dataset"),
     ],
