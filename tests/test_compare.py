@@ -13,7 +13,7 @@ from conftest import FIXTURES, parse
 from onnx import numpy_helper
 
 from onnxlint.cli import main
-from onnxlint.confirm.compare import compare_models
+from onnxlint.confirm.compare import FIRST_CHUNK, compare_models, outputs_message, plan_comparison, run_comparison
 from onnxlint.confirm.metrics import Tolerance
 from onnxlint.core import sandbox
 
@@ -67,11 +67,49 @@ def test_first_divergence_is_the_changed_node(capsys, perturbed):
     assert code == 1 and f"first divergence: {conv} (Conv)" in text
 
 
-def test_chunking_gives_the_same_answer(perturbed):
+def test_chunking_gives_the_same_answer(perturbed, tmp_path):
     path, _ = perturbed
     whole = compare_models(MODEL, path).to_dict()
-    chunked = compare_models(MODEL, path, chunk=7).to_dict()
-    assert whole == chunked
+    assert compare_models(MODEL, path, chunk=7).to_dict() == whole
+    plan_comparison(MODEL, path, tmp_path)  # chunks sized by bytes: 256 KiB, the fixture's tensors take 7.4 MiB
+    seen = []
+    by_bytes = run_comparison(tmp_path, chunk_bytes=1 << 18, progress=lambda done, total: seen.append((done, total)))
+    assert by_bytes.to_dict() == whole
+    shared = len(whole["tensors"])
+    assert seen[-1] == (3 * shared, 3 * shared) and seen == sorted(seen)
+    assert len(seen) > 3 * 10  # more than ten chunks per model, where counting tensors alone makes two
+
+
+def test_a_byte_budget_below_every_tensor_runs_one_tensor_at_a_time(tmp_path):
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1,4] x) => (float[1,4] y) {
+        a = Relu(x)
+        b = Neg(a)
+        c = Abs(b)
+        d = Sigmoid(c)
+        e = Neg(d)
+        f = Abs(e)
+        g2 = Relu(f)
+        h = Neg(g2)
+        i = Abs(h)
+        j = Neg(i)
+        y = Abs(j)
+    }"""
+    model = tmp_path / "chain.onnx"
+    onnx.save(parse(text), str(model))
+    plan_comparison(model, model, tmp_path)
+    seen = []
+    comparison = run_comparison(tmp_path, chunk_bytes=1, progress=lambda done, total: seen.append((done, total)))
+    shared = len(comparison.tensors)
+    assert shared == 11 and not comparison.diverged
+    # the first chunk's FIRST_CHUNK tensors, then one per run, for A, for B and for the comparison
+    assert len(seen) == 3 * (shared - FIRST_CHUNK + 1) and seen[-1] == (3 * shared, 3 * shared)
+
+
+@pytest.mark.parametrize("names", [[], ["y"], ["/model.0/conv/Conv_output_0", "x" * 200, "ünïcode \u2192 name", ""]])
+def test_outputs_message_is_what_onnx_writes(names):
+    expected = onnx.ModelProto(graph=onnx.GraphProto(output=[onnx.ValueInfoProto(name=n) for n in names]))
+    assert outputs_message(names) == expected.SerializeToString()
 
 
 def test_each_step_holds_only_its_own_library(tmp_path, perturbed):

@@ -11,10 +11,12 @@ of which `onnxlint compare` runs in a child process of its own, so that neither 
 1. plan (onnx, no onnxruntime): each file is parsed once, without shape inference, to vet it and learn its nodes,
    then dropped; the inputs are made and checked. The plan (A's nodes, the shared tensors, the inputs) goes to a
    file in the comparison's folder.
-2. run (onnxruntime, no onnx): onnxruntime reads each model file itself, with the shared tensors appended to its
-   outputs. A runs, then B, as Polygraphy's two runs do, a chunk of exposed tensors at a time, each tensor written
+2. run (onnxruntime, no onnx): onnxruntime reads each model file itself, with a chunk of the shared tensors
+   appended to its outputs. A runs, then B, as Polygraphy's two runs do, one session per chunk, each tensor written
    to the folder as it comes; then the two files are read back one tensor pair at a time and compared. At most one
-   session and one chunk of tensors are held at a time, and no session while tensors are compared.
+   session and one chunk of tensors are held at a time, and no session while tensors are compared. A chunk is
+   bounded in bytes (CHUNK_BYTES, its length learnt from the chunk before), not only in count: onnxruntime keeps
+   every graph output of a session until a run returns, requested or not, so a session exposes only its chunk.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 # in-process comparison uses (tempfile) is imported where used: each child then holds only what its step needs.
 
 CHUNK = 256  # the most tensors one run exposes
+FIRST_CHUNK = 8  # the first run's tensors, before their sizes are known: early tensors are the largest in a CNN
+CHUNK_BYTES = 64 << 20  # about the most one run's exposed tensors take: the running child's peak above its session
 PLAN_FILE = "plan.pickle"
 
 
@@ -123,14 +127,13 @@ class Comparison:
 @dataclass(frozen=True)
 class _ModelFile:
     """One model as onnxruntime gets it: `protobuf` is the file itself, or its protobuf conversion (onnx's text
-    formats) in the comparison's folder; external weights are read next to `path`; `exposing` is protobuf that,
-    appended to the file, adds the shared tensors to the graph's outputs (a message appended to another merges
-    with it, and repeated fields append)."""
+    formats) in the comparison's folder; external weights are read next to `path`; `outputs` are the graph's own
+    outputs, which a session has without exposing them."""
 
     path: str
     protobuf: str
     external_data: bool
-    exposing: bytes
+    outputs: frozenset[str]
 
 
 @dataclass
@@ -239,8 +242,8 @@ def plan_comparison(
     )
     plan = _Plan(
         comparison,
-        _model_file(a, shared, outputs, external_a, Path(folder) / "a.onnx"),
-        _model_file(b, shared, outputs_b, external_b, Path(folder) / "b.onnx"),
+        _model_file(a, outputs, external_a, Path(folder) / "a.onnx"),
+        _model_file(b, outputs_b, external_b, Path(folder) / "b.onnx"),
         shared,
         producer,
         feeds,
@@ -249,50 +252,80 @@ def plan_comparison(
         pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _model_file(path, shared: list[str], outputs: list[str], external_data: bool, converted: Path) -> _ModelFile:
+def _model_file(path, outputs: list[str], external_data: bool, converted: Path) -> _ModelFile:
     """How onnxruntime gets the model at `path`: a model in one of onnx's text formats (by extension, as onnx.load
     reads it) is converted to protobuf at `converted`, since onnxruntime reads protobuf only and the appended
     outputs are protobuf."""
     import onnx
 
-    present = set(outputs)
-    hidden = [name for name in shared if name not in present]
-    exposing = onnx.ModelProto(graph=onnx.GraphProto(output=[onnx.ValueInfoProto(name=n) for n in hidden]))
     protobuf = str(path)
     if onnx.serialization.registry.get_format_from_file_extension(Path(path).suffix) not in (None, "protobuf"):
         converted.write_bytes(onnx.load(str(path), load_external_data=False).SerializeToString())
         protobuf = str(converted)
-    return _ModelFile(str(path), protobuf, external_data, exposing.SerializeToString())
+    return _ModelFile(str(path), protobuf, external_data, frozenset(outputs))
+
+
+def outputs_message(names: list[str]) -> bytes:
+    """Protobuf of a ModelProto whose graph has `names` as outputs: appended to a model file it adds them to the
+    graph's outputs (a message appended to another merges with it, and repeated fields append). Encoded here, so
+    that the running child need not import onnx: ModelProto.graph is field 7, GraphProto.output field 12,
+    ValueInfoProto.name field 1, all length-delimited."""
+
+    def field(number: int, payload: bytes) -> bytes:
+        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+    return field(7, b"".join(field(12, field(1, name.encode("utf-8"))) for name in names))
+
+
+def _varint(value: int) -> bytes:
+    encoded = bytearray()
+    while value > 0x7F:
+        encoded.append(value & 0x7F | 0x80)
+        value >>= 7
+    encoded.append(value)
+    return bytes(encoded)
 
 
 def run_comparison(
-    folder: str | os.PathLike[str], chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None
+    folder: str | os.PathLike[str],
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> Comparison:
     """The run step: run A, then B, on the plan in `folder`, each exposed tensor written to the folder; then
-    compare them pair by pair. ValueError, in one line, when onnxruntime refuses a model."""
+    compare them pair by pair. A's chunks are sized as they go, at most `chunk` tensors and about `chunk_bytes`
+    bytes each; B's are A's, so that the files pair up. `progress(done, total)` counts tensors, three times over
+    (A, B, compared). ValueError, in one line, when onnxruntime refuses a model."""
     folder = Path(folder)
     _return_large_blocks()
     with open(folder / PLAN_FILE, "rb") as file:  # written by the plan step, in this comparison's own folder
         plan: _Plan = pickle.load(file)
-    chunks = [plan.shared[start : start + chunk] for start in range(0, len(plan.shared), chunk)]
-    done, total = 0, 3 * len(chunks)
-    for side, model in (("a", plan.a), ("b", plan.b)):
-        run = _session(model, folder)
-        for index, names in enumerate(chunks):
-            values = run(plan.feeds, names)
-            with open(folder / f"{side}{index}.pickle", "wb") as file:
-                for value in values:  # one pickle per tensor, read back one at a time
-                    pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
-            del values
-            done += 1
-            if progress:
-                progress(done, total)
-        del run  # one session at a time, and none while tensors are compared
-        _release_freed_memory()
+    shared, done, total = plan.shared, 0, 3 * len(plan.shared)
+
+    def ran(names: list[str]) -> None:
+        nonlocal done
+        done += len(names)
+        if progress:
+            progress(done, total)
+
+    bounds: list[tuple[int, int]] = []
+    with _Exposer(plan.a, folder) as expose:
+        start, length = 0, min(FIRST_CHUNK, chunk)
+        while start < len(shared):
+            names = shared[start : start + length]
+            size = _run_chunk(expose, plan.feeds, names, folder / f"a{len(bounds)}.pickle")
+            bounds.append((start, start + len(names)))
+            start += len(names)
+            length = max(1, min(chunk, chunk_bytes * len(names) // max(size, 1)))
+            ran(names)
+    with _Exposer(plan.b, folder) as expose:
+        for index, (start, stop) in enumerate(bounds):
+            _run_chunk(expose, plan.feeds, shared[start:stop], folder / f"b{index}.pickle")
+            ran(shared[start:stop])
     comparison = plan.comparison
-    for index, names in enumerate(chunks):
+    for index, (start, stop) in enumerate(bounds):
         with open(folder / f"a{index}.pickle", "rb") as file_a, open(folder / f"b{index}.pickle", "rb") as file_b:
-            for name in names:
+            for name in shared[start:stop]:
                 comparison.tensors.append(
                     _compare_one(
                         name, plan.producer[name], pickle.load(file_a), pickle.load(file_b), comparison.tolerance
@@ -300,11 +333,25 @@ def run_comparison(
                 )
         os.unlink(folder / f"a{index}.pickle")
         os.unlink(folder / f"b{index}.pickle")
-        done += 1
-        if progress:
-            progress(done, total)
+        ran(shared[start:stop])
     comparison.first_divergence = _origin(comparison.tensors, plan.producer, set(plan.feeds))
     return comparison
+
+
+def _run_chunk(expose: _Exposer, feeds: Mapping[str, np.ndarray], names: list[str], target: Path) -> int:
+    """Run a session that exposes `names` and write their values to `target`, one pickle per tensor (read back
+    one at a time); the bytes they took. The session is gone when this returns."""
+    run = expose(names)
+    values = run(feeds, names)
+    del run
+    size = 0
+    with open(target, "wb") as file:
+        for value in values:
+            size += getattr(value, "nbytes", 0)
+            pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+    del values
+    _release_freed_memory()
+    return size
 
 
 def _return_large_blocks() -> None:
@@ -333,49 +380,70 @@ def _release_freed_memory() -> None:
         pass
 
 
-def _session(model: _ModelFile, folder: Path) -> Callable[[Mapping[str, np.ndarray], list[str]], list[Any]]:
-    """A session of the model with the shared tensors exposed, as a function (feeds, names) -> values; ValueError,
-    in one line, when onnxruntime refuses the model. The weights are held once, by onnxruntime: a model without
-    external data goes through a copy in `folder` with the outputs appended, because onnxruntime keeps a model
-    given as bytes about twice over; one with external data is given as bytes, its weights read from their files
-    in the model's folder."""
-    import onnxruntime
+class _Exposer:
+    """Sessions of one model, each with a chunk of its tensors exposed, as functions (feeds, names) -> values;
+    ValueError, in one line, when onnxruntime refuses the model. The weights are held once, by onnxruntime: a
+    model without external data goes through one copy in the comparison's folder, to which each chunk's outputs
+    are appended in turn, because onnxruntime keeps a model given as bytes about twice over; one with external
+    data is given as bytes, its weights read from their files in the model's folder."""
 
-    session_options = onnxruntime.SessionOptions()
-    session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session_options.log_severity_level = 3
-    session_options.enable_cpu_mem_arena = False  # memory a run used goes back
-    session_options.enable_mem_pattern = False
-    model_folder = Path(model.path).resolve().parent
-    if model.external_data:
-        session_options.add_session_config_entry(
-            "session.model_external_initializers_file_folder_path", str(model_folder)
-        )
-        source: str | bytes = Path(model.protobuf).read_bytes() + model.exposing
-    else:
-        source = str(folder / "exposed.onnx")
-        shutil.copyfile(model.protobuf, source)
-        with open(source, "ab") as copy:
-            copy.write(model.exposing)
-    working_folder = os.getcwd()
-    try:
-        if model.external_data:  # onnxruntime before 1.20 ignores that entry and reads external files from here
-            os.chdir(model_folder)
-        session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
-        raise ValueError(f"{model.path}: onnxruntime refuses the model: {' '.join(str(exc).split())}") from None
-    finally:
-        os.chdir(working_folder)
-        if isinstance(source, str):
-            os.unlink(source)
-    del source
-    _release_freed_memory()  # what onnxruntime parsed on the way to its initialised tensors
-    names = {i.name for i in session.get_inputs()}
+    def __init__(self, model: _ModelFile, folder: Path):
+        self.model = model
+        self.copy = folder / "exposed.onnx"
+        self.model_folder = Path(model.path).resolve().parent
+        self.protobuf = b""  # the model's protobuf, when it has external data
+        self.size = 0  # the copy's size before any outputs are appended, otherwise
 
-    def run(feeds: Mapping[str, np.ndarray], outputs: list[str]) -> list[Any]:
-        return session.run(outputs, {k: v for k, v in feeds.items() if k in names})
+    def __enter__(self) -> _Exposer:
+        if self.model.external_data:
+            self.protobuf = Path(self.model.protobuf).read_bytes()
+        else:
+            shutil.copyfile(self.model.protobuf, self.copy)
+            self.size = self.copy.stat().st_size
+        return self
 
-    return run
+    def __exit__(self, *exc_info) -> None:
+        self.protobuf = b""
+        self.copy.unlink(missing_ok=True)
+
+    def __call__(self, names: list[str]) -> Callable[[Mapping[str, np.ndarray], list[str]], list[Any]]:
+        import onnxruntime
+
+        exposing = outputs_message([name for name in names if name not in self.model.outputs])
+        session_options = onnxruntime.SessionOptions()
+        session_options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session_options.log_severity_level = 3
+        session_options.enable_cpu_mem_arena = False  # memory a run used goes back
+        session_options.enable_mem_pattern = False
+        if self.model.external_data:
+            session_options.add_session_config_entry(
+                "session.model_external_initializers_file_folder_path", str(self.model_folder)
+            )
+            source: str | bytes = self.protobuf + exposing
+        else:
+            with open(self.copy, "r+b") as copy:  # the file as it was, then this chunk's outputs
+                copy.truncate(self.size)
+                copy.seek(self.size)
+                copy.write(exposing)
+            source = str(self.copy)
+        working_folder = os.getcwd()
+        try:
+            if self.model.external_data:  # onnxruntime before 1.20 ignores that entry, reads external files from here
+                os.chdir(self.model_folder)
+            session = onnxruntime.InferenceSession(source, session_options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's errors (Fail, InvalidGraph, ...) derive from Exception only
+            message = " ".join(str(exc).split())
+            raise ValueError(f"{self.model.path}: onnxruntime refuses the model: {message}") from None
+        finally:
+            os.chdir(working_folder)
+        del source
+        _release_freed_memory()  # what onnxruntime parsed on the way to its initialised tensors
+        inputs = {i.name for i in session.get_inputs()}
+
+        def run(feeds: Mapping[str, np.ndarray], outputs: list[str]) -> list[Any]:
+            return session.run(outputs, {k: v for k, v in feeds.items() if k in inputs})
+
+        return run
 
 
 def _check_inputs(
