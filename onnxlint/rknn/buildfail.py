@@ -185,6 +185,22 @@ def lstm_initial_state(ctx: ModelContext) -> Iterator[list[Node]]:
             yield [node]
 
 
+def stft_default_onesided(ctx: ModelContext) -> Iterator[list[Node]]:
+    """An STFT that leaves `onesided` at its default (1: frame_length / 2 + 1 bins) on a signal of known length,
+    with a node after it. onnx's STFT shape inference reads an absent `onesided` as 0 and gives the full
+    frame_length of bins; the toolkit's fold_constant declares the nodes after the STFT an input of that inferred
+    shape and feeds onnxruntime the real spectrum, which has half as many bins. Where the signal's length is not
+    known before the build (padding computed at run time), nothing is inferred and the build succeeds."""
+    graph = ctx.main
+    for node in graph.nodes_of("STFT"):
+        if node.attr("onesided") is not None or not node.outputs:
+            continue
+        shape = graph.shape(node.outputs[0])
+        consumers = graph.consumers(node.outputs[0])
+        if consumers and shape is not None and len(shape) == 4 and all(isinstance(dim, int) for dim in shape):
+            yield [node, *consumers]
+
+
 # A pattern takes the whole context, not the graph alone, to share what placement computes too (static tensors).
 PATTERNS: Mapping[str, Callable[[ModelContext], Iterator[list[Node]]]] = {
     "dfl_split": dfl_split,
@@ -195,4 +211,5 @@ PATTERNS: Mapping[str, Callable[[ModelContext], Iterator[list[Node]]]] = {
     "bn_statistics_outputs": bn_statistics_outputs,
     "rnn_missing_bias": rnn_missing_bias,
     "lstm_initial_state": lstm_initial_state,
+    "stft_default_onesided": stft_default_onesided,
 }
