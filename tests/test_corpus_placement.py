@@ -25,7 +25,7 @@ from onnxlint.rknn.knowledge import int8_only_chips
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from compare_placement import PLACEMENT_RULES, predictions, static_copy  # noqa: E402
+from compare_placement import PLACEMENT_RULES, attributed, predictions, static_copy  # noqa: E402
 
 CHIPS = ("rk3588", "rv1106")
 RESULTS = {
@@ -81,3 +81,26 @@ def test_predictions_are_still_those_recorded(record, tmp_path):
         f"placement changed: run tools/compare_placement.py --chip {record['chip']} --corpus --repredict "
         f"--models {record['model']} and explain the differences"
     )
+
+
+def test_layers_count_for_the_node_they_were_made_from():
+    graph = onnx.helper.make_graph(
+        [
+            onnx.helper.make_node("And", ["a", "b"], ["mask"], name="/bert/And_1"),
+            onnx.helper.make_node("GatherND", ["mask", "i"], ["picked"], name="node_GatherND_47"),
+            onnx.helper.make_node("LayerNormalization", ["picked", "s"], ["normed"], name="/ln/LayerNormalization"),
+        ],
+        "g",
+        [],
+        [],
+    )
+    model = onnx.helper.make_model(graph)
+    layers = {
+        ("Cast", "/bert/And_1_2fp_add_cast"): "/bert/And_1",  # the And rewritten, named after it
+        ("exNorm", "/ln/LayerNormalization#1"): "/ln/LayerNormalization",  # rewritten once
+        ("Reshape", "node_GatherND_47_2rs"): "node_GatherND_47",  # a node turned into a Reshape
+        ("Reshape", "picked-rs"): None,  # a Reshape the toolkit wrapped around the tensor 'picked'
+        ("Cast", "mask-rs_sw_cast"): "/bert/And_1",  # a layer named after a node's output tensor
+    }
+    for (layer, name), node in layers.items():
+        assert attributed(layer, name, model)["node"] == node, name

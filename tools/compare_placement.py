@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from onnxlint.checks import ALL_RULES  # noqa: E402
+from onnxlint.checks.tg008_target_toolkit_failure import TargetToolkitFailure  # noqa: E402
 from onnxlint.confirm.inputs import random_inputs  # noqa: E402
 from onnxlint.core.registry import PlacementRule  # noqa: E402
 from onnxlint.rknn import toolkit  # noqa: E402
@@ -92,7 +93,7 @@ CALIBRATION_VALUES: dict[str, dict[str, int]] = {
 # The rules that predict placement (TG003, TG005, TG006): every PlacementRule.
 PLACEMENT_RULES = tuple(rule.code for rule in ALL_RULES if isinstance(rule, PlacementRule))
 SUMMARY = ("model", "build", "predicted_failures", "agree", "predicted_only", "toolkit_only")  # printed per model
-FAILURE_RULE = "TG008"  # the known build failures: set against the build's outcome
+FAILURE_RULE = TargetToolkitFailure.code  # the known build failures (TG008): set against the build's outcome
 
 
 def static_copy(model: onnx.ModelProto, shapes: dict[str, list[int]]) -> tuple[onnx.ModelProto, dict]:
@@ -166,8 +167,8 @@ def attributed(layer: str, name: str, model: onnx.ModelProto) -> dict:
 
 
 def raised(log: str) -> list[str]:
-    """The last exception the toolkit printed ("package.module.Name: message") and its next two lines: for errors
-    that error_lines() does not know, such as onnxruntime's inside the toolkit's constant folding."""
+    """The last exception the toolkit printed under a module path ("package.module.Name: message") and its next two
+    lines: for exception lines error_lines() does not keep (a name ending neither in Error nor in Exception)."""
     lines = [line.strip() for line in log_lines(log)]
     found = [i for i, line in enumerate(lines) if re.match(r"^[A-Za-z_][\w.]*\.\w+: ", line)]
     return lines[found[-1] : found[-1] + 3] if found else []
