@@ -289,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.input:
             name, _, dims = spec.partition("=")
             shapes[name] = [int(d) for d in dims.split(",")]
-        jobs = [(args.model, shapes, {}, args.log)]
+        jobs: list[tuple[Path, dict[str, list[int]], dict[str, int], Path | None]] = [
+            (args.model, shapes, {}, args.log)
+        ]
     else:
         records = {r["model"]: r for r in load_results(results)["records"] if r["chip"] == args.chip}
         cache = Path(os.environ.get("ONNXLINT_CORPUS_DIR") or Path.home() / ".cache" / "onnxlint-corpus")
