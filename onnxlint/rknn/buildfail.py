@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from onnxlint.core.registry import ModelContext
 
 RECURRENT = ("LSTM", "GRU", "RNN")
+IDENTITY = ("Identity",)  # removed by the toolkit's load_onnx before any fusion rule runs
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,14 @@ def _producer_through(graph: GraphView, tensor: str, skip: tuple[str, ...]) -> N
     return node
 
 
+def _consumer_through(graph: GraphView, tensor: str, skip: tuple[str, ...]) -> Node | None:
+    """The single consumer of `tensor`, looking through single-consumer nodes of the `skip` types."""
+    node = _single_consumer(graph, tensor)
+    while node is not None and node.op_type in skip:
+        node = _single_consumer(graph, node.outputs[0])
+    return node
+
+
 def _rank(graph: GraphView, tensor: str) -> int | None:
     shape = graph.shape(tensor)
     return len(shape) if shape is not None else None
@@ -115,21 +124,24 @@ def dfl_split(ctx: ModelContext) -> Iterator[list[Node]]:
 
 def unscaled_attention(ctx: ModelContext) -> Iterator[list[Node]]:
     """MatMul -> Softmax over the last axis -> (Transpose) -> MatMul, with no Mul producing an input of the first
-    MatMul (a Mul between the MatMul and the Softmax would make the Softmax's producer a Mul)."""
+    MatMul (a Mul between the MatMul and the Softmax would make the Softmax's producer a Mul). Identity nodes, which
+    the toolkit's load_onnx removes, are looked through (paddle2onnx writes one after the Softmax)."""
     graph = ctx.main
     for softmax in graph.nodes_of("Softmax"):
-        scores = graph.producer(softmax.inputs[0])
+        scores = _producer_through(graph, softmax.inputs[0], IDENTITY)
         if scores is None or scores.op_type != "MatMul":
             continue
         rank = _rank(graph, softmax.inputs[0])
         axis = softmax.attr("axis", -1 if (graph.opset() or 13) >= 13 else 1)
         if not rank or axis % rank != rank - 1:  # unknown rank, or a scalar: no last axis to judge
             continue
-        if any((p := graph.producer(name)) is not None and p.op_type == "Mul" for name in scores.inputs):
+        if any(
+            (p := _producer_through(graph, name, IDENTITY)) is not None and p.op_type == "Mul" for name in scores.inputs
+        ):
             continue
-        after = _single_consumer(graph, softmax.outputs[0])
+        after = _consumer_through(graph, softmax.outputs[0], IDENTITY)
         if after is not None and after.op_type == "Transpose":
-            after = _single_consumer(graph, after.outputs[0])
+            after = _consumer_through(graph, after.outputs[0], IDENTITY)
         if after is not None and after.op_type == "MatMul":
             yield [scores, softmax, after]
 
@@ -185,6 +197,23 @@ def lstm_initial_state(ctx: ModelContext) -> Iterator[list[Node]]:
             yield [node]
 
 
+def stft_default_onesided(ctx: ModelContext) -> Iterator[list[Node]]:
+    """An STFT that leaves `onesided` at its default (1: frame_length / 2 + 1 bins), with a node after it, whose
+    bins onnx's shape inference counts. That inference reads an absent `onesided` as 0 and gives the full
+    frame_length of bins; the toolkit's fold_constant declares the nodes after the STFT an input of that inferred
+    shape and feeds onnxruntime the real spectrum, which has half as many bins. Where inference gives the STFT no
+    shape (a signal padded by sizes computed at run time), the build succeeds. On a model with dynamic input
+    sizes inference gives no shape either: the failure shows once they are fixed, as the toolkit needs (TG002)."""
+    graph = ctx.main
+    for node in graph.nodes_of("STFT"):
+        if node.attr("onesided") is not None or not node.outputs:
+            continue
+        shape = graph.shape(node.outputs[0])
+        consumers = graph.consumers(node.outputs[0])
+        if consumers and shape is not None and len(shape) == 4 and isinstance(shape[2], int):
+            yield [node, *consumers]
+
+
 # A pattern takes the whole context, not the graph alone, to share what placement computes too (static tensors).
 PATTERNS: Mapping[str, Callable[[ModelContext], Iterator[list[Node]]]] = {
     "dfl_split": dfl_split,
@@ -195,4 +224,5 @@ PATTERNS: Mapping[str, Callable[[ModelContext], Iterator[list[Node]]]] = {
     "bn_statistics_outputs": bn_statistics_outputs,
     "rnn_missing_bias": rnn_missing_bias,
     "lstm_initial_state": lstm_initial_state,
+    "stft_default_onesided": stft_default_onesided,
 }

@@ -21,6 +21,7 @@ from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
+from onnx import TensorProto
 
 from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
 from onnxlint.rknn.knowledge import family, probe_table
@@ -524,6 +525,16 @@ class _NodeTests:
         shape = self.graph.shape(name) if name else None
         return shape is not None and len(shape) not in spec["values"]
 
+    def input_type_in(self, spec: Mapping[str, Any]) -> bool:
+        """The input's element type is one of the values ("int64", as onnx.TensorProto names it in lower case)."""
+        name = self._input(spec["input"])
+        info = self.graph.tensor(name) if name else None
+        return (
+            info is not None
+            and bool(info.elem_type)
+            and TensorProto.DataType.Name(info.elem_type).lower() in spec["values"]
+        )
+
     def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
         name = self._input(0)
         shape = self.graph.shape(name) if name else None
@@ -569,6 +580,7 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "dim_above",
         "dim_not_multiple_of",
         "input_rank_not_in",
+        "input_type_in",
         "axis_not_last",
         "upscale_not_integer",
     )

@@ -878,6 +878,16 @@ def build_cases() -> list[Case]:
             opset=9,
         ),
         Case("StringNormalizer", "StringNormalizer", [In((1, 4), "str")], {"case_change_action": "LOWER"}, opset=10),
+        # Forms that whole-model builds of the real-model corpus put on the CPU (tests/corpus/placement-*.json): Max
+        # of operands that are not both 4-D (Whisper's 3-D log-mel floor; a [1] input, as a 0-d graph input alone
+        # fails the int8 build), indices given at run time (token ids into an embedding table), int64 arithmetic
+        # on run-time data (a waveform's length). Div of two int64 tensors is not probed: the toolkit process dies
+        # of SIGFPE.
+        Case("Max.3d", "Max", [In((1, 64, 32)), In((1, 64, 32))]),
+        Case("Max.one_value", "Max", [In(NCHW), In((1,))]),
+        Case("Max.one_value_first", "Max", [In((1,)), In(NCHW)]),
+        Case("Gather.computed_indices", "Gather", [In(NCHW), In((3,), "int64")], {"axis": 1}),
+        *[Case(f"{op}.int64", op, [In((1, 16), "int64"), In((1, 16), "int64")]) for op in ("Add", "Sub", "Mul")],
     ]
     ids = [case.id for case in cases]
     duplicates = {case_id for case_id in ids if ids.count(case_id) > 1}

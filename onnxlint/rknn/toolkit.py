@@ -27,6 +27,9 @@ from onnxlint.rknn.log import layer_table, strip_ansi
 from onnxlint.rknn.targets import installed_version
 
 PYTHON_VARIABLE = "ONNXLINT_RKNN_PYTHON"  # names the interpreter of the toolkit's environment
+# An exception line: Python's own and the toolkit's (…Error, …Exception), and onnxruntime's, which the toolkit's
+# constant folding raises under names such as onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument.
+TOOLKIT_EXCEPTION = r"^([\w.]*(Error|Exception)|onnxruntime\.[\w.]+): "
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
 
 BUILD = r"""
@@ -211,7 +214,7 @@ class BuildResult:
         wanted = [
             line
             for line in lines
-            if (re.match(r"^[\w.]*(Error|Exception): ", line) or line.startswith("E "))
+            if (re.match(TOOLKIT_EXCEPTION, line) or line.startswith("E "))
             and "Unkown op target" not in line
             and "Traceback" not in line
             and len(line) > 8
