@@ -19,6 +19,7 @@ Every other node output that depends on the model's inputs is a quantized tensor
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,7 +110,7 @@ def constants(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     return values
 
 
-def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs: bool) -> list[Layer]:
+def find_layers(model: onnx.ModelProto, float_tensors: Collection[str], quantize_inputs: bool) -> list[Layer]:
     """The quantized tensors of the main graph in topological order. `float_tensors`: names of the floating-point
     tensors that depend on the inputs (measured by a float run)."""
     graph = model.graph
