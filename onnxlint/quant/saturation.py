@@ -85,10 +85,11 @@ def useful_ranges(
         if layer.is_input:
             continue
         readers = _terminal_readers(layer.tensor, consumers, outputs, shapes)
-        ranges = [activation_range(node, known) if node is not None else None for node in readers]
-        if readers and all(r is not None for r in ranges):
+        activations = [node for node in readers if node is not None]
+        ranges = [r for r in (activation_range(node, known) for node in activations) if r is not None]
+        if readers and len(ranges) == len(readers):
             hull = (min(r[0] for r in ranges), max(r[1] for r in ranges))
-            found[layer.index] = (hull, "/".join(sorted({node.op_type for node in readers})))
+            found[layer.index] = (hull, "/".join(sorted({node.op_type for node in activations})))
     return found
 
 
@@ -139,8 +140,11 @@ def _terminal_readers(
             if node.op_type in RESHAPING and node.input[0] == name:
                 pending.append((node.output[0], _reshaped(node, region, shapes)))
             elif node.op_type == "Concat":
-                pending += [(node.output[0], _concatenated(node, name, position, region, shapes))
-                            for position, input_name in enumerate(node.input) if input_name == name]
+                pending += [
+                    (node.output[0], _concatenated(node, name, position, region, shapes))
+                    for position, input_name in enumerate(node.input)
+                    if input_name == name
+                ]
             elif node.op_type == "Split" and node.input[0] == name:
                 pending += _split(node, region, shapes)
             else:
@@ -150,6 +154,12 @@ def _terminal_readers(
 
 def _shape(shapes: Mapping[str, Sequence[int]], name: str) -> list[int] | None:
     return list(shapes[name]) if name in shapes else None
+
+
+def _shapes(shapes: Mapping[str, Sequence[int]], names: Sequence[str]) -> list[list[int]] | None:
+    """The shapes of all `names`, or None when one is unknown."""
+    found = [list(shapes[name]) for name in names if name in shapes]
+    return found if len(found) == len(names) else None
 
 
 def _axis(node: onnx.NodeProto, rank: int, default: int = 0) -> int:
@@ -182,8 +192,8 @@ def _reshaped(node: onnx.NodeProto, region: Region, shapes) -> Region:
 
 def _concatenated(node: onnx.NodeProto, name: str, position: int, region: Region, shapes) -> Region:
     """Where input `position` of a Concat lies in its output."""
-    inputs = [_shape(shapes, input_name) for input_name in node.input]
-    if any(shape is None for shape in inputs):
+    inputs = _shapes(shapes, node.input)
+    if inputs is None:
         return None
     axis = _axis(node, len(inputs[position]))
     offset = sum(shape[axis] for shape in inputs[:position])
@@ -196,14 +206,15 @@ def _concatenated(node: onnx.NodeProto, name: str, position: int, region: Region
 
 def _split(node: onnx.NodeProto, region: Region, shapes) -> list[tuple[str, Region]]:
     """The Split outputs the span reaches, each with the span inside it."""
-    parts = [_shape(shapes, name) for name in node.output]
+    parts = _shapes(shapes, node.output)
     source = _shape(shapes, node.input[0])
-    if region is None or source is None or any(shape is None for shape in parts):
+    if region is None or source is None or parts is None:
         return [(name, region) for name in node.output if name]
     axis = _axis(node, len(source))
     if region[0] != axis:
         return [(name, region) for name in node.output if name]
-    reached, offset = [], 0
+    reached: list[tuple[str, Region]] = []
+    offset = 0
     for name, shape in zip(node.output, parts):
         start, stop = max(region[1], offset), min(region[2], offset + shape[axis])
         if start < stop and name:
