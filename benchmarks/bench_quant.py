@@ -7,7 +7,8 @@ image back, and measure on it:
   * overlap of the five worst layers by single-layer cosine (onnxlint's predicted_single_cosine against the
     toolkit's 'single' column, over the tensors both name);
   * the proposal built for real: its rknn.config plus its float16 or int16 layers (hybrid_quantization_step1/2), and
-    build(auto_hybrid=True), each measured by accuracy_analysis on the same image;
+    build(auto_hybrid=True) (not on rv1106/rv1103, which build no float16 layer), each measured by
+    accuracy_analysis on the same image;
   * wall time of the analysis against one toolkit int8 build + accuracy_analysis.
 
 Run it with the Python that has both onnxlint and rknn-toolkit2 (the `.ci/run` stack), from the repository root:
@@ -94,6 +95,7 @@ def measure(name, spec, args) -> dict:
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.toolkit import output_cosines, read_error_analysis
     from onnxlint.rknn import toolkit
+    from onnxlint.rknn.knowledge import int8_only_chips
 
     file, size, (mean, std), calibration, held = spec
     model = find(args.models, file)
@@ -164,7 +166,8 @@ def measure(name, spec, args) -> dict:
         record["toolkit_proposal"] = build(
             "proposal", proposal["config"], proposal["float16_layers"], proposal["int16_layers"]
         )
-        record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
+        if args.target not in int8_only_chips():  # no float16 there: auto_hybrid stops at the first layer
+            record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
     return record
 
 
