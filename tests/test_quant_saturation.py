@@ -1,6 +1,8 @@
 """The ranges rknn-toolkit2 clips to the inputs where a saturating activation reading the tensor still changes
 (figures from the .quantization.cfg that rknn-toolkit2 2.5.0's hybrid_quantization_step1 writes)."""
 
+from typing import Any
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -30,16 +32,15 @@ def weights(name, out_channels, scale, seed):
 def activations() -> onnx.ModelProto:
     """Convs each read by one activation, one also read by an Add, one through a Reshape."""
     nodes, initializers, outputs = [], [], []
-    for index, (op, attributes) in enumerate(
-        [
-            ("HardSigmoid", {"alpha": 0.1, "beta": 0.3}),
-            ("HardSigmoid", {}),
-            ("Sigmoid", {}),
-            ("Tanh", {}),
-            ("HardSwish", {}),
-            ("LeakyRelu", {"alpha": 0.1}),
-        ]
-    ):
+    activation_list: list[tuple[str, dict[str, Any]]] = [
+        ("HardSigmoid", {"alpha": 0.1, "beta": 0.3}),
+        ("HardSigmoid", {}),
+        ("Sigmoid", {}),
+        ("Tanh", {}),
+        ("HardSwish", {}),
+        ("LeakyRelu", {"alpha": 0.1}),
+    ]
+    for index, (op, attributes) in enumerate(activation_list):
         initializers.append(weights(f"w{index}", 4, 10.0, index))
         nodes.append(helper.make_node("Conv", ["x", f"w{index}"], [f"conv{index}"], name=f"conv{index}"))
         nodes.append(helper.make_node(op, [f"conv{index}"], [f"act{index}"], **attributes))

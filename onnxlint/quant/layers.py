@@ -7,11 +7,11 @@ The toolkit fuses before it quantizes, so a tensor is quantized where a fused la
     by op, is one layer, quantized after the activation; so is a Conv/Gemm/MatMul followed by an
     Add/Sub/Mul/Div with a constant (a bias or a scale). A ConvTranspose folds none of them: its output and
     the bias Add after it are two int8 tensors (PP-OCRv4 det: the .quantization.cfg and accuracy_analysis
-    list p2o.ConvTranspose.3 over [-186, 117] and p2o.Add.281 after it). For SiLU, accuracy_analysis lists the convolution and an exSwish layer
-    separately, but the convolution's output is not rounded to int8 over its own range (YOLOv8n: the toolkit's
-    single-layer cosine of /model.0/conv is 0.99998 where int8 over its range gives 0.9994), and treating the
-    pair as one layer predicts the end-to-end cosine the toolkit measures (0.99981 vs 0.99979; as two int8
-    layers: 0.9993);
+    list p2o.ConvTranspose.3 over [-186, 117] and p2o.Add.281 after it). For SiLU, accuracy_analysis lists the
+    convolution and an exSwish layer separately, but the convolution's output is not rounded to int8 over its
+    own range (YOLOv8n: the toolkit's single-layer cosine of /model.0/conv is 0.99998 where int8 over its range
+    gives 0.9994), and treating the pair as one layer predicts the end-to-end cosine the toolkit measures
+    (0.99981 vs 0.99979; as two int8 layers: 0.9993);
   * operators that only move or select values (Reshape, Transpose, Slice, Split, MaxPool, ...) keep their input's
     quantization and add no rounding of their own;
   * Softmax runs in float16 (FLOAT16_OPS): its output is not an int8 tensor.
