@@ -6,8 +6,9 @@ image back, and measure on it:
     the toolkit's default config (normal, channel);
   * overlap of the five worst layers by single-layer cosine (onnxlint's predicted_single_cosine against the
     toolkit's 'single' column, over the tensors both name);
-  * the proposal built for real: its rknn.config plus its float16 layers (hybrid_quantization_step1/2), and
-    build(auto_hybrid=True), each measured by accuracy_analysis on the same image;
+  * the proposal built for real: its rknn.config plus its float16 or int16 layers (hybrid_quantization_step1/2), and
+    build(auto_hybrid=True) (not on rv1106/rv1103, which build no float16 layer), each measured by
+    accuracy_analysis on the same image;
   * wall time of the analysis against one toolkit int8 build + accuracy_analysis.
 
 Run it with the Python that has both onnxlint and rknn-toolkit2 (the `.ci/run` stack), from the repository root:
@@ -94,6 +95,7 @@ def measure(name, spec, args) -> dict:
     from onnxlint.quant.analyze import analyze
     from onnxlint.quant.toolkit import output_cosines, read_error_analysis
     from onnxlint.rknn import toolkit
+    from onnxlint.rknn.knowledge import int8_only_chips
 
     file, size, (mean, std), calibration, held = spec
     model = find(args.models, file)
@@ -122,7 +124,7 @@ def measure(name, spec, args) -> dict:
     config = {"target_platform": args.target, "mean_values": [mean], "std_values": [std]}
     load = {"inputs": [first_input], "input_size_list": [size]}
 
-    def build(label, extra_config=None, float16=None, auto_hybrid=False):
+    def build(label, extra_config=None, float16=None, int16=None, auto_hybrid=False):
         out = work / label
         started = time.perf_counter()
         result = toolkit.quant_accuracy(
@@ -133,6 +135,7 @@ def measure(name, spec, args) -> dict:
             out,
             load=load,
             float16_layers=float16,
+            int16_layers=int16,
             auto_hybrid=auto_hybrid,
         )
         seconds = time.perf_counter() - started
@@ -160,8 +163,11 @@ def measure(name, spec, args) -> dict:
         record["top5_overlap"] = top5_overlap(predicted, default["rows"], report)
     if not args.skip_hybrid:
         proposal = predicted["proposal"]
-        record["toolkit_proposal"] = build("proposal", proposal["config"], proposal["float16_layers"])
-        record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
+        record["toolkit_proposal"] = build(
+            "proposal", proposal["config"], proposal["float16_layers"], proposal["int16_layers"]
+        )
+        if args.target not in int8_only_chips():  # no float16 there: auto_hybrid stops at the first layer
+            record["toolkit_auto_hybrid"] = build("auto_hybrid", auto_hybrid=True)
     return record
 
 
@@ -241,8 +247,10 @@ def table(results) -> str:
     ]
     for name, record in sorted(results.items()):
         proposal = record["predicted"]["proposal"]
-        what = f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}" + (
-            f" + {len(proposal['float16_layers'])} fp16" if proposal["float16_layers"] else ""
+        what = f"{proposal['config']['quantized_algorithm']}/{proposal['config']['quantized_method']}" + "".join(
+            f" + {len(proposal[key])} {short}"
+            for key, short in (("float16_layers", "fp16"), ("int16_layers", "int16"))
+            if proposal.get(key)
         )
         overlap = record.get("top5_overlap", {}).get("overlap", "-")
         size = "x".join(str(d) for d in record["input_size"][2:])

@@ -86,3 +86,35 @@ def test_float16_keys_are_names_the_toolkit_accepts(tmp_path):
     ]
     # the span from the Conv to the HardSwish runs in float16, between two conversions
     assert converts[:3] == ["x_int8", "batch_norm_2.tmp_2__float16", "hardswish_30.tmp_0__int8"], converts
+
+
+def test_int16_layers_build_on_an_int8_only_chip(tmp_path):
+    """rv1106 refuses float16; an int16 layer goes through the same step1/step2 flow, and accuracy_analysis shows
+    its output converted back to int8 for the int8 layer after it (`<tensor>__int8`)."""
+    import onnx
+    from test_quant_toolkit import reparameterised_block
+
+    from onnxlint.quant.toolkit import read_error_analysis
+
+    cv2 = pytest.importorskip("cv2")
+    model = tmp_path / "block.onnx"
+    onnx.save(reparameterised_block(), model)
+    rng = np.random.default_rng(0)
+    images = []
+    for index in range(3):
+        images.append(tmp_path / f"image{index}.png")
+        cv2.imwrite(str(images[-1]), rng.integers(0, 256, size=(8, 8, 3)).astype(np.uint8))
+    listing = tmp_path / "dataset.txt"
+    listing.write_text("".join(f"{p}\n" for p in images[:2]))
+    config = {"target_platform": "rv1106", "mean_values": [[127.5] * 3], "std_values": [[127.5] * 3]}
+    result = quant_accuracy(
+        model, config, str(listing), [str(images[2])], tmp_path / "snap", int16_layers=["hardswish_30.tmp_0"]
+    )
+    assert result.failed_stage is None, result.error_lines()
+    converts = [
+        row.tensor
+        for row in read_error_analysis(tmp_path / "snap" / "error_analysis.txt")
+        if row.op_type == "exDataConvert"
+    ]
+    # an all-int8 build converts only its input and output: ["x_int8", "p2o.Add.7"]
+    assert converts == ["x_int8", "hardswish_30.tmp_0__int8", "p2o.Add.7"], converts

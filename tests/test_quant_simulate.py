@@ -75,6 +75,37 @@ def test_layers_as_the_toolkit_fuses_them():
     assert {layer.tensor for layer in layers if layer.graph_output} == {"out"}
 
 
+def test_a_bias_folds_into_a_conv_not_into_a_conv_transpose():
+    """rknn-toolkit2 quantizes a ConvTranspose's output and the bias Add after it as two int8 tensors (PP-OCRv4
+    det's p2o.ConvTranspose.3 and p2o.Add.281), where a Conv takes its bias in."""
+    rng = np.random.default_rng(0)
+    init = [
+        numpy_helper.from_array(rng.normal(0, 0.5, (4, 3, 1, 1)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(0, 0.5, (4, 4, 2, 2)).astype(np.float32), "wt"),
+        numpy_helper.from_array(np.full((1, 4, 1, 1), 0.5, np.float32), "bias"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["conv"], name="conv"),
+        helper.make_node("Add", ["conv", "bias"], ["conv_biased"], name="conv_bias"),
+        helper.make_node("ConvTranspose", ["conv_biased", "wt"], ["up"], name="up", strides=[2, 2]),
+        helper.make_node("Add", ["up", "bias"], ["up_biased"], name="up_bias"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "upsample",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("up_biased", TensorProto.FLOAT, None)],
+        init,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    layers = find_layers(model, float_tensors(model, feeds(1)[0]), quantize_inputs=False)
+    assert [(layer.tensor, layer.op_type) for layer in layers] == [
+        ("conv_biased", "Conv+Add"),
+        ("up", "ConvTranspose"),
+        ("up_biased", "Add"),
+    ]
+
+
 def test_masks_off_is_the_float_model_and_one_layer_matches_numpy():
     model = detector()
     data = feeds(3)

@@ -23,10 +23,11 @@ import onnx
 
 from onnxlint.confirm.metrics import cosine_similarity
 from onnxlint.quant import proposal as plan
-from onnxlint.quant.calibrate import TensorStats, collect, float_tensors
+from onnxlint.quant import saturation
+from onnxlint.quant.calibrate import collect, float_tensors
 from onnxlint.quant.dataset import input_shapes, load_samples, split_samples
 from onnxlint.quant.layers import Layer, constants, find_layers
-from onnxlint.quant.scheme import ALGORITHMS, INT16, METHODS, QParams, asymmetric, choose_range, fake_quant
+from onnxlint.quant.scheme import ALGORITHMS, INT8, INT16, METHODS, asymmetric, choose_range, fake_quant
 from onnxlint.quant.simulate import Settings, Simulator
 from onnxlint.settings.table import BY_NAME, DEFAULT_SEED
 
@@ -114,7 +115,15 @@ def analyze(
     simulator = Simulator(model, layers)
     count = len(layers)
     ones, zeros = np.ones(count), np.zeros(count)
-    params = {algo: [_params(stats[layer.tensor], algo) for layer in layers] for algo in ALGORITHMS}
+    feeding = _feeding_layers(model, layers)
+    useful = saturation.useful_ranges(model, layers, floats)
+    concats = {layer.index for layer in layers if layer.op_type.split("+")[0] == "Concat"}
+
+    def quantized_ranges(algo: str, bits=INT8) -> list[tuple[float, float]]:
+        chosen = [choose_range(stats[layer.tensor].hist, algo, bits) for layer in layers]
+        return saturation.clip_ranges(layers, chosen, useful, feeding, concats)
+
+    params = {algo: [asymmetric(*r) for r in quantized_ranges(algo)] for algo in ALGORITHMS}
     if samples.images:  # the toolkit quantizes a normalised image input over the range 0-255 pixels map to
         for algo in ALGORITHMS:
             for layer in layers:
@@ -155,7 +164,7 @@ def analyze(
             layers[k],
             single[k][0],
             single[k][1],
-            _reason(model, layers[k], stats, joins, method),
+            _reason(layers[k], stats, joins, method, useful.get(k), params[algorithm][k]),
             stats[layers[k].tensor].summary(),
         )
         for k in ranked[:top]
@@ -164,10 +173,11 @@ def analyze(
     # The proposal: best config, then the greedy hybrid on top of it.
     best_params = params[best["quantized_algorithm"]]
     readers: list[list[int]] = [[] for _ in layers]
-    for k, read in enumerate(_feeding_layers(model, layers)):
+    for k, read in enumerate(feeding):
         for j in read:
             readers[j].append(k)
     best_method = best["quantized_method"]
+    int16_ranges: list[tuple[float, float]] = []  # computed on the first int16 move
 
     def evaluate(changes: dict[int, str]) -> float:
         mask, wmask, chosen_params = ones.copy(), ones.copy(), list(best_params)
@@ -185,7 +195,8 @@ def analyze(
                 # weights exact at this precision, the activation stays int8 unless it is a model output.
                 wmask[k] = 0
                 if layers[k].graph_output:
-                    chosen_params[k] = _params(stats[layers[k].tensor], best["quantized_algorithm"], INT16)
+                    int16_ranges[:] = int16_ranges or quantized_ranges(best["quantized_algorithm"], INT16)
+                    chosen_params[k] = asymmetric(*int16_ranges[k], INT16)
         return plan.worst(cosines(Settings(chosen_params, mask, wmask), best_method))
 
     # Rank again under the best config when it differs (the candidates the greedy tries first).
@@ -246,11 +257,6 @@ def _pixel_range(mean, std) -> tuple[float, float]:
     means, stds = means * (count // len(means)), stds * (count // len(stds))
     ends = [(0.0 - m) / s for m, s in zip(means, stds)] + [(255.0 - m) / s for m, s in zip(means, stds)]
     return min(ends), max(ends)
-
-
-def _params(stats: TensorStats, algorithm: str, bits=None) -> QParams:
-    lo, hi = choose_range(stats.hist, algorithm) if bits is None else choose_range(stats.hist, algorithm, bits)
-    return asymmetric(lo, hi) if bits is None else asymmetric(lo, hi, bits)
 
 
 def _cosine(reference: list[np.ndarray], actual: list[np.ndarray]) -> float:
@@ -377,11 +383,18 @@ LOSSY_OPS = {
 }
 
 
-def _reason(model, layer: Layer, stats, joins, method: str) -> str:
+def _reason(layer: Layer, stats, joins, method: str, useful, params) -> str:
     s = stats[layer.tensor]
     summary = s.summary()
-    step = (max(s.hi, 0.0) - min(s.lo, 0.0)) / 255
+    clipped = useful is not None and (useful[0][0] > s.lo or useful[0][1] < s.hi)
+    step = params.scale if clipped else (max(s.hi, 0.0) - min(s.lo, 0.0)) / 255
     parts = []
+    if clipped:
+        parts.append(
+            f"quantized over [{params.lo:.3g}, {params.hi:.3g}] (observed [{s.lo:.3g}, {s.hi:.3g}]): the toolkit "
+            f"clips it to the inputs where the {useful[1]} reading it does not saturate, so its own cosine counts "
+            "values the activation discards"
+        )
     if layer.index in joins:
         ranges = joins[layer.index]
         narrow = min(ranges, key=lambda r: r[2] - r[1])
@@ -391,7 +404,7 @@ def _reason(model, layer: Layer, stats, joins, method: str) -> str:
             + ", ".join(f"[{lo:.3g}, {hi:.3g}]" for _, lo, hi in ranges)
             + f" in one int8 tensor: '{narrow[0]}' keeps about {levels:.0f} of 256 levels"
         )
-    if summary["range_ratio"] > 4:
+    if summary["range_ratio"] > 4 and not clipped:
         parts.append(
             f"outliers: the range [{s.lo:.3g}, {s.hi:.3g}] is {summary['range_ratio']:.0f}x the central "
             f"99.8% [{summary['p0_1']:.3g}, {summary['p99_9']:.3g}] (int8 step {step:.3g})"

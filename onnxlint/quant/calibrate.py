@@ -91,14 +91,20 @@ def dependent_tensors(model: onnx.ModelProto) -> list[str]:
     return order
 
 
-def float_tensors(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> set[str]:
-    """The input-dependent tensors that are floating point, by one run on `feeds`."""
+def float_tensors(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+    """The input-dependent tensors that are floating point, with their shapes, by one run on `feeds`."""
     names = dependent_tensors(model)
-    found = {name for name, array in feeds.items() if np.issubdtype(np.asarray(array).dtype, np.floating)}
+    found = {
+        name: np.shape(array) for name, array in feeds.items() if np.issubdtype(np.asarray(array).dtype, np.floating)
+    }
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
         values = session(exposed(model, chunk), optimized=False).run(chunk, dict(feeds))
-        found |= {name for name, value in zip(chunk, values) if np.issubdtype(np.asarray(value).dtype, np.floating)}
+        found.update(
+            (name, np.shape(value))
+            for name, value in zip(chunk, values)
+            if np.issubdtype(np.asarray(value).dtype, np.floating)
+        )
     return found
 
 

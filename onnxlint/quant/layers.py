@@ -1,15 +1,17 @@
 """Where an int8 build rounds: the quantized tensors ("layers") of a model, as rknn-toolkit2 forms them.
 
 The toolkit fuses before it quantizes, so a tensor is quantized where a fused layer ends, not after every node:
-  * Conv/ConvTranspose/Gemm/MatMul followed by BatchNormalization is one layer (the BN is folded into the
-    weights, which the weight quantization then sees);
+  * Conv/Gemm/MatMul followed by BatchNormalization is one layer (the BN is folded into the weights, which the
+    weight quantization then sees);
   * a compute layer followed by Relu, Clip (ReLU6), LeakyRelu or PRelu, or by SiLU or HardSwish written out op
-    by op, is one layer, quantized after the activation; so is a weighted layer followed by an Add/Sub/Mul/Div
-    with a constant (a bias or a scale). For SiLU, accuracy_analysis lists the convolution and an exSwish layer
-    separately, but the convolution's output is not rounded to int8 over its own range (YOLOv8n: the toolkit's
-    single-layer cosine of /model.0/conv is 0.99998 where int8 over its range gives 0.9994), and treating the
-    pair as one layer predicts the end-to-end cosine the toolkit measures (0.99981 vs 0.99979; as two int8
-    layers: 0.9993);
+    by op, is one layer, quantized after the activation; so is a Conv/Gemm/MatMul followed by an
+    Add/Sub/Mul/Div with a constant (a bias or a scale). A ConvTranspose folds none of them: its output and
+    the bias Add after it are two int8 tensors (PP-OCRv4 det: the .quantization.cfg and accuracy_analysis
+    list p2o.ConvTranspose.3 over [-186, 117] and p2o.Add.281 after it). For SiLU, accuracy_analysis lists the
+    convolution and an exSwish layer separately, but the convolution's output is not rounded to int8 over its
+    own range (YOLOv8n: the toolkit's single-layer cosine of /model.0/conv is 0.99998 where int8 over its range
+    gives 0.9994), and treating the pair as one layer predicts the end-to-end cosine the toolkit measures
+    (0.99981 vs 0.99979; as two int8 layers: 0.9993);
   * operators that only move or select values (Reshape, Transpose, Slice, Split, MaxPool, ...) keep their input's
     quantization and add no rounding of their own;
   * Softmax runs in float16 (FLOAT16_OPS): its output is not an int8 tensor.
@@ -19,6 +21,7 @@ Every other node output that depends on the model's inputs is a quantized tensor
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,6 +73,7 @@ FUSED_ACTIVATIONS = frozenset({"Relu", "Clip", "LeakyRelu", "PRelu"})
 FLOAT16_OPS = frozenset({"Softmax"})
 AFFINE = ("Add", "Sub", "Mul", "Div")
 WEIGHTED = {"Conv": 0, "ConvTranspose": 1, "Gemm": 0, "MatMul": 1}  # op -> output-channel axis of the weight
+FOLDS_AFFINE = ("Conv", "Gemm", "MatMul", "BatchNormalization")  # what a following BN, scale or bias folds into
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ def constants(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     return values
 
 
-def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs: bool) -> list[Layer]:
+def find_layers(model: onnx.ModelProto, float_tensors: Collection[str], quantize_inputs: bool) -> list[Layer]:
     """The quantized tensors of the main graph in topological order. `float_tensors`: names of the floating-point
     tensors that depend on the inputs (measured by a float run)."""
     graph = model.graph
@@ -168,7 +172,7 @@ def find_layers(model: onnx.ModelProto, float_tensors: set[str], quantize_inputs
                 affine = (
                     follower.op_type in ("BatchNormalization", *AFFINE)
                     and all(op in ("BatchNormalization", *AFFINE) for op in chain[1:])
-                    and chain[0] in (*WEIGHTED, "BatchNormalization")
+                    and chain[0] in FOLDS_AFFINE
                 )
                 data = [name for name in follower.input if name in float_tensors]
                 reads = follower.input[0] == end or (follower.op_type in ("Add", "Mul") and data == [end])

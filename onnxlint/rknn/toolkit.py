@@ -104,19 +104,21 @@ rknn = RKNN(verbose=False)
 rknn.config(**job["config"])
 if rknn.load_onnx(model=model, **job["load"]) != 0:
     sys.exit(10)
-if job["float16_layers"]:
+if job["custom_layers"]:
     if rknn.hybrid_quantization_step1(dataset=job["dataset"], proposal=False) != 0:
         sys.exit(11)
     stem = Path(model).stem
     cfg = Path(f"{stem}.quantization.cfg")
     text = cfg.read_text()
     names = set(re.findall(job["cfg_key"], text, flags=re.M))
-    keys = [next((name for name in candidates if name in names), None) for candidates in job["float16_layers"]]
-    for candidates, key in zip(job["float16_layers"], keys):
+    keys = {}
+    for candidates, dtype in job["custom_layers"]:
+        key = next((name for name in candidates if name in names), None)
         if key is None:
             print(f"E custom_quantize_layers: no layer of {candidates[0]!r} in {cfg.name}")
             sys.exit(11)
-    lines = "".join(f"    {json.dumps(key)}: float16\n" for key in dict.fromkeys(keys))
+        keys.setdefault(key, dtype)
+    lines = "".join(f"    {json.dumps(key)}: {dtype}\n" for key, dtype in keys.items())
     text = re.sub(r"^custom_quantize_layers:.*$", "custom_quantize_layers:\n" + lines.rstrip("\n"), text, count=1,
                   flags=re.M)
     cfg.write_text(text)
@@ -144,11 +146,13 @@ def quant_accuracy(
     float16_layers: list[str] | None = None,
     auto_hybrid: bool = False,
     timeout: int = 1800,
+    int16_layers: list[str] | None = None,
 ) -> BuildResult:
     """An int8 build of `model` with rknn.config(**config) calibrated on the toolkit dataset list `dataset`, then
     accuracy_analysis on `inputs` (files, one per model input) into output_dir (error_analysis.txt and dumps).
     `float16_layers`: a hybrid build (hybrid_quantization_step1, those layers set to float16 in the
-    .quantization.cfg under the names step1 gave their fused layers, hybrid_quantization_step2);
+    .quantization.cfg under the names step1 gave their fused layers, hybrid_quantization_step2), and
+    `int16_layers` the same way as int16;
     `auto_hybrid`: build(auto_hybrid=True). `load`: extra
     load_onnx arguments (inputs and input_size_list for dynamic dims)."""
     import onnx
@@ -164,13 +168,17 @@ def quant_accuracy(
         "dataset": str(Path(dataset).resolve()),
         "inputs": [str(Path(p).resolve()) for p in inputs],
         "output_dir": str(output_dir),
-        "float16_layers": [],
+        "custom_layers": [],
         "cfg_key": CFG_KEY.pattern,
         "auto_hybrid": auto_hybrid,
     }
-    if float16_layers:
+    if float16_layers or int16_layers:
         graph = onnx.load(str(model), load_external_data=False)
-        job["float16_layers"] = [key_candidates(graph, tensor) for tensor in float16_layers]
+        job["custom_layers"] = [
+            (key_candidates(graph, tensor), dtype)
+            for dtype, tensors in (("float16", float16_layers), ("int16", int16_layers))
+            for tensor in tensors or []
+        ]
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         return _build_result(python, QUANT_ACCURACY, [str(Path(model).resolve()), json.dumps(job)], folder, timeout)
 
