@@ -951,6 +951,15 @@ def build_cases() -> list[Case]:
             "AveragePool.k2s1_same_upper", "AveragePool", [In(NCHW)], {"kernel_shape": [2, 2], "auto_pad": "SAME_UPPER"}
         ),
         Case("AveragePool.3d_k2s2", "AveragePool", [In(NCDHW)], {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]}),
+        # Normalising over every axis (axis 0; a first dim of 1 would make it axis 1), which the agreement check found
+        # on the CPU rather than refused.
+        Case(
+            "LayerNormalization.axis0_epsilon",
+            "LayerNormalization",
+            [In((2, 16, 32)), weights(2, 16, 32), weights(2, 16, 32)],
+            {"axis": 0, "epsilon": 1e-5},
+            opset=17,
+        ),
         Case(
             "AveragePool.3d_dilation2",
             "AveragePool",
