@@ -97,7 +97,8 @@ def test_every_cited_case_was_measured_on_every_chip():
 
 
 RESHAPE_BY = """<ir_version: 8, opset_import: ["" : 13]>
-g (float[1, 16, 32, 32] x, int64[3] target) => (float[1, 16, 1024] y) <int64[1] last = {1024}, int64[1] zero = {0}, int64[1] two = {2}> {
+g (float[1, 16, 32, 32] x, int64[3] target) => (float[1, 16, 1024] y)
+  <int64[1] last = {1024}, int64[1] zero = {0}, int64[1] two = {2}> {
     TARGET
     y = Reshape(x, shape)
 }"""
