@@ -46,7 +46,7 @@ def toolkit_outcome(op_type: str, verdict: Mapping[str, Any]) -> str:
 
 def predicted_outcome(model: onnx.ModelProto, chip: str, toolkit: str) -> str:
     """What onnxlint's target rules say the toolkit does with the model on `chip`: the worst of their findings."""
-    import onnxlint
+    import onnxlint  # here: the API imports every rule, and the rules import this package's neighbours
 
     report = onnxlint.lint(model, target=chip, toolkit=toolkit, select=list(PREDICTING_RULES))
     if report.error is not None:

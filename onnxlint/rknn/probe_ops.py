@@ -252,6 +252,30 @@ def computed_size_cases() -> list[Case]:
             output_shape=(1, 8, 32, 32),
         ),
         Case("CumSum.computed_axis", "CumSum", [In(NCHW), count(1)]),
+        Case("ReduceSum.computed_axes", "ReduceSum", [In(NCHW), size(1)], {"keepdims": 1}, output_shape=(1, 1, 32, 32)),
+        Case(
+            "ReduceMean.computed_axes",
+            "ReduceMean",
+            [In(NCHW), size(1)],
+            {"keepdims": 1},
+            opset=18,
+            output_shape=(1, 1, 32, 32),
+        ),
+        Case(
+            "Col2Im.computed_sizes",
+            "Col2Im",
+            [In((1, 4, 9)), size(4, 4), size(2, 2)],
+            opset=18,
+            output_shape=(1, 1, 4, 4),
+        ),
+        # Scale and bias fed at run time, without epsilon: onnx's backend tests write LayerNormalization this way.
+        Case(
+            "LayerNormalization.computed_scale",
+            "LayerNormalization",
+            [In(NCHW), In((32,)), In((32,))],
+            {"axis": -1},
+            opset=17,
+        ),
     ]
 
 
