@@ -23,6 +23,7 @@ REFUSED = "refused"
 # the finding's data says, as TG005 and TG006 do for a CPU fallback, a refusal or a crash).
 PREDICTING_RULES: Mapping[str, str | None] = {
     "TG001": REFUSED,  # the opset is refused at load_onnx
+    "TG002": REFUSED,  # an input dim that is not a fixed positive size is refused at load_onnx
     "TG003": CPU,
     "TG004": REFUSED,  # only its error findings: an input type the toolkit refuses
     "TG005": None,

@@ -536,6 +536,10 @@ class _NodeTests:
         name = self._input(index)
         return name is not None and name in self.static
 
+    def outputs_above(self, count: int) -> bool:
+        """The node produces more than `count` outputs (MaxPool's Indices, for one)."""
+        return sum(1 for name in self.node.outputs if name) > count
+
     def constant_in(self, spec: Mapping[str, Any]) -> bool:
         values = self._constant(spec["input"])
         return values is not None and values.size > 0 and bool(np.all(np.isin(values, spec["values"])))
@@ -622,6 +626,7 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "input_computed",
         "input_constant",
         "size_input_computed",
+        "outputs_above",
         "constant_in",
         "constant_not_in",
         "rank_above",
