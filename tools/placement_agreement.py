@@ -42,6 +42,7 @@ from onnxlint.rknn.targets import installed_version, load_facts  # noqa: E402
 from onnxlint.rknn.toolkit import toolkit_missing, toolkit_python  # noqa: E402
 
 RESULTS = ROOT / "tests" / "corpus" / "agreement-rknn-toolkit2-2.5.0.json"
+MAX_MESSAGES = 2
 
 
 def node_tests_dir(python: str) -> Path:
@@ -124,7 +125,7 @@ def opset_of(model: onnx.ModelProto) -> int:
 
 def unusable(model: onnx.ModelProto) -> str | None:
     if len(model.graph.node) != 1:
-        return f"{len(model.graph.node)} nodes (an expanded function), not a one-op model"
+        return f"{len(model.graph.node)} nodes (an expanded function or a test of several), not a one-op model"
     node = model.graph.node[0]
     if node.domain not in ("", "ai.onnx"):
         return f"operator of domain {node.domain}: not an ONNX operator the toolkit knows"
@@ -157,7 +158,7 @@ def at_opset(model: onnx.ModelProto, max_opset: int) -> tuple[onnx.ModelProto, s
     return converted, None
 
 
-def test_inputs(test: Path, model: onnx.ModelProto) -> dict[str, np.ndarray]:
+def recorded_inputs(test: Path, model: onnx.ModelProto) -> dict[str, np.ndarray]:
     """The test's own input data (test_data_set_0), one array per graph input: the calibration set."""
     feeds = {}
     for index, value in enumerate(model.graph.input):
@@ -181,11 +182,14 @@ def run(args: argparse.Namespace) -> int:
     results = load_results(args.results) if args.results.exists() else {}
     recorded = results.get("cases", {})
     for name, case in cases.items():
-        case["toolkit"] = recorded.get(name, {}).get("toolkit", {})
+        case["toolkit"] = {
+            chip: compact(verdict) for chip, verdict in recorded.get(name, {}).get("toolkit", {}).items()
+        }
     results.update(
         {
             "toolkit_version": version,
-            "source": f"onnx {onnx_version} backend node tests (onnx/backend/test/data/node), one per form",
+            "source": f"onnx {onnx_version} backend node tests (onnx/backend/test/data/node), one per form, "
+            f"converted with onnx {onnx.__version__}",
             "skipped": skipped,
             "cases": cases,
         }
@@ -201,25 +205,32 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(cases)} cases ({len(skipped)} tests skipped); {len(todo)} builds to run", flush=True)
     save(args.results, results)  # the cases and skips of this onnx, with the builds recorded so far
 
-    def build(chip: str, name: str) -> dict:
+    def build(chip: str, name: str) -> tuple[dict, float]:
         model = case_model(cases[name])
         started = time.monotonic()
-        verdict = build_with_toolkit(model, test_inputs(node_dir / name, model), chip, args.timeout, python)
-        return {**verdict, "seconds": round(time.monotonic() - started, 1)}
+        verdict = build_with_toolkit(model, recorded_inputs(node_dir / name, model), chip, args.timeout, python)
+        return compact(verdict), time.monotonic() - started
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(build, chip, name): (chip, name) for chip, name in todo}
         for done, future in enumerate(as_completed(futures), start=1):
             chip, name = futures[future]
-            verdict = future.result()
+            verdict, seconds = future.result()
             cases[name]["toolkit"][chip] = verdict
             save(args.results, results)
             print(
-                f"[{done}/{len(todo)}] {chip} {name}: {toolkit_outcome(cases[name]['op'], verdict)} "
-                f"({verdict['seconds']} s)",
+                f"[{done}/{len(todo)}] {chip} {name}: {toolkit_outcome(cases[name]['op'], verdict)} ({seconds:.1f} s)",
                 flush=True,
             )
     return report(args)
+
+
+def compact(verdict: dict) -> dict:
+    """The verdict with the toolkit's first error lines and the probe's note, not its warnings or the build's
+    duration (different on every run): enough to explain a refusal, and the results stay small."""
+    messages = [message for message in verdict["messages"] if not message.startswith("W ")]
+    kept = {key: value for key, value in verdict.items() if key != "seconds"}
+    return {**kept, "messages": messages[:MAX_MESSAGES]}
 
 
 def save(path: Path, results: dict) -> None:
