@@ -11,25 +11,18 @@ import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import onnx
 
+import onnxlint
+from onnxlint.core.finding import Severity
+from onnxlint.core.registry import PlacementRule, TargetRule
 from onnxlint.rknn.placement import CPU, NPU, own_layer_on_cpu
 
 REFUSED = "refused"
-# The rules whose findings say where a node runs or that the build fails, and what each finding predicts (None:
-# the finding's data says, as TG005 and TG006 do for a CPU fallback, a refusal or a crash).
-PREDICTING_RULES: Mapping[str, str | None] = {
-    "TG001": REFUSED,  # the opset is refused at load_onnx
-    "TG002": REFUSED,  # an input dim that is not a fixed positive size is refused at load_onnx
-    "TG003": CPU,
-    "TG004": REFUSED,  # only its error findings: an input type the toolkit refuses
-    "TG005": None,
-    "TG006": None,
-    "TG008": REFUSED,  # a known build failure
-}
 RANK = {NPU: 0, CPU: 1, REFUSED: 2}
 
 
@@ -46,22 +39,38 @@ def toolkit_outcome(op_type: str, verdict: Mapping[str, Any]) -> str:
 
 
 def predicted_outcome(model: onnx.ModelProto, chip: str, toolkit: str) -> str:
-    """What onnxlint's target rules say the toolkit does with the model on `chip`: the worst of their findings."""
-    import onnxlint  # here: the API imports every rule, and the rules import this package's neighbours
-
-    report = onnxlint.lint(model, target=chip, toolkit=toolkit, select=list(PREDICTING_RULES))
+    """What onnxlint's target rules say the toolkit does with the model on `chip`: the worst of their findings. A
+    finding that carries the measured outcome (a CPU fallback, a refusal, a crash) says it; another placement
+    finding means the CPU; an error of any other target rule (opset, input sizes or types, a known build failure)
+    means the build fails; warnings and notes (a type the toolkit converts) change nothing."""
+    report = onnxlint.lint(model, target=chip, toolkit=toolkit, select=sorted(_target_rules()[TargetRule]))
     if report.error is not None:
         raise ValueError(report.error)
     worst = NPU
     for finding in report.findings:
-        if finding.code == "TG004" and finding.severity.name != "ERROR":
-            continue  # a type the toolkit converts, not one it refuses
-        # TG005 and TG006 say "cpu" (a CPU layer, maybe one the board's runtime lacks: the build still succeeds),
-        # "unsupported" or "error" (a crash).
-        said = PREDICTING_RULES[finding.code] or finding.data["outcome"]
-        outcome = said if said in (NPU, CPU) else REFUSED
+        if "outcome" in finding.data:
+            outcome = CPU if finding.data["outcome"] == CPU else REFUSED
+        elif finding.code in _target_rules()[PlacementRule]:
+            outcome = CPU
+        elif finding.severity is Severity.ERROR:
+            outcome = REFUSED
+        else:
+            continue
         worst = max(worst, outcome, key=RANK.__getitem__)
     return worst
+
+
+@cache
+def _target_rules() -> dict[type, frozenset[str]]:
+    """{TargetRule: the codes of the rules about the toolkit's target (not the quantization rules, which need a
+    target too), PlacementRule: those among them that place nodes}."""
+    from onnxlint.checks import ALL_RULES  # here: the rules import the rknn package this module is part of
+
+    target = frozenset(
+        rule.code for rule in ALL_RULES if isinstance(rule, TargetRule) and rule.name.startswith("target-")
+    )
+    placement = frozenset(rule.code for rule in ALL_RULES if isinstance(rule, PlacementRule))
+    return {TargetRule: target, PlacementRule: placement}
 
 
 @dataclass(frozen=True)
