@@ -30,8 +30,25 @@ def test_pass_input_types_that_build(tmp_path, dtype):
 
 
 def test_no_claim_for_chips_not_measured(tmp_path):
-    settings = LintSettings(target=resolve_target("rv1106", VERSION))
+    settings = LintSettings(target=resolve_target("rk3566", VERSION))
     assert codes(lint_text(tmp_path, MODEL.format(dtype="uint8"), "TG004", settings=settings)) == []
+
+
+@pytest.mark.parametrize("chip", ["rk3588", "rv1106"])
+def test_fail_input_type_the_toolkit_refuses_on_every_chip(tmp_path, chip):
+    settings = LintSettings(target=resolve_target(chip, VERSION))
+    [finding] = lint_text(tmp_path, MODEL.format(dtype="uint16"), "TG004", settings=settings).findings
+    assert finding.severity.value == "error"
+    assert finding.data == {"input": "images", "dtype": "uint16", "toolkit": "rknn-toolkit2 2.5.0"}
+    assert "'E build: Not support input data type 'uint16'!'" in finding.message
+
+
+def test_refused_type_only_on_the_ports_measured(tmp_path):
+    """uint16 is refused as an input; as an output of a float model it was not measured, so nothing is claimed."""
+    text = """<ir_version: 8, opset_import: ["" : 13]>
+    g (float[1, 3, 8, 8] x) => (uint16[1, 3, 8, 8] y) { y = Cast <to = 4> (x) }"""
+    settings = LintSettings(target=resolve_target("rk3588", VERSION))
+    assert codes(lint_text(tmp_path, text, "TG004", settings=settings)) == []
 
 
 def test_float16_io_is_converted_to_float32(tmp_path):

@@ -94,3 +94,30 @@ def test_every_cited_case_was_measured_on_every_chip():
         for condition_id, cases in CITED.items():
             assert cases <= set(measured), (chip, condition_id, cases - set(measured))
         assert set(FAMILY["probe_artefacts"]) <= set(measured), chip
+
+
+RESHAPE_BY = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 16, 32, 32] x, int64[3] target) => (float[1, 16, 1024] y)
+  <int64[1] last = {1024}, int64[1] zero = {0}, int64[1] two = {2}> {
+    TARGET
+    y = Reshape(x, shape)
+}"""
+
+
+def test_fail_reshape_to_a_target_read_from_the_data(tmp_path):
+    text = RESHAPE_BY.replace("TARGET", "shape = Identity(target)")
+    [finding] = lint_text(tmp_path, text, "TG006", settings=_on("rk3588")).findings
+    assert finding.data["condition"] == "size-input-computed" and finding.data["outcome"] == "unsupported"
+    assert "need to be constant" in finding.message
+
+
+def test_pass_reshape_to_a_target_computed_from_sizes(tmp_path):
+    # Shape arithmetic folds once the input sizes are fixed, even behind a node whose sizes onnxlint cannot follow.
+    text = RESHAPE_BY.replace(
+        "TARGET",
+        """h = com.example.Opaque(x)
+    dims = Shape(h)
+    head = Slice(dims, zero, two)
+    shape = Concat <axis = 0> (head, last)""",
+    ).replace('"" : 13]', '"" : 13, "com.example" : 1]')
+    assert codes(lint_text(tmp_path, text, "TG006", settings=_on("rk3588"))) == []

@@ -7,6 +7,7 @@ from onnxlint.confirm.toolkit_build import BuildClaim, BuildFails, Converts, Too
 from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.model import dtype_name
 from onnxlint.core.registry import ModelContext, TargetRule
+from onnxlint.rknn.knowledge import element_type_name
 
 
 class TargetIoDtypeData(TypedDict):
@@ -51,7 +52,25 @@ class TargetIoDtype(TargetRule):
                 "mean_values/std_values from rknn.config, on the way in",
                 data={"input": value.name, "dtype": dtype, "chip": chip, "toolkit": facts.label},
             )
+        yield from self._refusals(ctx)
         yield from self._conversions(ctx)
+
+    def _refusals(self, ctx: ModelContext) -> Iterator[Finding]:
+        facts = ctx.target.toolkit
+        ports = [("input", value) for value in ctx.model.declared_inputs]
+        ports += [("output", value) for value in ctx.model.declared_outputs]
+        for kind, value in ports:
+            dtype = element_type_name(value.elem_type)
+            refusal = facts.io_dtype_refusals.get(dtype)
+            if refusal is None or kind not in refusal["ports"]:
+                continue
+            yield self.finding(
+                f"{kind} '{value.name}' is {dtype}: {facts.label} cannot build the model ('{refusal['message']}')",
+                tensor=value.name,
+                fix=f"Export the {kind} as float32 (or int64/bool for indices and masks), converting at the "
+                "model's edge in the application",
+                data={kind: value.name, "dtype": dtype, "toolkit": facts.label},
+            )
 
     def _conversions(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.target.toolkit

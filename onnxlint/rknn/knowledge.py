@@ -82,3 +82,14 @@ def probe_root() -> Path:
 def probe_folder(version: str) -> str:
     """The folder of a version's probe tables, under rules/targets/probe/ (the probe tool writes there too)."""
     return f"{TOOLKIT}-{version}"
+
+
+def element_type_name(elem_type: int | None) -> str:
+    """onnx's name of an element type in lower case ('bfloat16', 'float8e4m3fn', 'string'), as the family file's
+    io_dtype_refusals names them: the same under every onnx version, unlike numpy's names (onnx 1.18 has no numpy
+    type for bfloat16 and float8)."""
+    import onnx  # here: the chip list, read by every command's help, needs none of it
+
+    if elem_type not in onnx.TensorProto.DataType.values():
+        return f"undefined element type {elem_type}"
+    return onnx.TensorProto.DataType.Name(elem_type).lower()

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
-from onnx import TensorProto
+import onnx
 
 from onnxlint.core.graph import CONTROL_FLOW, GraphView, Node
 from onnxlint.rknn.knowledge import family, probe_table
@@ -104,6 +104,8 @@ class ChipKnowledge:
     baseline: Mapping[str, ProbeCase]
     runtime_cpu_ops: frozenset[str] | None  # None: the runtime has every CPU kernel the build uses
     runtime_source: str
+    # {element type: the type load_onnx rewrites it to} (float16 and float64 become float32)
+    load_conversions: Mapping[int, int] = field(default_factory=dict)
 
     def conditions_for(self, op_type: str) -> tuple[OpCondition, ...]:
         return self._by_op.get(op_type, ())
@@ -151,7 +153,7 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
         custom = any(CUSTOM_OPERATOR in message for message in record["messages"])
         cpu_layers = tuple(layer[0] for layer in record["layers"] if layer[2] == "CPU")
         outcome = record["outcome"]
-        if outcome == CPU and not _own_layer_on_cpu(record["op"], cpu_layers):
+        if outcome == CPU and not own_layer_on_cpu(record["op"], cpu_layers):
             outcome = NPU  # only the Reshape/Transpose the toolkit wrapped around the op ran on the CPU
         cases[case_id] = ProbeCase(
             id=case_id,
@@ -181,7 +183,15 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
         baseline=baseline,
         runtime_cpu_ops=kernels,
         runtime_source=runtime.get("source", ""),
+        load_conversions={
+            _elem_type(dtype): _elem_type(conversion["to"])
+            for dtype, conversion in family_file.get("io_dtype_conversions", {}).items()
+        },
     )
+
+
+def _elem_type(dtype: str) -> int:
+    return onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
 # Layout layers the toolkit inserts around a one-operator model to feed it; on chips whose Reshape and
@@ -192,7 +202,7 @@ LAYOUT_LAYERS = frozenset({"Reshape", "Transpose"})
 LAYOUT_OPS = frozenset({"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten"})
 
 
-def _own_layer_on_cpu(op_type: str, cpu_layers: tuple[str, ...]) -> bool:
+def own_layer_on_cpu(op_type: str, cpu_layers: tuple[str, ...]) -> bool:
     return op_type in LAYOUT_OPS or any(layer not in LAYOUT_LAYERS for layer in cpu_layers)
 
 
@@ -224,7 +234,11 @@ def model_placements(graph: GraphView, knowledge: ChipKnowledge, static_of: Call
     if not candidates:
         return []
     fused = fused_layer_norms(graph) | fused_gelus(graph)
-    candidates = [node for node in candidates if node.index not in fused and not identity_cast(node, graph)]
+    candidates = [
+        node
+        for node in candidates
+        if node.index not in fused and not identity_cast(node, graph, knowledge.load_conversions)
+    ]
     static = static_of()
     placements = []
     for node in candidates:
@@ -262,14 +276,19 @@ def _place(node: Node, graph: GraphView, static: set[str], folded: bool, knowled
 SEVERITY_ORDER = {NPU: 0, CPU: 1, CRASH: 2, UNSUPPORTED: 3}
 
 
-def identity_cast(node: Node, graph: GraphView) -> bool:
-    """A Cast to the element type its input already has. The toolkit's load_onnx removes it ("remove_invalid_cast:
-    remove node = [...]" in a verbose build; measured with 2.5.0 on rk3588 and rv1106, float and bool), so it
+def identity_cast(node: Node, graph: GraphView, load_conversions: Mapping[int, int]) -> bool:
+    """A Cast to the element type its input has once load_onnx has rewritten float16 and float64 to float32
+    (`load_conversions`). load_onnx removes it ("remove_invalid_cast: remove node = [...]" in a verbose build;
+    measured with 2.5.0 on rk3588 and rv1106, float and bool; a float32 to float16 or float64 to float32 Cast builds
+    with no layer of its own, agreement cases test_cast_FLOAT_to_FLOAT16 and test_cast_DOUBLE_to_FLOAT), so it
     never reaches the chip, whatever the probes of real conversions say."""
     if node.op_type != "Cast":
         return False
     source = graph.tensor(node.inputs[0]) if node.inputs else None
-    return source is not None and source.elem_type is not None and node.attr("to") == source.elem_type
+    if source is None or source.elem_type is None:
+        return False
+    target = node.attr("to")
+    return load_conversions.get(target, target) == load_conversions.get(source.elem_type, source.elem_type)
 
 
 def fused_layer_norms(graph: GraphView) -> set[int]:
@@ -379,6 +398,8 @@ SIZE_INPUTS: Mapping[str, tuple[int, ...]] = {
     "Col2Im": (1, 2),
     "DFT": (1, 2),
     "STFT": (2, 3),
+    "Compress": (1,),
+    **dict.fromkeys(("BlackmanWindow", "HammingWindow", "HannWindow"), (0,)),
     **dict.fromkeys(
         (
             "ReduceSum",
@@ -485,9 +506,39 @@ class _NodeTests:
         name = self._input(index)
         return name is not None and name not in self.static
 
+    def size_input_computed(self, expected: bool) -> bool:
+        """An input that sets the output size (SIZE_INPUTS: a Reshape target, padding, scales, a count) is computed
+        at run time from the data's values, so the toolkit cannot fix the graph's shapes. A size computed from other
+        tensors' shapes does not count: with the input sizes fixed, the toolkit folds it, even where onnxlint cannot
+        follow the sizes (behind a custom-domain operator)."""
+        computed = any(
+            self.input_computed(index) and self._reads_values(self.node.inputs[index])
+            for index in SIZE_INPUTS.get(self.node.op_type, ())
+        )
+        return computed == expected
+
+    def _reads_values(self, name: str) -> bool:
+        """`name` depends on the values of a graph input, not only on sizes (Shape and Size read sizes only)."""
+        pending, seen = [name], set()
+        while pending:
+            tensor = pending.pop()
+            if tensor in seen or tensor in self.static:
+                continue
+            seen.add(tensor)
+            producer = self.graph.producer(tensor)
+            if producer is None:
+                return True  # a graph input (or an outer-scope value) that is not a constant
+            if producer.op_type not in ("Shape", "Size"):
+                pending.extend(given for given in producer.inputs if given)
+        return False
+
     def input_constant(self, index: int) -> bool:
         name = self._input(index)
         return name is not None and name in self.static
+
+    def outputs_above(self, count: int) -> bool:
+        """The node produces more than `count` outputs (MaxPool's Indices, for one)."""
+        return sum(1 for name in self.node.outputs if name) > count
 
     def constant_in(self, spec: Mapping[str, Any]) -> bool:
         values = self._constant(spec["input"])
@@ -526,14 +577,10 @@ class _NodeTests:
         return shape is not None and len(shape) not in spec["values"]
 
     def input_type_in(self, spec: Mapping[str, Any]) -> bool:
-        """The input's element type is one of the values ("int64", as onnx.TensorProto names it in lower case)."""
+        """The input's element type is one of the values (numpy's names: "int64")."""
         name = self._input(spec["input"])
         info = self.graph.tensor(name) if name else None
-        return (
-            info is not None
-            and bool(info.elem_type)
-            and TensorProto.DataType.Name(info.elem_type).lower() in spec["values"]
-        )
+        return info is not None and info.elem_type in {_elem_type(value) for value in spec["values"]}
 
     def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
         name = self._input(0)
@@ -542,6 +589,16 @@ class _NodeTests:
             return False
         axis = self.node.attr(spec["attr"], spec["default"])
         return axis % len(shape) != len(shape) - 1
+
+    def axis_first(self, spec: Mapping[str, Any]) -> bool:
+        """The axis attribute names the first axis of input 0 (for LayerNormalization: every axis), as `spec`'s
+        `expected` says."""
+        name = self._input(0)
+        shape = self.graph.shape(name) if name else None
+        if not shape:
+            return False
+        axis = self.node.attr(spec["attr"], spec["default"])
+        return (axis % len(shape) == 0) == spec["expected"]
 
     def upscale_not_integer(self, expected: bool) -> bool:
         """Resize: some axis is enlarged by a factor that is not a whole number."""
@@ -574,6 +631,8 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "attr_not_in",
         "input_computed",
         "input_constant",
+        "size_input_computed",
+        "outputs_above",
         "constant_in",
         "constant_not_in",
         "rank_above",
@@ -582,6 +641,7 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "input_rank_not_in",
         "input_type_in",
         "axis_not_last",
+        "axis_first",
         "upscale_not_integer",
     )
 }

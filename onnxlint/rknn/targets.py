@@ -30,6 +30,9 @@ class ToolkitFacts:
     dynamic_input_refusal: str
     # {input dtype name: {chip: the toolkit's last words}} for input types whose build aborts the process
     input_dtype_aborts: dict[str, dict[str, str]]
+    # {onnx element type name, lower case: {"ports": ["input", "output"], "message"}}: graph input and output types
+    # the toolkit cannot build on any chip
+    io_dtype_refusals: dict[str, dict]
     # {dtype name: {"to", "message", "severity", optional "data_refusal"}}: I/O types load_onnx rewrites
     io_dtype_conversions: dict[str, dict[str, str]]
     # mean_values/std_values: the input axis the toolkit counts channels on, and its refusal of a wrong count
@@ -52,6 +55,7 @@ def load_facts(version: str) -> ToolkitFacts:
         opset_refusal=data["opset_refusal"],
         dynamic_input_refusal=data["dynamic_input_refusal"],
         input_dtype_aborts={dtype: entry["messages"] for dtype, entry in data.get("input_dtype_aborts", {}).items()},
+        io_dtype_refusals=data.get("io_dtype_refusals", {}),
         io_dtype_conversions=data.get("io_dtype_conversions", {}),
         preprocessing_channel_axis=data["preprocessing_channel_axis"],
         preprocessing_refusal=data["preprocessing_refusal"],
