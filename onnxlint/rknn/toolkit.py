@@ -18,6 +18,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,10 +27,16 @@ from onnxlint.rknn.knowledge import TOOLKIT, int8_only_chips
 from onnxlint.rknn.log import layer_table, strip_ansi
 from onnxlint.rknn.targets import installed_version
 
+if TYPE_CHECKING:
+    from onnxlint.core.graph import Node
+
 PYTHON_VARIABLE = "ONNXLINT_RKNN_PYTHON"  # names the interpreter of the toolkit's environment
 # An exception line: Python's own and the toolkit's (…Error, …Exception), and onnxruntime's, which the toolkit's
 # constant folding raises under names such as onnxruntime.capi.onnxruntime_pybind11_state.InvalidArgument.
 TOOLKIT_EXCEPTION = r"^([\w.]*(Error|Exception)|onnxruntime\.[\w.]+): "
+# Measured: the toolkit rewrites a Squeeze or Unsqueeze into a Reshape to its output shape, so the axes input at
+# this position is no longer read.
+AXES_REWRITTEN = {"Squeeze": 1, "Unsqueeze": 1}
 STAGES = {10: "load_onnx", 11: "build", 12: "init_runtime", 13: "export_rknn", 14: "accuracy_analysis"}
 
 BUILD = r"""
@@ -328,7 +335,8 @@ def simulate(
     python = _interpreter()
     with tempfile.TemporaryDirectory(prefix="onnxlint-rknn-") as folder:
         inputs_path, results_path = Path(folder) / "inputs.npz", Path(folder) / "results.npz"
-        np.savez(inputs_path, *inputs.values())  # positional: the child feeds them in input order
+        # positional: the child feeds them in input order, only those the toolkit keeps
+        np.savez(inputs_path, *(inputs[name] for name in toolkit_inputs(model)))
         arguments = [str(Path(model).resolve()), chip, ",".join(outputs), str(inputs_path), str(results_path)]
         result = _run_script(python, SIMULATE, arguments, folder, timeout)
         if result.returncode:
@@ -353,8 +361,9 @@ def accuracy_analysis(
     the values the toolkit reads, before the mean/std normalisation `config` asks of it."""
     python = _interpreter()
     output_dir.mkdir(parents=True, exist_ok=True)
-    arrays = _save_arrays(output_dir.parent, inputs)
-    dataset = _dataset_list(output_dir.parent, calibration) if calibration else ""
+    kept = toolkit_inputs(model)
+    arrays = _save_arrays(output_dir.parent, inputs, kept)
+    dataset = _dataset_list(output_dir.parent, calibration, kept) if calibration else ""
     arguments = [
         str(Path(model).resolve()),
         chip,
@@ -372,32 +381,58 @@ def installed_label() -> str | None:
     return f"{TOOLKIT} {version}" if version else None
 
 
+def toolkit_inputs(model: Path) -> list[str]:
+    """The graph inputs of `model` that rknn-toolkit2 keeps, in their order: those a node still reads once the
+    toolkit has folded its constants with the input sizes fixed (static_tensors). It drops the others, such as a
+    length whose Shape alone is read, or axes that only a Squeeze or Unsqueeze reads, and then refuses a dataset
+    list or inference inputs with one array per graph input."""
+    from onnxlint.core.graph import build_graphs
+    from onnxlint.core.model import load_model
+    from onnxlint.rknn.placement import static_tensors
+
+    graph = build_graphs(load_model(model))[0]
+    static = static_tensors(graph)
+    return [
+        name for name in graph.input_names if any(_reads_values(node, name, static) for node in graph.consumers(name))
+    ]
+
+
+def _reads_values(node: Node, name: str, static: set[str]) -> bool:
+    """Whether the toolkit's graph keeps `node` reading the values of tensor `name`."""
+    if all(output in static for output in node.outputs if output):
+        return False  # folded into a constant
+    positions = [index for index, given in enumerate(node.inputs) if given == name]
+    # No position: a control-flow node's subgraph reads it.
+    return not positions or any(index != AXES_REWRITTEN.get(node.op_type) for index in positions)
+
+
 def _dataset(folder: Path, model: Path, inputs: dict[str, np.ndarray] | None) -> str:
-    """A one-sample calibration list: one .npy per model input on one line, as the toolkit reads it."""
+    """A one-sample calibration list: one .npy per input the toolkit keeps on one line, as the toolkit reads it."""
     if inputs is None:
         from onnxlint.confirm.inputs import random_inputs
 
         inputs = random_inputs(model, seed=0)
-    return _dataset_list(folder, [inputs])
+    return _dataset_list(folder, [inputs], toolkit_inputs(model))
 
 
-def _dataset_list(folder: Path, samples: list[dict[str, np.ndarray]]) -> str:
-    """The toolkit's dataset list: one line per sample, one .npy per model input on it."""
+def _dataset_list(folder: Path, samples: list[dict[str, np.ndarray]], kept: list[str]) -> str:
+    """The toolkit's dataset list: one line per sample, on it one .npy per input the toolkit keeps (`kept`)."""
     listing = folder / "dataset.txt"
     listing.write_text(
         "".join(
-            " ".join(_save_arrays(folder, sample, f"sample{number}_")) + "\n" for number, sample in enumerate(samples)
+            " ".join(_save_arrays(folder, sample, kept, f"sample{number}_")) + "\n"
+            for number, sample in enumerate(samples)
         )
     )
     return str(listing)
 
 
-def _save_arrays(folder: Path, inputs: dict[str, np.ndarray], prefix: str = "") -> list[str]:
-    """One .npy per model input, in input order, as the toolkit takes them."""
+def _save_arrays(folder: Path, inputs: dict[str, np.ndarray], kept: list[str], prefix: str = "") -> list[str]:
+    """One .npy per input the toolkit keeps (`kept`, in input order), as the toolkit takes them."""
     paths = []
-    for index, array in enumerate(inputs.values()):
+    for index, name in enumerate(kept):
         path = folder / f"{prefix}input{index}.npy"
-        np.save(path, array)
+        np.save(path, inputs[name])
         paths.append(str(path))
     return paths
 
