@@ -291,6 +291,33 @@ def identity_cast(node: Node, graph: GraphView, load_conversions: Mapping[int, i
     return load_conversions.get(target, target) == load_conversions.get(source.elem_type, source.elem_type)
 
 
+FLOAT_ELEMENT_TYPES = frozenset(
+    {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16}
+)
+
+
+def read_beyond(graph: GraphView, name: str, readers: frozenset[str]) -> bool:
+    """Some node reads `name` (a graph input) with a layer other than the CPU kernels of `readers`, the operators
+    measured to take an integer input as it is: the NPU, or a CPU kernel without that type."""
+    return any(node.op_type not in readers for node in graph.consumers(name))
+
+
+def computes_without_float(graph: GraphView, static: set[str], computed_in_float: frozenset[str]) -> bool:
+    """No tensor the chip computes at run time (graph inputs, outputs of nodes not folded) is floating-point, and no
+    node is one the toolkit computes in float whatever its types (`computed_in_float`): an int8 build has nothing to
+    calibrate. False wherever that cannot be told: a type unknown, control flow, another domain's operator."""
+    computed = [name for name in graph.input_names if name not in static]
+    for node in graph.nodes:
+        if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in computed_in_float:
+            return False
+        computed.extend(name for name in node.outputs if name and name not in static)
+    for name in computed:
+        info = graph.tensor(name)
+        if info is None or not info.elem_type or info.elem_type in FLOAT_ELEMENT_TYPES:
+            return False
+    return True
+
+
 def fused_layer_norms(graph: GraphView) -> set[int]:
     """Indices of the nodes of layer normalisations written out op by op (exporters before opset 17):
     (x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps). The toolkit fuses them into one exNorm layer, so what
