@@ -79,7 +79,7 @@ g (uint8[1, 3, 8, 8] images, uint8[1, 3, 8, 8] shift) => (uint8[1, 3, 8, 8] y) {
 
 
 def test_pass_uint8_input_read_only_by_cpu_kernels_that_take_it(tmp_path):
-    """BitShift's CPU kernel reads uint8 as it is: the rk3588 build succeeds (agreement case test_bitshift_left_uint8)."""
+    """BitShift reads uint8 as it is on the CPU: the rk3588 build succeeds (agreement case test_bitshift_left_uint8)."""
     settings = LintSettings(target=resolve_target("rk3588", VERSION))
     text = READ_ONLY_BY.format(op='BitShift <direction = "LEFT">')
     assert codes(lint_text(tmp_path, text, "TG004", settings=settings)) == []

@@ -74,7 +74,7 @@ class TargetIoDtype(TargetRule):
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
             if message is None or not read_beyond(ctx.main, value.name, facts.integer_input_readers):
-                continue  # not measured to fail on this chip, or read only by CPU kernels that take it: nothing to claim
+                continue  # not measured to fail on this chip, or read only by CPU kernels that take it
             death = (
                 f"prints '{message.format(name=value.name)}' and the process aborts"
                 if message

@@ -613,6 +613,23 @@ class _NodeTests:
         info = self.graph.tensor(name) if name else None
         return info is not None and info.elem_type in {_elem_type(value) for value in spec["values"]}
 
+    def unaligned_reshape(self, spec: Mapping[str, Any]) -> bool:
+        """The elements of input 0 after its first two dims (a 4-D view's height times width) are more than one, at
+        most `max` and not a multiple of `of`, and the node does not leave the shape as it is (the toolkit builds a
+        no-op as an NPU Reshape). One element is a vector of channels (pooled features, [1, 512, 1, 1]) that any
+        reshape keeps in place; above `max` whole-model builds place such reshapes either way."""
+        source = self._input(0)
+        result = self.node.outputs[0] if self.node.outputs else None
+        shape = self.graph.shape(source) if source else None
+        reshaped = self.graph.shape(result) if result else None
+        if shape is None or len(shape) < 3 or (reshaped is not None and tuple(shape) == tuple(reshaped)):
+            return False
+        trailing = [d for d in shape[2:] if isinstance(d, int)]
+        if len(trailing) != len(shape) - 2:
+            return False
+        elements = math.prod(trailing)
+        return 1 < elements <= spec["max"] and elements % spec["of"] != 0
+
     def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
         name = self._input(0)
         shape = self.graph.shape(name) if name else None
@@ -671,6 +688,7 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "dim_not_multiple_of",
         "input_rank_not_in",
         "input_type_in",
+        "unaligned_reshape",
         "axis_not_last",
         "axis_first",
         "upscale_not_integer",
