@@ -135,7 +135,7 @@ def _flatten(shape: str, out: str) -> str:
 def test_warn_reshape_of_unaligned_trailing_dims_on_rk3588(tmp_path, shape, out):
     """4 x 5 or 7 x 9 elements after the first two dims: the toolkit's Reshape runs on the CPU of rk3588."""
     [finding] = lint_text(tmp_path, _flatten(shape, out), "TG006", settings=_on("rk3588")).findings
-    assert finding.data["condition"] == "unaligned-reshape" and finding.data["outcome"] == "cpu"
+    assert finding.data["condition"] == "unaligned-flatten" and finding.data["outcome"] == "cpu"
 
 
 @pytest.mark.parametrize(
