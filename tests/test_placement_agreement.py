@@ -86,3 +86,15 @@ def test_the_refused_element_types_cite_recorded_refusals(results):
             assert dtype in case["form"], (dtype, name)
             outcomes = {chip: toolkit_outcome(case["op"], verdict) for chip, verdict in case["toolkit"].items()}
             assert set(outcomes.values()) == {REFUSED}, (dtype, name, outcomes)
+
+
+def test_the_integer_model_abort_cites_recorded_aborts(results):
+    """integer_model_abort cites agreement cases as its measurement: each is an integer-only model whose int8 build
+    printed the message and died, on every recorded chip the fact names."""
+    fact = family(results["toolkit_version"])["integer_model_abort"]
+    for name in fact["cases"]:
+        case = results["cases"][name]
+        built = {chip: verdict for chip, verdict in case["toolkit"].items() if chip in fact["chips"]}
+        assert built, name
+        for chip, verdict in built.items():
+            assert verdict["outcome"] == "error" and fact["message"] in verdict["messages"], (name, chip)

@@ -72,3 +72,84 @@ def test_float64_input_data_is_then_refused(tmp_path):
     ).findings
     assert finding.severity.value == "warning"
     assert "'E inference: Unsupport inputs[0].dtype: float64'" in finding.message
+
+
+READ_ONLY_BY = """<ir_version: 8, opset_import: ["" : 13]>
+g (uint8[1, 3, 8, 8] images, uint8[1, 3, 8, 8] shift) => (uint8[1, 3, 8, 8] y) {{ y = {op}(images, shift) }}"""
+
+
+def test_pass_uint8_input_read_only_by_cpu_kernels_that_take_it(tmp_path):
+    """BitShift reads uint8 as it is on the CPU: the rk3588 build succeeds (agreement case test_bitshift_left_uint8)."""
+    settings = LintSettings(target=resolve_target("rk3588", VERSION))
+    text = READ_ONLY_BY.format(op='BitShift <direction = "LEFT">')
+    assert codes(lint_text(tmp_path, text, "TG004", settings=settings)) == []
+
+
+def test_fail_uint8_input_read_by_a_cpu_kernel_without_the_type(tmp_path):
+    """The Bitwise operators run on the CPU of rk3588, yet their kernels have no uint8 form: the build aborts."""
+    text = READ_ONLY_BY.format(op="BitwiseAnd").replace('"" : 13', '"" : 18')
+    settings = LintSettings(target=resolve_target("rk3588", VERSION))
+    assert [f.data["input"] for f in lint_text(tmp_path, text, "TG004", settings=settings).findings] == [
+        "images",
+        "shift",
+    ]
+
+
+@pytest.mark.parametrize(
+    "dtype, words",
+    [
+        ("uint8", "prints 'E RKNN: Meet unsupported conv, input tensor name: images input type: 2'"),
+        ("int8", "kills the process with SIGFPE and no error line"),
+    ],
+)
+def test_fail_integer_input_to_the_npu_on_rv1106(tmp_path, dtype, words):
+    settings = LintSettings(target=resolve_target("rv1106", VERSION))
+    [finding] = lint_text(tmp_path, MODEL.format(dtype=dtype), "TG004", settings=settings).findings
+    assert finding.data == {"input": "images", "dtype": dtype, "chip": "rv1106", "toolkit": "rknn-toolkit2 2.5.0"}
+    assert words in finding.message
+
+
+def test_pass_int32_input_on_rv1106(tmp_path):
+    """Measured: the int32 input's Cast runs on the CPU and the int8 build succeeds."""
+    settings = LintSettings(target=resolve_target("rv1106", VERSION))
+    assert codes(lint_text(tmp_path, MODEL.format(dtype="int32"), "TG004", settings=settings)) == []
+
+
+INTEGER_ONLY = """<ir_version: 8, opset_import: ["" : 13]>
+g ({dtype}[1, 16] a, {dtype}[1, 16] b) => ({out}[1, 16] y) {{ y = {op}(a, b) }}"""
+
+
+@pytest.mark.parametrize(
+    "dtype, op, out", [("int64", "Max", "int64"), ("bool", "Xor", "bool"), ("int32", "Equal", "bool")]
+)
+def test_fail_integer_only_model_on_int8_chips(tmp_path, dtype, op, out):
+    settings = LintSettings(target=resolve_target("rv1106", VERSION))
+    text = INTEGER_ONLY.format(dtype=dtype, op=op, out=out)
+    [finding] = lint_text(tmp_path, text, "TG004", settings=settings).findings
+    assert finding.data["integer_only"] is True and finding.data["input"] == "a"
+    assert "'E RKNN: Can not find quantize information!, try to change request type to float16'" in finding.message
+
+
+def test_pass_integer_only_model_on_fp16_chips(tmp_path):
+    settings = LintSettings(target=resolve_target("rk3588", VERSION))
+    text = INTEGER_ONLY.format(dtype="int64", op="Max", out="int64")
+    assert codes(lint_text(tmp_path, text, "TG004", settings=settings)) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A float output is enough for the calibration (agreement case test_pow_types_int32_float32 builds).
+        """<ir_version: 8, opset_import: ["" : 13]>
+        g (int64[1, 16] a, float[1, 16] b) => (float[1, 16] y) { c = Cast <to = 1> (a)  y = Add(c, b) }""",
+        # A float tensor computed between integer ends counts too.
+        """<ir_version: 8, opset_import: ["" : 13]>
+        g (int64[1, 16] a) => (int64[1, 16] y) { c = Cast <to = 1> (a)  d = Relu(c)  y = Cast <to = 7> (d) }""",
+        # The toolkit computes And in float (Cast, Mul, Cast layers): it builds on the rv1106 NPU (test_and2d).
+        """<ir_version: 8, opset_import: ["" : 13]>
+        g (bool[1, 16] a, bool[1, 16] b) => (bool[1, 16] y) { y = And(a, b) }""",
+    ],
+)
+def test_pass_models_with_float_computation_on_int8_chips(tmp_path, text):
+    settings = LintSettings(target=resolve_target("rv1106", VERSION))
+    assert codes(lint_text(tmp_path, text, "TG004", settings=settings)) == []

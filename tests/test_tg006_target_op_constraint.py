@@ -121,3 +121,66 @@ def test_pass_reshape_to_a_target_computed_from_sizes(tmp_path):
     shape = Concat <axis = 0> (head, last)""",
     ).replace('"" : 13]', '"" : 13, "com.example" : 1]')
     assert codes(lint_text(tmp_path, text, "TG006", settings=_on("rk3588"))) == []
+
+
+FLATTEN = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[SHAPE] x) => (float[OUT] y) { y = Flatten <axis = 1> (x) }"""
+
+
+def _flatten(shape: str, out: str) -> str:
+    return FLATTEN.replace("SHAPE", shape).replace("OUT", out)
+
+
+@pytest.mark.parametrize("shape, out", [("1, 3, 4, 5", "1, 60"), ("2, 3, 4, 5", "2, 60"), ("1, 3, 7, 9", "1, 189")])
+def test_warn_reshape_of_unaligned_trailing_dims_on_rk3588(tmp_path, shape, out):
+    """4 x 5 or 7 x 9 elements after the first two dims: the toolkit's Reshape runs on the CPU of rk3588."""
+    [finding] = lint_text(tmp_path, _flatten(shape, out), "TG006", settings=_on("rk3588")).findings
+    assert finding.data["condition"] == "unaligned-flatten" and finding.data["outcome"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    "shape, out",
+    [
+        ("1, 3, 8, 9", "1, 216"),
+        ("1, 16, 4, 4", "1, 256"),
+        ("2, 16, 32, 32", "2, 16384"),
+        ("1, 512, 1, 1", "1, 512"),  # a pooled vector: one element after the first two dims
+        ("1, 6, 13, 13", "1, 1014"),  # 169: above the measured range, where whole models land either way
+    ],
+)
+def test_pass_reshape_of_aligned_trailing_dims(tmp_path, shape, out):
+    """Measured on the NPU of rk3588: 72, 16 and 1024 elements after the first two dims (the leading dim and the
+    channel count do not matter), and one; no claim above 63."""
+    assert codes(lint_text(tmp_path, _flatten(shape, out), "TG006", "TG003", settings=_on("rk3588"))) == []
+
+
+@pytest.mark.parametrize("chip", ["rk3576", "rv1106"])
+def test_pass_unaligned_reshape_where_the_npu_takes_it(tmp_path, chip):
+    assert codes(lint_text(tmp_path, _flatten("1, 3, 7, 9", "1, 189"), "TG006", "TG003", settings=_on(chip))) == []
+
+
+TRANSPOSE = """<ir_version: 8, opset_import: ["" : 13]>
+g (float[SHAPE] x) => (float[OUT] y) { y = Transpose <perm = PERM> (x) }"""
+
+
+@pytest.mark.parametrize(
+    "shape, perm, out, expected",
+    [
+        ("2, 3, 4", "[0, 2, 1]", "2, 4, 3", ["TG006"]),  # wrapped in Reshapes of 4 trailing elements: CPU
+        ("2, 3, 4", "[0, 1, 2]", "2, 3, 4", []),  # leaves the shape: built as a Reshape on the NPU
+        ("2, 16, 32", "[0, 2, 1]", "2, 32, 16", []),  # 32 trailing elements: NPU
+        ("1, 3, 4, 5", "[0, 1, 3, 2]", "1, 3, 5, 4", []),  # 4-D: no wrapping Reshape, not measured
+    ],
+)
+def test_unaligned_transpose_only_where_the_toolkit_wraps_it(tmp_path, shape, perm, out, expected):
+    text = TRANSPOSE.replace("SHAPE", shape).replace("PERM", perm).replace("OUT", out)
+    assert codes(lint_text(tmp_path, text, "TG006", settings=_on("rk3588"))) == expected
+
+
+def test_integer_only_probe_aborts_say_nothing_about_the_operator():
+    """Not's rv1106 probe (bool in, bool out) died of integer_model_abort: no outcome for Not there, while the
+    rk3588 probe's CPU placement stands."""
+    message = family(VERSION)["integer_model_abort"]["message"]
+    assert message in probe_table(VERSION, "rv1106")["cases"]["Not"]["messages"]
+    assert "Not" not in chip_knowledge(VERSION, "rv1106").cases
+    assert chip_knowledge(VERSION, "rk3588").baseline["Not"].outcome == "cpu"

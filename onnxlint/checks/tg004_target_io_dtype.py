@@ -8,11 +8,13 @@ from onnxlint.core.finding import Finding, Severity
 from onnxlint.core.model import dtype_name
 from onnxlint.core.registry import ModelContext, TargetRule
 from onnxlint.rknn.knowledge import element_type_name
+from onnxlint.rknn.placement import computes_without_float, read_beyond
 
 
 class TargetIoDtypeData(TypedDict):
-    """An input whose type aborts the build (input, chip), or an input or output whose type the toolkit rewrites
-    (input or output, converted_to)."""
+    """An input whose type aborts the build (input, chip), a model with no float tensor whose int8 build aborts
+    (input: its first, chip, integer_only), or an input or output whose type the toolkit rewrites (input or
+    output, converted_to)."""
 
     input: NotRequired[str]
     output: NotRequired[str]
@@ -20,6 +22,7 @@ class TargetIoDtypeData(TypedDict):
     toolkit: str
     chip: NotRequired[str]
     converted_to: NotRequired[str]
+    integer_only: NotRequired[bool]  # no tensor of the model is floating-point: the int8 build aborts
 
 
 def _build_claim(data: TargetIoDtypeData) -> BuildClaim:
@@ -37,23 +40,54 @@ class TargetIoDtype(TargetRule):
     confirmer = ToolkitBuild(claim=_build_claim)
 
     def check_model(self, ctx: ModelContext) -> Iterator[Finding]:
+        yield from self._aborts(ctx)
+        yield from self._refusals(ctx)
+        yield from self._conversions(ctx)
+
+    def _aborts(self, ctx: ModelContext) -> Iterator[Finding]:
         facts, chip = ctx.target.toolkit, ctx.target.chip
-        for value in ctx.model.declared_inputs:
+        inputs = ctx.model.declared_inputs
+        integer_model = facts.integer_model_abort
+        if (
+            inputs
+            and chip in integer_model["chips"]
+            and computes_without_float(ctx.main, ctx.static_tensors, frozenset(integer_model["computed_in_float"]))
+        ):
+            # What the toolkit dies of here, whatever the input types: the input aborts below never come into play.
+            first = inputs[0]
+            yield self.finding(
+                f"no input, output or tensor computed in between is floating-point: {facts.label}'s int8 build for "
+                f"{chip} has nothing to quantize, prints '{integer_model['message']}' and the process aborts",
+                tensor=first.name,
+                fix="Keep integer-only pre- and post-processing in the application, or give the model the float "
+                "computation it exists for: the int8-only chips calibrate and quantize floating-point tensors",
+                data={
+                    "input": first.name,
+                    "dtype": dtype_name(first.elem_type),
+                    "chip": chip,
+                    "toolkit": facts.label,
+                    "integer_only": True,
+                },
+            )
+            return
+        for value in inputs:
             dtype = dtype_name(value.elem_type)
             message = facts.input_dtype_aborts.get(dtype, {}).get(chip)
-            if message is None:
-                continue  # not measured to fail on this chip: nothing to claim
+            if message is None or not read_beyond(ctx.main, value.name, facts.integer_input_readers):
+                continue  # not measured to fail on this chip, or read only by CPU kernels that take it
+            death = (
+                f"prints '{message.format(name=value.name)}' and the process aborts"
+                if message
+                else f"kills the process with {facts.input_abort_signals[dtype]} and no error line"
+            )
             yield self.finding(
-                f"input '{value.name}' is {dtype}: {facts.label}'s build for {chip} prints "
-                f"'{message.format(name=value.name)}' and the process aborts",
+                f"input '{value.name}' is {dtype}: {facts.label}'s build for {chip} {death}",
                 tensor=value.name,
                 fix="Export with a float32 input and leave the uint8-to-float conversion to the runtime: rknn "
                 "inputs accept uint8 pixel data (rknn_input.type = RKNN_TENSOR_UINT8) and convert it, with "
                 "mean_values/std_values from rknn.config, on the way in",
                 data={"input": value.name, "dtype": dtype, "chip": chip, "toolkit": facts.label},
             )
-        yield from self._refusals(ctx)
-        yield from self._conversions(ctx)
 
     def _refusals(self, ctx: ModelContext) -> Iterator[Finding]:
         facts = ctx.target.toolkit

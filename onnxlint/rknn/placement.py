@@ -146,9 +146,13 @@ def chip_knowledge(version: str, chip: str) -> ChipKnowledge | None:
     artefacts = {
         case_id for case_id, note in family_file.get("probe_artefacts", {}).items() if chip in note.get("chips", [chip])
     }
+    integer_model = family_file.get("integer_model_abort", {"chips": []})
     cases = {}
     for case_id, record in table["cases"].items():
-        if case_id in artefacts:
+        # An int8 build of a probe model with no float tensor dies of having nothing to quantize (TG004 says so of
+        # such models): the outcome says nothing about the operator.
+        integer_only = chip in integer_model["chips"] and integer_model["message"] in record["messages"]
+        if case_id in artefacts or integer_only:
             continue
         custom = any(CUSTOM_OPERATOR in message for message in record["messages"])
         cpu_layers = tuple(layer[0] for layer in record["layers"] if layer[2] == "CPU")
@@ -289,6 +293,33 @@ def identity_cast(node: Node, graph: GraphView, load_conversions: Mapping[int, i
         return False
     target = node.attr("to")
     return load_conversions.get(target, target) == load_conversions.get(source.elem_type, source.elem_type)
+
+
+FLOAT_ELEMENT_TYPES = frozenset(
+    {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE, onnx.TensorProto.BFLOAT16}
+)
+
+
+def read_beyond(graph: GraphView, name: str, readers: frozenset[str]) -> bool:
+    """Some node reads `name` (a graph input) with a layer other than the CPU kernels of `readers`, the operators
+    measured to take an integer input as it is: the NPU, or a CPU kernel without that type."""
+    return any(node.op_type not in readers for node in graph.consumers(name))
+
+
+def computes_without_float(graph: GraphView, static: set[str], computed_in_float: frozenset[str]) -> bool:
+    """No tensor the chip computes at run time (graph inputs, outputs of nodes not folded) is floating-point, and no
+    node is one the toolkit computes in float whatever its types (`computed_in_float`): an int8 build has nothing to
+    calibrate. False wherever that cannot be told: a type unknown, control flow, another domain's operator."""
+    computed = [name for name in graph.input_names if name not in static]
+    for node in graph.nodes:
+        if node.domain not in ("", "ai.onnx") or node.op_type in CONTROL_FLOW or node.op_type in computed_in_float:
+            return False
+        computed.extend(name for name in node.outputs if name and name not in static)
+    for name in computed:
+        info = graph.tensor(name)
+        if info is None or not info.elem_type or info.elem_type in FLOAT_ELEMENT_TYPES:
+            return False
+    return True
 
 
 def fused_layer_norms(graph: GraphView) -> set[int]:
@@ -582,6 +613,23 @@ class _NodeTests:
         info = self.graph.tensor(name) if name else None
         return info is not None and info.elem_type in {_elem_type(value) for value in spec["values"]}
 
+    def unaligned_reshape(self, spec: Mapping[str, Any]) -> bool:
+        """The elements of input 0 after its first two dims (a 4-D view's height times width) are more than one, at
+        most `max` and not a multiple of `of`, and the node does not leave the shape as it is (the toolkit builds a
+        no-op as an NPU Reshape). One element is a vector of channels (pooled features, [1, 512, 1, 1]) that any
+        reshape keeps in place; above `max` whole-model builds place such reshapes either way."""
+        source = self._input(0)
+        result = self.node.outputs[0] if self.node.outputs else None
+        shape = self.graph.shape(source) if source else None
+        reshaped = self.graph.shape(result) if result else None
+        if shape is None or len(shape) < 3 or (reshaped is not None and tuple(shape) == tuple(reshaped)):
+            return False
+        trailing = [d for d in shape[2:] if isinstance(d, int)]
+        if len(trailing) != len(shape) - 2:
+            return False
+        elements = math.prod(trailing)
+        return 1 < elements <= spec["max"] and elements % spec["of"] != 0
+
     def axis_not_last(self, spec: Mapping[str, Any]) -> bool:
         name = self._input(0)
         shape = self.graph.shape(name) if name else None
@@ -640,6 +688,7 @@ CONDITION_TESTS: Mapping[str, Callable[[_NodeTests, Any], bool]] = {
         "dim_not_multiple_of",
         "input_rank_not_in",
         "input_type_in",
+        "unaligned_reshape",
         "axis_not_last",
         "axis_first",
         "upscale_not_integer",

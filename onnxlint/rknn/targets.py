@@ -28,8 +28,14 @@ class ToolkitFacts:
     max_opset: int
     opset_refusal: str  # the toolkit's own message, quoted in findings
     dynamic_input_refusal: str
-    # {input dtype name: {chip: the toolkit's last words}} for input types whose build aborts the process
+    # {input dtype name: {chip: the toolkit's last words, "" where it prints none}} for input types whose build
+    # kills the process, and the signal that does (SIGABRT unless the family file says otherwise)
     input_dtype_aborts: dict[str, dict[str, str]]
+    input_abort_signals: dict[str, str]
+    # operators whose CPU kernels read such an input as it is: an input only they read builds
+    integer_input_readers: frozenset[str]
+    # {"chips", "message", "computed_in_float", "cases"}: int8 builds of a model with no floating-point tensor abort
+    integer_model_abort: dict
     # {onnx element type name, lower case: {"ports": ["input", "output"], "message"}}: graph input and output types
     # the toolkit cannot build on any chip
     io_dtype_refusals: dict[str, dict]
@@ -55,6 +61,11 @@ def load_facts(version: str) -> ToolkitFacts:
         opset_refusal=data["opset_refusal"],
         dynamic_input_refusal=data["dynamic_input_refusal"],
         input_dtype_aborts={dtype: entry["messages"] for dtype, entry in data.get("input_dtype_aborts", {}).items()},
+        input_abort_signals={
+            dtype: entry.get("signal", "SIGABRT") for dtype, entry in data.get("input_dtype_aborts", {}).items()
+        },
+        integer_input_readers=frozenset(data.get("integer_input_readers", ())),
+        integer_model_abort=data.get("integer_model_abort", {"chips": []}),
         io_dtype_refusals=data.get("io_dtype_refusals", {}),
         io_dtype_conversions=data.get("io_dtype_conversions", {}),
         preprocessing_channel_axis=data["preprocessing_channel_axis"],
